@@ -1,0 +1,92 @@
+//! The engine: configuration, namespaces, the registry and the table of
+//! live sessions. Transports call it to open and find sessions.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use actix::prelude::*;
+
+use crate::config::EngineConfig;
+use crate::handshake::Handshake;
+use crate::io::Io;
+use crate::namespace::Namespaces;
+use crate::protocol::engineio::Sid;
+use crate::registry::Registry;
+use crate::session::{CloseSession, NewTransport, Session};
+use crate::socket::DisconnectReason;
+
+/// A running engine. Cheap to clone; every clone is the same engine.
+#[derive(Clone)]
+pub struct Engine(Arc<Shared>);
+
+struct Shared {
+    config: EngineConfig,
+    namespaces: Namespaces,
+    registry: Addr<Registry>,
+    io: Io,
+    /// Sessions by sid, read by every long-polling request: a lock rather
+    /// than an actor, so finding a session costs no message round trip.
+    sessions: RwLock<HashMap<Sid, Addr<Session>>>,
+}
+
+impl Engine {
+    /// Starts the registry and the room arbiters. Must run inside an actix
+    /// system (e.g. in `#[actix_web::main]`).
+    pub fn start(config: EngineConfig, namespaces: Namespaces) -> Engine {
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let arbiters: Vec<ArbiterHandle> = (0..threads).map(|_| Arbiter::new().handle()).collect();
+        let registry = Registry::start_in_arbiter(&Arbiter::new().handle(), move |_| Registry::new(arbiters));
+        let io = Io::new(registry.clone());
+        Engine(Arc::new(Shared { config, namespaces, registry, io, sessions: RwLock::default() }))
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.0.config
+    }
+
+    pub fn namespaces(&self) -> &Namespaces {
+        &self.0.namespaces
+    }
+
+    /// The handle applications emit with.
+    pub fn io(&self) -> Io {
+        self.0.io.clone()
+    }
+
+    pub(crate) fn registry(&self) -> &Addr<Registry> {
+        &self.0.registry
+    }
+
+    /// Opens a session on the current arbiter; its open packet is the first
+    /// thing it writes.
+    pub fn open(&self, handshake: Handshake, transport: NewTransport) -> Addr<Session> {
+        let sid = Sid::new();
+        let session = Session::new(sid, self.clone(), handshake, transport).start();
+        self.sessions().insert(sid, session.clone());
+        session
+    }
+
+    pub fn session(&self, sid: &Sid) -> Option<Addr<Session>> {
+        self.0.sessions.read().unwrap_or_else(|e| e.into_inner()).get(sid).cloned()
+    }
+
+    pub fn session_count(&self) -> usize {
+        self.0.sessions.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub(crate) fn forget(&self, sid: &Sid) {
+        self.sessions().remove(sid);
+    }
+
+    fn sessions(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Sid, Addr<Session>>> {
+        self.0.sessions.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Closes every session, telling each socket the server is shutting down.
+    pub fn shutdown(&self) {
+        let sessions: Vec<Addr<Session>> = self.0.sessions.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        for session in sessions {
+            session.do_send(CloseSession(DisconnectReason::ServerShutdown));
+        }
+    }
+}

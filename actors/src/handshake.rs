@@ -1,0 +1,61 @@
+//! What a connection presented when it opened, and what a namespace
+//! middleware makes of it.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::SystemTime;
+
+/// The HTTP request that opened an Engine.IO connection.
+#[derive(Debug, Clone, Default)]
+pub struct Handshake {
+    /// Query string parameters (`EIO`, `transport`, and the client's own).
+    pub query: HashMap<String, String>,
+    /// Request headers, names lower-cased; repeated headers joined by `, `.
+    pub headers: HashMap<String, String>,
+    pub address: Option<SocketAddr>,
+    pub issued: Option<SystemTime>,
+    pub url: String,
+}
+
+impl Handshake {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+    }
+
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.query.get(name).map(String::as_str)
+    }
+}
+
+/// A namespace CONNECT on its way through the middlewares. A middleware may
+/// fill in `user_id` and `data`; the socket keeps both.
+#[derive(Debug, Clone)]
+pub struct ConnectRequest {
+    pub nsp: String,
+    /// The `auth` object of the CONNECT packet (`{}` when absent).
+    pub auth: serde_json::Value,
+    pub handshake: std::sync::Arc<Handshake>,
+    /// The authenticated user, if a middleware established one.
+    pub user_id: Option<String>,
+    /// Anything a middleware wants the handlers to see.
+    pub data: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A middleware's refusal: the client gets CONNECT_ERROR `{message, data}`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct ConnectError {
+    pub message: String,
+    pub data: Option<serde_json::Value>,
+}
+
+impl ConnectError {
+    pub fn new(message: impl Into<String>) -> Self {
+        ConnectError { message: message.into(), data: None }
+    }
+
+    pub fn with_data(mut self, data: serde_json::Value) -> Self {
+        self.data = Some(data);
+        self
+    }
+}

@@ -1,0 +1,30 @@
+//! confab-actors: the engine behind confab.
+//!
+//! - [`protocol`]: Engine.IO frames and Socket.IO packets, no actors.
+//! - [`session::Session`]: one actor per connection (transport, upgrade,
+//!   heartbeat, namespace sockets, acks).
+//! - [`room::Room`]: one actor per room, fanning out shared frames.
+//! - [`registry::Registry`]: sockets by id and user, rooms by name.
+//! - [`Namespace`], [`Socket`], [`Io`]: what applications program against.
+
+pub mod config;
+pub mod engine;
+pub mod handshake;
+pub mod io;
+pub mod namespace;
+pub mod payload;
+pub mod protocol;
+pub mod registry;
+pub mod room;
+pub mod session;
+pub mod socket;
+
+pub use config::EngineConfig;
+pub use engine::Engine;
+pub use handshake::{ConnectError, ConnectRequest, Handshake};
+pub use io::{Broadcast, Io};
+pub use namespace::{Namespace, Namespaces};
+pub use payload::{ArgsError, Payload};
+pub use protocol::socketio::{Args, EncodeError};
+pub use registry::SocketInfo;
+pub use socket::{Ack, AckError, DisconnectReason, Socket};

@@ -1,0 +1,142 @@
+//! Namespaces: the handlers an application registers, shared read-only by
+//! every session.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use futures_util::future::LocalBoxFuture;
+
+use crate::handshake::{ConnectError, ConnectRequest};
+use crate::payload::Payload;
+use crate::socket::{Ack, DisconnectReason, Socket};
+
+type Middleware = Arc<dyn Fn(ConnectRequest) -> LocalBoxFuture<'static, Result<ConnectRequest, ConnectError>> + Send + Sync>;
+type ConnectHandler = Arc<dyn Fn(Socket) -> LocalBoxFuture<'static, ()> + Send + Sync>;
+type EventHandler = Arc<dyn Fn(Socket, Payload, Option<Ack>) -> LocalBoxFuture<'static, ()> + Send + Sync>;
+type DisconnectHandler = Arc<dyn Fn(Socket, DisconnectReason) -> LocalBoxFuture<'static, ()> + Send + Sync>;
+
+/// One namespace's middlewares and handlers.
+#[derive(Default, Clone)]
+pub struct Namespace {
+    middlewares: Vec<Middleware>,
+    on_connect: Option<ConnectHandler>,
+    on_disconnect: Option<DisconnectHandler>,
+    events: HashMap<String, EventHandler>,
+    fallback: Option<EventHandler>,
+}
+
+impl Namespace {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a handshake middleware: it sees every CONNECT to this namespace,
+    /// in order, and may refuse it with a message and data.
+    pub fn middleware<F, Fut>(&mut self, f: F) -> &mut Self
+    where
+        F: Fn(ConnectRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<ConnectRequest, ConnectError>> + 'static,
+    {
+        self.middlewares.push(Arc::new(move |req| Box::pin(f(req))));
+        self
+    }
+
+    /// Runs when a socket has connected (after the CONNECT reply is sent).
+    pub fn on_connect<F, Fut>(&mut self, f: F) -> &mut Self
+    where
+        F: Fn(Socket) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        self.on_connect = Some(Arc::new(move |s| Box::pin(f(s))));
+        self
+    }
+
+    /// Runs when a socket leaves the namespace, whatever the cause.
+    pub fn on_disconnect<F, Fut>(&mut self, f: F) -> &mut Self
+    where
+        F: Fn(Socket, DisconnectReason) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        self.on_disconnect = Some(Arc::new(move |s, r| Box::pin(f(s, r))));
+        self
+    }
+
+    /// Handles the event `name`; `Ack` is there when the client asked for one.
+    pub fn on<F, Fut>(&mut self, name: impl Into<String>, f: F) -> &mut Self
+    where
+        F: Fn(Socket, Payload, Option<Ack>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        self.events.insert(name.into(), Arc::new(move |s, p, a| Box::pin(f(s, p, a))));
+        self
+    }
+
+    /// Handles every event that has no handler of its own.
+    pub fn on_any<F, Fut>(&mut self, f: F) -> &mut Self
+    where
+        F: Fn(Socket, Payload, Option<Ack>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        self.fallback = Some(Arc::new(move |s, p, a| Box::pin(f(s, p, a))));
+        self
+    }
+
+    /// Passes a CONNECT through every middleware in order.
+    pub(crate) fn admit(&self, req: ConnectRequest) -> LocalBoxFuture<'static, Result<ConnectRequest, ConnectError>> {
+        let middlewares = self.middlewares.clone();
+        Box::pin(async move {
+            let mut req = req;
+            for middleware in middlewares {
+                req = middleware(req).await?;
+            }
+            Ok(req)
+        })
+    }
+
+    pub(crate) fn connected(&self, socket: Socket) {
+        if let Some(handler) = &self.on_connect {
+            actix::spawn(handler(socket));
+        }
+    }
+
+    pub(crate) fn disconnected(&self, socket: Socket, reason: DisconnectReason) {
+        if let Some(handler) = &self.on_disconnect {
+            actix::spawn(handler(socket, reason));
+        }
+    }
+
+    /// Dispatches an event; when nothing handles it, the ack comes back.
+    pub(crate) fn dispatch(&self, socket: Socket, payload: Payload, ack: Option<Ack>) -> Result<(), Option<Ack>> {
+        match self.events.get(payload.event()).or(self.fallback.as_ref()) {
+            Some(handler) => {
+                actix::spawn(handler(socket, payload, ack));
+                Ok(())
+            }
+            None => Err(ack),
+        }
+    }
+}
+
+/// Every namespace of an engine, by name.
+#[derive(Default, Clone)]
+pub struct Namespaces(HashMap<String, Arc<Namespace>>);
+
+impl Namespaces {
+    pub fn insert(&mut self, name: impl Into<String>, ns: Namespace) {
+        self.0.insert(normalize(name.into()), Arc::new(ns));
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<Namespace>> {
+        self.0.get(name)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+}
+
+/// Namespace names always start with `/`.
+fn normalize(name: String) -> String {
+    if name.starts_with('/') { name } else { format!("/{name}") }
+}

@@ -1,0 +1,298 @@
+//! The registry: which sockets exist (by id and by user), which rooms they
+//! are in, and where each room actor lives. Every join, leave and broadcast
+//! goes through it, so membership is never seen half-changed.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use actix::prelude::*;
+use serde::Serialize;
+
+use crate::protocol::engineio::{Frames, Sid};
+use crate::room::{AddMember, RemoveMember, Room, RoomFanout};
+use crate::session::{Deliver, DisconnectSocket, Session};
+
+/// Which sockets an emit or a query is for.
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    pub nsp: String,
+    /// Rooms (or socket ids) to include; empty means the whole namespace.
+    pub rooms: Vec<String>,
+    /// Rooms (or socket ids) to leave out.
+    pub except: Vec<String>,
+    pub except_sockets: Option<Arc<HashSet<Sid>>>,
+}
+
+impl Target {
+    pub fn namespace(nsp: &str) -> Target {
+        Target { nsp: nsp.to_owned(), ..Target::default() }
+    }
+}
+
+/// A connected socket, as listed to the application.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SocketInfo {
+    pub id: String,
+    pub nsp: String,
+    pub user_id: Option<String>,
+    pub rooms: Vec<String>,
+    /// Milliseconds since the Unix epoch.
+    pub connected_at: u64,
+}
+
+struct SocketEntry {
+    nsp: String,
+    session: Addr<Session>,
+    user_id: Option<String>,
+    rooms: HashSet<String>,
+    connected_at: u64,
+}
+
+impl SocketEntry {
+    fn in_room(&self, id: &Sid, room: &str) -> bool {
+        id.as_str() == room || self.rooms.contains(room)
+    }
+}
+
+struct RoomEntry {
+    addr: Addr<Room>,
+    members: usize,
+}
+
+/// The engine's directory of sockets and rooms.
+pub struct Registry {
+    sockets: HashMap<Sid, SocketEntry>,
+    rooms: HashMap<(String, String), RoomEntry>,
+    users: HashMap<String, HashSet<Sid>>,
+    /// Rooms are spread over these arbiters, so fan-out runs beside the
+    /// registry rather than on its thread.
+    arbiters: Vec<ArbiterHandle>,
+    next_arbiter: usize,
+}
+
+impl Registry {
+    pub fn new(arbiters: Vec<ArbiterHandle>) -> Registry {
+        Registry { sockets: HashMap::new(), rooms: HashMap::new(), users: HashMap::new(), arbiters, next_arbiter: 0 }
+    }
+
+    fn start_room(&mut self) -> Addr<Room> {
+        if self.arbiters.is_empty() {
+            return Room::default().start();
+        }
+        let arbiter = &self.arbiters[self.next_arbiter % self.arbiters.len()];
+        self.next_arbiter = self.next_arbiter.wrapping_add(1);
+        Room::start_in_arbiter(arbiter, |_| Room::default())
+    }
+
+    fn join(&mut self, socket: Sid, room: String) {
+        let Some(entry) = self.sockets.get_mut(&socket) else { return };
+        if room == socket.as_str() || !entry.rooms.insert(room.clone()) {
+            return;
+        }
+        let (session, user_id) = (entry.session.clone(), entry.user_id.clone());
+        let key = (entry.nsp.clone(), room);
+        let room = match self.rooms.get_mut(&key) {
+            Some(room) => room,
+            None => {
+                let addr = self.start_room();
+                self.rooms.entry(key).or_insert(RoomEntry { addr, members: 0 })
+            }
+        };
+        room.members += 1;
+        room.addr.do_send(AddMember { socket, session, user_id });
+    }
+
+    fn leave(&mut self, socket: Sid, nsp: &str, room: &str) {
+        let key = (nsp.to_owned(), room.to_owned());
+        if let Some(entry) = self.rooms.get_mut(&key) {
+            entry.members -= 1;
+            entry.addr.do_send(RemoveMember(socket));
+            if entry.members == 0 {
+                self.rooms.remove(&key);
+            }
+        }
+    }
+
+    /// The sockets a target selects, by scanning the namespace.
+    fn select(&self, target: &Target) -> Vec<(&Sid, &SocketEntry)> {
+        self.sockets
+            .iter()
+            .filter(|(_, s)| s.nsp == target.nsp)
+            .filter(|(id, s)| target.rooms.is_empty() || target.rooms.iter().any(|r| s.in_room(id, r)))
+            .filter(|(id, s)| !target.except.iter().any(|r| s.in_room(id, r)))
+            .filter(|(id, _)| !target.except_sockets.as_ref().is_some_and(|set| set.contains(id)))
+            .collect()
+    }
+
+    fn info(id: &Sid, s: &SocketEntry) -> SocketInfo {
+        let mut rooms: Vec<String> = std::iter::once(id.as_str().to_owned()).chain(s.rooms.iter().cloned()).collect();
+        rooms[1..].sort();
+        SocketInfo {
+            id: id.as_str().to_owned(),
+            nsp: s.nsp.clone(),
+            user_id: s.user_id.clone(),
+            rooms,
+            connected_at: s.connected_at,
+        }
+    }
+}
+
+impl Actor for Registry {
+    type Context = Context<Self>;
+}
+
+/// A socket has connected to a namespace.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Register {
+    pub socket: Sid,
+    pub nsp: String,
+    pub session: Addr<Session>,
+    pub user_id: Option<String>,
+}
+
+/// A socket has left its namespace: it leaves every room.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Unregister(pub Sid);
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Join {
+    pub socket: Sid,
+    pub rooms: Vec<String>,
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Leave {
+    pub socket: Sid,
+    pub rooms: Vec<String>,
+}
+
+#[derive(Message)]
+#[rtype(result = "Vec<String>")]
+pub struct RoomsOf(pub Sid);
+
+/// Delivers encoded frames to the sockets of a target.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Fanout {
+    pub target: Target,
+    pub frames: Frames,
+}
+
+#[derive(Message)]
+#[rtype(result = "Vec<SocketInfo>")]
+pub struct FetchSockets(pub Target);
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct DisconnectSockets(pub Target);
+
+/// The sockets of one user, across all their connections.
+#[derive(Message)]
+#[rtype(result = "Vec<SocketInfo>")]
+pub struct UserSockets(pub String);
+
+impl Handler<Register> for Registry {
+    type Result = ();
+    fn handle(&mut self, msg: Register, _: &mut Context<Self>) {
+        if let Some(user) = &msg.user_id {
+            self.users.entry(user.clone()).or_default().insert(msg.socket);
+        }
+        let connected_at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+        let entry = SocketEntry { nsp: msg.nsp, session: msg.session, user_id: msg.user_id, rooms: HashSet::new(), connected_at };
+        self.sockets.insert(msg.socket, entry);
+    }
+}
+
+impl Handler<Unregister> for Registry {
+    type Result = ();
+    fn handle(&mut self, msg: Unregister, _: &mut Context<Self>) {
+        let Some(entry) = self.sockets.remove(&msg.0) else { return };
+        for room in &entry.rooms {
+            self.leave(msg.0, &entry.nsp, room);
+        }
+        if let Some(user) = &entry.user_id
+            && let Some(set) = self.users.get_mut(user)
+        {
+            set.remove(&msg.0);
+            if set.is_empty() {
+                self.users.remove(user);
+            }
+        }
+    }
+}
+
+impl Handler<Join> for Registry {
+    type Result = ();
+    fn handle(&mut self, msg: Join, _: &mut Context<Self>) {
+        for room in msg.rooms {
+            self.join(msg.socket, room);
+        }
+    }
+}
+
+impl Handler<Leave> for Registry {
+    type Result = ();
+    fn handle(&mut self, msg: Leave, _: &mut Context<Self>) {
+        let Some(entry) = self.sockets.get_mut(&msg.socket) else { return };
+        let nsp = entry.nsp.clone();
+        let left: Vec<String> = msg.rooms.into_iter().filter(|r| entry.rooms.remove(r)).collect();
+        for room in left {
+            self.leave(msg.socket, &nsp, &room);
+        }
+    }
+}
+
+impl Handler<RoomsOf> for Registry {
+    type Result = MessageResult<RoomsOf>;
+    fn handle(&mut self, msg: RoomsOf, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.sockets.get(&msg.0).map(|s| Self::info(&msg.0, s).rooms).unwrap_or_default())
+    }
+}
+
+impl Handler<Fanout> for Registry {
+    type Result = ();
+    fn handle(&mut self, msg: Fanout, _: &mut Context<Self>) {
+        let Fanout { target, frames } = msg;
+        // The common case, one room and no excluded room: the room actor
+        // fans out on its own arbiter.
+        if let ([room], []) = (target.rooms.as_slice(), target.except.as_slice())
+            && let Some(entry) = self.rooms.get(&(target.nsp.clone(), room.clone()))
+        {
+            entry.addr.do_send(RoomFanout { frames, except: target.except_sockets });
+            return;
+        }
+        for (_, socket) in self.select(&target) {
+            socket.session.do_send(Deliver(frames.clone()));
+        }
+    }
+}
+
+impl Handler<FetchSockets> for Registry {
+    type Result = MessageResult<FetchSockets>;
+    fn handle(&mut self, msg: FetchSockets, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.select(&msg.0).into_iter().map(|(id, s)| Self::info(id, s)).collect())
+    }
+}
+
+impl Handler<DisconnectSockets> for Registry {
+    type Result = ();
+    fn handle(&mut self, msg: DisconnectSockets, _: &mut Context<Self>) {
+        for (_, socket) in self.select(&msg.0) {
+            socket.session.do_send(DisconnectSocket { nsp: socket.nsp.clone() });
+        }
+    }
+}
+
+impl Handler<UserSockets> for Registry {
+    type Result = MessageResult<UserSockets>;
+    fn handle(&mut self, msg: UserSockets, _: &mut Context<Self>) -> Self::Result {
+        let ids = self.users.get(&msg.0).into_iter().flatten();
+        MessageResult(ids.filter_map(|id| self.sockets.get(id).map(|s| Self::info(id, s))).collect())
+    }
+}

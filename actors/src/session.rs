@@ -1,0 +1,578 @@
+//! One actor per Engine.IO connection.
+//!
+//! The session owns everything that belongs to one client connection: its
+//! transport (long-polling queue or WebSocket sink) and the upgrade between
+//! them, the heartbeat, the Socket.IO decoder, the sockets connected per
+//! namespace and their pending acks. Transports feed it packets; rooms and
+//! handlers feed it encoded frames to write.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use bytes::Bytes;
+use actix::fut::future::LocalBoxActorFuture;
+use tokio::sync::oneshot;
+use tracing::{debug, info, warn};
+
+use crate::engine::Engine;
+use crate::handshake::{ConnectRequest, Handshake};
+use crate::namespace::Namespace;
+use crate::payload::Payload;
+use crate::protocol::engineio::{Frame, Frames, OpenPacket, Packet, Sid, encode_payload};
+use crate::protocol::socketio::{self, Args, DecodeError, Decoder, PacketData, Value};
+use crate::registry::{Register, Unregister};
+use crate::socket::{Ack, AckError, AckReply, DisconnectReason, Socket, SocketParts};
+
+/// The transport a packet came by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportKind {
+    Polling,
+    WebSocket,
+}
+
+/// What a session asks of a WebSocket transport actor.
+#[derive(Message, Clone)]
+#[rtype(result = "()")]
+pub enum WsOut {
+    /// Write these frames, in order.
+    Frames(Frames),
+    /// Close the WebSocket.
+    Close,
+}
+
+/// How a new session's first transport reaches the client.
+pub enum NewTransport {
+    Polling,
+    WebSocket(Recipient<WsOut>),
+}
+
+enum Transport {
+    Polling(PollQueue),
+    WebSocket(Recipient<WsOut>),
+}
+
+/// Frames waiting for the client's next GET, and that GET if it is parked.
+#[derive(Default)]
+struct PollQueue {
+    frames: VecDeque<Frame>,
+    waiting: Option<oneshot::Sender<Bytes>>,
+}
+
+impl PollQueue {
+    /// Answers a parked GET with everything queued.
+    fn flush(&mut self) {
+        if !self.frames.is_empty()
+            && let Some(waiting) = self.waiting.take()
+        {
+            let _ = waiting.send(encode_payload(self.frames.drain(..).collect::<Vec<_>>().iter()));
+        }
+    }
+
+    /// Ends a parked GET with a single control packet.
+    fn release(&mut self, packet: Packet) {
+        if let Some(waiting) = self.waiting.take() {
+            let _ = waiting.send(encode_payload([&Frame::control(packet)]));
+        }
+    }
+}
+
+struct SocketState {
+    socket: Socket,
+    ns: Arc<Namespace>,
+    acks: HashMap<i64, AckReply>,
+    next_ack: i64,
+}
+
+/// One Engine.IO connection.
+pub struct Session {
+    sid: Sid,
+    engine: Engine,
+    handshake: Arc<Handshake>,
+    transport: Transport,
+    /// A WebSocket that is probing to replace long-polling.
+    probe: Option<Recipient<WsOut>>,
+    decoder: Decoder,
+    sockets: HashMap<String, SocketState>,
+    /// Namespaces whose CONNECT is still in the middlewares.
+    connecting: HashSet<String>,
+    pong_deadline: Option<SpawnHandle>,
+    closed: bool,
+}
+
+impl Session {
+    pub(crate) fn new(sid: Sid, engine: Engine, handshake: Handshake, transport: NewTransport) -> Session {
+        let transport = match transport {
+            NewTransport::Polling => Transport::Polling(PollQueue::default()),
+            NewTransport::WebSocket(sink) => Transport::WebSocket(sink),
+        };
+        let decoder = Decoder::new(engine.config().max_payload);
+        Session {
+            sid,
+            engine,
+            handshake: Arc::new(handshake),
+            transport,
+            probe: None,
+            decoder,
+            sockets: HashMap::new(),
+            connecting: HashSet::new(),
+            pong_deadline: None,
+            closed: false,
+        }
+    }
+
+    fn write(&mut self, frames: Frames, ctx: &mut Context<Self>) {
+        match &mut self.transport {
+            Transport::WebSocket(sink) => sink.do_send(WsOut::Frames(frames)),
+            Transport::Polling(queue) => {
+                queue.frames.extend(frames.iter().cloned());
+                if queue.frames.len() > self.engine.config().max_buffered_frames {
+                    warn!(sid = %self.sid.as_str(), "outbound queue full, closing");
+                    self.close(DisconnectReason::TransportError, ctx);
+                    return;
+                }
+                queue.flush();
+            }
+        }
+    }
+
+    fn write_control(&mut self, packet: Packet, ctx: &mut Context<Self>) {
+        self.write(Frames::from([Frame::control(packet)]), ctx);
+    }
+
+    fn open_packet(&self) -> Packet {
+        let config = self.engine.config();
+        let mut open = OpenPacket {
+            sid: self.sid,
+            ping_interval: config.ping_interval,
+            ping_timeout: config.ping_timeout,
+            max_payload: config.max_payload as u64,
+            ..OpenPacket::default()
+        };
+        if matches!(self.transport, Transport::WebSocket(_)) {
+            open.upgrades.clear();
+        }
+        Packet::Open(open)
+    }
+
+    /// Pings after `pingInterval`; a pong must follow within `pingTimeout`.
+    fn schedule_ping(&mut self, ctx: &mut Context<Self>) {
+        ctx.run_later(self.engine.config().ping_interval, |act, ctx| {
+            act.write_control(Packet::Ping, ctx);
+            let timeout = act.engine.config().ping_timeout;
+            act.pong_deadline = Some(ctx.run_later(timeout, |act, ctx| {
+                debug!(sid = %act.sid.as_str(), "ping timeout");
+                act.close(DisconnectReason::PingTimeout, ctx);
+            }));
+        });
+    }
+
+    fn on_packet(&mut self, packet: Packet, via: TransportKind, ctx: &mut Context<Self>) {
+        let current = match self.transport {
+            Transport::Polling(_) => TransportKind::Polling,
+            Transport::WebSocket(_) => TransportKind::WebSocket,
+        };
+        if via != current {
+            if via == TransportKind::WebSocket {
+                self.on_probe_packet(packet, ctx);
+            }
+            // Anything still arriving on the replaced polling transport is
+            // ignored, as in the Node server.
+            return;
+        }
+        match packet {
+            Packet::Pong => {
+                if let Some(deadline) = self.pong_deadline.take() {
+                    ctx.cancel_future(deadline);
+                    self.schedule_ping(ctx);
+                }
+            }
+            Packet::Close => self.close(DisconnectReason::TransportClose, ctx),
+            Packet::Message(text) => {
+                let decoded = self.decoder.text(text);
+                self.on_decoded(decoded, ctx);
+            }
+            Packet::Binary(data) => {
+                let decoded = self.decoder.binary(data);
+                self.on_decoded(decoded, ctx);
+            }
+            Packet::Noop | Packet::Ping => {}
+            other => {
+                warn!(sid = %self.sid.as_str(), ?other, "unexpected Engine.IO packet, closing");
+                self.close(DisconnectReason::ParseError, ctx);
+            }
+        }
+    }
+
+    /// The WebSocket upgrade: `2probe` → `3probe` (and a noop to free the
+    /// parked GET), then `5` makes the WebSocket the transport.
+    fn on_probe_packet(&mut self, packet: Packet, ctx: &mut Context<Self>) {
+        let (Some(probe), Transport::Polling(queue)) = (&self.probe, &mut self.transport) else { return };
+        match packet {
+            Packet::PingUpgrade => {
+                probe.do_send(WsOut::Frames(Frames::from([Frame::control(Packet::PongUpgrade)])));
+                queue.release(Packet::Noop);
+            }
+            Packet::Upgrade => {
+                queue.release(Packet::Noop);
+                let pending: Frames = queue.frames.drain(..).collect();
+                let sink = self.probe.take().expect("probe checked above");
+                if !pending.is_empty() {
+                    sink.do_send(WsOut::Frames(pending));
+                }
+                self.transport = Transport::WebSocket(sink);
+                debug!(sid = %self.sid.as_str(), "upgraded to websocket");
+                let _ = ctx;
+            }
+            other => debug!(sid = %self.sid.as_str(), ?other, "ignoring packet during upgrade"),
+        }
+    }
+
+    fn on_decoded(&mut self, decoded: Result<Option<socketio::Packet>, DecodeError>, ctx: &mut Context<Self>) {
+        match decoded {
+            Ok(Some(packet)) => self.on_socketio(packet, ctx),
+            Ok(None) => {}
+            Err(err) => {
+                warn!(sid = %self.sid.as_str(), %err, "malformed Socket.IO packet, closing");
+                self.close(DisconnectReason::ParseError, ctx);
+            }
+        }
+    }
+
+    fn on_socketio(&mut self, packet: socketio::Packet, ctx: &mut Context<Self>) {
+        let nsp = packet.ns.as_str().to_owned();
+        match packet.inner {
+            PacketData::Connect(auth) => self.connect(nsp, auth, ctx),
+            PacketData::Disconnect => self.remove_socket(&nsp, DisconnectReason::ClientNamespaceDisconnect),
+            PacketData::Event(value, ack) | PacketData::BinaryEvent(value, ack) => self.on_event(nsp, value, ack, ctx),
+            PacketData::EventAck(value, id) | PacketData::BinaryAck(value, id) => self.on_ack(&nsp, value, id),
+            PacketData::ConnectError(_) => {
+                warn!(sid = %self.sid.as_str(), "client sent CONNECT_ERROR, closing");
+                self.close(DisconnectReason::ParseError, ctx);
+            }
+        }
+    }
+
+    fn connect(&mut self, nsp: String, auth: Option<Value>, ctx: &mut Context<Self>) {
+        let Some(ns) = self.engine.namespaces().get(&nsp).cloned() else {
+            debug!(sid = %self.sid.as_str(), nsp, "CONNECT to unknown namespace");
+            self.write(socketio::connect_error_frames(&nsp, "Invalid namespace", None), ctx);
+            return;
+        };
+        if self.sockets.contains_key(&nsp) || !self.connecting.insert(nsp.clone()) {
+            debug!(sid = %self.sid.as_str(), nsp, "duplicate CONNECT ignored");
+            return;
+        }
+        let auth = auth
+            .as_ref()
+            .and_then(|v| v.as_str())
+            .and_then(|s| serde_json::from_str(s.as_str()).ok())
+            .unwrap_or_else(|| serde_json::json!({}));
+        let request = ConnectRequest {
+            nsp: nsp.clone(),
+            auth,
+            handshake: self.handshake.clone(),
+            user_id: None,
+            data: serde_json::Map::new(),
+        };
+        let admitted = ns.admit(request);
+        ctx.spawn(admitted.into_actor(self).then(move |result, act, ctx| {
+            act.connecting.remove(&nsp);
+            match result {
+                _ if act.closed => Box::pin(fut::ready(())) as LocalBoxActorFuture<Self, ()>,
+                Ok(request) => act.accept(ns, request, ctx),
+                Err(refusal) => {
+                    debug!(sid = %act.sid.as_str(), nsp, %refusal, "CONNECT refused by middleware");
+                    act.write(socketio::connect_error_frames(&nsp, &refusal.message, refusal.data.as_ref()), ctx);
+                    Box::pin(fut::ready(()))
+                }
+            }
+        }));
+    }
+
+    /// Creates the socket, registers it, then answers CONNECT and runs the
+    /// connection handler.
+    fn accept(&mut self, ns: Arc<Namespace>, req: ConnectRequest, ctx: &mut Context<Self>) -> LocalBoxActorFuture<Self, ()> {
+        let id = Sid::new();
+        let socket = Socket::new(SocketParts {
+            id,
+            nsp: req.nsp.clone(),
+            session: ctx.address(),
+            io: self.engine.io(),
+            handshake: req.handshake,
+            auth: req.auth,
+            user_id: req.user_id.clone(),
+            data: req.data,
+            ack_timeout: self.engine.config().ack_timeout,
+        });
+        let nsp = req.nsp;
+        let state = SocketState { socket: socket.clone(), ns: ns.clone(), acks: HashMap::new(), next_ack: 0 };
+        self.sockets.insert(nsp.clone(), state);
+        let register = Register { socket: id, nsp: nsp.clone(), session: ctx.address(), user_id: req.user_id };
+        Box::pin(self.engine.registry().send(register).into_actor(self).map(move |_, act, ctx| {
+            if act.sockets.get(&nsp).is_some_and(|s| s.socket.sid() == id) {
+                act.write(socketio::connect_frames(&nsp, id.as_str()), ctx);
+                ns.connected(socket);
+            }
+        }))
+    }
+
+    fn on_event(&mut self, nsp: String, value: Value, ack: Option<i64>, ctx: &mut Context<Self>) {
+        let Some(state) = self.sockets.get(&nsp) else {
+            debug!(sid = %self.sid.as_str(), nsp, "event for a namespace not connected, ignored");
+            return;
+        };
+        let (event, args) = match socketio::split_event(&value) {
+            Ok(parts) => parts,
+            Err(err) => return self.on_decoded(Err(err), ctx),
+        };
+        let payload = Payload::new(event, Args::from_raw(args, attachments(value)));
+        let event = payload.event().to_owned();
+        let reply = ack.map(|id| Ack::new(ctx.address(), nsp.clone(), id));
+        if let Err(reply) = state.ns.dispatch(state.socket.clone(), payload, reply) {
+            debug!(sid = %self.sid.as_str(), nsp, event, "no handler for event");
+            // A client that asked for an answer gets a clear one.
+            if let Some(reply) = reply {
+                let _ = reply.send(&serde_json::json!({ "error": format!("unknown event: {event}") }));
+            }
+        }
+    }
+
+    fn on_ack(&mut self, nsp: &str, value: Value, id: i64) {
+        let reply = self.sockets.get_mut(nsp).and_then(|s| s.acks.remove(&id));
+        match reply {
+            Some(reply) => {
+                let json = value.as_str().map(|s| s.as_str().to_owned()).unwrap_or_default();
+                let _ = reply.send(Ok(Payload::new(String::new(), Args::from_raw(json, attachments(value)))));
+            }
+            None => debug!(sid = %self.sid.as_str(), nsp, id, "ack with unknown id ignored"),
+        }
+    }
+
+    fn remove_socket(&mut self, nsp: &str, reason: DisconnectReason) {
+        let Some(state) = self.sockets.remove(nsp) else { return };
+        self.engine.registry().do_send(Unregister(state.socket.sid()));
+        for (_, reply) in state.acks {
+            let _ = reply.send(Err(AckError::Disconnected));
+        }
+        state.ns.disconnected(state.socket, reason);
+    }
+
+    /// Ends the connection: every socket leaves with `reason`, the
+    /// transport closes, the engine forgets the session.
+    fn close(&mut self, reason: DisconnectReason, ctx: &mut Context<Self>) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        info!(sid = %self.sid.as_str(), %reason, "session closed");
+        let namespaces: Vec<String> = self.sockets.keys().cloned().collect();
+        for nsp in namespaces {
+            self.remove_socket(&nsp, reason);
+        }
+        match &mut self.transport {
+            Transport::WebSocket(sink) => sink.do_send(WsOut::Close),
+            Transport::Polling(queue) => queue.release(Packet::Close),
+        }
+        if let Some(probe) = self.probe.take() {
+            probe.do_send(WsOut::Close);
+        }
+        self.engine.forget(&self.sid);
+        ctx.stop();
+    }
+}
+
+/// The binary attachments of a decoded payload.
+fn attachments(value: Value) -> Vec<Bytes> {
+    match value {
+        Value::Str(_, Some(bins)) => bins.into(),
+        _ => Vec::new(),
+    }
+}
+
+impl Actor for Session {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let open = self.open_packet();
+        self.write_control(open, ctx);
+        self.schedule_ping(ctx);
+        ctx.run_later(self.engine.config().connect_timeout, |act, ctx| {
+            if act.sockets.is_empty() && act.connecting.is_empty() {
+                debug!(sid = %act.sid.as_str(), "no namespace CONNECT in time");
+                act.close(DisconnectReason::ForcedServerClose, ctx);
+            }
+        });
+    }
+
+    fn stopped(&mut self, ctx: &mut Context<Self>) {
+        self.close(DisconnectReason::TransportClose, ctx);
+    }
+}
+
+/// Encoded frames to write to the client.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Deliver(pub Frames);
+
+impl Handler<Deliver> for Session {
+    type Result = ();
+    fn handle(&mut self, msg: Deliver, ctx: &mut Context<Self>) {
+        if !self.closed {
+            self.write(msg.0, ctx);
+        }
+    }
+}
+
+/// Packets a transport received.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Inbound {
+    pub packets: Vec<Packet>,
+    pub via: TransportKind,
+}
+
+impl Handler<Inbound> for Session {
+    type Result = ();
+    fn handle(&mut self, msg: Inbound, ctx: &mut Context<Self>) {
+        for packet in msg.packets {
+            if self.closed {
+                break;
+            }
+            self.on_packet(packet, msg.via, ctx);
+        }
+    }
+}
+
+/// Why a long-polling GET was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PollError {
+    #[error("a GET is already pending on this session")]
+    Overlap,
+    #[error("the session no longer uses long-polling")]
+    NotPolling,
+}
+
+/// A long-polling GET: answered at once with what is queued, or parked
+/// until something is written.
+#[derive(Message)]
+#[rtype(result = "Result<Bytes, PollError>")]
+pub struct Poll;
+
+impl Handler<Poll> for Session {
+    type Result = ResponseFuture<Result<Bytes, PollError>>;
+    fn handle(&mut self, _: Poll, ctx: &mut Context<Self>) -> Self::Result {
+        let Transport::Polling(queue) = &mut self.transport else {
+            return Box::pin(async { Err(PollError::NotPolling) });
+        };
+        if queue.waiting.is_some() {
+            warn!(sid = %self.sid.as_str(), "overlapping GET, closing");
+            self.close(DisconnectReason::TransportError, ctx);
+            return Box::pin(async { Err(PollError::Overlap) });
+        }
+        let (tx, rx) = oneshot::channel();
+        queue.waiting = Some(tx);
+        queue.flush();
+        // The session is gone if the sender drops: tell the client to close.
+        Box::pin(async move { Ok(rx.await.unwrap_or_else(|_| encode_payload([&Frame::control(Packet::Close)]))) })
+    }
+}
+
+/// A WebSocket opened with this session's sid, to probe for an upgrade.
+#[derive(Message)]
+#[rtype(result = "Result<(), UpgradeError>")]
+pub struct AttachProbe(pub Recipient<WsOut>);
+
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("session is already on websocket or upgrading")]
+pub struct UpgradeError;
+
+impl Handler<AttachProbe> for Session {
+    type Result = Result<(), UpgradeError>;
+    fn handle(&mut self, msg: AttachProbe, _: &mut Context<Self>) -> Self::Result {
+        if self.closed || self.probe.is_some() || matches!(self.transport, Transport::WebSocket(_)) {
+            return Err(UpgradeError);
+        }
+        self.probe = Some(msg.0);
+        Ok(())
+    }
+}
+
+/// A transport's connection ended (WebSocket closed or errored).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct TransportClosed(pub TransportKind);
+
+impl Handler<TransportClosed> for Session {
+    type Result = ();
+    fn handle(&mut self, msg: TransportClosed, ctx: &mut Context<Self>) {
+        match (&self.transport, msg.0) {
+            (Transport::WebSocket(_), TransportKind::WebSocket) => self.close(DisconnectReason::TransportClose, ctx),
+            (Transport::Polling(_), TransportKind::WebSocket) => self.probe = None,
+            (_, TransportKind::Polling) => {}
+        }
+    }
+}
+
+/// Emits to one socket and expects its ack.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct EmitWithAck {
+    pub nsp: String,
+    pub event: String,
+    pub args: Args,
+    pub timeout: Duration,
+    pub reply: AckReply,
+}
+
+impl Handler<EmitWithAck> for Session {
+    type Result = ();
+    fn handle(&mut self, msg: EmitWithAck, ctx: &mut Context<Self>) {
+        let Some(state) = self.sockets.get_mut(&msg.nsp) else {
+            let _ = msg.reply.send(Err(AckError::Disconnected));
+            return;
+        };
+        let id = state.next_ack;
+        state.next_ack += 1;
+        state.acks.insert(id, msg.reply);
+        let frames = msg.args.event_frames(&msg.nsp, &msg.event, Some(id));
+        self.write(frames, ctx);
+        let (nsp, timeout) = (msg.nsp, msg.timeout);
+        ctx.run_later(timeout, move |act, _| {
+            if let Some(reply) = act.sockets.get_mut(&nsp).and_then(|s| s.acks.remove(&id)) {
+                let _ = reply.send(Err(AckError::Timeout(timeout)));
+            }
+        });
+    }
+}
+
+/// The server disconnects one namespace socket of this session.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct DisconnectSocket {
+    pub nsp: String,
+}
+
+impl Handler<DisconnectSocket> for Session {
+    type Result = ();
+    fn handle(&mut self, msg: DisconnectSocket, ctx: &mut Context<Self>) {
+        if self.sockets.contains_key(&msg.nsp) {
+            self.write(socketio::disconnect_frames(&msg.nsp), ctx);
+            self.remove_socket(&msg.nsp, DisconnectReason::ServerNamespaceDisconnect);
+        }
+    }
+}
+
+/// The server closes the whole connection.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CloseSession(pub DisconnectReason);
+
+impl Handler<CloseSession> for Session {
+    type Result = ();
+    fn handle(&mut self, msg: CloseSession, ctx: &mut Context<Self>) {
+        self.close(msg.0, ctx);
+    }
+}
+
