@@ -65,9 +65,9 @@ describe("multiplexing", () => {
 
   test("a rejected /admin on a shared connection leaves `/` working", async () => {
     const main = await connect(server.url);
+    // Manager.socket() sends the CONNECT by itself (autoConnect)
     const bad = main.io.socket("/admin", { auth: { token: "wrong" } });
     try {
-      bad.connect();
       const err = await connectError(bad);
       assert.equal(err.message, "unauthorized");
       assert.deepEqual(err.data, { reason: "bad token" });
