@@ -93,6 +93,9 @@ pub struct Session {
     transport: Transport,
     /// A WebSocket that is probing to replace long-polling.
     probe: Option<Recipient<WsOut>>,
+    /// The probe answered `3probe`: the client is pausing polling, so every
+    /// GET is released at once (Node's noop check) until `5` arrives.
+    upgrading: bool,
     decoder: Decoder,
     sockets: HashMap<String, SocketState>,
     /// Namespaces whose CONNECT is still in the middlewares.
@@ -114,6 +117,7 @@ impl Session {
             handshake: Arc::new(handshake),
             transport,
             probe: None,
+            upgrading: false,
             decoder,
             sockets: HashMap::new(),
             connecting: HashSet::new(),
@@ -169,13 +173,14 @@ impl Session {
     }
 
     fn on_packet(&mut self, packet: Packet, via: TransportKind, ctx: &mut Context<Self>) {
+        tracing::trace!(sid = %self.sid.as_str(), ?via, ?packet, "inbound");
         let current = match self.transport {
             Transport::Polling(_) => TransportKind::Polling,
             Transport::WebSocket(_) => TransportKind::WebSocket,
         };
         if via != current {
             if via == TransportKind::WebSocket {
-                self.on_probe_packet(packet, ctx);
+                self.on_probe_packet(packet);
             }
             // Anything still arriving on the replaced polling transport is
             // ignored, as in the Node server.
@@ -207,12 +212,13 @@ impl Session {
 
     /// The WebSocket upgrade: `2probe` → `3probe` (and a noop to free the
     /// parked GET), then `5` makes the WebSocket the transport.
-    fn on_probe_packet(&mut self, packet: Packet, ctx: &mut Context<Self>) {
+    fn on_probe_packet(&mut self, packet: Packet) {
         let (Some(probe), Transport::Polling(queue)) = (&self.probe, &mut self.transport) else { return };
         match packet {
             Packet::PingUpgrade => {
                 probe.do_send(WsOut::Frames(Frames::from([Frame::control(Packet::PongUpgrade)])));
                 queue.release(Packet::Noop);
+                self.upgrading = true;
             }
             Packet::Upgrade => {
                 queue.release(Packet::Noop);
@@ -222,8 +228,8 @@ impl Session {
                     sink.do_send(WsOut::Frames(pending));
                 }
                 self.transport = Transport::WebSocket(sink);
+                self.upgrading = false;
                 debug!(sid = %self.sid.as_str(), "upgraded to websocket");
-                let _ = ctx;
             }
             other => debug!(sid = %self.sid.as_str(), ?other, "ignoring packet during upgrade"),
         }
@@ -474,6 +480,9 @@ impl Handler<Poll> for Session {
         let (tx, rx) = oneshot::channel();
         queue.waiting = Some(tx);
         queue.flush();
+        if self.upgrading {
+            queue.release(Packet::Noop);
+        }
         // The session is gone if the sender drops: tell the client to close.
         Box::pin(async move { Ok(rx.await.unwrap_or_else(|_| encode_payload([&Frame::control(Packet::Close)]))) })
     }
@@ -507,9 +516,13 @@ pub struct TransportClosed(pub TransportKind);
 impl Handler<TransportClosed> for Session {
     type Result = ();
     fn handle(&mut self, msg: TransportClosed, ctx: &mut Context<Self>) {
+        debug!(sid = %self.sid.as_str(), kind = ?msg.0, "transport connection ended");
         match (&self.transport, msg.0) {
             (Transport::WebSocket(_), TransportKind::WebSocket) => self.close(DisconnectReason::TransportClose, ctx),
-            (Transport::Polling(_), TransportKind::WebSocket) => self.probe = None,
+            (Transport::Polling(_), TransportKind::WebSocket) => {
+                self.probe = None;
+                self.upgrading = false;
+            }
             (_, TransportKind::Polling) => {}
         }
     }

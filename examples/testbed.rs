@@ -1,0 +1,177 @@
+//! The server every end-to-end test drives: confab mounted in an actix-web
+//! app through the embedding API, with the handlers of `tests/TESTBED.md`
+//! and a few REST routes on the same port.
+
+use std::time::Duration;
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use confab::{Args, ConnectError, Confab, Config, Io, Namespace, Socket};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// `echo`: acks the same args, or emits them back when no ack was asked.
+fn echo(ns: &mut Namespace) {
+    ns.on("echo", |socket, payload, ack| async move {
+        match ack {
+            Some(ack) => ack.send_args(payload.args()),
+            None => socket.emit_args("echo", payload.args()),
+        }
+    });
+    ns.on("whoami", |socket, _, ack| async move {
+        if let Some(ack) = ack {
+            let _ = ack.send(&json!({
+                "id": socket.id(),
+                "nsp": socket.nsp(),
+                "auth": socket.auth(),
+                "query": socket.handshake().query,
+            }));
+        }
+    });
+}
+
+async fn rooms_reply(socket: &Socket) -> Value {
+    json!({ "rooms": socket.rooms().await })
+}
+
+fn main_namespace(ns: &mut Namespace) {
+    echo(ns);
+    ns.on("join-room", |socket, payload, ack| async move {
+        if let Ok(room) = payload.decode::<String>() {
+            socket.join([room]).await;
+        }
+        if let Some(ack) = ack {
+            let _ = ack.send(&rooms_reply(&socket).await);
+        }
+    });
+    ns.on("leave-room", |socket, payload, ack| async move {
+        if let Ok(room) = payload.decode::<String>() {
+            socket.leave([room]).await;
+        }
+        if let Some(ack) = ack {
+            let _ = ack.send(&rooms_reply(&socket).await);
+        }
+    });
+    ns.on("to-room", |socket, payload, ack| async move {
+        #[derive(Deserialize)]
+        struct ToRoom {
+            room: String,
+            event: String,
+            data: Value,
+        }
+        if let Ok(msg) = payload.decode::<ToRoom>() {
+            let _ = socket.to(msg.room).emit(&msg.event, &msg.data);
+        }
+        if let Some(ack) = ack {
+            let _ = ack.send(&true);
+        }
+    });
+    ns.on("ask", |socket, payload, ack| async move {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Ask {
+            event: String,
+            data: Value,
+            timeout_ms: u64,
+        }
+        let Ok(ask) = payload.decode::<Ask>() else { return };
+        let answer = socket.emit_with_ack_timeout(&ask.event, &ask.data, Duration::from_millis(ask.timeout_ms)).await;
+        let result = match answer {
+            Ok(reply) => json!({ "ok": true, "reply": reply.json() }),
+            Err(_) => json!({ "ok": false, "error": "timeout" }),
+        };
+        if let Some(ack) = ack {
+            let _ = ack.send(&result);
+        }
+    });
+    ns.on("server-disconnect", |socket, _, _| async move { socket.disconnect() });
+    ns.on("server-close", |socket, _, _| async move { socket.close_connection() });
+}
+
+fn observe_disconnects(ns: &mut Namespace) {
+    ns.on_disconnect(|socket, reason| async move {
+        let _ = socket.io().of(socket.nsp()).to("observers").emit("left", &json!({ "id": socket.id(), "reason": reason.as_str() }));
+    });
+}
+
+fn admin_namespace(ns: &mut Namespace) {
+    ns.middleware(|req| async move {
+        if req.auth.get("token").and_then(Value::as_str) == Some("let-me-in") {
+            Ok(req)
+        } else {
+            Err(ConnectError::new("unauthorized").with_data(json!({ "reason": "bad token" })))
+        }
+    });
+    echo(ns);
+}
+
+#[derive(Deserialize)]
+struct EmitRequest {
+    #[serde(default = "main_nsp")]
+    nsp: String,
+    #[serde(default)]
+    rooms: Vec<String>,
+    #[serde(default)]
+    except: Vec<String>,
+    event: String,
+    #[serde(default)]
+    data: Value,
+}
+
+fn main_nsp() -> String {
+    "/".into()
+}
+
+async fn emit(io: web::Data<Io>, body: web::Json<EmitRequest>) -> HttpResponse {
+    let body = body.into_inner();
+    let target = body.except.into_iter().fold(io.of(&body.nsp).to_rooms(body.rooms), |t, room| t.except(room));
+    match Args::new(&body.data) {
+        Ok(args) => {
+            target.emit_args(&body.event, &args);
+            HttpResponse::Ok().json(json!({ "ok": true }))
+        }
+        Err(err) => HttpResponse::BadRequest().json(json!({ "ok": false, "error": err.to_string() })),
+    }
+}
+
+#[derive(Deserialize)]
+struct SocketsQuery {
+    #[serde(default = "main_nsp")]
+    nsp: String,
+}
+
+async fn sockets(io: web::Data<Io>, query: web::Query<SocketsQuery>) -> HttpResponse {
+    HttpResponse::Ok().json(io.of(&query.nsp).sockets().await)
+}
+
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let config = Config::load(None).map_err(std::io::Error::other)?;
+    let confab = Confab::builder()
+        .config(&config)
+        .namespace("/", |ns| {
+            main_namespace(ns);
+            observe_disconnects(ns);
+        })
+        .namespace("/admin", |ns| {
+            admin_namespace(ns);
+            observe_disconnects(ns);
+        })
+        .start();
+    let server = HttpServer::new(move || {
+        App::new()
+            .configure(confab.service())
+            .route("/api/health", web::get().to(|| async { HttpResponse::Ok().json(json!({ "ok": true })) }))
+            .route("/api/emit", web::post().to(emit))
+            .route("/api/sockets", web::get().to(sockets))
+    })
+    .workers(2)
+    .bind((config.host.as_str(), config.port))?;
+    for addr in server.addrs() {
+        println!("confab listening on http://{addr}");
+    }
+    server.run().await
+}

@@ -1,0 +1,51 @@
+//! Engine.IO request errors, answered as the Node server answers them.
+
+use actix_web::{HttpResponse, ResponseError, http::StatusCode};
+
+/// A refused Engine.IO request. The codes and messages are the Node
+/// server's, which clients and tooling already recognise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum EngineIoError {
+    #[error("Transport unknown")]
+    UnknownTransport,
+    #[error("Session ID unknown")]
+    UnknownSid,
+    #[error("Bad handshake method")]
+    BadHandshakeMethod,
+    #[error("Bad request")]
+    BadRequest,
+    #[error("Unsupported protocol version")]
+    UnsupportedProtocolVersion,
+    /// A polling body over `maxPayload`: 413 with an empty body, as Node.
+    #[error("Payload Too Large")]
+    PayloadTooLarge,
+}
+
+impl EngineIoError {
+    fn code(self) -> u8 {
+        match self {
+            Self::UnknownTransport => 0,
+            Self::UnknownSid => 1,
+            Self::BadHandshakeMethod => 2,
+            Self::BadRequest | Self::PayloadTooLarge => 3,
+            Self::UnsupportedProtocolVersion => 5,
+        }
+    }
+}
+
+impl ResponseError for EngineIoError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if *self == Self::PayloadTooLarge {
+            return HttpResponse::PayloadTooLarge().finish();
+        }
+        HttpResponse::build(self.status_code())
+            .json(serde_json::json!({ "code": self.code(), "message": self.to_string() }))
+    }
+}

@@ -1,0 +1,107 @@
+//! The transports: HTTP long-polling and WebSocket on one Engine.IO path.
+//!
+//! This module reads the Engine.IO query (`EIO`, `transport`, `sid`), answers
+//! the errors the Node server answers, and hands each request to its
+//! transport. Transports move bytes; they know nothing of Socket.IO.
+
+mod error;
+mod polling;
+mod websocket;
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::SystemTime;
+
+use actix_web::{HttpRequest, HttpResponse, http::Method, web};
+use confab_actors::Engine;
+use confab_actors::handshake::Handshake;
+use confab_actors::protocol::engineio::Sid;
+
+pub use error::EngineIoError;
+
+/// The Engine.IO query parameters of one request.
+struct EngineQuery {
+    transport: Transport,
+    sid: Option<Sid>,
+    protocol: Option<String>,
+    all: HashMap<String, String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    Polling,
+    WebSocket,
+}
+
+impl EngineQuery {
+    fn parse(req: &HttpRequest) -> Result<EngineQuery, EngineIoError> {
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(req.query_string()).map_err(|_| EngineIoError::BadRequest)?;
+        let all: HashMap<String, String> = pairs.into_iter().collect();
+        let transport = match all.get("transport").map(String::as_str) {
+            Some("polling") => Transport::Polling,
+            Some("websocket") => Transport::WebSocket,
+            _ => return Err(EngineIoError::UnknownTransport),
+        };
+        let sid = match all.get("sid") {
+            Some(sid) => Some(Sid::from_str(sid).map_err(|_| EngineIoError::UnknownSid)?),
+            None => None,
+        };
+        Ok(EngineQuery { transport, sid, protocol: all.get("EIO").cloned(), all })
+    }
+}
+
+/// What the handshake request showed, for namespace middlewares and handlers.
+fn handshake(req: &HttpRequest, query: HashMap<String, String>) -> Handshake {
+    let mut headers: HashMap<String, String> = HashMap::new();
+    for (name, value) in req.headers() {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        headers
+            .entry(name.as_str().to_owned())
+            .and_modify(|v| {
+                v.push_str(", ");
+                v.push_str(&value);
+            })
+            .or_insert(value);
+    }
+    Handshake {
+        query,
+        headers,
+        address: req.peer_addr(),
+        issued: Some(SystemTime::now()),
+        url: req.uri().to_string(),
+    }
+}
+
+/// Every request on the Engine.IO path comes here.
+pub async fn dispatch(
+    req: HttpRequest,
+    body: web::Payload,
+    engine: web::Data<Engine>,
+) -> Result<HttpResponse, EngineIoError> {
+    let query = EngineQuery::parse(&req)?;
+    match query.sid {
+        Some(sid) => {
+            let session = engine.session(&sid).ok_or(EngineIoError::UnknownSid)?;
+            match (query.transport, req.method()) {
+                (Transport::WebSocket, &Method::GET) => websocket::upgrade(&req, body, &engine, session),
+                (Transport::Polling, &Method::GET) => polling::poll(session).await,
+                (Transport::Polling, &Method::POST) => polling::post(body, &engine, session).await,
+                _ => Err(EngineIoError::BadRequest),
+            }
+        }
+        None => {
+            if req.method() != Method::GET {
+                return Err(EngineIoError::BadHandshakeMethod);
+            }
+            if query.protocol.as_deref() != Some("4") {
+                return Err(EngineIoError::UnsupportedProtocolVersion);
+            }
+            let handshake = handshake(&req, query.all);
+            match query.transport {
+                Transport::Polling => polling::open(&engine, handshake).await,
+                Transport::WebSocket => websocket::open(&req, body, &engine, handshake),
+            }
+        }
+    }
+}
