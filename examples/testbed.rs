@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
-use confab::{Args, ConnectError, Confab, Config, Io, Namespace, Socket};
+use confab::{Args, Confab, Config, ConnectError, Io, Namespace, Socket};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -73,8 +73,12 @@ fn main_namespace(ns: &mut Namespace) {
             data: Value,
             timeout_ms: u64,
         }
-        let Ok(ask) = payload.decode::<Ask>() else { return };
-        let answer = socket.emit_with_ack_timeout(&ask.event, &ask.data, Duration::from_millis(ask.timeout_ms)).await;
+        let Ok(ask) = payload.decode::<Ask>() else {
+            return;
+        };
+        let answer = socket
+            .emit_with_ack_timeout(&ask.event, &ask.data, Duration::from_millis(ask.timeout_ms))
+            .await;
         let result = match answer {
             Ok(reply) => json!({ "ok": true, "reply": reply.json() }),
             Err(_) => json!({ "ok": false, "error": "timeout" }),
@@ -83,13 +87,20 @@ fn main_namespace(ns: &mut Namespace) {
             let _ = ack.send(&result);
         }
     });
-    ns.on("server-disconnect", |socket, _, _| async move { socket.disconnect() });
-    ns.on("server-close", |socket, _, _| async move { socket.close_connection() });
+    ns.on("server-disconnect", |socket, _, _| async move {
+        socket.disconnect()
+    });
+    ns.on("server-close", |socket, _, _| async move {
+        socket.close_connection()
+    });
 }
 
 fn observe_disconnects(ns: &mut Namespace) {
     ns.on_disconnect(|socket, reason| async move {
-        let _ = socket.io().of(socket.nsp()).to("observers").emit("left", &json!({ "id": socket.id(), "reason": reason.as_str() }));
+        let _ = socket.io().of(socket.nsp()).to("observers").emit(
+            "left",
+            &json!({ "id": socket.id(), "reason": reason.as_str() }),
+        );
     });
 }
 
@@ -123,13 +134,20 @@ fn main_nsp() -> String {
 
 async fn emit(io: web::Data<Io>, body: web::Json<EmitRequest>) -> HttpResponse {
     let body = body.into_inner();
-    let target = body.except.into_iter().fold(io.of(&body.nsp).to_rooms(body.rooms), |t, room| t.except(room));
+    let target = body
+        .except
+        .into_iter()
+        .fold(io.of(&body.nsp).to_rooms(body.rooms), |t, room| {
+            t.except(room)
+        });
     match Args::new(&body.data) {
         Ok(args) => {
             target.emit_args(&body.event, &args);
             HttpResponse::Ok().json(json!({ "ok": true }))
         }
-        Err(err) => HttpResponse::BadRequest().json(json!({ "ok": false, "error": err.to_string() })),
+        Err(err) => {
+            HttpResponse::BadRequest().json(json!({ "ok": false, "error": err.to_string() }))
+        }
     }
 }
 
@@ -146,7 +164,9 @@ async fn sockets(io: web::Data<Io>, query: web::Query<SocketsQuery>) -> HttpResp
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let config = Config::load(None).map_err(std::io::Error::other)?;
@@ -164,7 +184,10 @@ async fn main() -> std::io::Result<()> {
     let server = HttpServer::new(move || {
         App::new()
             .configure(confab.service())
-            .route("/api/health", web::get().to(|| async { HttpResponse::Ok().json(json!({ "ok": true })) }))
+            .route(
+                "/api/health",
+                web::get().to(|| async { HttpResponse::Ok().json(json!({ "ok": true })) }),
+            )
             .route("/api/emit", web::post().to(emit))
             .route("/api/sockets", web::get().to(sockets))
     })

@@ -59,7 +59,10 @@ impl Config {
         if let Some(file) = file {
             figment = figment.merge(Toml::file_exact(file));
         }
-        figment.merge(Env::prefixed("CONFAB_")).extract().map_err(|e| ConfigError(Box::new(e)))
+        figment
+            .merge(Env::prefixed("CONFAB_"))
+            .extract()
+            .map_err(|e| ConfigError(Box::new(e)))
     }
 
     /// The engine's part of the configuration.
@@ -84,11 +87,17 @@ fn list_or_csv<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>
     }
     Ok(match ListOrCsv::deserialize(deserializer)? {
         ListOrCsv::List(list) => list,
-        ListOrCsv::Csv(csv) => csv.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect(),
+        ListOrCsv::Csv(csv) => csv
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
     })
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment's Jail API returns its large error
 mod tests {
     use super::*;
 
@@ -97,7 +106,14 @@ mod tests {
         figment::Jail::expect_with(|_| {
             let config = Config::load(None).unwrap();
             assert_eq!((config.port, config.path.as_str()), (3000, "/socket.io/"));
-            assert_eq!((config.ping_interval_ms, config.ping_timeout_ms, config.max_payload), (25000, 20000, 1_000_000));
+            assert_eq!(
+                (
+                    config.ping_interval_ms,
+                    config.ping_timeout_ms,
+                    config.max_payload
+                ),
+                (25000, 20000, 1_000_000)
+            );
             assert_eq!(config.connect_timeout_ms, 45000);
             Ok(())
         });
@@ -106,7 +122,10 @@ mod tests {
     #[test]
     fn environment_overrides_file() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("confab.toml", "port = 4000\npath = \"/realtime\"\ncors_origins = [\"http://a\"]")?;
+            jail.create_file(
+                "confab.toml",
+                "port = 4000\npath = \"/realtime\"\ncors_origins = [\"http://a\"]",
+            )?;
             jail.set_env("CONFAB_PORT", "5000");
             jail.set_env("CONFAB_CORS_ORIGINS", "http://b, http://c");
             let config = Config::load(Some(Path::new("confab.toml"))).unwrap();

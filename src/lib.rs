@@ -44,8 +44,9 @@ use actix_cors::Cors;
 use actix_web::web;
 
 pub use confab_actors::{
-    Ack, AckError, Args, ArgsError, Broadcast, ConnectError, ConnectRequest, DisconnectReason, EncodeError, Engine,
-    EngineConfig, Handshake, Io, Namespace, Namespaces, Payload, Socket, SocketInfo,
+    Ack, AckError, Args, ArgsError, Broadcast, ConnectError, ConnectRequest, DisconnectReason,
+    EncodeError, Engine, EngineConfig, Handshake, Io, Namespace, Namespaces, Payload, Socket,
+    SocketInfo,
 };
 pub use config::Config;
 
@@ -77,9 +78,14 @@ impl CorsPolicy {
         let cors = match self {
             CorsPolicy::Off => return Cors::default(),
             CorsPolicy::Any => Cors::default().allow_any_origin(),
-            CorsPolicy::Origins(list) => list.iter().fold(Cors::default(), |cors, origin| cors.allowed_origin(origin)),
+            CorsPolicy::Origins(list) => list
+                .iter()
+                .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin)),
         };
-        cors.allowed_methods(["GET", "POST", "OPTIONS"]).allow_any_header().supports_credentials().max_age(3600)
+        cors.allowed_methods(["GET", "POST", "OPTIONS"])
+            .allow_any_header()
+            .supports_credentials()
+            .max_age(3600)
     }
 }
 
@@ -110,7 +116,9 @@ impl ConfabBuilder {
 
     /// Settings from the appliance configuration (timings, path, CORS).
     pub fn config(self, config: &Config) -> Self {
-        self.engine_config(config.engine()).path(config.path.clone()).cors(CorsPolicy::from_list(&config.cors_origins))
+        self.engine_config(config.engine())
+            .path(config.path.clone())
+            .cors(CorsPolicy::from_list(&config.cors_origins))
     }
 
     /// Declares a namespace and its middlewares and handlers.
@@ -126,7 +134,11 @@ impl ConfabBuilder {
     pub fn start(self) -> Confab {
         let engine = Engine::start(self.config, self.namespaces);
         let path = self.path.trim_end_matches('/').to_owned();
-        Confab { engine, path, cors: self.cors }
+        Confab {
+            engine,
+            path,
+            cors: self.cors,
+        }
     }
 }
 
@@ -162,7 +174,8 @@ impl Confab {
     pub fn service(&self) -> impl FnOnce(&mut web::ServiceConfig) + use<> {
         let confab = self.clone();
         move |cfg: &mut web::ServiceConfig| {
-            cfg.app_data(web::Data::new(confab.engine.clone())).app_data(web::Data::new(confab.io()));
+            cfg.app_data(web::Data::new(confab.engine.clone()))
+                .app_data(web::Data::new(confab.io()));
             for path in [confab.path.clone(), format!("{}/", confab.path)] {
                 cfg.service(
                     web::resource(path)

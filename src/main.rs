@@ -31,7 +31,9 @@ enum Command {
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -47,13 +49,18 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)?;
-    let confab = Confab::builder().config(&config).namespace("/", |_| {}).start();
+    let confab = Confab::builder()
+        .config(&config)
+        .namespace("/", |_| {})
+        .start();
     let server = HttpServer::new({
         let confab = confab.clone();
         move || {
-            App::new()
-                .configure(confab.service())
-                .route("/api/health", web::get().to(|| async { HttpResponse::Ok().json(serde_json::json!({"ok": true})) }))
+            App::new().configure(confab.service()).route(
+                "/api/health",
+                web::get()
+                    .to(|| async { HttpResponse::Ok().json(serde_json::json!({"ok": true})) }),
+            )
         }
     })
     .bind((config.host.as_str(), config.port))?;

@@ -33,11 +33,20 @@ impl Engine {
     /// Starts the registry and the room arbiters. Must run inside an actix
     /// system (e.g. in `#[actix_web::main]`).
     pub fn start(config: EngineConfig, namespaces: Namespaces) -> Engine {
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
         let arbiters: Vec<ArbiterHandle> = (0..threads).map(|_| Arbiter::new().handle()).collect();
-        let registry = Registry::start_in_arbiter(&Arbiter::new().handle(), move |_| Registry::new(arbiters));
+        let registry =
+            Registry::start_in_arbiter(&Arbiter::new().handle(), move |_| Registry::new(arbiters));
         let io = Io::new(registry.clone());
-        Engine(Arc::new(Shared { config, namespaces, registry, io, sessions: RwLock::default() }))
+        Engine(Arc::new(Shared {
+            config,
+            namespaces,
+            registry,
+            io,
+            sessions: RwLock::default(),
+        }))
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -67,11 +76,20 @@ impl Engine {
     }
 
     pub fn session(&self, sid: &Sid) -> Option<Addr<Session>> {
-        self.0.sessions.read().unwrap_or_else(|e| e.into_inner()).get(sid).cloned()
+        self.0
+            .sessions
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(sid)
+            .cloned()
     }
 
     pub fn session_count(&self) -> usize {
-        self.0.sessions.read().unwrap_or_else(|e| e.into_inner()).len()
+        self.0
+            .sessions
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
     }
 
     pub(crate) fn forget(&self, sid: &Sid) {
@@ -84,7 +102,14 @@ impl Engine {
 
     /// Closes every session, telling each socket the server is shutting down.
     pub fn shutdown(&self) {
-        let sessions: Vec<Addr<Session>> = self.0.sessions.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        let sessions: Vec<Addr<Session>> = self
+            .0
+            .sessions
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
         for session in sessions {
             session.do_send(CloseSession(DisconnectReason::ServerShutdown));
         }

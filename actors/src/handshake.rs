@@ -19,7 +19,9 @@ pub struct Handshake {
 
 impl Handshake {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
     }
 
     pub fn query(&self, name: &str) -> Option<&str> {
@@ -51,7 +53,10 @@ pub struct ConnectError {
 
 impl ConnectError {
     pub fn new(message: impl Into<String>) -> Self {
-        ConnectError { message: message.into(), data: None }
+        ConnectError {
+            message: message.into(),
+            data: None,
+        }
     }
 
     pub fn with_data(mut self, data: serde_json::Value) -> Self {

@@ -9,7 +9,9 @@ use serde::Serialize;
 
 use crate::protocol::engineio::Sid;
 use crate::protocol::socketio::{Args, EncodeError};
-use crate::registry::{Fanout, FetchSockets, Join, Leave, Registry, RoomsOf, SocketInfo, Target, DisconnectSockets};
+use crate::registry::{
+    DisconnectSockets, Fanout, FetchSockets, Join, Leave, Registry, RoomsOf, SocketInfo, Target,
+};
 
 /// Handle to a running engine's sockets and rooms.
 #[derive(Clone)]
@@ -24,7 +26,10 @@ impl Io {
 
     /// Targets a namespace (`"/"` is the main one).
     pub fn of(&self, nsp: &str) -> Broadcast {
-        Broadcast { registry: self.registry.clone(), target: Target::namespace(nsp) }
+        Broadcast {
+            registry: self.registry.clone(),
+            target: Target::namespace(nsp),
+        }
     }
 
     /// Targets a room of the main namespace.
@@ -47,7 +52,10 @@ impl Io {
     }
 
     pub(crate) async fn rooms_of(&self, socket: Sid) -> Vec<String> {
-        self.registry.send(RoomsOf(socket)).await.unwrap_or_default()
+        self.registry
+            .send(RoomsOf(socket))
+            .await
+            .unwrap_or_default()
     }
 }
 
@@ -92,12 +100,18 @@ impl Broadcast {
 
     pub fn emit_args(self, event: &str, args: &Args) {
         let frames = args.event_frames(&self.target.nsp, event, None);
-        self.registry.do_send(Fanout { target: self.target, frames });
+        self.registry.do_send(Fanout {
+            target: self.target,
+            frames,
+        });
     }
 
     /// The sockets in the selection.
     pub async fn sockets(self) -> Vec<SocketInfo> {
-        self.registry.send(FetchSockets(self.target)).await.unwrap_or_default()
+        self.registry
+            .send(FetchSockets(self.target))
+            .await
+            .unwrap_or_default()
     }
 
     /// Disconnects every socket in the selection from its namespace.

@@ -11,10 +11,16 @@ use crate::handshake::{ConnectError, ConnectRequest};
 use crate::payload::Payload;
 use crate::socket::{Ack, DisconnectReason, Socket};
 
-type Middleware = Arc<dyn Fn(ConnectRequest) -> LocalBoxFuture<'static, Result<ConnectRequest, ConnectError>> + Send + Sync>;
+type Middleware = Arc<
+    dyn Fn(ConnectRequest) -> LocalBoxFuture<'static, Result<ConnectRequest, ConnectError>>
+        + Send
+        + Sync,
+>;
 type ConnectHandler = Arc<dyn Fn(Socket) -> LocalBoxFuture<'static, ()> + Send + Sync>;
-type EventHandler = Arc<dyn Fn(Socket, Payload, Option<Ack>) -> LocalBoxFuture<'static, ()> + Send + Sync>;
-type DisconnectHandler = Arc<dyn Fn(Socket, DisconnectReason) -> LocalBoxFuture<'static, ()> + Send + Sync>;
+type EventHandler =
+    Arc<dyn Fn(Socket, Payload, Option<Ack>) -> LocalBoxFuture<'static, ()> + Send + Sync>;
+type DisconnectHandler =
+    Arc<dyn Fn(Socket, DisconnectReason) -> LocalBoxFuture<'static, ()> + Send + Sync>;
 
 /// One namespace's middlewares and handlers.
 #[derive(Default, Clone)]
@@ -68,7 +74,8 @@ impl Namespace {
         F: Fn(Socket, Payload, Option<Ack>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + 'static,
     {
-        self.events.insert(name.into(), Arc::new(move |s, p, a| Box::pin(f(s, p, a))));
+        self.events
+            .insert(name.into(), Arc::new(move |s, p, a| Box::pin(f(s, p, a))));
         self
     }
 
@@ -83,7 +90,10 @@ impl Namespace {
     }
 
     /// Passes a CONNECT through every middleware in order.
-    pub(crate) fn admit(&self, req: ConnectRequest) -> LocalBoxFuture<'static, Result<ConnectRequest, ConnectError>> {
+    pub(crate) fn admit(
+        &self,
+        req: ConnectRequest,
+    ) -> LocalBoxFuture<'static, Result<ConnectRequest, ConnectError>> {
         let middlewares = self.middlewares.clone();
         Box::pin(async move {
             let mut req = req;
@@ -107,7 +117,12 @@ impl Namespace {
     }
 
     /// Dispatches an event; when nothing handles it, the ack comes back.
-    pub(crate) fn dispatch(&self, socket: Socket, payload: Payload, ack: Option<Ack>) -> Result<(), Option<Ack>> {
+    pub(crate) fn dispatch(
+        &self,
+        socket: Socket,
+        payload: Payload,
+        ack: Option<Ack>,
+    ) -> Result<(), Option<Ack>> {
         match self.events.get(payload.event()).or(self.fallback.as_ref()) {
             Some(handler) => {
                 actix::spawn(handler(socket, payload, ack));
@@ -138,5 +153,9 @@ impl Namespaces {
 
 /// Namespace names always start with `/`.
 fn normalize(name: String) -> String {
-    if name.starts_with('/') { name } else { format!("/{name}") }
+    if name.starts_with('/') {
+        name
+    } else {
+        format!("/{name}")
+    }
 }

@@ -51,7 +51,9 @@ impl Payload {
             Str::from(self.args.json().to_owned()),
             (!bins.is_empty()).then(|| bins.iter().cloned().collect()),
         );
-        CommonParser.decode_value(&mut value, false).map_err(|e| ArgsError(e.to_string()))
+        CommonParser
+            .decode_value(&mut value, false)
+            .map_err(|e| ArgsError(e.to_string()))
     }
 }
 
@@ -72,7 +74,10 @@ mod tests {
 
     #[test]
     fn decode_fills_binary_from_attachments() {
-        let args = Args::from_raw(r#"[{"_placeholder":true,"num":0}]"#.into(), vec![Bytes::from_static(b"xy")]);
+        let args = Args::from_raw(
+            r#"[{"_placeholder":true,"num":0}]"#.into(),
+            vec![Bytes::from_static(b"xy")],
+        );
         let payload = Payload::new("e".into(), args);
         let data: Bytes = payload.decode().unwrap();
         assert_eq!(&data[..], b"xy");

@@ -26,7 +26,10 @@ pub struct Target {
 
 impl Target {
     pub fn namespace(nsp: &str) -> Target {
-        Target { nsp: nsp.to_owned(), ..Target::default() }
+        Target {
+            nsp: nsp.to_owned(),
+            ..Target::default()
+        }
     }
 }
 
@@ -74,7 +77,13 @@ pub struct Registry {
 
 impl Registry {
     pub fn new(arbiters: Vec<ArbiterHandle>) -> Registry {
-        Registry { sockets: HashMap::new(), rooms: HashMap::new(), users: HashMap::new(), arbiters, next_arbiter: 0 }
+        Registry {
+            sockets: HashMap::new(),
+            rooms: HashMap::new(),
+            users: HashMap::new(),
+            arbiters,
+            next_arbiter: 0,
+        }
     }
 
     fn start_room(&mut self) -> Addr<Room> {
@@ -87,7 +96,9 @@ impl Registry {
     }
 
     fn join(&mut self, socket: Sid, room: String) {
-        let Some(entry) = self.sockets.get_mut(&socket) else { return };
+        let Some(entry) = self.sockets.get_mut(&socket) else {
+            return;
+        };
         if room == socket.as_str() || !entry.rooms.insert(room.clone()) {
             return;
         }
@@ -97,11 +108,17 @@ impl Registry {
             Some(room) => room,
             None => {
                 let addr = self.start_room();
-                self.rooms.entry(key).or_insert(RoomEntry { addr, members: 0 })
+                self.rooms
+                    .entry(key)
+                    .or_insert(RoomEntry { addr, members: 0 })
             }
         };
         room.members += 1;
-        room.addr.do_send(AddMember { socket, session, user_id });
+        room.addr.do_send(AddMember {
+            socket,
+            session,
+            user_id,
+        });
     }
 
     fn leave(&mut self, socket: Sid, nsp: &str, room: &str) {
@@ -120,14 +137,23 @@ impl Registry {
         self.sockets
             .iter()
             .filter(|(_, s)| s.nsp == target.nsp)
-            .filter(|(id, s)| target.rooms.is_empty() || target.rooms.iter().any(|r| s.in_room(id, r)))
+            .filter(|(id, s)| {
+                target.rooms.is_empty() || target.rooms.iter().any(|r| s.in_room(id, r))
+            })
             .filter(|(id, s)| !target.except.iter().any(|r| s.in_room(id, r)))
-            .filter(|(id, _)| !target.except_sockets.as_ref().is_some_and(|set| set.contains(id)))
+            .filter(|(id, _)| {
+                !target
+                    .except_sockets
+                    .as_ref()
+                    .is_some_and(|set| set.contains(id))
+            })
             .collect()
     }
 
     fn info(id: &Sid, s: &SocketEntry) -> SocketInfo {
-        let mut rooms: Vec<String> = std::iter::once(id.as_str().to_owned()).chain(s.rooms.iter().cloned()).collect();
+        let mut rooms: Vec<String> = std::iter::once(id.as_str().to_owned())
+            .chain(s.rooms.iter().cloned())
+            .collect();
         rooms[1..].sort();
         SocketInfo {
             id: id.as_str().to_owned(),
@@ -201,10 +227,22 @@ impl Handler<Register> for Registry {
     type Result = ();
     fn handle(&mut self, msg: Register, _: &mut Context<Self>) {
         if let Some(user) = &msg.user_id {
-            self.users.entry(user.clone()).or_default().insert(msg.socket);
+            self.users
+                .entry(user.clone())
+                .or_default()
+                .insert(msg.socket);
         }
-        let connected_at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
-        let entry = SocketEntry { nsp: msg.nsp, session: msg.session, user_id: msg.user_id, rooms: HashSet::new(), connected_at };
+        let connected_at = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let entry = SocketEntry {
+            nsp: msg.nsp,
+            session: msg.session,
+            user_id: msg.user_id,
+            rooms: HashSet::new(),
+            connected_at,
+        };
         self.sockets.insert(msg.socket, entry);
     }
 }
@@ -212,7 +250,9 @@ impl Handler<Register> for Registry {
 impl Handler<Unregister> for Registry {
     type Result = ();
     fn handle(&mut self, msg: Unregister, _: &mut Context<Self>) {
-        let Some(entry) = self.sockets.remove(&msg.0) else { return };
+        let Some(entry) = self.sockets.remove(&msg.0) else {
+            return;
+        };
         for room in &entry.rooms {
             self.leave(msg.0, &entry.nsp, room);
         }
@@ -239,9 +279,15 @@ impl Handler<Join> for Registry {
 impl Handler<Leave> for Registry {
     type Result = ();
     fn handle(&mut self, msg: Leave, _: &mut Context<Self>) {
-        let Some(entry) = self.sockets.get_mut(&msg.socket) else { return };
+        let Some(entry) = self.sockets.get_mut(&msg.socket) else {
+            return;
+        };
         let nsp = entry.nsp.clone();
-        let left: Vec<String> = msg.rooms.into_iter().filter(|r| entry.rooms.remove(r)).collect();
+        let left: Vec<String> = msg
+            .rooms
+            .into_iter()
+            .filter(|r| entry.rooms.remove(r))
+            .collect();
         for room in left {
             self.leave(msg.socket, &nsp, &room);
         }
@@ -251,7 +297,12 @@ impl Handler<Leave> for Registry {
 impl Handler<RoomsOf> for Registry {
     type Result = MessageResult<RoomsOf>;
     fn handle(&mut self, msg: RoomsOf, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(self.sockets.get(&msg.0).map(|s| Self::info(&msg.0, s).rooms).unwrap_or_default())
+        MessageResult(
+            self.sockets
+                .get(&msg.0)
+                .map(|s| Self::info(&msg.0, s).rooms)
+                .unwrap_or_default(),
+        )
     }
 }
 
@@ -264,7 +315,10 @@ impl Handler<Fanout> for Registry {
         if let ([room], []) = (target.rooms.as_slice(), target.except.as_slice())
             && let Some(entry) = self.rooms.get(&(target.nsp.clone(), room.clone()))
         {
-            entry.addr.do_send(RoomFanout { frames, except: target.except_sockets });
+            entry.addr.do_send(RoomFanout {
+                frames,
+                except: target.except_sockets,
+            });
             return;
         }
         for (_, socket) in self.select(&target) {
@@ -276,7 +330,12 @@ impl Handler<Fanout> for Registry {
 impl Handler<FetchSockets> for Registry {
     type Result = MessageResult<FetchSockets>;
     fn handle(&mut self, msg: FetchSockets, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(self.select(&msg.0).into_iter().map(|(id, s)| Self::info(id, s)).collect())
+        MessageResult(
+            self.select(&msg.0)
+                .into_iter()
+                .map(|(id, s)| Self::info(id, s))
+                .collect(),
+        )
     }
 }
 
@@ -284,7 +343,9 @@ impl Handler<DisconnectSockets> for Registry {
     type Result = ();
     fn handle(&mut self, msg: DisconnectSockets, _: &mut Context<Self>) {
         for (_, socket) in self.select(&msg.0) {
-            socket.session.do_send(DisconnectSocket { nsp: socket.nsp.clone() });
+            socket.session.do_send(DisconnectSocket {
+                nsp: socket.nsp.clone(),
+            });
         }
     }
 }
@@ -293,6 +354,9 @@ impl Handler<UserSockets> for Registry {
     type Result = MessageResult<UserSockets>;
     fn handle(&mut self, msg: UserSockets, _: &mut Context<Self>) -> Self::Result {
         let ids = self.users.get(&msg.0).into_iter().flatten();
-        MessageResult(ids.filter_map(|id| self.sockets.get(id).map(|s| Self::info(id, s))).collect())
+        MessageResult(
+            ids.filter_map(|id| self.sockets.get(id).map(|s| Self::info(id, s)))
+                .collect(),
+        )
     }
 }

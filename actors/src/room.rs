@@ -57,7 +57,13 @@ pub struct UsersPresent;
 impl Handler<AddMember> for Room {
     type Result = ();
     fn handle(&mut self, msg: AddMember, _: &mut Context<Self>) {
-        self.members.insert(msg.socket, Member { session: msg.session, user_id: msg.user_id });
+        self.members.insert(
+            msg.socket,
+            Member {
+                session: msg.session,
+                user_id: msg.user_id,
+            },
+        );
     }
 }
 
@@ -86,7 +92,11 @@ impl Handler<RoomFanout> for Room {
 impl Handler<UsersPresent> for Room {
     type Result = MessageResult<UsersPresent>;
     fn handle(&mut self, _: UsersPresent, _: &mut Context<Self>) -> Self::Result {
-        let users: HashSet<&String> = self.members.values().filter_map(|m| m.user_id.as_ref()).collect();
+        let users: HashSet<&String> = self
+            .members
+            .values()
+            .filter_map(|m| m.user_id.as_ref())
+            .collect();
         MessageResult(users.into_iter().cloned().collect())
     }
 }

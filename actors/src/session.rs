@@ -10,9 +10,9 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix::fut::future::LocalBoxActorFuture;
 use actix::prelude::*;
 use bytes::Bytes;
-use actix::fut::future::LocalBoxActorFuture;
 use tokio::sync::oneshot;
 use tracing::{debug, info, warn};
 
@@ -66,7 +66,9 @@ impl PollQueue {
         if !self.frames.is_empty()
             && let Some(waiting) = self.waiting.take()
         {
-            let _ = waiting.send(encode_payload(self.frames.drain(..).collect::<Vec<_>>().iter()));
+            let _ = waiting.send(encode_payload(
+                self.frames.drain(..).collect::<Vec<_>>().iter(),
+            ));
         }
     }
 
@@ -105,7 +107,12 @@ pub struct Session {
 }
 
 impl Session {
-    pub(crate) fn new(sid: Sid, engine: Engine, handshake: Handshake, transport: NewTransport) -> Session {
+    pub(crate) fn new(
+        sid: Sid,
+        engine: Engine,
+        handshake: Handshake,
+        transport: NewTransport,
+    ) -> Session {
         let transport = match transport {
             NewTransport::Polling => Transport::Polling(PollQueue::default()),
             NewTransport::WebSocket(sink) => Transport::WebSocket(sink),
@@ -213,10 +220,14 @@ impl Session {
     /// The WebSocket upgrade: `2probe` → `3probe` (and a noop to free the
     /// parked GET), then `5` makes the WebSocket the transport.
     fn on_probe_packet(&mut self, packet: Packet) {
-        let (Some(probe), Transport::Polling(queue)) = (&self.probe, &mut self.transport) else { return };
+        let (Some(probe), Transport::Polling(queue)) = (&self.probe, &mut self.transport) else {
+            return;
+        };
         match packet {
             Packet::PingUpgrade => {
-                probe.do_send(WsOut::Frames(Frames::from([Frame::control(Packet::PongUpgrade)])));
+                probe.do_send(WsOut::Frames(Frames::from([Frame::control(
+                    Packet::PongUpgrade,
+                )])));
                 queue.release(Packet::Noop);
                 self.upgrading = true;
             }
@@ -235,7 +246,11 @@ impl Session {
         }
     }
 
-    fn on_decoded(&mut self, decoded: Result<Option<socketio::Packet>, DecodeError>, ctx: &mut Context<Self>) {
+    fn on_decoded(
+        &mut self,
+        decoded: Result<Option<socketio::Packet>, DecodeError>,
+        ctx: &mut Context<Self>,
+    ) {
         match decoded {
             Ok(Some(packet)) => self.on_socketio(packet, ctx),
             Ok(None) => {}
@@ -250,9 +265,15 @@ impl Session {
         let nsp = packet.ns.as_str().to_owned();
         match packet.inner {
             PacketData::Connect(auth) => self.connect(nsp, auth, ctx),
-            PacketData::Disconnect => self.remove_socket(&nsp, DisconnectReason::ClientNamespaceDisconnect),
-            PacketData::Event(value, ack) | PacketData::BinaryEvent(value, ack) => self.on_event(nsp, value, ack, ctx),
-            PacketData::EventAck(value, id) | PacketData::BinaryAck(value, id) => self.on_ack(&nsp, value, id),
+            PacketData::Disconnect => {
+                self.remove_socket(&nsp, DisconnectReason::ClientNamespaceDisconnect)
+            }
+            PacketData::Event(value, ack) | PacketData::BinaryEvent(value, ack) => {
+                self.on_event(nsp, value, ack, ctx)
+            }
+            PacketData::EventAck(value, id) | PacketData::BinaryAck(value, id) => {
+                self.on_ack(&nsp, value, id)
+            }
             PacketData::ConnectError(_) => {
                 warn!(sid = %self.sid.as_str(), "client sent CONNECT_ERROR, closing");
                 self.close(DisconnectReason::ParseError, ctx);
@@ -263,7 +284,10 @@ impl Session {
     fn connect(&mut self, nsp: String, auth: Option<Value>, ctx: &mut Context<Self>) {
         let Some(ns) = self.engine.namespaces().get(&nsp).cloned() else {
             debug!(sid = %self.sid.as_str(), nsp, "CONNECT to unknown namespace");
-            self.write(socketio::connect_error_frames(&nsp, "Invalid namespace", None), ctx);
+            self.write(
+                socketio::connect_error_frames(&nsp, "Invalid namespace", None),
+                ctx,
+            );
             return;
         };
         if self.sockets.contains_key(&nsp) || !self.connecting.insert(nsp.clone()) {
@@ -290,7 +314,14 @@ impl Session {
                 Ok(request) => act.accept(ns, request, ctx),
                 Err(refusal) => {
                     debug!(sid = %act.sid.as_str(), nsp, %refusal, "CONNECT refused by middleware");
-                    act.write(socketio::connect_error_frames(&nsp, &refusal.message, refusal.data.as_ref()), ctx);
+                    act.write(
+                        socketio::connect_error_frames(
+                            &nsp,
+                            &refusal.message,
+                            refusal.data.as_ref(),
+                        ),
+                        ctx,
+                    );
                     Box::pin(fut::ready(()))
                 }
             }
@@ -299,7 +330,12 @@ impl Session {
 
     /// Creates the socket, registers it, then answers CONNECT and runs the
     /// connection handler.
-    fn accept(&mut self, ns: Arc<Namespace>, req: ConnectRequest, ctx: &mut Context<Self>) -> LocalBoxActorFuture<Self, ()> {
+    fn accept(
+        &mut self,
+        ns: Arc<Namespace>,
+        req: ConnectRequest,
+        ctx: &mut Context<Self>,
+    ) -> LocalBoxActorFuture<Self, ()> {
         let id = Sid::new();
         let socket = Socket::new(SocketParts {
             id,
@@ -313,15 +349,31 @@ impl Session {
             ack_timeout: self.engine.config().ack_timeout,
         });
         let nsp = req.nsp;
-        let state = SocketState { socket: socket.clone(), ns: ns.clone(), acks: HashMap::new(), next_ack: 0 };
+        let state = SocketState {
+            socket: socket.clone(),
+            ns: ns.clone(),
+            acks: HashMap::new(),
+            next_ack: 0,
+        };
         self.sockets.insert(nsp.clone(), state);
-        let register = Register { socket: id, nsp: nsp.clone(), session: ctx.address(), user_id: req.user_id };
-        Box::pin(self.engine.registry().send(register).into_actor(self).map(move |_, act, ctx| {
-            if act.sockets.get(&nsp).is_some_and(|s| s.socket.sid() == id) {
-                act.write(socketio::connect_frames(&nsp, id.as_str()), ctx);
-                ns.connected(socket);
-            }
-        }))
+        let register = Register {
+            socket: id,
+            nsp: nsp.clone(),
+            session: ctx.address(),
+            user_id: req.user_id,
+        };
+        Box::pin(
+            self.engine
+                .registry()
+                .send(register)
+                .into_actor(self)
+                .map(move |_, act, ctx| {
+                    if act.sockets.get(&nsp).is_some_and(|s| s.socket.sid() == id) {
+                        act.write(socketio::connect_frames(&nsp, id.as_str()), ctx);
+                        ns.connected(socket);
+                    }
+                }),
+        )
     }
 
     fn on_event(&mut self, nsp: String, value: Value, ack: Option<i64>, ctx: &mut Context<Self>) {
@@ -340,7 +392,8 @@ impl Session {
             debug!(sid = %self.sid.as_str(), nsp, event, "no handler for event");
             // A client that asked for an answer gets a clear one.
             if let Some(reply) = reply {
-                let _ = reply.send(&serde_json::json!({ "error": format!("unknown event: {event}") }));
+                let _ =
+                    reply.send(&serde_json::json!({ "error": format!("unknown event: {event}") }));
             }
         }
     }
@@ -349,16 +402,26 @@ impl Session {
         let reply = self.sockets.get_mut(nsp).and_then(|s| s.acks.remove(&id));
         match reply {
             Some(reply) => {
-                let json = value.as_str().map(|s| s.as_str().to_owned()).unwrap_or_default();
-                let _ = reply.send(Ok(Payload::new(String::new(), Args::from_raw(json, attachments(value)))));
+                let json = value
+                    .as_str()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default();
+                let _ = reply.send(Ok(Payload::new(
+                    String::new(),
+                    Args::from_raw(json, attachments(value)),
+                )));
             }
             None => debug!(sid = %self.sid.as_str(), nsp, id, "ack with unknown id ignored"),
         }
     }
 
     fn remove_socket(&mut self, nsp: &str, reason: DisconnectReason) {
-        let Some(state) = self.sockets.remove(nsp) else { return };
-        self.engine.registry().do_send(Unregister(state.socket.sid()));
+        let Some(state) = self.sockets.remove(nsp) else {
+            return;
+        };
+        self.engine
+            .registry()
+            .do_send(Unregister(state.socket.sid()));
         for (_, reply) in state.acks {
             let _ = reply.send(Err(AckError::Disconnected));
         }
@@ -484,7 +547,11 @@ impl Handler<Poll> for Session {
             queue.release(Packet::Noop);
         }
         // The session is gone if the sender drops: tell the client to close.
-        Box::pin(async move { Ok(rx.await.unwrap_or_else(|_| encode_payload([&Frame::control(Packet::Close)]))) })
+        Box::pin(async move {
+            Ok(rx
+                .await
+                .unwrap_or_else(|_| encode_payload([&Frame::control(Packet::Close)])))
+        })
     }
 }
 
@@ -500,7 +567,8 @@ pub struct UpgradeError;
 impl Handler<AttachProbe> for Session {
     type Result = Result<(), UpgradeError>;
     fn handle(&mut self, msg: AttachProbe, _: &mut Context<Self>) -> Self::Result {
-        if self.closed || self.probe.is_some() || matches!(self.transport, Transport::WebSocket(_)) {
+        if self.closed || self.probe.is_some() || matches!(self.transport, Transport::WebSocket(_))
+        {
             return Err(UpgradeError);
         }
         self.probe = Some(msg.0);
@@ -518,7 +586,9 @@ impl Handler<TransportClosed> for Session {
     fn handle(&mut self, msg: TransportClosed, ctx: &mut Context<Self>) {
         debug!(sid = %self.sid.as_str(), kind = ?msg.0, "transport connection ended");
         match (&self.transport, msg.0) {
-            (Transport::WebSocket(_), TransportKind::WebSocket) => self.close(DisconnectReason::TransportClose, ctx),
+            (Transport::WebSocket(_), TransportKind::WebSocket) => {
+                self.close(DisconnectReason::TransportClose, ctx)
+            }
             (Transport::Polling(_), TransportKind::WebSocket) => {
                 self.probe = None;
                 self.upgrading = false;
@@ -588,4 +658,3 @@ impl Handler<CloseSession> for Session {
         self.close(msg.0, ctx);
     }
 }
-

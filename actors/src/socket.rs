@@ -161,12 +161,19 @@ impl Socket {
     }
 
     pub fn emit_args(&self, event: &str, args: &Args) {
-        self.0.session.do_send(Deliver(args.event_frames(&self.0.nsp, event, None)));
+        self.0
+            .session
+            .do_send(Deliver(args.event_frames(&self.0.nsp, event, None)));
     }
 
     /// Sends `event` and waits for the client's ack (the default ack timeout).
-    pub async fn emit_with_ack<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<Payload, AckError> {
-        self.emit_with_ack_timeout(event, data, self.0.ack_timeout).await
+    pub async fn emit_with_ack<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<Payload, AckError> {
+        self.emit_with_ack_timeout(event, data, self.0.ack_timeout)
+            .await
     }
 
     pub async fn emit_with_ack_timeout<T: Serialize + ?Sized>(
@@ -177,18 +184,34 @@ impl Socket {
     ) -> Result<Payload, AckError> {
         let args = Args::new(data)?;
         let (reply, answer) = oneshot::channel();
-        let request = EmitWithAck { nsp: self.0.nsp.clone(), event: event.to_owned(), args, timeout, reply };
-        self.0.session.send(request).await.map_err(|_| AckError::Disconnected)?;
+        let request = EmitWithAck {
+            nsp: self.0.nsp.clone(),
+            event: event.to_owned(),
+            args,
+            timeout,
+            reply,
+        };
+        self.0
+            .session
+            .send(request)
+            .await
+            .map_err(|_| AckError::Disconnected)?;
         answer.await.map_err(|_| AckError::Disconnected)?
     }
 
     /// Joins rooms; returns once the rooms will deliver to this socket.
     pub async fn join(&self, rooms: impl IntoIterator<Item = impl Into<String>>) {
-        self.0.io.join(self.0.id, rooms.into_iter().map(Into::into).collect()).await;
+        self.0
+            .io
+            .join(self.0.id, rooms.into_iter().map(Into::into).collect())
+            .await;
     }
 
     pub async fn leave(&self, rooms: impl IntoIterator<Item = impl Into<String>>) {
-        self.0.io.leave(self.0.id, rooms.into_iter().map(Into::into).collect()).await;
+        self.0
+            .io
+            .leave(self.0.id, rooms.into_iter().map(Into::into).collect())
+            .await;
     }
 
     /// The rooms this socket is in, its own id room included.
@@ -208,12 +231,16 @@ impl Socket {
 
     /// Disconnects this socket from its namespace; the connection stays.
     pub fn disconnect(&self) {
-        self.0.session.do_send(DisconnectSocket { nsp: self.0.nsp.clone() });
+        self.0.session.do_send(DisconnectSocket {
+            nsp: self.0.nsp.clone(),
+        });
     }
 
     /// Closes the whole Engine.IO connection, every namespace on it.
     pub fn close_connection(&self) {
-        self.0.session.do_send(CloseSession(DisconnectReason::ForcedServerClose));
+        self.0
+            .session
+            .do_send(CloseSession(DisconnectReason::ForcedServerClose));
     }
 }
 
@@ -236,6 +263,7 @@ impl Ack {
     }
 
     pub fn send_args(self, args: &Args) {
-        self.session.do_send(Deliver(args.ack_frames(&self.nsp, self.id)));
+        self.session
+            .do_send(Deliver(args.ack_frames(&self.nsp, self.id)));
     }
 }

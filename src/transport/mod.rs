@@ -35,8 +35,8 @@ enum Transport {
 
 impl EngineQuery {
     fn parse(req: &HttpRequest) -> Result<EngineQuery, EngineIoError> {
-        let pairs: Vec<(String, String)> =
-            serde_urlencoded::from_str(req.query_string()).map_err(|_| EngineIoError::BadRequest)?;
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string())
+            .map_err(|_| EngineIoError::BadRequest)?;
         let all: HashMap<String, String> = pairs.into_iter().collect();
         let transport = match all.get("transport").map(String::as_str) {
             Some("polling") => Transport::Polling,
@@ -47,7 +47,12 @@ impl EngineQuery {
             Some(sid) => Some(Sid::from_str(sid).map_err(|_| EngineIoError::UnknownSid)?),
             None => None,
         };
-        Ok(EngineQuery { transport, sid, protocol: all.get("EIO").cloned(), all })
+        Ok(EngineQuery {
+            transport,
+            sid,
+            protocol: all.get("EIO").cloned(),
+            all,
+        })
     }
 }
 
@@ -84,7 +89,9 @@ pub async fn dispatch(
         Some(sid) => {
             let session = engine.session(&sid).ok_or(EngineIoError::UnknownSid)?;
             match (query.transport, req.method()) {
-                (Transport::WebSocket, &Method::GET) => websocket::upgrade(&req, body, &engine, session),
+                (Transport::WebSocket, &Method::GET) => {
+                    websocket::upgrade(&req, body, &engine, session)
+                }
                 (Transport::Polling, &Method::GET) => polling::poll(session).await,
                 (Transport::Polling, &Method::POST) => polling::post(body, &engine, session).await,
                 _ => Err(EngineIoError::BadRequest),

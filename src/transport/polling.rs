@@ -3,11 +3,13 @@
 
 use actix_web::{HttpResponse, web};
 use bytes::BytesMut;
+use confab_actors::DisconnectReason;
 use confab_actors::Engine;
 use confab_actors::handshake::Handshake;
 use confab_actors::protocol::engineio::{PayloadError, decode_payload};
-use confab_actors::session::{CloseSession, Inbound, NewTransport, Poll, PollError, Session, TransportKind};
-use confab_actors::DisconnectReason;
+use confab_actors::session::{
+    CloseSession, Inbound, NewTransport, Poll, PollError, Session, TransportKind,
+};
 use futures_util::StreamExt;
 use tracing::debug;
 
@@ -45,7 +47,10 @@ pub async fn post(
     }
     match decode_payload(bytes.freeze(), max) {
         Ok(packets) => {
-            session.do_send(Inbound { packets, via: TransportKind::Polling });
+            session.do_send(Inbound {
+                packets,
+                via: TransportKind::Polling,
+            });
             Ok(HttpResponse::Ok().content_type("text/html").body("ok"))
         }
         Err(PayloadError::TooLarge { .. }) => Err(EngineIoError::PayloadTooLarge),

@@ -5,30 +5,53 @@
 //! packets for the session; frames the session writes go out unchanged.
 
 use actix::prelude::*;
-use actix_web::{HttpRequest, HttpResponse, web};
 use actix_http::ws::Item;
+use actix_web::{HttpRequest, HttpResponse, web};
 use actix_web_actors::ws::{self, CloseCode, CloseReason, Message, ProtocolError};
 use bytes::{Bytes, BytesMut};
 use confab_actors::handshake::Handshake;
 use confab_actors::protocol::engineio::{Frame, Packet, decode_text};
-use confab_actors::session::{AttachProbe, CloseSession, Inbound, NewTransport, Session, TransportClosed, TransportKind, WsOut};
+use confab_actors::session::{
+    AttachProbe, CloseSession, Inbound, NewTransport, Session, TransportClosed, TransportKind,
+    WsOut,
+};
 use confab_actors::{DisconnectReason, Engine};
 use tracing::debug;
 
 use super::EngineIoError;
 
 /// A new connection that starts on WebSocket.
-pub fn open(req: &HttpRequest, body: web::Payload, engine: &Engine, handshake: Handshake) -> Result<HttpResponse, EngineIoError> {
+pub fn open(
+    req: &HttpRequest,
+    body: web::Payload,
+    engine: &Engine,
+    handshake: Handshake,
+) -> Result<HttpResponse, EngineIoError> {
     start(req, body, engine, Role::Open(Box::new(handshake)))
 }
 
 /// A WebSocket joining a polling session: the upgrade probe.
-pub fn upgrade(req: &HttpRequest, body: web::Payload, engine: &Engine, session: Addr<Session>) -> Result<HttpResponse, EngineIoError> {
+pub fn upgrade(
+    req: &HttpRequest,
+    body: web::Payload,
+    engine: &Engine,
+    session: Addr<Session>,
+) -> Result<HttpResponse, EngineIoError> {
     start(req, body, engine, Role::Probe(session))
 }
 
-fn start(req: &HttpRequest, body: web::Payload, engine: &Engine, role: Role) -> Result<HttpResponse, EngineIoError> {
-    let actor = WsTransport { engine: engine.clone(), role: Some(role), session: None, fragments: None };
+fn start(
+    req: &HttpRequest,
+    body: web::Payload,
+    engine: &Engine,
+    role: Role,
+) -> Result<HttpResponse, EngineIoError> {
+    let actor = WsTransport {
+        engine: engine.clone(),
+        role: Some(role),
+        session: None,
+        fragments: None,
+    };
     ws::WsResponseBuilder::new(actor, req, body)
         .frame_size(engine.config().max_payload)
         .start()
@@ -51,7 +74,10 @@ struct WsTransport {
 impl WsTransport {
     fn deliver(&mut self, packet: Packet) {
         if let Some(session) = &self.session {
-            session.do_send(Inbound { packets: vec![packet], via: TransportKind::WebSocket });
+            session.do_send(Inbound {
+                packets: vec![packet],
+                via: TransportKind::WebSocket,
+            });
         }
     }
 
@@ -95,12 +121,12 @@ impl Actor for WsTransport {
             }
             Some(Role::Probe(session)) => {
                 // Hold every frame until the session accepts the probe.
-                ctx.wait(session.send(AttachProbe(sink)).into_actor(self).map(move |accepted, act, ctx| {
-                    match accepted {
+                ctx.wait(session.send(AttachProbe(sink)).into_actor(self).map(
+                    move |accepted, act, ctx| match accepted {
                         Ok(Ok(())) => act.session = Some(session),
                         _ => act.close(ctx, CloseCode::Policy),
-                    }
-                }));
+                    },
+                ));
             }
             None => {}
         }

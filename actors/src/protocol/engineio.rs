@@ -40,7 +40,9 @@ impl Frame {
     fn payload_len(&self) -> usize {
         match self {
             Frame::Text(text) => text.len(),
-            Frame::Binary(data) => 1 + base64::encoded_len(data.len(), true).unwrap_or(usize::MAX / 2),
+            Frame::Binary(data) => {
+                1 + base64::encoded_len(data.len(), true).unwrap_or(usize::MAX / 2)
+            }
         }
     }
 
@@ -84,7 +86,11 @@ pub fn encode_payload<'a>(frames: impl IntoIterator<Item = &'a Frame>) -> Bytes 
             Frame::Text(text) => out.put_slice(text.as_bytes()),
             Frame::Binary(data) => {
                 out.put_u8(b'b');
-                out.put_slice(base64::engine::general_purpose::STANDARD.encode(data).as_bytes());
+                out.put_slice(
+                    base64::engine::general_purpose::STANDARD
+                        .encode(data)
+                        .as_bytes(),
+                );
             }
         }
     }
@@ -105,7 +111,10 @@ pub enum PayloadError {
 /// Decodes one long-polling body into its packets, all or nothing.
 pub fn decode_payload(body: Bytes, max_payload: usize) -> Result<Vec<Packet>, PayloadError> {
     if body.len() > max_payload {
-        return Err(PayloadError::TooLarge { size: body.len(), max: max_payload });
+        return Err(PayloadError::TooLarge {
+            size: body.len(),
+            max: max_payload,
+        });
     }
     std::str::from_utf8(&body).map_err(|_| PayloadError::NotUtf8)?;
     body.split(|b| *b == PAYLOAD_SEPARATOR)
@@ -135,7 +144,11 @@ mod tests {
 
     #[test]
     fn payload_joins_packets_with_record_separator() {
-        let frames = [text("2"), message_frame("2[\"a\"]"), Frame::Binary(Bytes::from_static(&[1, 2, 3]))];
+        let frames = [
+            text("2"),
+            message_frame("2[\"a\"]"),
+            Frame::Binary(Bytes::from_static(&[1, 2, 3])),
+        ];
         assert_eq!(&encode_payload(&frames)[..], b"2\x1e42[\"a\"]\x1ebAQID");
     }
 
@@ -160,13 +173,19 @@ mod tests {
 
     #[test]
     fn payload_with_unknown_packet_type_is_refused() {
-        assert!(matches!(decode_payload(Bytes::from_static(b"4a\x1e9"), 100), Err(PayloadError::Packet(_))));
+        assert!(matches!(
+            decode_payload(Bytes::from_static(b"4a\x1e9"), 100),
+            Err(PayloadError::Packet(_))
+        ));
         assert!(decode_payload(Bytes::from_static(b""), 100).is_err());
     }
 
     #[test]
     fn payload_with_invalid_utf8_is_refused() {
-        assert!(matches!(decode_payload(Bytes::from_static(b"4\xff"), 100), Err(PayloadError::NotUtf8)));
+        assert!(matches!(
+            decode_payload(Bytes::from_static(b"4\xff"), 100),
+            Err(PayloadError::NotUtf8)
+        ));
     }
 
     #[test]
@@ -178,7 +197,10 @@ mod tests {
 
     #[test]
     fn websocket_text_frames_parse() {
-        assert_eq!(decode_text(ByteString::from("2probe")).unwrap(), Packet::PingUpgrade);
+        assert_eq!(
+            decode_text(ByteString::from("2probe")).unwrap(),
+            Packet::PingUpgrade
+        );
         assert_eq!(decode_text(ByteString::from("5")).unwrap(), Packet::Upgrade);
         assert!(decode_text(ByteString::from("x")).is_err());
     }

@@ -46,8 +46,14 @@ pub struct Decoder {
 
 impl Decoder {
     pub fn new(max_attachment_bytes: usize) -> Self {
-        let config = ParseConfig { max_incoming_binary_buf_size: max_attachment_bytes, ..ParseConfig::default() };
-        Decoder { state: ParserState::default(), config }
+        let config = ParseConfig {
+            max_incoming_binary_buf_size: max_attachment_bytes,
+            ..ParseConfig::default()
+        };
+        Decoder {
+            state: ParserState::default(),
+            config,
+        }
     }
 
     /// Decodes a text message. `Ok(None)`: a binary packet now waits for its
@@ -72,10 +78,12 @@ fn complete(result: Result<Packet, ParseError>) -> Result<Option<Packet>, Decode
 
 fn validate(packet: &Packet) -> Result<(), DecodeError> {
     match &packet.inner {
-        PacketData::Event(value, _) | PacketData::BinaryEvent(value, _) => split_event(value).map(|_| ()),
-        PacketData::EventAck(value, _) | PacketData::BinaryAck(value, _) => {
-            parse_array(value).map_err(|_| DecodeError::NotAnAck).map(|_| ())
+        PacketData::Event(value, _) | PacketData::BinaryEvent(value, _) => {
+            split_event(value).map(|_| ())
         }
+        PacketData::EventAck(value, _) | PacketData::BinaryAck(value, _) => parse_array(value)
+            .map_err(|_| DecodeError::NotAnAck)
+            .map(|_| ()),
         PacketData::Connect(Some(value)) => {
             let text = value.as_str().map(|s| s.as_str()).unwrap_or("");
             match serde_json::from_str::<serde_json::Value>(text) {
@@ -135,7 +143,10 @@ impl Args {
     /// Encodes `data` as arguments: a tuple becomes several arguments,
     /// anything else one argument; `bytes::Bytes` values become attachments.
     pub fn new<T: Serialize + ?Sized>(data: &T) -> Result<Args, EncodeError> {
-        match CommonParser.encode_value(data, None).map_err(|e| EncodeError(e.to_string()))? {
+        match CommonParser
+            .encode_value(data, None)
+            .map_err(|e| EncodeError(e.to_string()))?
+        {
             Value::Str(json, bins) => Ok(Args {
                 json: json.as_str().to_owned(),
                 attachments: bins.map(Vec::from).unwrap_or_default(),
@@ -146,7 +157,10 @@ impl Args {
 
     /// No argument at all.
     pub fn empty() -> Args {
-        Args { json: "[]".into(), attachments: Vec::new() }
+        Args {
+            json: "[]".into(),
+            attachments: Vec::new(),
+        }
     }
 
     /// Arguments from their JSON array text and attachments, as received.
@@ -192,7 +206,11 @@ impl Args {
 
     /// Encodes an ACK (or BINARY_ACK) packet answering `ack_id`.
     pub fn ack_frames(&self, nsp: &str, ack_id: i64) -> Frames {
-        encode(Packet::ack(Str::copy_from_slice(nsp), self.value(self.json.clone()), ack_id))
+        encode(Packet::ack(
+            Str::copy_from_slice(nsp),
+            self.value(self.json.clone()),
+            ack_id,
+        ))
     }
 }
 
@@ -210,7 +228,10 @@ pub fn encode(packet: Packet) -> Frames {
 /// CONNECT reply carrying the socket id.
 pub fn connect_frames(nsp: &str, sid: &str) -> Frames {
     let payload = serde_json::json!({ "sid": sid }).to_string();
-    encode(Packet::connect(Str::copy_from_slice(nsp), Some(Value::Str(Str::from(payload), None))))
+    encode(Packet::connect(
+        Str::copy_from_slice(nsp),
+        Some(Value::Str(Str::from(payload), None)),
+    ))
 }
 
 /// CONNECT_ERROR `{message, data?}`, as `next(err)` gives it in Node. Built
@@ -220,7 +241,11 @@ pub fn connect_error_frames(nsp: &str, message: &str, data: Option<&serde_json::
     if let Some(data) = data {
         body["data"] = data.clone();
     }
-    let prefix = if nsp == "/" { String::new() } else { format!("{nsp},") };
+    let prefix = if nsp == "/" {
+        String::new()
+    } else {
+        format!("{nsp},")
+    };
     Frames::from([message_frame(&format!("4{prefix}{body}"))])
 }
 
@@ -246,8 +271,14 @@ mod tests {
     #[test]
     fn event_with_namespace_and_ack_id_encodes_like_node() {
         let args = Args::new(&serde_json::json!({"a": 1})).unwrap();
-        assert_eq!(text(&args.event_frames("/admin", "hi", Some(7))), r#"42/admin,7["hi",{"a":1}]"#);
-        assert_eq!(text(&Args::empty().event_frames("/", "hi", None)), r#"42["hi"]"#);
+        assert_eq!(
+            text(&args.event_frames("/admin", "hi", Some(7))),
+            r#"42/admin,7["hi",{"a":1}]"#
+        );
+        assert_eq!(
+            text(&Args::empty().event_frames("/", "hi", None)),
+            r#"42["hi"]"#
+        );
     }
 
     #[test]
@@ -260,7 +291,10 @@ mod tests {
     fn binary_arguments_become_attachments() {
         let args = Args::new(&(Bytes::from_static(b"\x01\x02"), "x")).unwrap();
         let frames = args.event_frames("/", "file", None);
-        assert_eq!(text(&frames), r#"451-["file",{"_placeholder":true,"num":0},"x"]"#);
+        assert_eq!(
+            text(&frames),
+            r#"451-["file",{"_placeholder":true,"num":0},"x"]"#
+        );
         assert_eq!(frames[1], Frame::Binary(Bytes::from_static(b"\x01\x02")));
         let ack = args.ack_frames("/", 3);
         assert_eq!(text(&ack), r#"461-3[{"_placeholder":true,"num":0},"x"]"#);
@@ -269,7 +303,10 @@ mod tests {
     #[test]
     fn connect_and_errors_encode_like_node() {
         assert_eq!(text(&connect_frames("/", "abc")), r#"40{"sid":"abc"}"#);
-        assert_eq!(text(&connect_error_frames("/x", "Invalid namespace", None)), r#"44/x,{"message":"Invalid namespace"}"#);
+        assert_eq!(
+            text(&connect_error_frames("/x", "Invalid namespace", None)),
+            r#"44/x,{"message":"Invalid namespace"}"#
+        );
         assert_eq!(text(&disconnect_frames("/x")), "41/x,");
     }
 
@@ -277,17 +314,29 @@ mod tests {
     fn event_splits_into_name_and_args() {
         let packet = decode(r#"2/chat,12["msg",{"t":1},2]"#).unwrap().unwrap();
         assert_eq!(&*packet.ns, "/chat");
-        let PacketData::Event(value, Some(12)) = packet.inner else { panic!("not an event with ack") };
-        assert_eq!(split_event(&value).unwrap(), ("msg".to_string(), r#"[{"t":1},2]"#.to_string()));
+        let PacketData::Event(value, Some(12)) = packet.inner else {
+            panic!("not an event with ack")
+        };
+        assert_eq!(
+            split_event(&value).unwrap(),
+            ("msg".to_string(), r#"[{"t":1},2]"#.to_string())
+        );
     }
 
     #[test]
     fn binary_event_waits_for_its_attachments() {
         let decoder = Decoder::default();
-        let first = decoder.text(Str::from(r#"51-["up",{"_placeholder":true,"num":0}]"#.to_string()));
+        let first = decoder.text(Str::from(
+            r#"51-["up",{"_placeholder":true,"num":0}]"#.to_string(),
+        ));
         assert!(first.unwrap().is_none());
-        let packet = decoder.binary(Bytes::from_static(b"\x09")).unwrap().unwrap();
-        let PacketData::BinaryEvent(Value::Str(_, Some(bins)), None) = packet.inner else { panic!("not binary") };
+        let packet = decoder
+            .binary(Bytes::from_static(b"\x09"))
+            .unwrap()
+            .unwrap();
+        let PacketData::BinaryEvent(Value::Str(_, Some(bins)), None) = packet.inner else {
+            panic!("not binary")
+        };
         assert_eq!(bins[0], Bytes::from_static(b"\x09"));
     }
 
@@ -301,13 +350,25 @@ mod tests {
         assert!(decode(r#"3abc["x"]"#).is_err(), "ack without id");
         assert!(decode(r#"31{"x":1}"#).is_err(), "ack not an array");
         assert!(decode("0[1]").is_err(), "connect payload not an object");
-        assert!(Decoder::default().binary(Bytes::from_static(b"x")).is_err(), "unexpected attachment");
+        assert!(
+            Decoder::default().binary(Bytes::from_static(b"x")).is_err(),
+            "unexpected attachment"
+        );
     }
 
     #[test]
     fn valid_control_packets_decode() {
-        assert!(matches!(decode("0").unwrap().unwrap().inner, PacketData::Connect(None)));
-        assert!(matches!(decode(r#"0/a,{"token":"t"}"#).unwrap().unwrap().inner, PacketData::Connect(Some(_))));
-        assert!(matches!(decode("1/a,").unwrap().unwrap().inner, PacketData::Disconnect));
+        assert!(matches!(
+            decode("0").unwrap().unwrap().inner,
+            PacketData::Connect(None)
+        ));
+        assert!(matches!(
+            decode(r#"0/a,{"token":"t"}"#).unwrap().unwrap().inner,
+            PacketData::Connect(Some(_))
+        ));
+        assert!(matches!(
+            decode("1/a,").unwrap().unwrap().inner,
+            PacketData::Disconnect
+        ));
     }
 }

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine: Rust checks and unit tests, then
+# the end-to-end suites with real Socket.IO clients (npm socket.io-client and
+# PyPI python-socketio) against the real server on loopback ports.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== rust: format, lints, build"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+cargo build --workspace --examples --quiet
+
+echo "== rust: unit and actor tests"
+cargo test --workspace --quiet
+
+echo "== js: socket.io-client and raw protocol tests"
+(cd tests/js && npm ci --no-audit --no-fund --loglevel=error && npm test)
+
+echo "== python: python-socketio client tests"
+bash tests/python/run.sh
