@@ -1,8 +1,17 @@
 // Small helpers shared by the socket.io-client end-to-end tests.
 import { io } from "socket.io-client";
-import { once } from "../harness.js";
+import { once as harnessOnce } from "../harness.js";
 
-export { once };
+/**
+ * harness.once, with a no-op catch attached: awaiting it still throws, but a
+ * wait left pending by a test that already failed does not turn into an
+ * unhandled rejection after the test ended.
+ */
+export function once(emitter, event, ms) {
+  const p = harnessOnce(emitter, event, ms);
+  p.catch(() => {});
+  return p;
+}
 
 /** How long a test waits before concluding that something was NOT delivered. */
 export const QUIET_MS = 300;

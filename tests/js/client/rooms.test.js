@@ -173,6 +173,12 @@ describe("POST /api/emit", () => {
     assert.deepEqual(got, { a: [], b: [[{ to: "b" }]], c: [] });
   });
 
+  test("array data arrives as one array argument", async () => {
+    const data = [1, "two", { three: [3] }];
+    const got = await emitAndCollect({ rooms: ["red"], except: ["blue"], event: "arr", data }, a);
+    assert.deepEqual(got, { a: [[data]], b: [], c: [] });
+  });
+
   test("nsp /admin reaches only /admin sockets", async () => {
     const adm = await connect(server.url + "/admin", {
       transports: ["websocket"],
