@@ -20,6 +20,9 @@ export const serverKind = process.env.CONFAB_TEST_SERVER === "node" ? "node" : "
  */
 export async function startServer(settings = {}) {
   const env = { ...process.env, CONFAB_PORT: "0", CONFAB_HOST: "127.0.0.1", ...settings };
+  // The selector is for this harness only: confab's configuration rejects
+  // CONFAB_* variables it does not know (UnknownField "test_server").
+  delete env.CONFAB_TEST_SERVER;
   const [cmd, args] =
     serverKind === "node"
       ? [process.execPath, [path.join(here, "reference", "testbed.js")]]
