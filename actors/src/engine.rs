@@ -11,7 +11,7 @@ use crate::handshake::Handshake;
 use crate::io::Io;
 use crate::namespace::Namespaces;
 use crate::protocol::engineio::Sid;
-use crate::registry::Registry;
+use crate::registry::{PresenceHook, Registry};
 use crate::session::{CloseSession, NewTransport, Session};
 use crate::socket::DisconnectReason;
 
@@ -33,12 +33,23 @@ impl Engine {
     /// Starts the registry and the room arbiters. Must run inside an actix
     /// system (e.g. in `#[actix_web::main]`).
     pub fn start(config: EngineConfig, namespaces: Namespaces) -> Engine {
+        Engine::start_with_presence(config, namespaces, None)
+    }
+
+    /// As [`Engine::start`], telling `presence` when a user's first socket
+    /// connects and their last one leaves.
+    pub fn start_with_presence(
+        config: EngineConfig,
+        namespaces: Namespaces,
+        presence: Option<PresenceHook>,
+    ) -> Engine {
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
         let arbiters: Vec<ArbiterHandle> = (0..threads).map(|_| Arbiter::new().handle()).collect();
-        let registry =
-            Registry::start_in_arbiter(&Arbiter::new().handle(), move |_| Registry::new(arbiters));
+        let registry = Registry::start_in_arbiter(&Arbiter::new().handle(), move |_| {
+            Registry::new(arbiters, presence)
+        });
         let io = Io::new(registry.clone());
         Engine(Arc::new(Shared {
             config,

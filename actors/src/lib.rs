@@ -26,5 +26,5 @@ pub use io::{Broadcast, Io};
 pub use namespace::{Namespace, Namespaces};
 pub use payload::{ArgsError, Payload};
 pub use protocol::socketio::{Args, EncodeError};
-pub use registry::SocketInfo;
+pub use registry::{Presence, PresenceHook, SocketInfo};
 pub use socket::{Ack, AckError, DisconnectReason, Socket};

@@ -64,8 +64,26 @@ struct RoomEntry {
     members: usize,
 }
 
+/// A user's presence changed: their first socket connected (on any device),
+/// or their last one left.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Presence {
+    Online {
+        user_id: String,
+    },
+    Offline {
+        user_id: String,
+        last_seen: SystemTime,
+    },
+}
+
+/// Told of every presence change, on the registry's thread: it should only
+/// hand work on (emit, spawn), never block.
+pub type PresenceHook = Arc<dyn Fn(Presence) + Send + Sync>;
+
 /// The engine's directory of sockets and rooms.
 pub struct Registry {
+    presence: Option<PresenceHook>,
     sockets: HashMap<Sid, SocketEntry>,
     rooms: HashMap<(String, String), RoomEntry>,
     users: HashMap<String, HashSet<Sid>>,
@@ -76,13 +94,42 @@ pub struct Registry {
 }
 
 impl Registry {
-    pub fn new(arbiters: Vec<ArbiterHandle>) -> Registry {
+    pub fn new(arbiters: Vec<ArbiterHandle>, presence: Option<PresenceHook>) -> Registry {
         Registry {
+            presence,
             sockets: HashMap::new(),
             rooms: HashMap::new(),
             users: HashMap::new(),
             arbiters,
             next_arbiter: 0,
+        }
+    }
+
+    fn add_user(&mut self, socket: Sid, user_id: &str) {
+        let sockets = self.users.entry(user_id.to_owned()).or_default();
+        sockets.insert(socket);
+        if sockets.len() == 1
+            && let Some(hook) = &self.presence
+        {
+            hook(Presence::Online {
+                user_id: user_id.to_owned(),
+            });
+        }
+    }
+
+    fn remove_user(&mut self, socket: Sid, user_id: &str) {
+        let Some(sockets) = self.users.get_mut(user_id) else {
+            return;
+        };
+        sockets.remove(&socket);
+        if sockets.is_empty() {
+            self.users.remove(user_id);
+            if let Some(hook) = &self.presence {
+                hook(Presence::Offline {
+                    user_id: user_id.to_owned(),
+                    last_seen: SystemTime::now(),
+                });
+            }
         }
     }
 
@@ -227,10 +274,7 @@ impl Handler<Register> for Registry {
     type Result = ();
     fn handle(&mut self, msg: Register, _: &mut Context<Self>) {
         if let Some(user) = &msg.user_id {
-            self.users
-                .entry(user.clone())
-                .or_default()
-                .insert(msg.socket);
+            self.add_user(msg.socket, user);
         }
         let connected_at = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -256,13 +300,29 @@ impl Handler<Unregister> for Registry {
         for room in &entry.rooms {
             self.leave(msg.0, &entry.nsp, room);
         }
-        if let Some(user) = &entry.user_id
-            && let Some(set) = self.users.get_mut(user)
-        {
-            set.remove(&msg.0);
-            if set.is_empty() {
-                self.users.remove(user);
-            }
+        if let Some(user) = &entry.user_id {
+            self.remove_user(msg.0, user);
+        }
+    }
+}
+
+/// A socket authenticated after connecting: it now counts for its user.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetUser {
+    pub socket: Sid,
+    pub user_id: String,
+}
+
+impl Handler<SetUser> for Registry {
+    type Result = ();
+    fn handle(&mut self, msg: SetUser, _: &mut Context<Self>) {
+        let Some(entry) = self.sockets.get_mut(&msg.socket) else {
+            return;
+        };
+        if entry.user_id.is_none() {
+            entry.user_id = Some(msg.user_id.clone());
+            self.add_user(msg.socket, &msg.user_id);
         }
     }
 }

@@ -22,7 +22,7 @@ use crate::namespace::Namespace;
 use crate::payload::Payload;
 use crate::protocol::engineio::{Frame, Frames, OpenPacket, Packet, Sid, encode_payload};
 use crate::protocol::socketio::{self, Args, DecodeError, Decoder, PacketData, Value};
-use crate::registry::{Register, Unregister};
+use crate::registry::{Register, SetUser, Unregister};
 use crate::socket::{Ack, AckError, AckReply, DisconnectReason, Socket, SocketParts};
 
 /// The transport a packet came by.
@@ -85,6 +85,10 @@ struct SocketState {
     ns: Arc<Namespace>,
     acks: HashMap<i64, AckReply>,
     next_ack: i64,
+    /// Disconnects the socket if it has not authenticated in time.
+    auth_deadline: Option<SpawnHandle>,
+    /// The namespace's periodic event to this socket.
+    periodic: Option<SpawnHandle>,
 }
 
 /// One Engine.IO connection.
@@ -266,7 +270,7 @@ impl Session {
         match packet.inner {
             PacketData::Connect(auth) => self.connect(nsp, auth, ctx),
             PacketData::Disconnect => {
-                self.remove_socket(&nsp, DisconnectReason::ClientNamespaceDisconnect)
+                self.remove_socket(&nsp, DisconnectReason::ClientNamespaceDisconnect, ctx)
             }
             PacketData::Event(value, ack) | PacketData::BinaryEvent(value, ack) => {
                 self.on_event(nsp, value, ack, ctx)
@@ -354,6 +358,8 @@ impl Session {
             ns: ns.clone(),
             acks: HashMap::new(),
             next_ack: 0,
+            auth_deadline: None,
+            periodic: None,
         };
         self.sockets.insert(nsp.clone(), state);
         let register = Register {
@@ -370,10 +376,58 @@ impl Session {
                 .map(move |_, act, ctx| {
                     if act.sockets.get(&nsp).is_some_and(|s| s.socket.sid() == id) {
                         act.write(socketio::connect_frames(&nsp, id.as_str()), ctx);
+                        act.start_auth_clock(&ns, &socket, ctx);
                         ns.connected(socket);
                     }
                 }),
         )
+    }
+
+    /// A socket without a user in a deferred-authentication namespace gets
+    /// its deadline; any other socket starts its periodic event.
+    fn start_auth_clock(&mut self, ns: &Namespace, socket: &Socket, ctx: &mut Context<Self>) {
+        let (nsp, id) = (socket.nsp().to_owned(), socket.sid());
+        match &ns.deferred {
+            Some(deferred) if socket.user_id().is_none() => {
+                let deadline = ctx.run_later(deferred.timeout, move |act, ctx| {
+                    act.auth_expired(&nsp, id, ctx)
+                });
+                if let Some(state) = self.sockets.get_mut(socket.nsp()) {
+                    state.auth_deadline = Some(deadline);
+                }
+            }
+            _ => self.start_periodic(&nsp, ctx),
+        }
+    }
+
+    /// A deferred-authentication socket ran out of time.
+    fn auth_expired(&mut self, nsp: &str, id: Sid, ctx: &mut Context<Self>) {
+        let pending = self
+            .sockets
+            .get(nsp)
+            .is_some_and(|s| s.socket.sid() == id && s.socket.user_id().is_none());
+        if pending {
+            debug!(sid = %self.sid.as_str(), nsp, "not authenticated in time");
+            self.write(socketio::disconnect_frames(nsp), ctx);
+            self.remove_socket(nsp, DisconnectReason::ServerNamespaceDisconnect, ctx);
+        }
+    }
+
+    fn start_periodic(&mut self, nsp: &str, ctx: &mut Context<Self>) {
+        let Some(state) = self.sockets.get_mut(nsp) else {
+            return;
+        };
+        let Some(periodic) = state.ns.periodic.clone() else {
+            return;
+        };
+        let owned = nsp.to_owned();
+        state.periodic =
+            Some(ctx.run_interval(periodic.interval, move |act, ctx| {
+                match Args::new(&(periodic.payload)()) {
+                    Ok(args) => act.write(args.event_frames(&owned, &periodic.event, None), ctx),
+                    Err(err) => warn!(%err, "periodic event payload cannot be encoded"),
+                }
+            }));
     }
 
     fn on_event(&mut self, nsp: String, value: Value, ack: Option<i64>, ctx: &mut Context<Self>) {
@@ -388,6 +442,18 @@ impl Session {
         let payload = Payload::new(event, Args::from_raw(args, attachments(value)));
         let event = payload.event().to_owned();
         let reply = ack.map(|id| Ack::new(ctx.address(), nsp.clone(), id));
+        let refusal = if state.socket.user_id().is_none() && !state.ns.admits_before_auth(&event) {
+            Err("unauthenticated".to_owned())
+        } else {
+            state.ns.check(&state.socket, &payload)
+        };
+        if let Err(message) = refusal {
+            debug!(sid = %self.sid.as_str(), nsp, event, message, "event refused");
+            if let Some(reply) = reply {
+                let _ = reply.send(&serde_json::json!({ "error": message }));
+            }
+            return;
+        }
         if let Err(reply) = state.ns.dispatch(state.socket.clone(), payload, reply) {
             debug!(sid = %self.sid.as_str(), nsp, event, "no handler for event");
             // A client that asked for an answer gets a clear one.
@@ -415,10 +481,13 @@ impl Session {
         }
     }
 
-    fn remove_socket(&mut self, nsp: &str, reason: DisconnectReason) {
+    fn remove_socket(&mut self, nsp: &str, reason: DisconnectReason, ctx: &mut Context<Self>) {
         let Some(state) = self.sockets.remove(nsp) else {
             return;
         };
+        for timer in [state.auth_deadline, state.periodic].into_iter().flatten() {
+            ctx.cancel_future(timer);
+        }
         self.engine
             .registry()
             .do_send(Unregister(state.socket.sid()));
@@ -438,7 +507,7 @@ impl Session {
         info!(sid = %self.sid.as_str(), %reason, "session closed");
         let namespaces: Vec<String> = self.sockets.keys().cloned().collect();
         for nsp in namespaces {
-            self.remove_socket(&nsp, reason);
+            self.remove_socket(&nsp, reason, ctx);
         }
         match &mut self.transport {
             Transport::WebSocket(sink) => sink.do_send(WsOut::Close),
@@ -642,7 +711,7 @@ impl Handler<DisconnectSocket> for Session {
     fn handle(&mut self, msg: DisconnectSocket, ctx: &mut Context<Self>) {
         if self.sockets.contains_key(&msg.nsp) {
             self.write(socketio::disconnect_frames(&msg.nsp), ctx);
-            self.remove_socket(&msg.nsp, DisconnectReason::ServerNamespaceDisconnect);
+            self.remove_socket(&msg.nsp, DisconnectReason::ServerNamespaceDisconnect, ctx);
         }
     }
 }
@@ -656,5 +725,31 @@ impl Handler<CloseSession> for Session {
     type Result = ();
     fn handle(&mut self, msg: CloseSession, ctx: &mut Context<Self>) {
         self.close(msg.0, ctx);
+    }
+}
+
+/// A socket of this session has authenticated (deferred authentication).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Authenticated {
+    pub nsp: String,
+    pub user_id: String,
+}
+
+impl Handler<Authenticated> for Session {
+    type Result = ();
+    fn handle(&mut self, msg: Authenticated, ctx: &mut Context<Self>) {
+        let Some(state) = self.sockets.get_mut(&msg.nsp) else {
+            return;
+        };
+        if let Some(deadline) = state.auth_deadline.take() {
+            ctx.cancel_future(deadline);
+        }
+        let socket = state.socket.sid();
+        self.start_periodic(&msg.nsp, ctx);
+        self.engine.registry().do_send(SetUser {
+            socket,
+            user_id: msg.user_id,
+        });
     }
 }

@@ -1,7 +1,7 @@
 //! The handle a handler gets for one connected socket: who it is, and what
 //! it can do (emit, ack, join and leave rooms, broadcast, disconnect).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use actix::Addr;
@@ -13,7 +13,9 @@ use crate::io::{Broadcast, Io};
 use crate::payload::Payload;
 use crate::protocol::engineio::Sid;
 use crate::protocol::socketio::{Args, EncodeError};
-use crate::session::{CloseSession, Deliver, DisconnectSocket, EmitWithAck, Session};
+use crate::session::{
+    Authenticated, CloseSession, Deliver, DisconnectSocket, EmitWithAck, Session,
+};
 
 /// Why a socket left its namespace, in the Node server's words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,7 +86,8 @@ struct Inner {
     io: Io,
     handshake: Arc<Handshake>,
     auth: serde_json::Value,
-    user_id: Option<String>,
+    /// Set once: by a middleware at CONNECT, or later by [`Socket::authenticate`].
+    user_id: OnceLock<String>,
     data: serde_json::Map<String, serde_json::Value>,
     ack_timeout: Duration,
 }
@@ -111,7 +114,7 @@ impl Socket {
             io: p.io,
             handshake: p.handshake,
             auth: p.auth,
-            user_id: p.user_id,
+            user_id: p.user_id.map(OnceLock::from).unwrap_or_default(),
             data: p.data,
             ack_timeout: p.ack_timeout,
         }))
@@ -141,7 +144,23 @@ impl Socket {
 
     /// The user a middleware authenticated, if any.
     pub fn user_id(&self) -> Option<&str> {
-        self.0.user_id.as_deref()
+        self.0.user_id.get().map(String::as_str)
+    }
+
+    /// Authenticates a socket that connected without a user (a namespace
+    /// with deferred authentication): its auth timer stops, its events are
+    /// accepted, its periodic event starts, and it counts for the user's
+    /// presence. `false` if it already belongs to a user.
+    pub async fn authenticate(&self, user_id: impl Into<String>) -> bool {
+        let user_id = user_id.into();
+        if self.0.user_id.set(user_id.clone()).is_err() {
+            return false;
+        }
+        let msg = Authenticated {
+            nsp: self.0.nsp.clone(),
+            user_id,
+        };
+        self.0.session.send(msg).await.is_ok()
     }
 
     /// What the middlewares attached to this socket.
