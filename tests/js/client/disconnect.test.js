@@ -150,3 +150,46 @@ describe("the client closes the whole connection", () => {
     }
   });
 });
+
+describe("server-close over polling, at the Engine.IO level", () => {
+  // With the real client, whether a GET is pending when the server closes is a
+  // race; these pin both cases down with plain HTTP requests.
+  async function openPolling() {
+    const base = `${server.url}/socket.io/?EIO=4&transport=polling`;
+    const open = await (await fetch(base)).text();
+    assert.match(open, /^0\{/);
+    const url = `${base}&sid=${JSON.parse(open.slice(1)).sid}`;
+    assert.equal((await fetch(url, { method: "POST", body: "40" })).status, 200);
+    const connectAnswer = await (await fetch(url)).text();
+    assert.match(connectAnswer, /^40\{/);
+    return url;
+  }
+  const packets = (body) => body.split("\x1e");
+
+  test("a pending GET is answered with the close packet", async () => {
+    const url = await openPolling();
+    const pending = fetch(url).then(async (r) => ({ status: r.status, body: await r.text() }));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await fetch(url, { method: "POST", body: '42["server-close"]' })).status, 200);
+    const res = await pending;
+    assert.equal(res.status, 200);
+    assert.equal(packets(res.body).at(-1), "1");
+  });
+
+  test("with no GET pending, the next GET still gets the close packet", async () => {
+    const url = await openPolling();
+    assert.equal((await fetch(url, { method: "POST", body: '42["server-close"]' })).status, 200);
+    await new Promise((r) => setTimeout(r, 50));
+    const res = await fetch(url);
+    const body = await res.text();
+    // Node keeps the closing session until the client polls, then answers "6\x1e1"
+    // (noop, close); a 400 "Session ID unknown" here makes the client report
+    // "transport error" instead of "transport close".
+    assert.equal(res.status, 200, `GET after server-close: ${res.status} ${body}`);
+    assert.equal(packets(body).at(-1), "1");
+    // and after that the session is gone
+    const again = await fetch(url);
+    await again.text();
+    assert.equal(again.status, 400);
+  });
+});
