@@ -45,8 +45,8 @@ use actix_web::web;
 
 pub use confab_actors::{
     Ack, AckError, Args, ArgsError, Broadcast, ConnectError, ConnectRequest, DisconnectReason,
-    EncodeError, Engine, EngineConfig, Handshake, Io, Namespace, Namespaces, Payload, Socket,
-    SocketInfo,
+    EncodeError, Engine, EngineConfig, Handshake, Io, Namespace, Namespaces, Payload, Presence,
+    PresenceHook, Socket, SocketInfo,
 };
 pub use config::Config;
 
@@ -92,6 +92,7 @@ impl CorsPolicy {
 /// Builds an engine: settings, CORS, the Engine.IO path and namespaces.
 pub struct ConfabBuilder {
     config: EngineConfig,
+    presence: Option<PresenceHook>,
     path: String,
     cors: CorsPolicy,
     namespaces: Namespaces,
@@ -121,6 +122,13 @@ impl ConfabBuilder {
             .cors(CorsPolicy::from_list(&config.cors_origins))
     }
 
+    /// Tells `hook` when a user's first socket connects and their last
+    /// one leaves (sockets with a user only).
+    pub fn presence(mut self, hook: PresenceHook) -> Self {
+        self.presence = Some(hook);
+        self
+    }
+
     /// Declares a namespace and its middlewares and handlers.
     pub fn namespace(mut self, name: &str, setup: impl FnOnce(&mut Namespace)) -> Self {
         let mut ns = Namespace::new();
@@ -132,7 +140,7 @@ impl ConfabBuilder {
     /// Starts the engine's actors. Call inside an actix system, before
     /// `HttpServer::new`, and share the result with every worker.
     pub fn start(self) -> Confab {
-        let engine = Engine::start(self.config, self.namespaces);
+        let engine = Engine::start_with_presence(self.config, self.namespaces, self.presence);
         let path = self.path.trim_end_matches('/').to_owned();
         Confab {
             engine,
@@ -154,6 +162,7 @@ impl Confab {
     pub fn builder() -> ConfabBuilder {
         ConfabBuilder {
             config: EngineConfig::default(),
+            presence: None,
             path: "/socket.io/".into(),
             cors: CorsPolicy::Off,
             namespaces: Namespaces::default(),
