@@ -56,10 +56,19 @@ fn main_namespace(ns: &mut Namespace) {
         struct ToRoom {
             room: String,
             event: String,
-            data: Value,
         }
         if let Ok(msg) = payload.decode::<ToRoom>() {
-            let _ = socket.to(msg.room).emit(&msg.event, &msg.data);
+            // `data` is passed on as received: binary placeholders keep
+            // pointing at the same attachments.
+            let data = payload
+                .json()
+                .into_iter()
+                .next()
+                .and_then(|v| v.get("data").cloned());
+            let json = serde_json::to_string(&[data.unwrap_or(Value::Null)])
+                .unwrap_or_else(|_| "[null]".into());
+            let args = Args::from_raw(json, payload.args().attachments().to_vec());
+            socket.to(msg.room).emit_args(&msg.event, &args);
         }
         if let Some(ack) = ack {
             let _ = ack.send(&true);
@@ -79,12 +88,16 @@ fn main_namespace(ns: &mut Namespace) {
         let answer = socket
             .emit_with_ack_timeout(&ask.event, &ask.data, Duration::from_millis(ask.timeout_ms))
             .await;
-        let result = match answer {
-            Ok(reply) => json!({ "ok": true, "reply": reply.json() }),
-            Err(_) => json!({ "ok": false, "error": "timeout" }),
-        };
-        if let Some(ack) = ack {
-            let _ = ack.send(&result);
+        let Some(ack) = ack else { return };
+        match answer {
+            // The client's answer goes back as received, binary included.
+            Ok(reply) => {
+                let json = format!(r#"[{{"ok":true,"reply":{}}}]"#, reply.args().json());
+                ack.send_args(&Args::from_raw(json, reply.args().attachments().to_vec()));
+            }
+            Err(_) => {
+                let _ = ack.send(&json!({ "ok": false, "error": "timeout" }));
+            }
         }
     });
     ns.on("server-disconnect", |socket, _, _| async move {

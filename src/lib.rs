@@ -56,7 +56,7 @@ pub enum CorsPolicy {
     /// No CORS headers: same-origin pages and non-browser clients only.
     #[default]
     Off,
-    /// Any origin (echoed back, so credentials work).
+    /// Any origin, answered `*` (without credentials).
     Any,
     /// Exactly these origins.
     Origins(Vec<String>),
@@ -75,17 +75,23 @@ impl CorsPolicy {
     }
 
     fn middleware(&self) -> Cors {
-        let cors = match self {
-            CorsPolicy::Off => return Cors::default(),
-            CorsPolicy::Any => Cors::default().allow_any_origin(),
-            CorsPolicy::Origins(list) => list
-                .iter()
-                .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin)),
+        let common = |cors: Cors| {
+            cors.allowed_methods(["GET", "POST", "OPTIONS"])
+                .allow_any_header()
+                .max_age(3600)
         };
-        cors.allowed_methods(["GET", "POST", "OPTIONS"])
-            .allow_any_header()
-            .supports_credentials()
-            .max_age(3600)
+        match self {
+            CorsPolicy::Off => Cors::default(),
+            // As the Node server: `*` itself, and so no credentials, which
+            // browsers refuse together with `*`.
+            CorsPolicy::Any => common(Cors::default().allow_any_origin().send_wildcard()),
+            CorsPolicy::Origins(list) => {
+                let cors = list
+                    .iter()
+                    .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin));
+                common(cors).supports_credentials()
+            }
+        }
     }
 }
 

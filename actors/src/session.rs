@@ -509,14 +509,22 @@ impl Session {
         for nsp in namespaces {
             self.remove_socket(&nsp, reason, ctx);
         }
-        match &mut self.transport {
-            Transport::WebSocket(sink) => sink.do_send(WsOut::Close),
-            Transport::Polling(queue) => queue.release(Packet::Close),
-        }
         if let Some(probe) = self.probe.take() {
             probe.do_send(WsOut::Close);
         }
-        self.engine.forget(&self.sid);
+        match &mut self.transport {
+            Transport::WebSocket(sink) => sink.do_send(WsOut::Close),
+            Transport::Polling(queue) if queue.waiting.is_some() => queue.release(Packet::Close),
+            Transport::Polling(queue) if ctx.state().alive() => {
+                // No GET to carry the close packet: keep it for the next one,
+                // as the Node server does, for at most a ping timeout.
+                queue.frames.clear();
+                queue.frames.push_back(Frame::control(Packet::Close));
+                ctx.run_later(self.engine.config().ping_timeout, |_, ctx| ctx.stop());
+                return;
+            }
+            Transport::Polling(_) => {}
+        }
         ctx.stop();
     }
 }
@@ -539,13 +547,14 @@ impl Actor for Session {
         ctx.run_later(self.engine.config().connect_timeout, |act, ctx| {
             if act.sockets.is_empty() && act.connecting.is_empty() {
                 debug!(sid = %act.sid.as_str(), "no namespace CONNECT in time");
-                act.close(DisconnectReason::ForcedServerClose, ctx);
+                act.close(DisconnectReason::ForcedClose, ctx);
             }
         });
     }
 
     fn stopped(&mut self, ctx: &mut Context<Self>) {
         self.close(DisconnectReason::TransportClose, ctx);
+        self.engine.forget(&self.sid);
     }
 }
 
@@ -608,6 +617,12 @@ impl Handler<Poll> for Session {
             warn!(sid = %self.sid.as_str(), "overlapping GET, closing");
             self.close(DisconnectReason::TransportError, ctx);
             return Box::pin(async { Err(PollError::Overlap) });
+        }
+        if self.closed {
+            // The close packet kept for this GET: deliver it and go.
+            let payload = encode_payload(queue.frames.drain(..).collect::<Vec<_>>().iter());
+            ctx.stop();
+            return Box::pin(async move { Ok(payload) });
         }
         let (tx, rx) = oneshot::channel();
         queue.waiting = Some(tx);

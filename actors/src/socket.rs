@@ -36,8 +36,9 @@ pub enum DisconnectReason {
     TransportError,
     /// The server is shutting down.
     ServerShutdown,
-    /// The server closed the whole connection.
-    ForcedServerClose,
+    /// The server closed the whole connection (or the client never
+    /// connected to a namespace in time).
+    ForcedClose,
 }
 
 impl DisconnectReason {
@@ -51,7 +52,7 @@ impl DisconnectReason {
             Self::ParseError => "parse error",
             Self::TransportError => "transport error",
             Self::ServerShutdown => "server shutting down",
-            Self::ForcedServerClose => "forced server close",
+            Self::ForcedClose => "forced close",
         }
     }
 }
@@ -259,7 +260,7 @@ impl Socket {
     pub fn close_connection(&self) {
         self.0
             .session
-            .do_send(CloseSession(DisconnectReason::ForcedServerClose));
+            .do_send(CloseSession(DisconnectReason::ForcedClose));
     }
 }
 

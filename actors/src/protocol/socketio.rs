@@ -179,7 +179,7 @@ impl Args {
     /// The payload value of an EVENT packet: the name first, then the args.
     fn with_event(&self, event: &str) -> Value {
         let name = serde_json::to_string(event).unwrap_or_else(|_| "\"\"".into());
-        let rest = self.json.trim_start_matches('[');
+        let rest = self.json.strip_prefix('[').unwrap_or(&self.json);
         let mut json = String::with_capacity(name.len() + self.json.len() + 1);
         json.push('[');
         json.push_str(&name);
@@ -279,6 +279,17 @@ mod tests {
             text(&Args::empty().event_frames("/", "hi", None)),
             r#"42["hi"]"#
         );
+    }
+
+    #[test]
+    fn array_data_stays_one_argument() {
+        let args = Args::new(&serde_json::json!([[1, 2], 3])).unwrap();
+        assert_eq!(
+            text(&args.event_frames("/", "a", None)),
+            r#"42["a",[[1,2],3]]"#
+        );
+        let nested = Args::from_raw("[[1]]".into(), vec![]);
+        assert_eq!(text(&nested.event_frames("/", "a", None)), r#"42["a",[1]]"#);
     }
 
     #[test]
