@@ -167,7 +167,11 @@ impl StreamHandler<Result<Message, ProtocolError>> for WsTransport {
             Ok(Message::Continuation(item)) => self.on_fragment(item, ctx),
             Ok(Message::Ping(data)) => ctx.pong(&data),
             Ok(Message::Pong(_) | Message::Nop) => {}
-            Ok(Message::Close(_)) => ctx.stop(),
+            Ok(Message::Close(reason)) => {
+                // Answer the client's close frame, as the protocol asks.
+                ctx.close(reason);
+                ctx.stop();
+            }
             Err(ProtocolError::Overflow) => {
                 debug!("websocket message over maxPayload");
                 self.close(ctx, CloseCode::Size);
