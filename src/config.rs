@@ -1,13 +1,21 @@
 //! The appliance's configuration: defaults, then a TOML file, then
 //! `CONFAB_*` environment variables, each overriding the one before.
+//!
+//! Nested keys take `__` in the environment: `CONFAB_IDENTITY__SECRET` is
+//! `identity.secret`, `CONFAB_IDENTITY__MESSAGES__INVALID` is
+//! `identity.messages.invalid`; flat keys keep their single underscores
+//! (`CONFAB_CORS_ORIGINS` is `cors_origins`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use confab_actors::EngineConfig;
-use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider};
 use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::identity::{self, IdentityConfig};
 
 /// Everything `confab` reads at start-up.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -28,6 +36,8 @@ pub struct Config {
     /// Origins allowed by CORS: a list, or `*` for any. Empty: no CORS headers.
     #[serde(deserialize_with = "list_or_csv")]
     pub cors_origins: Vec<String>,
+    /// How clients authenticate (`[identity]`).
+    pub identity: IdentityConfig,
 }
 
 impl Default for Config {
@@ -43,6 +53,7 @@ impl Default for Config {
             connect_timeout_ms: engine.connect_timeout.as_millis() as u64,
             max_payload: engine.max_payload,
             cors_origins: Vec::new(),
+            identity: IdentityConfig::default(),
         }
     }
 }
@@ -60,7 +71,8 @@ impl Config {
             figment = figment.merge(Toml::file_exact(file));
         }
         figment
-            .merge(Env::prefixed("CONFAB_"))
+            .merge(env().filter(|key| !is_text_key(key.as_str())))
+            .merge(TextEnv(env().filter(|key| is_text_key(key.as_str()))))
             .extract()
             .map_err(|e| ConfigError(Box::new(e)))
     }
@@ -73,6 +85,52 @@ impl Config {
             connect_timeout: Duration::from_millis(self.connect_timeout_ms),
             max_payload: self.max_payload,
             ..EngineConfig::default()
+        }
+    }
+}
+
+/// `CONFAB_*` variables, `__` nesting keys. `CONFAB_CONFIG` names the file
+/// (read by the command line) and is not a setting.
+fn env() -> Env {
+    Env::prefixed("CONFAB_").split("__").ignore(&["config"])
+}
+
+/// Keys whose environment values are text as given, never parsed as
+/// numbers, booleans, lists or tables (secrets, messages, file names).
+/// `key` is as the filter sees it: not lower-cased yet.
+fn is_text_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key.strip_prefix("identity.")
+        .is_some_and(|rest| identity::TEXT_KEYS.contains(&rest))
+}
+
+/// An [`Env`] provider that keeps every value as a string.
+struct TextEnv(Env);
+
+impl Provider for TextEnv {
+    fn metadata(&self) -> Metadata {
+        self.0.metadata()
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let mut dict = Dict::new();
+        for (key, value) in self.0.iter() {
+            let nested = figment::util::nest(key.as_str(), Value::from(value));
+            if let Some(nested) = nested.into_dict() {
+                merge_dicts(&mut dict, nested);
+            }
+        }
+        Ok(Profile::Default.collect(dict))
+    }
+}
+
+fn merge_dicts(into: &mut Dict, from: Dict) {
+    for (key, value) in from {
+        match (into.get_mut(&key), value) {
+            (Some(Value::Dict(_, existing)), Value::Dict(_, new)) => merge_dicts(existing, new),
+            (_, value) => {
+                into.insert(key, value);
+            }
         }
     }
 }
@@ -134,6 +192,84 @@ mod tests {
             assert_eq!(config.cors_origins, vec!["http://b", "http://c"]);
             Ok(())
         });
+    }
+
+    #[test]
+    fn identity_from_file_and_nested_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "confab.toml",
+                "port = 4000\n[identity]\nuser_claim = \"idUser\"\nleeway_secs = 10\n\
+                 [identity.messages]\nmissing = \"Token requerido para conectarse\"",
+            )?;
+            jail.set_env("CONFAB_PORT", "5000");
+            jail.set_env("CONFAB_IDENTITY__SECRET", "from-env");
+            jail.set_env("CONFAB_IDENTITY__LEEWAY_SECS", "5");
+            jail.set_env("CONFAB_IDENTITY__TRUST_QUERY_USER_ID", "true");
+            jail.set_env("CONFAB_IDENTITY__ALGORITHM", "HS512");
+            jail.set_env(
+                "CONFAB_IDENTITY__MESSAGES__INVALID",
+                "Token inválido o expirado",
+            );
+            let config = Config::load(Some(Path::new("confab.toml"))).unwrap();
+            let identity = &config.identity;
+            assert_eq!(config.port, 5000);
+            assert_eq!(identity.secret, "from-env");
+            assert_eq!(identity.user_claim, "idUser");
+            assert_eq!(identity.leeway_secs, 5);
+            assert!(identity.trust_query_user_id);
+            assert_eq!(identity.algorithm, jsonwebtoken::Algorithm::HS512);
+            assert_eq!(identity.messages.missing, "Token requerido para conectarse");
+            assert_eq!(identity.messages.invalid, "Token inválido o expirado");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn text_settings_are_not_parsed_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CONFAB_IDENTITY__SECRET", "007");
+            jail.set_env("CONFAB_IDENTITY__ISSUER", "true");
+            jail.set_env("CONFAB_IDENTITY__AUDIENCE", "[a, b]");
+            jail.set_env(
+                "CONFAB_IDENTITY__USER_CLAIM",
+                "123456789012345678901234567890",
+            );
+            let identity = Config::load(None).unwrap().identity;
+            assert_eq!(identity.secret, "007");
+            assert_eq!(identity.issuer.as_deref(), Some("true"));
+            assert_eq!(identity.audience.as_deref(), Some("[a, b]"));
+            assert_eq!(identity.user_claim, "123456789012345678901234567890");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn confab_config_names_the_file_not_a_setting() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("c.toml", "port = 4000")?;
+            jail.set_env("CONFAB_CONFIG", "c.toml");
+            assert_eq!(Config::load(None).unwrap().port, 3000);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_identity_keys_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "[identity]\nsecrte = \"x\"")?;
+            assert!(Config::load(Some(Path::new("bad.toml"))).is_err());
+            jail.set_env("CONFAB_IDENTITY__SECRTE", "x");
+            assert!(Config::load(None).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_default_config_prints_as_toml() {
+        let text = toml::to_string_pretty(&Config::default()).unwrap();
+        let back: Config = toml::from_str(&text).unwrap();
+        assert_eq!(back, Config::default());
     }
 
     #[test]

@@ -34,10 +34,11 @@
 //! ```
 //!
 //! Modules: [`transport`] (long-polling and WebSocket), [`config`] (the
-//! appliance's settings). The engine itself, its actors and the protocol
+//! appliance's settings), [`identity`] (JWTs checked at namespace CONNECT). The engine itself, its actors and the protocol
 //! codecs live in the `confab-actors` crate, re-exported here.
 
 pub mod config;
+pub mod identity;
 pub mod transport;
 
 use actix_cors::Cors;

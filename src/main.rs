@@ -3,9 +3,11 @@
 //! directory.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use clap::{Parser, Subcommand};
+use confab::identity::{Verifier, parse_ttl};
 use confab::{Confab, Config};
 use tracing::info;
 
@@ -24,8 +26,27 @@ struct Cli {
 enum Command {
     /// Run the engine (the default).
     Serve,
-    /// Print the effective configuration as TOML and exit.
+    /// Print the effective configuration as TOML and exit (the identity
+    /// secret is shown as "(redacted)").
     Config,
+    /// Print a token for a user, signed with the configured key
+    /// (identity.secret, or identity.private_key_file for RS/ES/EdDSA).
+    Token(TokenArgs),
+}
+
+#[derive(clap::Args)]
+struct TokenArgs {
+    /// The user id, written to the configured user claim.
+    user_id: String,
+    /// Display name, written to the configured name claim.
+    #[arg(long)]
+    name: Option<String>,
+    /// Lifetime: 90s, 15m, 1h, 7d, 1h30m, or seconds.
+    #[arg(long, default_value = "1h", value_parser = parse_ttl)]
+    ttl: Duration,
+    /// A role for the roles claim; repeat for several.
+    #[arg(long = "role")]
+    roles: Vec<String>,
 }
 
 #[actix_web::main]
@@ -41,7 +62,18 @@ async fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Config => {
-            print!("{}", toml::to_string_pretty(&config)?);
+            let mut shown = config;
+            if !shown.identity.secret.is_empty() {
+                shown.identity.secret = "(redacted)".into();
+            }
+            print!("{}", toml::to_string_pretty(&shown)?);
+            Ok(())
+        }
+        Command::Token(args) => {
+            let verifier = Verifier::from_config(&config.identity)?;
+            let token =
+                verifier.mint(&args.user_id, args.name.as_deref(), args.ttl, &args.roles)?;
+            println!("{token}");
             Ok(())
         }
     }
