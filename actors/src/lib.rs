@@ -18,6 +18,7 @@ pub mod registry;
 pub mod room;
 pub mod session;
 pub mod socket;
+pub mod store;
 
 pub use config::EngineConfig;
 pub use engine::Engine;
