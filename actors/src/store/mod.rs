@@ -19,7 +19,7 @@ pub mod model;
 mod users;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::path::Path;
 use std::sync::Arc;
