@@ -37,6 +37,7 @@
 //! appliance's settings), [`identity`] (JWTs checked at namespace CONNECT). The engine itself, its actors and the protocol
 //! codecs live in the `confab-actors` crate, re-exported here.
 
+pub mod chat;
 pub mod config;
 pub mod identity;
 pub mod transport;

@@ -16,17 +16,18 @@ export const serverKind = process.env.CONFAB_TEST_SERVER === "node" ? "node" : "
 
 /**
  * Starts a server with the given CONFAB_* settings (e.g. { CONFAB_PATH: "/realtime" }).
- * Resolves to { url, port, stop } once it listens.
+ * Resolves to { url, port, stop } once it listens. `example` names another
+ * confab example to run (e.g. "chat"); only the testbed has a Node reference.
  */
-export async function startServer(settings = {}) {
+export async function startServer(settings = {}, example = "testbed") {
   const env = { ...process.env, CONFAB_PORT: "0", CONFAB_HOST: "127.0.0.1", ...settings };
   // The selector is for this harness only: confab's configuration rejects
   // CONFAB_* variables it does not know (UnknownField "test_server").
   delete env.CONFAB_TEST_SERVER;
   const [cmd, args] =
-    serverKind === "node"
+    serverKind === "node" && example === "testbed"
       ? [process.execPath, [path.join(here, "reference", "testbed.js")]]
-      : [path.join(root, "target", "debug", "examples", "testbed"), []];
+      : [path.join(root, "target", "debug", "examples", example), []];
   const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "inherit"] });
   const port = await new Promise((resolve, reject) => {
     const lines = readline.createInterface({ input: child.stdout });
