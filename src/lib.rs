@@ -37,8 +37,10 @@
 //! appliance's settings), [`identity`] (JWTs checked at namespace CONNECT). The engine itself, its actors and the protocol
 //! codecs live in the `confab-actors` crate, re-exported here.
 
+pub mod appliance;
 pub mod config;
 pub mod identity;
+pub mod services;
 pub mod transport;
 
 use actix_cors::Cors;
