@@ -349,7 +349,6 @@ async fn deferred_authentication_counts_for_presence() {
 /// `Socket::authenticate` of a socket that has already left must not
 /// authenticate whichever socket now holds its namespace on the session.
 #[actix_rt::test]
-#[ignore = "bug: session::Authenticated is keyed by namespace only, so a late authenticate() of a departed socket authenticates its successor (deadline cancelled, registry user set)"]
 async fn late_authenticate_of_a_departed_socket_leaves_its_successor_alone() {
     let (engine, mut evs, _presence) = presence_engine();
     let session = engine.open(
@@ -399,7 +398,6 @@ async fn late_authenticate_of_a_departed_socket_leaves_its_successor_alone() {
 /// (a socket admitted without a user) must not start a second periodic
 /// timer, nor one that outlives the socket.
 #[actix_rt::test]
-#[ignore = "bug: Authenticated always calls start_periodic, overwriting (not cancelling) the timer started at connect: ticks double and one timer outlives the socket"]
 async fn authenticate_without_deferred_mode_keeps_one_periodic_timer() {
     let (tx, mut evs) = ev_channel();
     let mut ns = recording(tx);

@@ -370,7 +370,6 @@ async fn a_large_room_delivers_to_every_member_once() {
 /// A socket id names the room that socket is in; a socket that joins
 /// another socket's id room must not take that socket out of it.
 #[actix_rt::test]
-#[ignore = "bug: once a socket joins a room named after another socket's id, io.to(that id) fans out through the room actor and skips the socket itself"]
 async fn joining_another_sockets_id_room_keeps_that_socket_in_it() {
     let (engine, mut evs) = engine();
     let mut a = member(&engine, &mut evs).await;

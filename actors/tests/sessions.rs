@@ -435,7 +435,6 @@ async fn server_emit_with_ack_fails_when_the_socket_leaves() {
 /// An ack timer belongs to one emit: it must not fire for a later emit that
 /// happens to reuse the same ack id on a reconnected socket.
 #[actix_rt::test]
-#[ignore = "bug: a stale EmitWithAck timer times out a later emit with the same ack id after a namespace reconnect"]
 async fn ack_timer_of_a_previous_socket_does_not_time_out_a_new_emit() {
     let (engine, mut evs) = engine();
     let mut client = Client::open(&engine).await;

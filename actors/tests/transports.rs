@@ -270,7 +270,6 @@ async fn a_draining_client_stays_within_the_frame_limit() {
 /// The client should never see on_connect for a socket whose connection
 /// was closed while its CONNECT reply was being written.
 #[actix_rt::test]
-#[ignore = "bug: Session::accept runs on_connect after write() closed the session (on_disconnect ran first)"]
 async fn on_connect_does_not_run_for_a_socket_closed_by_its_connect_reply() {
     // The open packet fills the queue; the CONNECT reply overflows it.
     let config = EngineConfig {
@@ -416,7 +415,6 @@ async fn closing_a_polling_session_closes_its_probe() {
 /// connecting to a namespace: one that did connect, then left its
 /// namespace, is not idle-new (Node clears the timer on the first CONNECT).
 #[actix_rt::test]
-#[ignore = "bug: the connect timer checks for 'no socket now' at its deadline, so a connection that connected and then left its namespace is closed"]
 async fn connect_timeout_spares_a_connection_that_did_connect() {
     let config = EngineConfig {
         connect_timeout: ms(100),
