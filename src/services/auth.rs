@@ -74,10 +74,36 @@ impl Auth {
             AuthMode::Handshake => self.install_handshake(ns),
             AuthMode::Deferred => self.install_deferred(ns),
         }
+        self.install_token_guard(ns);
         if let Some(event) = &self.config.ping_event {
             let interval = Duration::from_millis(self.config.ping_interval_ms);
             ns.periodic_event(interval, event.clone(), || json!({ "time": now_iso() }));
         }
+    }
+
+    /// Events may carry their own `accessToken` (seed 003 sends one with
+    /// each call): when present it must verify and name the connection's
+    /// user, or the event is refused.
+    fn install_token_guard(self: &Arc<Self>, ns: &mut Namespace) {
+        let auth = self.clone();
+        ns.guard(move |socket, payload| {
+            // Only events that mention a token pay for parsing.
+            if !payload.args().json().contains("ccessToken") {
+                return Ok(());
+            }
+            let first = payload.json().into_iter().next().unwrap_or(Value::Null);
+            let Some(token) = ["accessToken", "AccessToken"]
+                .iter()
+                .find_map(|k| first.get(*k)?.as_str())
+            else {
+                return Ok(());
+            };
+            match auth.verifier.verify(token) {
+                Ok(identity) if Some(identity.user_id.as_str()) == socket.user_id() => Ok(()),
+                Ok(_) => Err("accessToken names another user than the connection".into()),
+                Err(_) => Err(auth.verifier.config().messages.invalid.clone()),
+            }
+        });
     }
 
     fn install_handshake(self: &Arc<Self>, ns: &mut Namespace) {
