@@ -16,6 +16,10 @@ use figment::{Figment, Metadata, Profile, Provider};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::identity::{self, IdentityConfig};
+use crate::services::auth::AuthConfig;
+use crate::services::presence::PresenceConfig;
+use crate::services::relay::RelayRule;
+use crate::services::rooms::RoomsConfig;
 
 /// Everything `confab` reads at start-up.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -36,8 +40,19 @@ pub struct Config {
     /// Origins allowed by CORS: a list, or `*` for any. Empty: no CORS headers.
     #[serde(deserialize_with = "list_or_csv")]
     pub cors_origins: Vec<String>,
-    /// How clients authenticate (`[identity]`).
+    /// A preset for one of the seed contracts (`seam`, `nickdoc`, `baasix`,
+    /// `ignis`): its settings go under the file's and the environment's.
+    pub profile: Option<String>,
+    /// How tokens are checked (`[identity]`).
     pub identity: IdentityConfig,
+    /// When and how sockets authenticate (`[auth]`).
+    pub auth: AuthConfig,
+    /// Room names and who may join what (`[rooms]`).
+    pub rooms: RoomsConfig,
+    /// Presence events (`[presence]`).
+    pub presence: PresenceConfig,
+    /// Events relayed to a room (`[[relays]]`).
+    pub relays: Vec<RelayRule>,
 }
 
 impl Default for Config {
@@ -53,7 +68,12 @@ impl Default for Config {
             connect_timeout_ms: engine.connect_timeout.as_millis() as u64,
             max_payload: engine.max_payload,
             cors_origins: Vec::new(),
+            profile: None,
             identity: IdentityConfig::default(),
+            auth: AuthConfig::default(),
+            rooms: RoomsConfig::default(),
+            presence: PresenceConfig::default(),
+            relays: Vec::new(),
         }
     }
 }
@@ -64,17 +84,80 @@ impl Default for Config {
 pub struct ConfigError(#[from] Box<figment::Error>);
 
 impl Config {
-    /// Defaults, then `file` if given, then the environment.
+    /// Defaults, then the profile, then `file` if given, then the
+    /// environment (the seeds' own names, then `CONFAB_*`).
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
-        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        Config::load_with_profile(file, None)
+    }
+
+    /// As [`Config::load`], with `profile` chosen by the caller (the
+    /// command line) over any named in the file or environment.
+    pub fn load_with_profile(
+        file: Option<&Path>,
+        profile: Option<&str>,
+    ) -> Result<Config, ConfigError> {
+        let mut user = Figment::new();
         if let Some(file) = file {
-            figment = figment.merge(Toml::file_exact(file));
+            user = user.merge(Toml::file_exact(file));
+        }
+        let user = user
+            .merge(seed_env())
+            .merge(env().filter(|key| !is_text_key(key.as_str())))
+            .merge(TextEnv(env().filter(|key| is_text_key(key.as_str()))));
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        let chosen = profile
+            .map(str::to_owned)
+            .or_else(|| user.extract_inner::<String>("profile").ok());
+        if let Some(name) = chosen {
+            let preset = preset_named(&name).ok_or_else(|| {
+                ConfigError(Box::new(figment::Error::from(format!(
+                    "unknown profile `{name}` (known: {})",
+                    PROFILES
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))))
+            })?;
+            figment = figment.merge(Toml::string(preset));
+        }
+        let mut user = user;
+        if let Some(profile) = profile {
+            user = user.merge(Serialized::default("profile", profile));
         }
         figment
-            .merge(env().filter(|key| !is_text_key(key.as_str())))
-            .merge(TextEnv(env().filter(|key| is_text_key(key.as_str()))))
+            .merge(user)
             .extract()
             .map_err(|e| ConfigError(Box::new(e)))
+    }
+
+    /// With an HMAC algorithm and no secret configured, the appliance keeps
+    /// its own: `<data_dir>/jwt-secret`, made on first start. Out of the box
+    /// then, `confab token` mints what `confab` accepts.
+    pub fn with_data_secret(mut self) -> std::io::Result<Config> {
+        let hmac = matches!(
+            self.identity.algorithm,
+            identity::Algorithm::HS256 | identity::Algorithm::HS384 | identity::Algorithm::HS512
+        );
+        if !hmac || !self.identity.secret.is_empty() || self.identity.public_key_file.is_some() {
+            return Ok(self);
+        }
+        let path = self.data_dir.join("jwt-secret");
+        let secret = match std::fs::read_to_string(&path) {
+            Ok(secret) => secret.trim().to_owned(),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                let mut bytes = [0u8; 32];
+                getrandom::fill(&mut bytes).map_err(std::io::Error::other)?;
+                let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                std::fs::create_dir_all(&self.data_dir)?;
+                std::fs::write(&path, &secret)?;
+                tracing::info!(path = %path.display(), "made a new token secret");
+                secret
+            }
+            Err(err) => return Err(err),
+        };
+        self.identity.secret = secret;
+        Ok(self)
     }
 
     /// The engine's part of the configuration.
@@ -87,6 +170,35 @@ impl Config {
             ..EngineConfig::default()
         }
     }
+}
+
+/// The profiles, as TOML presets (`profiles/` in the repository).
+pub const PROFILES: [(&str, &str); 4] = [
+    ("seam", include_str!("../profiles/seam.toml")),
+    ("nickdoc", include_str!("../profiles/nickdoc.toml")),
+    ("baasix", include_str!("../profiles/baasix.toml")),
+    ("ignis", include_str!("../profiles/ignis.toml")),
+];
+
+fn preset_named(name: &str) -> Option<&'static str> {
+    PROFILES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, toml)| *toml)
+}
+
+/// The environment names the seeds' own deployments use: `SOCKET_PATH`,
+/// `SOCKET_CORS_ENABLED_ORIGINS` (BAASIX), `FRONTEND_URL` (nick-doc).
+fn seed_env() -> Env {
+    Env::raw()
+        .only(&["socket_path", "socket_cors_enabled_origins", "frontend_url"])
+        .map(|key| {
+            if key == "socket_path" {
+                "path".into()
+            } else {
+                "cors_origins".into()
+            }
+        })
 }
 
 /// `CONFAB_*` variables, `__` nesting keys. `CONFAB_CONFIG` names the file

@@ -34,12 +34,15 @@
 //! ```
 //!
 //! Modules: [`transport`] (long-polling and WebSocket), [`config`] (the
-//! appliance's settings), [`identity`] (JWTs checked at namespace CONNECT). The engine itself, its actors and the protocol
+//! appliance's settings), [`identity`] (JWTs checked at namespace CONNECT),
+//! [`chat`] (the Syarah chat contract on chat-header actors and sled). The engine itself, its actors and the protocol
 //! codecs live in the `confab-actors` crate, re-exported here.
 
+pub mod appliance;
 pub mod chat;
 pub mod config;
 pub mod identity;
+pub mod services;
 pub mod transport;
 
 use actix_cors::Cors;

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use clap::{Parser, Subcommand};
+use confab::Config;
+use confab::appliance::Appliance;
 use confab::identity::{Verifier, parse_ttl};
-use confab::{Confab, Config};
 use tracing::info;
 
 #[derive(Parser)]
@@ -18,6 +19,10 @@ struct Cli {
     /// CONFAB_* environment variables override both).
     #[arg(long, short, env = "CONFAB_CONFIG")]
     config: Option<PathBuf>,
+    /// A preset for one seed contract: seam, nickdoc, baasix or ignis
+    /// (also `profile` in the file, or CONFAB_PROFILE).
+    #[arg(long)]
+    profile: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -58,7 +63,8 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let config = Config::load(cli.config.as_deref())?;
+    let config = Config::load_with_profile(cli.config.as_deref(), cli.profile.as_deref())?
+        .with_data_secret()?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Config => {
@@ -80,27 +86,46 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.data_dir)?;
-    let confab = Confab::builder()
-        .config(&config)
-        .namespace("/", |_| {})
-        .start();
+    let appliance = Appliance::builder(config.clone()).start()?;
     let server = HttpServer::new({
-        let confab = confab.clone();
+        let appliance = appliance.clone();
         move || {
-            App::new().configure(confab.service()).route(
+            App::new().configure(appliance.service()).route(
                 "/api/health",
                 web::get()
                     .to(|| async { HttpResponse::Ok().json(serde_json::json!({"ok": true})) }),
             )
         }
     })
+    .disable_signals()
+    .shutdown_timeout(5)
     .bind((config.host.as_str(), config.port))?;
     for addr in server.addrs() {
         println!("confab listening on http://{addr}");
     }
-    info!(path = %config.path, data_dir = %config.data_dir.display(), "engine started");
-    server.run().await?;
-    confab.engine().shutdown();
+    info!(path = %config.path, data_dir = %config.data_dir.display(), profile = ?config.profile, "engine started");
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(async move {
+        shutdown_signal().await;
+        info!("shutting down: closing every session");
+        appliance.confab().engine().shutdown();
+        // Let the close packets reach the clients before the workers stop.
+        actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+        handle.stop(true).await;
+    });
+    server.await?;
     Ok(())
+}
+
+/// SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
 }

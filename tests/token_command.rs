@@ -14,8 +14,11 @@ fn confab(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
             command.env_remove(name);
         }
     }
+    // A data directory of its own: confab keeps its token secret there.
+    let data_dir = std::env::temp_dir().join(format!("confab-token-test-{}", std::process::id()));
     command
         .args(args)
+        .env("CONFAB_DATA_DIR", &data_dir)
         .envs(env.iter().copied())
         .env("RUST_LOG", "warn")
         .output()
@@ -93,10 +96,19 @@ fn token_with_a_key_pair() {
 }
 
 #[test]
-fn token_refuses_without_a_key_or_with_a_bad_ttl() {
-    let out = confab(&["token", "u1"], &[]);
+fn token_refuses_without_a_signing_key_or_with_a_bad_ttl() {
+    let public = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/keys/test-rs256-public.pem"
+    );
+    let out = confab(
+        &["token", "u1"],
+        &[
+            ("CONFAB_IDENTITY__ALGORITHM", "RS256"),
+            ("CONFAB_IDENTITY__PUBLIC_KEY_FILE", public),
+        ],
+    );
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("identity.secret"));
     assert!(out.stdout.is_empty());
 
     let out = confab(
@@ -119,4 +131,23 @@ fn config_command_hides_the_secret() {
     assert!(!text.contains(SECRET));
     assert!(text.contains("[identity]"));
     assert!(text.contains("(redacted)"));
+}
+
+#[test]
+fn without_a_secret_the_data_directory_keeps_one() {
+    let first = confab(&["token", "u1"], &[]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let data_dir = std::env::temp_dir().join(format!("confab-token-test-{}", std::process::id()));
+    let secret = std::fs::read_to_string(data_dir.join("jwt-secret")).unwrap();
+    let verifier = Verifier::from_config(&IdentityConfig {
+        secret,
+        ..IdentityConfig::default()
+    })
+    .unwrap();
+    let token = String::from_utf8(first.stdout).unwrap();
+    assert_eq!(verifier.verify(token.trim()).unwrap().user_id, "u1");
 }

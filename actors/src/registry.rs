@@ -6,6 +6,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use std::str::FromStr;
+
 use actix::prelude::*;
 use serde::Serialize;
 
@@ -371,14 +373,28 @@ impl Handler<Fanout> for Registry {
     fn handle(&mut self, msg: Fanout, _: &mut Context<Self>) {
         let Fanout { target, frames } = msg;
         // The common case, one room and no excluded room: the room actor
-        // fans out on its own arbiter.
-        if let ([room], []) = (target.rooms.as_slice(), target.except.as_slice())
-            && let Some(entry) = self.rooms.get(&(target.nsp.clone(), room.clone()))
-        {
-            entry.addr.do_send(RoomFanout {
-                frames,
-                except: target.except_sockets,
-            });
+        // fans out on its own arbiter. A socket id names a room its socket
+        // is in without joining it: that socket gets its copy here.
+        if let ([room], []) = (target.rooms.as_slice(), target.except.as_slice()) {
+            let excluded = |id: &Sid| {
+                target
+                    .except_sockets
+                    .as_ref()
+                    .is_some_and(|set| set.contains(id))
+            };
+            let owner = Sid::from_str(room).ok().filter(|id| !excluded(id));
+            if let Some(socket) = owner
+                .and_then(|id| self.sockets.get(&id))
+                .filter(|s| s.nsp == target.nsp)
+            {
+                socket.session.do_send(Deliver(frames.clone()));
+            }
+            if let Some(entry) = self.rooms.get(&(target.nsp.clone(), room.clone())) {
+                entry.addr.do_send(RoomFanout {
+                    frames,
+                    except: target.except_sockets,
+                });
+            }
             return;
         }
         for (_, socket) in self.select(&target) {

@@ -107,6 +107,8 @@ pub struct Session {
     /// Namespaces whose CONNECT is still in the middlewares.
     connecting: HashSet<String>,
     pong_deadline: Option<SpawnHandle>,
+    /// A namespace CONNECT has succeeded: the connect timeout no longer applies.
+    connected_once: bool,
     closed: bool,
 }
 
@@ -133,6 +135,7 @@ impl Session {
             sockets: HashMap::new(),
             connecting: HashSet::new(),
             pong_deadline: None,
+            connected_once: false,
             closed: false,
         }
     }
@@ -376,8 +379,12 @@ impl Session {
                 .map(move |_, act, ctx| {
                     if act.sockets.get(&nsp).is_some_and(|s| s.socket.sid() == id) {
                         act.write(socketio::connect_frames(&nsp, id.as_str()), ctx);
-                        act.start_auth_clock(&ns, &socket, ctx);
-                        ns.connected(socket);
+                        act.connected_once = true;
+                        // Writing may have closed the session (a full queue).
+                        if act.sockets.get(&nsp).is_some_and(|s| s.socket.sid() == id) {
+                            act.start_auth_clock(&ns, &socket, ctx);
+                            ns.connected(socket);
+                        }
                     }
                 }),
         )
@@ -420,6 +427,9 @@ impl Session {
         let Some(periodic) = state.ns.periodic.clone() else {
             return;
         };
+        if let Some(previous) = state.periodic.take() {
+            ctx.cancel_future(previous);
+        }
         let owned = nsp.to_owned();
         state.periodic =
             Some(ctx.run_interval(periodic.interval, move |act, ctx| {
@@ -545,7 +555,7 @@ impl Actor for Session {
         self.write_control(open, ctx);
         self.schedule_ping(ctx);
         ctx.run_later(self.engine.config().connect_timeout, |act, ctx| {
-            if act.sockets.is_empty() && act.connecting.is_empty() {
+            if !act.connected_once && act.connecting.is_empty() {
                 debug!(sid = %act.sid.as_str(), "no namespace CONNECT in time");
                 act.close(DisconnectReason::ForcedClose, ctx);
             }
@@ -703,11 +713,16 @@ impl Handler<EmitWithAck> for Session {
         let id = state.next_ack;
         state.next_ack += 1;
         state.acks.insert(id, msg.reply);
+        let socket = state.socket.sid();
         let frames = msg.args.event_frames(&msg.nsp, &msg.event, Some(id));
         self.write(frames, ctx);
         let (nsp, timeout) = (msg.nsp, msg.timeout);
         ctx.run_later(timeout, move |act, _| {
-            if let Some(reply) = act.sockets.get_mut(&nsp).and_then(|s| s.acks.remove(&id)) {
+            let state = act
+                .sockets
+                .get_mut(&nsp)
+                .filter(|s| s.socket.sid() == socket);
+            if let Some(reply) = state.and_then(|s| s.acks.remove(&id)) {
                 let _ = reply.send(Err(AckError::Timeout(timeout)));
             }
         });
@@ -748,13 +763,20 @@ impl Handler<CloseSession> for Session {
 #[rtype(result = "()")]
 pub struct Authenticated {
     pub nsp: String,
+    /// The socket that authenticated: a later socket on the same
+    /// namespace is someone else.
+    pub socket: Sid,
     pub user_id: String,
 }
 
 impl Handler<Authenticated> for Session {
     type Result = ();
     fn handle(&mut self, msg: Authenticated, ctx: &mut Context<Self>) {
-        let Some(state) = self.sockets.get_mut(&msg.nsp) else {
+        let Some(state) = self
+            .sockets
+            .get_mut(&msg.nsp)
+            .filter(|s| s.socket.sid() == msg.socket)
+        else {
             return;
         };
         if let Some(deadline) = state.auth_deadline.take() {

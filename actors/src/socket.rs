@@ -159,6 +159,7 @@ impl Socket {
         }
         let msg = Authenticated {
             nsp: self.0.nsp.clone(),
+            socket: self.0.id,
             user_id,
         };
         self.0.session.send(msg).await.is_ok()

@@ -9,7 +9,7 @@ use serde_json::Value;
 use tracing::debug;
 
 use super::Identity;
-use super::token_source::{TokenSource, find_token};
+use super::token_source::{TokenSource, find_cookie_token, find_token};
 use super::verify::Verifier;
 
 /// Where `ConnectRequest::data` (and so `Socket::data()`) keeps the identity.
@@ -31,7 +31,7 @@ impl Verifier {
         handshake: &Handshake,
     ) -> Result<Identity, ConnectError> {
         let messages = &self.config.messages;
-        match find_token(auth, handshake) {
+        match self.find(auth, handshake) {
             Some((token, source)) => self.verify(token).map_err(|reason| {
                 debug!(nsp, %source, %reason, "connection refused: invalid token");
                 ConnectError::new(messages.invalid.clone())
@@ -54,7 +54,19 @@ impl Verifier {
 
     /// The token a CONNECT carries and where it was, if any.
     pub fn token_of<'a>(&self, req: &'a ConnectRequest) -> Option<(&'a str, TokenSource)> {
-        find_token(&req.auth, &req.handshake)
+        self.find(&req.auth, &req.handshake)
+    }
+
+    /// The handshake's token, then the configured cookie's.
+    fn find<'a>(
+        &self,
+        auth: &'a Value,
+        handshake: &'a Handshake,
+    ) -> Option<(&'a str, TokenSource)> {
+        find_token(auth, handshake).or_else(|| {
+            let name = self.config.cookie.as_deref()?;
+            find_cookie_token(handshake, name)
+        })
     }
 
     fn trusted_query_user<'a>(&self, handshake: &'a Handshake) -> Option<&'a str> {

@@ -45,6 +45,8 @@ pub struct IdentityConfig {
     pub messages: IdentityMessages,
     /// Development only: with no token at all, believe `query.userId`.
     pub trust_query_user_id: bool,
+    /// A cookie that may carry the token when the handshake has none.
+    pub cookie: Option<String>,
 }
 
 /// The texts of CONNECT_ERROR when authentication fails.
@@ -74,6 +76,7 @@ impl Default for IdentityConfig {
             leeway_secs: 30,
             messages: IdentityMessages::default(),
             trust_query_user_id: false,
+            cookie: None,
         }
     }
 }
@@ -129,6 +132,7 @@ pub(crate) const TEXT_KEYS: &[&str] = &[
     "audience",
     "messages.missing",
     "messages.invalid",
+    "cookie",
 ];
 
 /// Debug without the secret.

@@ -47,7 +47,7 @@ pub use config::{IdentityConfig, IdentityMessages};
 pub use error::{IdentityError, MintError, SetupError};
 pub use jsonwebtoken::Algorithm;
 pub use mint::{MAX_TTL, parse_ttl};
-pub use token_source::{QUERY_PARAMS, TokenSource, find_token};
+pub use token_source::{QUERY_PARAMS, TokenSource, find_cookie_token, find_token};
 pub use verify::{MAX_LEEWAY_SECS, MAX_TOKEN_LEN, Verifier};
 
 /// Who a connection belongs to, as its token says.

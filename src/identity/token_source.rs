@@ -15,6 +15,9 @@ pub enum TokenSource {
     Query(&'static str),
     /// `Authorization: Bearer <token>` on the handshake request.
     Header,
+    /// A cookie of the handshake request (a browser connecting
+    /// `withCredentials` to the site that logged it in).
+    Cookie,
 }
 
 impl fmt::Display for TokenSource {
@@ -23,6 +26,7 @@ impl fmt::Display for TokenSource {
             TokenSource::Auth => f.write_str("auth.token"),
             TokenSource::Query(name) => write!(f, "query.{name}"),
             TokenSource::Header => f.write_str("authorization header"),
+            TokenSource::Cookie => f.write_str("cookie"),
         }
     }
 }
@@ -48,6 +52,20 @@ pub fn find_token<'a>(auth: &'a Value, handshake: &'a Handshake) -> Option<(&'a 
         .and_then(bearer)
         .and_then(usable)
         .map(|token| (token, TokenSource::Header))
+}
+
+/// The token in the cookie `name` of the handshake, if any.
+pub fn find_cookie_token<'a>(
+    handshake: &'a Handshake,
+    name: &str,
+) -> Option<(&'a str, TokenSource)> {
+    handshake
+        .header("cookie")?
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .and_then(|(_, value)| usable(value))
+        .map(|token| (token, TokenSource::Cookie))
 }
 
 /// The credentials of an `Authorization: Bearer` value.
@@ -80,6 +98,17 @@ mod tests {
                 .collect(),
             ..Handshake::default()
         }
+    }
+
+    #[test]
+    fn cookie_token_by_name() {
+        let hs = handshake(&[], &[("cookie", "a=1; token=abc; b=2")]);
+        assert_eq!(
+            find_cookie_token(&hs, "token"),
+            Some(("abc", TokenSource::Cookie))
+        );
+        assert_eq!(find_cookie_token(&hs, "other"), None);
+        assert_eq!(find_cookie_token(&handshake(&[], &[]), "token"), None);
     }
 
     #[test]

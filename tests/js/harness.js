@@ -16,18 +16,22 @@ export const serverKind = process.env.CONFAB_TEST_SERVER === "node" ? "node" : "
 
 /**
  * Starts a server with the given CONFAB_* settings (e.g. { CONFAB_PATH: "/realtime" }).
- * Resolves to { url, port, stop } once it listens. `example` names another
- * confab example to run (e.g. "chat"); only the testbed has a Node reference.
+ * Resolves to { url, port, stop } once it listens.
+ *
+ * `options.command` runs another program instead of the testbed, whatever
+ * CONFAB_TEST_SERVER says: a bare name is a binary of target/debug (e.g.
+ * `{ command: "confab", args: ["--profile", "seam"] }`), a path is run as is.
  */
-export async function startServer(settings = {}, example = "testbed") {
+export async function startServer(settings = {}, options = {}) {
   const env = { ...process.env, CONFAB_PORT: "0", CONFAB_HOST: "127.0.0.1", ...settings };
   // The selector is for this harness only: confab's configuration rejects
   // CONFAB_* variables it does not know (UnknownField "test_server").
   delete env.CONFAB_TEST_SERVER;
-  const [cmd, args] =
-    serverKind === "node" && example === "testbed"
+  const [cmd, args] = options.command
+    ? [binary(options.command), options.args ?? []]
+    : serverKind === "node"
       ? [process.execPath, [path.join(here, "reference", "testbed.js")]]
-      : [path.join(root, "target", "debug", "examples", example), []];
+      : [path.join(root, "target", "debug", "examples", "testbed"), []];
   const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "inherit"] });
   const port = await new Promise((resolve, reject) => {
     const lines = readline.createInterface({ input: child.stdout });
@@ -49,6 +53,11 @@ export async function startServer(settings = {}, example = "testbed") {
       child.kill("SIGTERM");
     });
   return { url, port, stop, child };
+}
+
+/** A program to run: a bare name is a binary of target/debug, a path is as given. */
+export function binary(command) {
+  return command.includes("/") ? command : path.join(root, "target", "debug", command);
 }
 
 /** Resolves with the first emission of `event` on `emitter` (args as an array), or rejects after `ms`. */

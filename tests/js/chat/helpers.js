@@ -4,11 +4,16 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
+import { fileURLToPath } from "node:url";
 import { startServer } from "../harness.js";
 import { connect, connected, close, ask, sleep, QUIET_MS } from "../client/helpers.js";
 import { ChatClient } from "./seed-client.js";
 
 export { ask, sleep, close, connect, QUIET_MS, randomUUID };
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+/** examples/chat, built by the test command. */
+const CHAT_SERVER = path.join(root, "target", "debug", "examples", "chat");
 
 /** A new, empty data directory (removed by `stop`). */
 export function tempDataDir() {
@@ -21,7 +26,7 @@ export function tempDataDir() {
  * with SIGKILL, as a crash would, and keeps the directory.
  */
 export async function startChat({ dataDir = tempDataDir(), env = {} } = {}) {
-  const server = await startServer({ CONFAB_DATA_DIR: dataDir, ...env }, "chat");
+  const server = await startServer({ CONFAB_DATA_DIR: dataDir, ...env }, { command: CHAT_SERVER });
   const kill = () =>
     new Promise((resolve) => {
       if (server.child.exitCode !== null || server.child.signalCode !== null) return resolve();

@@ -1,0 +1,125 @@
+//! The appliance: an engine whose main namespace runs the configured
+//! services, ready to mount. The `confab` binary serves one; an actix-web
+//! application can mount one too and add its own routes and hooks.
+
+use std::sync::{Arc, OnceLock};
+
+use actix_web::web;
+use tracing::warn;
+
+use crate::config::Config;
+use crate::identity::{SetupError, Verifier};
+use crate::services::auth::Auth;
+use crate::services::rooms::{RoomPolicy, RoomValidator};
+use crate::services::{presence, relay, rooms};
+use crate::{Confab, Io};
+
+/// Why the appliance could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplianceError {
+    #[error("identity: {0}")]
+    Identity(#[from] SetupError),
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Options an embedding application may add to the configuration.
+pub struct ApplianceBuilder {
+    config: Config,
+    room_validator: Option<RoomValidator>,
+}
+
+impl ApplianceBuilder {
+    /// The application's say on which rooms a socket may join (Ignis'
+    /// room validator), after the configured policy.
+    pub fn room_validator<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(crate::Socket, Vec<String>) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Vec<String>> + 'static,
+    {
+        self.room_validator = Some(Arc::new(move |socket, rooms| Box::pin(f(socket, rooms))));
+        self
+    }
+
+    /// Starts the engine and its services (inside an actix system).
+    pub fn start(self) -> Result<Appliance, ApplianceError> {
+        let config = self.config;
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| ApplianceError::DataDir {
+            path: config.data_dir.display().to_string(),
+            source,
+        })?;
+        let verifier = Arc::new(Verifier::from_config(&config.identity)?);
+        let policy = Arc::new(RoomPolicy::new(&config.rooms, self.room_validator));
+        let auth = Arc::new(Auth {
+            config: config.auth.clone(),
+            verifier: verifier.clone(),
+            rooms: policy.clone(),
+            default_rooms: config.rooms.default_rooms.clone(),
+        });
+        let io_cell = Arc::new(OnceLock::new());
+        let confab = Confab::builder()
+            .config(&config)
+            .presence(presence::hook(&config.presence, io_cell.clone()))
+            .namespace("/", |ns| {
+                auth.install(ns);
+                rooms::install(ns, &config.rooms, policy.clone());
+                presence::install(ns, &config.presence, policy.clone());
+                relay::install(ns, &config.relays);
+            })
+            .start();
+        if io_cell.set(confab.io()).is_err() {
+            warn!("presence hook already had an engine");
+        }
+        Ok(Appliance {
+            confab,
+            config: Arc::new(config),
+            verifier,
+        })
+    }
+}
+
+/// A running appliance.
+#[derive(Clone)]
+pub struct Appliance {
+    confab: Confab,
+    config: Arc<Config>,
+    verifier: Arc<Verifier>,
+}
+
+impl Appliance {
+    pub fn builder(config: Config) -> ApplianceBuilder {
+        ApplianceBuilder {
+            config,
+            room_validator: None,
+        }
+    }
+
+    pub fn io(&self) -> Io {
+        self.confab.io()
+    }
+
+    pub fn confab(&self) -> &Confab {
+        &self.confab
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn verifier(&self) -> &Arc<Verifier> {
+        &self.verifier
+    }
+
+    /// Mounts the Engine.IO endpoint: `App::new().configure(appliance.service())`.
+    pub fn service(&self) -> impl FnOnce(&mut web::ServiceConfig) + use<> {
+        let engine = self.confab.service();
+        let appliance = web::Data::new(self.clone());
+        move |cfg: &mut web::ServiceConfig| {
+            engine(cfg);
+            cfg.app_data(appliance);
+        }
+    }
+}

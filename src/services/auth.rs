@@ -1,0 +1,224 @@
+//! Who a socket is: JWT authentication at CONNECT (SEAM, BAASIX) or by an
+//! `authenticate` event within a timeout (Ignis), then the user's rooms.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tracing::{debug, info};
+
+use super::rooms::RoomPolicy;
+use crate::identity::{Identity, Verifier};
+use crate::{ConnectRequest, Namespace, Socket};
+
+/// `[auth]` in the configuration.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// `handshake`: the token comes with CONNECT; `deferred`: the socket
+    /// connects unauthenticated and emits `event` in time.
+    pub mode: AuthMode,
+    /// Handshake mode: refuse a CONNECT without a token (otherwise the
+    /// socket is anonymous: it has no user room and joins nothing private).
+    pub required: bool,
+    /// Deferred mode: time allowed to authenticate.
+    pub timeout_ms: u64,
+    pub event: String,
+    pub success_event: String,
+    pub failure_event: String,
+    /// The periodic event authenticated sockets get (`ping {time}`), or none.
+    pub ping_event: Option<String>,
+    pub ping_interval_ms: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            mode: AuthMode::Handshake,
+            required: true,
+            timeout_ms: 10_000,
+            event: "authenticate".into(),
+            success_event: "authenticated".into(),
+            failure_event: "unauthenticated".into(),
+            ping_event: None,
+            ping_interval_ms: 30_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    Handshake,
+    Deferred,
+}
+
+/// Now, as the ISO 8601 text the seeds' payloads carry.
+pub fn now_iso() -> String {
+    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+}
+
+/// What authentication needs at run time.
+pub struct Auth {
+    pub config: AuthConfig,
+    pub verifier: Arc<Verifier>,
+    pub rooms: Arc<RoomPolicy>,
+    pub default_rooms: Vec<String>,
+}
+
+impl Auth {
+    /// Installs authentication on `ns`, in the configured mode.
+    pub fn install(self: &Arc<Self>, ns: &mut Namespace) {
+        match self.config.mode {
+            AuthMode::Handshake => self.install_handshake(ns),
+            AuthMode::Deferred => self.install_deferred(ns),
+        }
+        self.install_token_guard(ns);
+        if let Some(event) = &self.config.ping_event {
+            let interval = Duration::from_millis(self.config.ping_interval_ms);
+            ns.periodic_event(interval, event.clone(), || json!({ "time": now_iso() }));
+        }
+    }
+
+    /// Events may carry their own `accessToken` (seed 003 sends one with
+    /// each call): when present it must verify and name the connection's
+    /// user, or the event is refused.
+    fn install_token_guard(self: &Arc<Self>, ns: &mut Namespace) {
+        let auth = self.clone();
+        ns.guard(move |socket, payload| {
+            // Only events that mention a token pay for parsing.
+            if !payload.args().json().contains("ccessToken") {
+                return Ok(());
+            }
+            let first = payload.json().into_iter().next().unwrap_or(Value::Null);
+            let Some(token) = ["accessToken", "AccessToken"]
+                .iter()
+                .find_map(|k| first.get(*k)?.as_str())
+            else {
+                return Ok(());
+            };
+            match auth.verifier.verify(token) {
+                Ok(identity) if Some(identity.user_id.as_str()) == socket.user_id() => Ok(()),
+                Ok(_) => Err("accessToken names another user than the connection".into()),
+                Err(_) => Err(auth.verifier.config().messages.invalid.clone()),
+            }
+        });
+    }
+
+    fn install_handshake(self: &Arc<Self>, ns: &mut Namespace) {
+        let auth = self.clone();
+        ns.middleware(move |req| {
+            let auth = auth.clone();
+            async move { auth.admit(req) }
+        });
+        let auth = self.clone();
+        ns.on_connect(move |socket| {
+            let auth = auth.clone();
+            async move { auth.join_user_rooms(&socket).await }
+        });
+    }
+
+    /// The CONNECT middleware: a valid token names the user; no token is
+    /// refused unless anonymous sockets are allowed.
+    fn admit(&self, mut req: ConnectRequest) -> Result<ConnectRequest, crate::ConnectError> {
+        match self.verifier.authenticate(&req) {
+            Ok(identity) => {
+                describe(&mut req, &identity);
+                Ok(req)
+            }
+            Err(_) if !self.config.required && !has_token(&self.verifier, &req) => Ok(req),
+            Err(refusal) => {
+                debug!(nsp = req.nsp, message = refusal.message, "CONNECT refused");
+                Err(refusal)
+            }
+        }
+    }
+
+    fn install_deferred(self: &Arc<Self>, ns: &mut Namespace) {
+        let timeout = Duration::from_millis(self.config.timeout_ms);
+        ns.deferred_authentication(timeout, [self.config.event.clone()]);
+        let auth = self.clone();
+        ns.on(self.config.event.clone(), move |socket, payload, ack| {
+            let auth = auth.clone();
+            async move {
+                let token = payload.json().into_iter().next().and_then(|arg| match arg {
+                    Value::String(token) => Some(token),
+                    other => other
+                        .get("token")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                });
+                let outcome = auth.authenticate_later(&socket, token).await;
+                if let Some(ack) = ack {
+                    let _ = ack.send(&outcome);
+                }
+            }
+        });
+    }
+
+    /// The `authenticate` event: a token in the event, or the one the
+    /// handshake carried. Success: `authenticated {id, time}` and the user's
+    /// rooms; failure: `unauthenticated {message}` and a disconnect.
+    async fn authenticate_later(&self, socket: &Socket, token: Option<String>) -> Value {
+        if let Some(user) = socket.user_id() {
+            return json!({ "success": true, "userId": user });
+        }
+        let mut auth = socket.auth().clone();
+        if let (Some(token), Some(map)) = (token, auth.as_object_mut()) {
+            map.insert("token".into(), Value::String(token));
+        }
+        let req = ConnectRequest {
+            nsp: socket.nsp().to_owned(),
+            auth,
+            handshake: Arc::new(socket.handshake().clone()),
+            user_id: None,
+            data: serde_json::Map::new(),
+        };
+        match self.verifier.authenticate(&req) {
+            Ok(identity) => {
+                socket.authenticate(identity.user_id.clone()).await;
+                self.join_user_rooms(socket).await;
+                let body = json!({ "id": socket.id(), "time": now_iso() });
+                let _ = socket.emit(&self.config.success_event, &body);
+                info!(
+                    socket = socket.id(),
+                    user = identity.user_id,
+                    "authenticated"
+                );
+                json!({ "success": true, "userId": identity.user_id })
+            }
+            Err(refusal) => {
+                let _ = socket.emit(
+                    &self.config.failure_event,
+                    &json!({ "message": refusal.message }),
+                );
+                socket.disconnect();
+                json!({ "success": false, "message": refusal.message })
+            }
+        }
+    }
+
+    /// An authenticated socket joins its user room and the default rooms.
+    async fn join_user_rooms(&self, socket: &Socket) {
+        let Some(user) = socket.user_id() else { return };
+        let rooms =
+            std::iter::once(self.rooms.user_room(user)).chain(self.default_rooms.iter().cloned());
+        socket.join(rooms).await;
+    }
+}
+
+/// Records the identity on the CONNECT: the user, and name and avatar for
+/// the handlers.
+fn describe(req: &mut ConnectRequest, identity: &Identity) {
+    req.user_id = Some(identity.user_id.clone());
+    for (key, value) in [("name", &identity.name), ("avatar", &identity.avatar)] {
+        if let Some(value) = value {
+            req.data.insert(key.into(), Value::String(value.clone()));
+        }
+    }
+}
+
+fn has_token(verifier: &Verifier, req: &ConnectRequest) -> bool {
+    verifier.token_of(req).is_some()
+}

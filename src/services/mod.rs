@@ -1,0 +1,14 @@
+//! What confab does with no code: the services the appliance runs on its
+//! main namespace, each configured by its own section of the configuration.
+//!
+//! - [`auth`]: JWT at CONNECT or by an `authenticate` event; the user's rooms.
+//! - [`rooms`]: the room policy, `join`/`leave`, and event rules.
+//! - [`presence`]: online/offline across devices.
+//! - [`relay`]: events passed on to a room (typing indicators).
+//! - [`template`]: `user:{id}`-style names.
+
+pub mod auth;
+pub mod presence;
+pub mod relay;
+pub mod rooms;
+pub mod template;
