@@ -2,7 +2,7 @@
 //! stop. [`Chats`] is the handle the rest of the server calls chats with.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use actix::dev::ToEnvelope;
 use actix::prelude::*;
@@ -100,11 +100,19 @@ impl Handler<Running> for ChatDirectory {
 }
 
 /// The handle to every chat. Cheap to clone.
+///
+/// It remembers the actors it has found, so that a request to a running
+/// chat goes straight to its mailbox: no round trip through the directory,
+/// and requests made in order (one socket's events) arrive in that order.
 #[derive(Clone)]
 pub struct Chats {
     directory: Addr<ChatDirectory>,
     store: Store,
+    known: Arc<RwLock<HashMap<u64, Addr<Chat>>>>,
 }
+
+/// Past this many remembered actors, stopped ones are forgotten.
+const KNOWN_PRUNE_AT: usize = 1024;
 
 /// How often a request is retried when its chat actor stopped between the
 /// lookup and the send (the request was not handled then: it is safe).
@@ -126,7 +134,24 @@ impl Chats {
             next_arbiter: 0,
         }
         .start();
-        Chats { directory, store }
+        Chats {
+            directory,
+            store,
+            known: Arc::default(),
+        }
+    }
+
+    fn known(&self, id: u64) -> Option<Addr<Chat>> {
+        let known = self.known.read().unwrap_or_else(|e| e.into_inner());
+        known.get(&id).filter(|a| a.connected()).cloned()
+    }
+
+    fn remember(&self, id: u64, addr: &Addr<Chat>) {
+        let mut known = self.known.write().unwrap_or_else(|e| e.into_inner());
+        if known.len() >= KNOWN_PRUNE_AT && !known.contains_key(&id) {
+            known.retain(|_, a| a.connected());
+        }
+        known.insert(id, addr.clone());
     }
 
     pub fn store(&self) -> &Store {
@@ -171,18 +196,25 @@ impl Chats {
         <Chat as Actor>::Context: ToEnvelope<Chat, M>,
     {
         for _ in 0..ATTEMPTS {
-            let lookup = Lookup { id, start };
-            let found = self
-                .directory
-                .send(lookup)
-                .await
-                .map_err(|_| ChatError::Unavailable)??;
-            let Some(chat) = found else {
-                return if start {
-                    Err(ChatError::NotFound)
-                } else {
-                    Ok(None)
-                };
+            let chat = match self.known(id) {
+                Some(chat) => chat,
+                None => {
+                    let lookup = Lookup { id, start };
+                    let found = self
+                        .directory
+                        .send(lookup)
+                        .await
+                        .map_err(|_| ChatError::Unavailable)??;
+                    let Some(chat) = found else {
+                        return if start {
+                            Err(ChatError::NotFound)
+                        } else {
+                            Ok(None)
+                        };
+                    };
+                    self.remember(id, &chat);
+                    chat
+                }
             };
             match chat.send(msg.clone()).await {
                 Ok(result) => return result.map(Some),

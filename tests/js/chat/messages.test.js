@@ -180,3 +180,19 @@ test("leaveRoom stops typing reaching the socket; messages still reach its user 
     closeAll(alice, bob);
   }
 });
+
+test("messages sent in a row without acks arrive, and are stored, in the order sent", async () => {
+  const { alice, bob, chatId } = await pair();
+  try {
+    const sent = Array.from({ length: 30 }, (_, i) => `in order ${i}`);
+    for (const text of sent) alice.chat.sendMessage(chatId, text, 0);
+    const got = await until(bob.rec, "message", sent.length);
+    assert.deepEqual(got.map((m) => m.chatMessage.message), sent);
+    const ids = got.map((m) => m.chatMessage.id);
+    assert.deepEqual([...ids].sort((a, b) => a - b), ids);
+    const page = await ask(bob.socket, "findAllMessages", { chatHeaderId: chatId, maxResultCount: 30 });
+    assert.deepEqual(page.items.map((m) => m.message).reverse(), sent);
+  } finally {
+    closeAll(alice, bob);
+  }
+});
