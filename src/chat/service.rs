@@ -242,3 +242,87 @@ impl ChatService {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service() -> ChatService {
+        let service = ChatService::with_store(Store::temporary().unwrap(), ChatSettings::default());
+        for user in ["a", "b", "c"] {
+            service.upsert_user(user, Some(user), None).unwrap();
+        }
+        service
+    }
+
+    #[actix_rt::test]
+    async fn friendship_transitions() {
+        let s = service();
+        let pending = s.request_friendship("a", "b").unwrap();
+        assert_eq!(
+            (pending.status, pending.by.as_str()),
+            (FriendshipStatus::Pending, "a")
+        );
+        // Asking again changes nothing; only the one asked may answer.
+        assert_eq!(s.request_friendship("a", "b").unwrap(), pending);
+        assert!(s.accept_friendship("a", "b").is_err());
+        assert_eq!(
+            s.accept_friendship("b", "a").unwrap().status,
+            FriendshipStatus::Accepted
+        );
+        // Crossed requests make friends.
+        s.request_friendship("a", "c").unwrap();
+        assert_eq!(
+            s.request_friendship("c", "a").unwrap().status,
+            FriendshipStatus::Accepted
+        );
+        // Reject, then block: a blocked pair refuses requests.
+        s.request_friendship("b", "c").unwrap();
+        assert_eq!(
+            s.reject_friendship("c", "b").unwrap().status,
+            FriendshipStatus::Rejected
+        );
+        assert_eq!(
+            s.block_user("c", "b").unwrap().status,
+            FriendshipStatus::Blocked
+        );
+        assert!(s.request_friendship("b", "c").is_err());
+        assert!(
+            s.unblock_user("b", "c").is_err(),
+            "only the blocker unblocks"
+        );
+        s.unblock_user("c", "b").unwrap();
+        assert!(s.store().friendship("b", "c").unwrap().is_none());
+        // Unknown users and oneself are refused.
+        assert!(matches!(
+            s.request_friendship("a", "nobody"),
+            Err(Refusal::UnknownUser)
+        ));
+        assert!(s.block_user("a", "a").is_err());
+    }
+
+    #[actix_rt::test]
+    async fn messages_through_the_server_api() {
+        let s = service();
+        let (chat, created) = s.individual_chat("a", "b").unwrap();
+        assert!(created);
+        let m = s
+            .send_message(chat.id, "a", MessageType::Text, "hi", None)
+            .await
+            .unwrap();
+        assert_eq!(s.store().member_state(chat.id, "b").unwrap().unread, 1);
+        assert_eq!(s.store().history(chat.id, None, 0, 10).unwrap(), vec![m]);
+        let group = s
+            .create_group("team", &["a".into(), "b".into(), "c".into()])
+            .unwrap();
+        s.send_message(group.id, "c", MessageType::Text, "all", None)
+            .await
+            .unwrap();
+        assert_eq!(s.store().member_state(group.id, "a").unwrap().unread, 1);
+        assert!(matches!(
+            s.send_message(chat.id, "c", MessageType::Text, "x", None)
+                .await,
+            Err(ChatError::NotMember)
+        ));
+    }
+}

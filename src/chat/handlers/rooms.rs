@@ -15,8 +15,8 @@ use crate::chat::wire;
 const CHAT: &[&str] = &["chatHeaderId"];
 
 /// The chat `joinRoom` names: an existing one the caller is in, or the
-/// individual chat with `otherUserId`, created if needed.
-fn target(ctx: &Ctx) -> Result<ChatHeader, Refusal> {
+/// individual chat with `otherUserId`, created if needed (`true` then).
+fn target(ctx: &Ctx) -> Result<(ChatHeader, bool), Refusal> {
     let store = ctx.service.store();
     if let Some(id) = ctx.input.id(CHAT)? {
         let header = store
@@ -25,7 +25,7 @@ fn target(ctx: &Ctx) -> Result<ChatHeader, Refusal> {
         if !header.is_member(&ctx.user) {
             return Err(Refusal::Chat("not a member of this chat".into()));
         }
-        return Ok(header);
+        return Ok((header, false));
     }
     let Some(other) = ctx.input.user(&["otherUserId"])? else {
         return Err(Refusal::invalid("chatHeaderId or otherUserId is required"));
@@ -36,12 +36,16 @@ fn target(ctx: &Ctx) -> Result<ChatHeader, Refusal> {
     if store.user(&other)?.is_none() {
         return Err(Refusal::UnknownUser);
     }
-    Ok(ctx.service.individual_chat(&ctx.user, &other)?.0)
+    Ok(ctx.service.individual_chat(&ctx.user, &other)?)
 }
 
 pub async fn join(ctx: Ctx) -> Reply {
-    let header = target(&ctx)?;
+    let (header, created) = target(&ctx)?;
     let (service, socket) = (&ctx.service, &ctx.socket);
+    if created {
+        // The client keeps the id it is given: it must outlive a crash.
+        service.store().durable().await?;
+    }
     let view = View {
         socket: socket.id().to_owned(),
         user: ctx.user.clone(),
