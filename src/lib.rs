@@ -41,6 +41,7 @@ pub mod appliance;
 pub mod config;
 pub mod identity;
 pub mod services;
+pub mod shutdown;
 pub mod transport;
 
 use actix_cors::Cors;
