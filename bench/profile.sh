@@ -29,7 +29,7 @@ TARGET=$HERE/target/release
 mkdir -p "$OUT"
 
 if [ "$BUILD" = 1 ]; then
-    (cd "$HERE" && nice -n 10 cargo build --release --locked -p loadgen -p confab-bench-server 2>&1 | tail -n 2)
+    (cd "$HERE" && nice -n 10 cargo build --release -p loadgen -p confab-bench-server 2>&1 | tail -n 2)
 fi
 
 SERVER_PID=""

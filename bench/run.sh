@@ -65,7 +65,7 @@ done
 # ---------------------------------------------------------------- build
 if [ "$BUILD" = 1 ]; then
     log "== building (release): loadgen, confab-bench-server, socketioxide-bench-server"
-    (cd "$HERE" && nice -n 10 cargo build --release --locked \
+    (cd "$HERE" && nice -n 10 cargo build --release \
         -p loadgen -p confab-bench-server -p socketioxide-bench-server 2>&1 | tail -n 3) | tee -a "$LOG" >&2
     log "== installing the Node server's packages (npm ci, from package-lock.json)"
     (cd "$HERE/node-server" && npm ci --no-audit --no-fund --loglevel=error 2>&1 | tail -n 2) | tee -a "$LOG" >&2
