@@ -43,6 +43,7 @@ pub mod chat;
 pub mod config;
 pub mod identity;
 pub mod services;
+pub mod shutdown;
 pub mod transport;
 
 use actix_cors::Cors;

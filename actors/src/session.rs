@@ -21,7 +21,7 @@ use crate::handshake::{ConnectRequest, Handshake};
 use crate::namespace::Namespace;
 use crate::payload::Payload;
 use crate::protocol::engineio::{Frame, Frames, OpenPacket, Packet, Sid, encode_payload};
-use crate::protocol::socketio::{self, Args, DecodeError, Decoder, PacketData, Value};
+use crate::protocol::socketio::{self, Args, DecodeError, Decoder, Incoming};
 use crate::registry::{Register, SetUser, Unregister};
 use crate::socket::{Ack, AckError, AckReply, DisconnectReason, Socket, SocketParts};
 
@@ -207,7 +207,13 @@ impl Session {
                     self.schedule_ping(ctx);
                 }
             }
-            Packet::Close => self.close(DisconnectReason::TransportClose, ctx),
+            Packet::Close => {
+                // The client is leaving: a parked GET ends with a noop.
+                if let Transport::Polling(queue) = &mut self.transport {
+                    queue.release(Packet::Noop);
+                }
+                self.close(DisconnectReason::TransportClose, ctx);
+            }
             Packet::Message(text) => {
                 let decoded = self.decoder.text(text);
                 self.on_decoded(decoded, ctx);
@@ -216,7 +222,12 @@ impl Session {
                 let decoded = self.decoder.binary(data);
                 self.on_decoded(decoded, ctx);
             }
-            Packet::Noop | Packet::Ping => {}
+            Packet::Noop => {}
+            // In Engine.IO v4 only the server pings.
+            Packet::Ping => {
+                warn!(sid = %self.sid.as_str(), "client sent a ping, closing");
+                self.close(DisconnectReason::TransportError, ctx);
+            }
             other => {
                 warn!(sid = %self.sid.as_str(), ?other, "unexpected Engine.IO packet, closing");
                 self.close(DisconnectReason::ParseError, ctx);
@@ -249,17 +260,24 @@ impl Session {
                 self.upgrading = false;
                 debug!(sid = %self.sid.as_str(), "upgraded to websocket");
             }
-            other => debug!(sid = %self.sid.as_str(), ?other, "ignoring packet during upgrade"),
+            other => {
+                // Only the probe and the upgrade belong on a probing socket.
+                debug!(sid = %self.sid.as_str(), ?other, "closing a probe that sent another packet");
+                if let Some(probe) = self.probe.take() {
+                    probe.do_send(WsOut::Close);
+                }
+                self.upgrading = false;
+            }
         }
     }
 
     fn on_decoded(
         &mut self,
-        decoded: Result<Option<socketio::Packet>, DecodeError>,
+        decoded: Result<Option<Incoming>, DecodeError>,
         ctx: &mut Context<Self>,
     ) {
         match decoded {
-            Ok(Some(packet)) => self.on_socketio(packet, ctx),
+            Ok(Some(incoming)) => self.on_socketio(incoming, ctx),
             Ok(None) => {}
             Err(err) => {
                 warn!(sid = %self.sid.as_str(), %err, "malformed Socket.IO packet, closing");
@@ -268,27 +286,23 @@ impl Session {
         }
     }
 
-    fn on_socketio(&mut self, packet: socketio::Packet, ctx: &mut Context<Self>) {
-        let nsp = packet.ns.as_str().to_owned();
-        match packet.inner {
-            PacketData::Connect(auth) => self.connect(nsp, auth, ctx),
-            PacketData::Disconnect => {
+    fn on_socketio(&mut self, incoming: Incoming, ctx: &mut Context<Self>) {
+        match incoming {
+            Incoming::Connect { nsp, auth } => self.connect(nsp, auth, ctx),
+            Incoming::Disconnect { nsp } => {
                 self.remove_socket(&nsp, DisconnectReason::ClientNamespaceDisconnect, ctx)
             }
-            PacketData::Event(value, ack) | PacketData::BinaryEvent(value, ack) => {
-                self.on_event(nsp, value, ack, ctx)
-            }
-            PacketData::EventAck(value, id) | PacketData::BinaryAck(value, id) => {
-                self.on_ack(&nsp, value, id)
-            }
-            PacketData::ConnectError(_) => {
-                warn!(sid = %self.sid.as_str(), "client sent CONNECT_ERROR, closing");
-                self.close(DisconnectReason::ParseError, ctx);
-            }
+            Incoming::Event {
+                nsp,
+                name,
+                args,
+                ack,
+            } => self.on_event(nsp, Payload::new(name, args), ack, ctx),
+            Incoming::Ack { nsp, id, args } => self.on_ack(&nsp, id, args),
         }
     }
 
-    fn connect(&mut self, nsp: String, auth: Option<Value>, ctx: &mut Context<Self>) {
+    fn connect(&mut self, nsp: String, auth: serde_json::Value, ctx: &mut Context<Self>) {
         let Some(ns) = self.engine.namespaces().get(&nsp).cloned() else {
             debug!(sid = %self.sid.as_str(), nsp, "CONNECT to unknown namespace");
             self.write(
@@ -298,14 +312,10 @@ impl Session {
             return;
         };
         if self.sockets.contains_key(&nsp) || !self.connecting.insert(nsp.clone()) {
-            debug!(sid = %self.sid.as_str(), nsp, "duplicate CONNECT ignored");
+            warn!(sid = %self.sid.as_str(), nsp, "second CONNECT to a namespace, closing");
+            self.close(DisconnectReason::ParseError, ctx);
             return;
         }
-        let auth = auth
-            .as_ref()
-            .and_then(|v| v.as_str())
-            .and_then(|s| serde_json::from_str(s.as_str()).ok())
-            .unwrap_or_else(|| serde_json::json!({}));
         let request = ConnectRequest {
             nsp: nsp.clone(),
             auth,
@@ -431,25 +441,36 @@ impl Session {
             ctx.cancel_future(previous);
         }
         let owned = nsp.to_owned();
-        state.periodic =
-            Some(ctx.run_interval(periodic.interval, move |act, ctx| {
-                match Args::new(&(periodic.payload)()) {
-                    Ok(args) => act.write(args.event_frames(&owned, &periodic.event, None), ctx),
-                    Err(err) => warn!(%err, "periodic event payload cannot be encoded"),
-                }
-            }));
+        // One at once (Ignis sends an initial ping), then every interval.
+        let tick = move |act: &mut Session, ctx: &mut Context<Session>| match Args::new(&(periodic
+            .payload)(
+        )) {
+            Ok(args) => act.write(args.event_frames(&owned, &periodic.event, None), ctx),
+            Err(err) => warn!(%err, "periodic event payload cannot be encoded"),
+        };
+        let interval = periodic.interval;
+        tick(self, ctx);
+        let handle = ctx.run_interval(interval, tick);
+        if let Some(state) = self.sockets.get_mut(nsp) {
+            state.periodic = Some(handle);
+        }
     }
 
-    fn on_event(&mut self, nsp: String, value: Value, ack: Option<i64>, ctx: &mut Context<Self>) {
+    fn on_event(
+        &mut self,
+        nsp: String,
+        payload: Payload,
+        ack: Option<i64>,
+        ctx: &mut Context<Self>,
+    ) {
         let Some(state) = self.sockets.get(&nsp) else {
-            debug!(sid = %self.sid.as_str(), nsp, "event for a namespace not connected, ignored");
+            // Still in the middlewares: the client jumped the gun, drop it.
+            if !self.connecting.contains(&nsp) {
+                warn!(sid = %self.sid.as_str(), nsp, "event for a namespace not connected, closing");
+                self.close(DisconnectReason::ParseError, ctx);
+            }
             return;
         };
-        let (event, args) = match socketio::split_event(&value) {
-            Ok(parts) => parts,
-            Err(err) => return self.on_decoded(Err(err), ctx),
-        };
-        let payload = Payload::new(event, Args::from_raw(args, attachments(value)));
         let event = payload.event().to_owned();
         let reply = ack.map(|id| Ack::new(ctx.address(), nsp.clone(), id));
         let refusal = if state.socket.user_id().is_none() && !state.ns.admits_before_auth(&event) {
@@ -474,18 +495,10 @@ impl Session {
         }
     }
 
-    fn on_ack(&mut self, nsp: &str, value: Value, id: i64) {
-        let reply = self.sockets.get_mut(nsp).and_then(|s| s.acks.remove(&id));
-        match reply {
+    fn on_ack(&mut self, nsp: &str, id: i64, args: Args) {
+        match self.sockets.get_mut(nsp).and_then(|s| s.acks.remove(&id)) {
             Some(reply) => {
-                let json = value
-                    .as_str()
-                    .map(|s| s.as_str().to_owned())
-                    .unwrap_or_default();
-                let _ = reply.send(Ok(Payload::new(
-                    String::new(),
-                    Args::from_raw(json, attachments(value)),
-                )));
+                let _ = reply.send(Ok(Payload::new(String::new(), args)));
             }
             None => debug!(sid = %self.sid.as_str(), nsp, id, "ack with unknown id ignored"),
         }
@@ -525,7 +538,9 @@ impl Session {
         match &mut self.transport {
             Transport::WebSocket(sink) => sink.do_send(WsOut::Close),
             Transport::Polling(queue) if queue.waiting.is_some() => queue.release(Packet::Close),
-            Transport::Polling(queue) if ctx.state().alive() => {
+            Transport::Polling(queue)
+                if ctx.state().alive() && reason != DisconnectReason::TransportClose =>
+            {
                 // No GET to carry the close packet: keep it for the next one,
                 // as the Node server does, for at most a ping timeout.
                 queue.frames.clear();
@@ -536,14 +551,6 @@ impl Session {
             Transport::Polling(_) => {}
         }
         ctx.stop();
-    }
-}
-
-/// The binary attachments of a decoded payload.
-fn attachments(value: Value) -> Vec<Bytes> {
-    match value {
-        Value::Str(_, Some(bins)) => bins.into(),
-        _ => Vec::new(),
     }
 }
 
@@ -582,23 +589,28 @@ impl Handler<Deliver> for Session {
     }
 }
 
-/// Packets a transport received.
+/// Packets a transport received. From long-polling, refused once the
+/// session has moved to WebSocket.
 #[derive(Message)]
-#[rtype(result = "()")]
+#[rtype(result = "Result<(), PollError>")]
 pub struct Inbound {
     pub packets: Vec<Packet>,
     pub via: TransportKind,
 }
 
 impl Handler<Inbound> for Session {
-    type Result = ();
-    fn handle(&mut self, msg: Inbound, ctx: &mut Context<Self>) {
+    type Result = Result<(), PollError>;
+    fn handle(&mut self, msg: Inbound, ctx: &mut Context<Self>) -> Self::Result {
+        if msg.via == TransportKind::Polling && matches!(self.transport, Transport::WebSocket(_)) {
+            return Err(PollError::NotPolling);
+        }
         for packet in msg.packets {
             if self.closed {
                 break;
             }
             self.on_packet(packet, msg.via, ctx);
         }
+        Ok(())
     }
 }
 
