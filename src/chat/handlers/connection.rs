@@ -55,6 +55,13 @@ async fn connected(service: ChatService, socket: Socket) {
         return;
     };
     service.bind(socket.io().clone());
+    if socket.nsp() != service.settings().namespace {
+        warn!(
+            nsp = socket.nsp(),
+            expected = %service.settings().namespace,
+            "chat installed on a namespace other than ChatSettings::namespace: server events go to the latter"
+        );
+    }
     // Before any await: a disconnect handler spawned later sees it.
     let client_type = client_type(&socket);
     let first = service
