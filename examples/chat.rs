@@ -1,16 +1,25 @@
 //! The chat backend of seed 003 (Syarah Chat API): confab with the chat
 //! service on `/`, in the seed's development mode where `query.userId` is
 //! trusted (`name` and `avatar` may come in the query too). The chat
-//! database lives in `<CONFAB_DATA_DIR>/db`. The end-to-end chat tests
-//! drive this server.
+//! database lives in `<CONFAB_DATA_DIR>/db`, uploads in
+//! `<CONFAB_DATA_DIR>/uploads`. The end-to-end chat tests drive this
+//! server.
 //!
-//! Development only: anyone can claim any user. A deployment puts the
-//! identity layer's middleware where `dev_identity` is.
+//! The HTTP endpoints (`/api/chat/uploadFile`, `/api/chat/getChatHeaderAsync`,
+//! `/api/chat/{id}/messages`, `/uploads/...`) take `Authorization: Bearer
+//! <jwt>`, checked with the identity layer's verifier: HS256 with
+//! `CONFAB_IDENTITY__SECRET` (or `<data_dir>/jwt-secret`, made on first
+//! start). `[chat]` settings (`CONFAB_CHAT__PUSH_WEBHOOK`, limits) apply.
+//!
+//! Development only: anyone can claim any user on the socket. A deployment
+//! puts the identity layer's middleware where `dev_identity` is.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use confab::chat::{self, ChatService, ChatSettings};
+use confab::identity::Verifier;
 use confab::{Confab, Config, ConnectError, ConnectRequest, Namespace};
 use serde_json::json;
 
@@ -35,16 +44,20 @@ fn dev_identity(ns: &mut Namespace) {
     });
 }
 
-/// Chat timings from the environment (tests shorten the typing flag).
-fn settings() -> ChatSettings {
-    let mut settings = ChatSettings::default();
+/// The `[chat]` settings, and timings from the environment (tests
+/// shorten the typing flag).
+fn settings(config: &Config) -> std::io::Result<ChatSettings> {
+    let mut settings = config
+        .chat
+        .settings(&config.data_dir)
+        .map_err(std::io::Error::other)?;
     if let Some(ms) = std::env::var("CHAT_TYPING_TTL_MS")
         .ok()
         .and_then(|v| v.parse().ok())
     {
         settings.actors.typing_ttl = Duration::from_millis(ms);
     }
-    settings
+    Ok(settings)
 }
 
 #[actix_web::main]
@@ -55,9 +68,13 @@ async fn main() -> std::io::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let config = Config::load(None).map_err(std::io::Error::other)?;
-    let service =
-        ChatService::open(config.data_dir.join("db"), settings()).map_err(std::io::Error::other)?;
+    let config = Config::load(None)
+        .map_err(std::io::Error::other)?
+        .with_data_secret()?;
+    let verifier =
+        Arc::new(Verifier::from_config(&config.identity).map_err(std::io::Error::other)?);
+    let service = ChatService::open(config.data_dir.join("db"), settings(&config)?)
+        .map_err(std::io::Error::other)?;
     let confab = Confab::builder()
         .config(&config)
         .namespace("/", |ns| {
@@ -67,10 +84,13 @@ async fn main() -> std::io::Result<()> {
         .start();
     service.bind(confab.io());
     let server = HttpServer::new(move || {
-        App::new().configure(confab.service()).route(
-            "/api/health",
-            web::get().to(|| async { HttpResponse::Ok().json(json!({ "ok": true })) }),
-        )
+        App::new()
+            .configure(confab.service())
+            .configure(|cfg| chat::http::configure(cfg, service.clone(), verifier.clone()))
+            .route(
+                "/api/health",
+                web::get().to(|| async { HttpResponse::Ok().json(json!({ "ok": true })) }),
+            )
     })
     .workers(2)
     .bind((config.host.as_str(), config.port))?;

@@ -15,6 +15,7 @@ use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::chat::ChatOptions;
 use crate::identity::{self, IdentityConfig};
 use crate::services::auth::AuthConfig;
 use crate::services::presence::PresenceConfig;
@@ -53,6 +54,8 @@ pub struct Config {
     pub presence: PresenceConfig,
     /// Events relayed to a room (`[[relays]]`).
     pub relays: Vec<RelayRule>,
+    /// The chat service's uploads and push hand-off (`[chat]`).
+    pub chat: ChatOptions,
 }
 
 impl Default for Config {
@@ -74,6 +77,7 @@ impl Default for Config {
             rooms: RoomsConfig::default(),
             presence: PresenceConfig::default(),
             relays: Vec::new(),
+            chat: ChatOptions::default(),
         }
     }
 }
@@ -212,8 +216,10 @@ fn env() -> Env {
 /// `key` is as the filter sees it: not lower-cased yet.
 fn is_text_key(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
-    key.strip_prefix("identity.")
-        .is_some_and(|rest| identity::TEXT_KEYS.contains(&rest))
+    key == "chat.push_token"
+        || key
+            .strip_prefix("identity.")
+            .is_some_and(|rest| identity::TEXT_KEYS.contains(&rest))
 }
 
 /// An [`Env`] provider that keeps every value as a string.

@@ -33,10 +33,13 @@
 //! - `handlers`: one file per family of client events.
 
 mod error;
+pub mod files;
 mod handlers;
+pub mod http;
 mod input;
 mod presence;
 mod publish;
+pub mod push;
 pub mod service;
 pub mod settings;
 mod wire;
@@ -44,11 +47,11 @@ mod wire;
 pub use confab_actors::chat::{ChatConfig, ChatError};
 pub use confab_actors::store::{
     ChatHeader, ChatKind, Friendship, FriendshipStatus, Message, MessageType, Store, StoreError,
-    User,
+    Upload, User,
 };
 pub use error::Refusal;
 pub use service::ChatService;
-pub use settings::ChatSettings;
+pub use settings::{ChatOptions, ChatSettings, PushSettings, UploadSettings};
 
 use crate::Namespace;
 

@@ -72,6 +72,19 @@ impl Presence {
         self.state().users.contains_key(user)
     }
 
+    /// Whether any socket of `user` is viewing `chat`.
+    pub fn is_viewing(&self, user: &str, chat: u64) -> bool {
+        let state = self.state();
+        state.users.get(user).is_some_and(|sockets| {
+            sockets.keys().any(|s| {
+                state
+                    .viewing
+                    .get(s)
+                    .is_some_and(|chats| chats.contains(&chat))
+            })
+        })
+    }
+
     pub fn view(&self, socket: &str, chat: u64) {
         self.state()
             .viewing
@@ -101,10 +114,14 @@ mod tests {
         assert!(p.connected("u", "s1", "web"));
         assert!(!p.connected("u", "s2", "mobile"));
         p.view("s1", 7);
+        assert!(p.is_viewing("u", 7));
+        assert!(!p.is_viewing("u", 8));
+        assert!(!p.is_viewing("v", 7));
         let first = p.disconnected("u", "s1");
         assert!(!first.last);
         assert_eq!(first.viewed, vec![7]);
         assert!(p.is_online("u"));
+        assert!(!p.is_viewing("u", 7), "the viewing socket left");
         let second = p.disconnected("u", "s2");
         assert!(second.last);
         assert_eq!(second.client_type, "mobile");

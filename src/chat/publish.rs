@@ -11,6 +11,8 @@ use tracing::warn;
 use confab_actors::chat::{ChatEvent, ChatEvents};
 use confab_actors::store::{ChatHeader, Store};
 
+use super::presence::Presence;
+use super::push::{self, Pusher};
 use super::settings::ChatSettings;
 use super::wire;
 use crate::{Broadcast, Io};
@@ -21,6 +23,9 @@ pub struct Publisher {
     pub io: Arc<OnceLock<Io>>,
     pub store: Store,
     pub settings: ChatSettings,
+    pub presence: Arc<Presence>,
+    /// The push hand-off, when a webhook is configured.
+    pub pusher: Option<Pusher>,
 }
 
 impl Publisher {
@@ -31,21 +36,42 @@ impl Publisher {
             .to_rooms(members)
     }
 
-    fn message_json(&self, message: &confab_actors::store::Message) -> serde_json::Value {
-        let sender = self
-            .store
+    fn sender(&self, message: &confab_actors::store::Message) -> confab_actors::store::User {
+        self.store
             .user_or_bare(&message.sender)
             .unwrap_or_else(|_| confab_actors::store::User {
                 id: message.sender.clone(),
                 name: None,
                 avatar: None,
-            });
-        wire::message(message, &sender)
+            })
+    }
+
+    fn message_json(&self, message: &confab_actors::store::Message) -> serde_json::Value {
+        wire::message(message, &self.sender(message))
+    }
+
+    /// Hands a new message to the webhook for the members not viewing it.
+    fn push(&self, chat: &ChatHeader, message: &confab_actors::store::Message) {
+        let Some(pusher) = &self.pusher else { return };
+        let recipients = push::recipients(chat, &message.sender, |user| {
+            self.presence.is_viewing(user, chat.id)
+        });
+        if !recipients.is_empty() {
+            pusher.send(push::body(
+                chat,
+                message,
+                &self.sender(message),
+                &recipients,
+            ));
+        }
     }
 }
 
 impl ChatEvents for Publisher {
     fn publish(&self, chat: &ChatHeader, event: &ChatEvent) {
+        if let ChatEvent::Created(message) = event {
+            self.push(chat, message);
+        }
         let Some(io) = self.io.get() else {
             warn!(
                 chat = chat.id,

@@ -17,6 +17,7 @@ use confab_actors::store::{
 use super::error::Refusal;
 use super::presence::Presence;
 use super::publish::Publisher;
+use super::push::Pusher;
 use super::settings::ChatSettings;
 use super::wire;
 use crate::Io;
@@ -30,23 +31,31 @@ struct Inner {
     store: Store,
     chats: Chats,
     io: Arc<OnceLock<Io>>,
-    presence: Presence,
+    presence: Arc<Presence>,
+    pusher: Option<Pusher>,
 }
 
 impl ChatService {
     /// Opens the chat database in the directory `db` and starts the chat
     /// actors. Must run inside an actix system.
+    /// Parts of uploads cut short by a crash are removed.
     pub fn open(db: impl AsRef<Path>, settings: ChatSettings) -> Result<ChatService, StoreError> {
+        super::files::clean_temp(&settings.uploads);
         Ok(ChatService::with_store(Store::open(db)?, settings))
     }
 
-    /// A service on an open store (a temporary one, in tests).
+    /// A service on an open store (a temporary one, in tests). With a
+    /// push webhook configured, starts the hand-off worker.
     pub fn with_store(store: Store, settings: ChatSettings) -> ChatService {
         let io = Arc::new(OnceLock::new());
+        let presence = Arc::new(Presence::default());
+        let pusher = Pusher::start(&settings.push);
         let publisher = Publisher {
             io: io.clone(),
             store: store.clone(),
             settings: settings.clone(),
+            presence: presence.clone(),
+            pusher: pusher.clone(),
         };
         let chats = Chats::start(store.clone(), Arc::new(publisher), settings.actors.clone());
         ChatService(Arc::new(Inner {
@@ -54,8 +63,14 @@ impl ChatService {
             store,
             chats,
             io,
-            presence: Presence::default(),
+            presence,
+            pusher,
         }))
+    }
+
+    /// The push hand-off, when a webhook is configured.
+    pub fn pusher(&self) -> Option<&Pusher> {
+        self.0.pusher.as_ref()
     }
 
     /// Gives the service the engine to emit with. Call once the engine has

@@ -1,6 +1,16 @@
-//! What an operator may tune in the chat service.
+//! What an operator may tune in the chat service: [`ChatSettings`] (what
+//! the service runs with) and [`ChatOptions`] (the `[chat]` section of the
+//! configuration, turned into settings by [`ChatOptions::settings`]).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
 
 use confab_actors::chat::ChatConfig;
+use confab_actors::store::MessageType;
+
+const MIB: u64 = 1024 * 1024;
 
 /// Limits, room names and actor timings of the chat service.
 #[derive(Debug, Clone)]
@@ -22,6 +32,12 @@ pub struct ChatSettings {
     /// Most messages one `removeMessage` may delete.
     pub max_remove: usize,
     pub actors: ChatConfig,
+    /// Uploaded files: where, how large, what kinds.
+    pub uploads: UploadSettings,
+    /// The push hand-off webhook.
+    pub push: PushSettings,
+    /// Where the HTTP endpoints live (`/api/chat/uploadFile`, ...).
+    pub http_prefix: String,
 }
 
 impl Default for ChatSettings {
@@ -36,6 +52,9 @@ impl Default for ChatSettings {
             max_page: 100,
             max_remove: 100,
             actors: ChatConfig::default(),
+            uploads: UploadSettings::default(),
+            push: PushSettings::default(),
+            http_prefix: "/api/chat".into(),
         }
     }
 }
@@ -47,5 +66,284 @@ impl ChatSettings {
 
     pub fn chat_room(&self, chat: u64) -> String {
         self.chat_room.replace("{id}", &chat.to_string())
+    }
+}
+
+/// Uploaded files (`POST /api/chat/uploadFile`, served back under
+/// `url_prefix`).
+#[derive(Debug, Clone)]
+pub struct UploadSettings {
+    /// Where the files are kept (`<data_dir>/uploads`).
+    pub dir: PathBuf,
+    /// The URL path they are served under; the answer's `data` starts
+    /// with it (`/uploads/chat-messages/images/<name>.webp`).
+    pub url_prefix: String,
+    /// Largest image accepted before conversion, in bytes.
+    pub image_max_bytes: u64,
+    /// Images are scaled down to fit a square of this side.
+    pub image_max_side: u32,
+    pub audio_max_bytes: u64,
+    pub video_max_bytes: u64,
+    pub file_max_bytes: u64,
+}
+
+impl Default for UploadSettings {
+    fn default() -> Self {
+        UploadSettings {
+            dir: PathBuf::from("./data/uploads"),
+            url_prefix: "/uploads".into(),
+            image_max_bytes: 20 * MIB,
+            image_max_side: 1920,
+            audio_max_bytes: 50 * MIB,
+            video_max_bytes: 500 * MIB,
+            file_max_bytes: 50 * MIB,
+        }
+    }
+}
+
+impl UploadSettings {
+    /// The largest file of `kind`.
+    pub fn max_bytes(&self, kind: MessageType) -> u64 {
+        match kind {
+            MessageType::Image => self.image_max_bytes,
+            MessageType::Audio => self.audio_max_bytes,
+            MessageType::Video => self.video_max_bytes,
+            MessageType::File | MessageType::Text => self.file_max_bytes,
+        }
+    }
+
+    /// The limit while a file is being read: its kind's when the kind is
+    /// known; before that, the video limit only for content that looks
+    /// like video (only a video may be that large), else the largest of
+    /// the others.
+    pub fn limit_while_reading(&self, kind: Option<MessageType>, looks_like_video: bool) -> u64 {
+        match kind {
+            Some(kind) => self.max_bytes(kind),
+            None if looks_like_video => self
+                .video_max_bytes
+                .max(self.file_max_bytes)
+                .max(self.audio_max_bytes)
+                .max(self.image_max_bytes),
+            None => self
+                .file_max_bytes
+                .max(self.audio_max_bytes)
+                .max(self.image_max_bytes),
+        }
+    }
+
+    /// The largest request body worth reading at all.
+    pub fn max_request_bytes(&self) -> u64 {
+        self.limit_while_reading(None, true) + 64 * 1024
+    }
+}
+
+/// The push hand-off: messages for members who are offline or not viewing
+/// the chat are POSTed to `webhook` (an FCM/APNs gateway, say).
+#[derive(Debug, Clone)]
+pub struct PushSettings {
+    /// `http://host:port/path`; none: no hand-off.
+    pub webhook: Option<String>,
+    /// Sent as `Authorization: Bearer <token>`, so the gateway knows the
+    /// caller.
+    pub token: Option<String>,
+    /// Hand-offs waiting to be sent; past this the oldest is dropped (with
+    /// a warning).
+    pub queue: usize,
+    /// Tries per hand-off, the first included.
+    pub attempts: u32,
+    /// Wait before the second try; doubled before each next one.
+    pub backoff: Duration,
+    /// The longest wait between tries.
+    pub backoff_max: Duration,
+    /// Time allowed to one try.
+    pub timeout: Duration,
+    /// Hand-offs in flight at once.
+    pub concurrency: usize,
+}
+
+impl Default for PushSettings {
+    fn default() -> Self {
+        PushSettings {
+            webhook: None,
+            token: None,
+            queue: 1000,
+            attempts: 5,
+            backoff: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(30),
+            timeout: Duration::from_secs(5),
+            concurrency: 4,
+        }
+    }
+}
+
+/// The `[chat]` section of the configuration (`CONFAB_CHAT__*` in the
+/// environment).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChatOptions {
+    /// The push hand-off webhook (`http://...`); none by default.
+    pub push_webhook: Option<String>,
+    /// A bearer token sent to the webhook.
+    pub push_token: Option<String>,
+    pub push_queue: usize,
+    pub push_attempts: u32,
+    pub push_backoff_ms: u64,
+    pub push_backoff_max_ms: u64,
+    pub push_timeout_ms: u64,
+    pub image_max_bytes: u64,
+    pub image_max_side: u32,
+    pub audio_max_bytes: u64,
+    pub video_max_bytes: u64,
+    pub file_max_bytes: u64,
+}
+
+impl Default for ChatOptions {
+    fn default() -> Self {
+        let (push, uploads) = (PushSettings::default(), UploadSettings::default());
+        ChatOptions {
+            push_webhook: None,
+            push_token: None,
+            push_queue: push.queue,
+            push_attempts: push.attempts,
+            push_backoff_ms: push.backoff.as_millis() as u64,
+            push_backoff_max_ms: push.backoff_max.as_millis() as u64,
+            push_timeout_ms: push.timeout.as_millis() as u64,
+            image_max_bytes: uploads.image_max_bytes,
+            image_max_side: uploads.image_max_side,
+            audio_max_bytes: uploads.audio_max_bytes,
+            video_max_bytes: uploads.video_max_bytes,
+            file_max_bytes: uploads.file_max_bytes,
+        }
+    }
+}
+
+/// Why `[chat]` is refused at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum ChatOptionsError {
+    #[error(
+        "chat.push_webhook must be an http:// URL (https is not built in: put a local gateway or proxy in front), got {0:?}"
+    )]
+    Webhook(String),
+    #[error("chat.{0} must be at least 1")]
+    Zero(&'static str),
+}
+
+impl ChatOptions {
+    /// Settings with these options, the uploads under `data_dir/uploads`.
+    pub fn settings(&self, data_dir: &Path) -> Result<ChatSettings, ChatOptionsError> {
+        let mut settings = ChatSettings::default();
+        self.apply(data_dir, &mut settings)?;
+        Ok(settings)
+    }
+
+    /// Applies these options to `settings`.
+    pub fn apply(
+        &self,
+        data_dir: &Path,
+        settings: &mut ChatSettings,
+    ) -> Result<(), ChatOptionsError> {
+        let webhook = self
+            .push_webhook
+            .as_deref()
+            .map(str::trim)
+            .filter(|w| !w.is_empty());
+        if let Some(url) = webhook
+            && !valid_webhook(url)
+        {
+            return Err(ChatOptionsError::Webhook(url.to_owned()));
+        }
+        for (name, value) in [
+            ("push_queue", self.push_queue as u64),
+            ("push_attempts", u64::from(self.push_attempts)),
+            ("image_max_side", u64::from(self.image_max_side)),
+        ] {
+            if value == 0 {
+                return Err(ChatOptionsError::Zero(name));
+            }
+        }
+        settings.push.webhook = webhook.map(str::to_owned);
+        settings.push.token = self.push_token.clone().filter(|t| !t.is_empty());
+        settings.push.queue = self.push_queue;
+        settings.push.attempts = self.push_attempts;
+        settings.push.backoff = Duration::from_millis(self.push_backoff_ms);
+        settings.push.backoff_max = Duration::from_millis(self.push_backoff_max_ms);
+        settings.push.timeout = Duration::from_millis(self.push_timeout_ms);
+        let uploads = &mut settings.uploads;
+        uploads.dir = data_dir.join("uploads");
+        uploads.image_max_bytes = self.image_max_bytes;
+        uploads.image_max_side = self.image_max_side;
+        uploads.audio_max_bytes = self.audio_max_bytes;
+        uploads.video_max_bytes = self.video_max_bytes;
+        uploads.file_max_bytes = self.file_max_bytes;
+        Ok(())
+    }
+}
+
+/// `http://host[:port]/...`, the only scheme the client is built with.
+fn valid_webhook(url: &str) -> bool {
+    url.strip_prefix("http://")
+        .and_then(|rest| rest.split(['/', '?']).next())
+        .is_some_and(|host| !host.is_empty())
+        && url.parse::<awc::http::Uri>().is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_while_reading() {
+        let u = UploadSettings::default();
+        assert_eq!(u.max_bytes(MessageType::Video), 500 * MIB);
+        assert_eq!(u.max_bytes(MessageType::Audio), 50 * MIB);
+        assert_eq!(u.max_bytes(MessageType::File), 50 * MIB);
+        assert_eq!(u.max_bytes(MessageType::Image), 20 * MIB);
+        // The kind not yet known: only video-looking content gets 500 MiB.
+        assert_eq!(u.limit_while_reading(None, false), 50 * MIB);
+        assert_eq!(u.limit_while_reading(None, true), 500 * MIB);
+        // Known: the kind's, whatever the content looks like.
+        assert_eq!(
+            u.limit_while_reading(Some(MessageType::File), true),
+            50 * MIB
+        );
+    }
+
+    #[test]
+    fn options_become_settings() {
+        let options = ChatOptions {
+            push_webhook: Some("http://127.0.0.1:9/push".into()),
+            push_attempts: 3,
+            file_max_bytes: 10,
+            ..ChatOptions::default()
+        };
+        let s = options.settings(Path::new("/var/confab")).unwrap();
+        assert_eq!(s.push.webhook.as_deref(), Some("http://127.0.0.1:9/push"));
+        assert_eq!(s.push.attempts, 3);
+        assert_eq!(s.uploads.file_max_bytes, 10);
+        assert_eq!(s.uploads.dir, Path::new("/var/confab/uploads"));
+        for bad in ["https://gw/push", "ftp://x", "http://", "gateway:80/push"] {
+            let options = ChatOptions {
+                push_webhook: Some(bad.into()),
+                ..ChatOptions::default()
+            };
+            assert!(options.settings(Path::new(".")).is_err(), "{bad}");
+        }
+        let blank = ChatOptions {
+            push_webhook: Some(" ".into()),
+            ..ChatOptions::default()
+        };
+        assert!(
+            blank
+                .settings(Path::new("."))
+                .unwrap()
+                .push
+                .webhook
+                .is_none()
+        );
+        let zero = ChatOptions {
+            push_queue: 0,
+            ..ChatOptions::default()
+        };
+        assert!(zero.settings(Path::new(".")).is_err());
     }
 }

@@ -199,11 +199,13 @@ impl Chat {
                 state.unread += 1;
             }
         }
+        let files = self.upload_named(&message)?;
         self.store.write(ChatWrite {
             chat: header.id,
             header: Some(&header),
             messages: vec![&message],
             states: changed(&self.states, &states),
+            files: files.into_iter().collect(),
         })?;
         self.header = header;
         self.states = states;
@@ -219,13 +221,27 @@ impl Chat {
         message.body = msg.body;
         message.caption = msg.caption;
         message.edited_at = Some(now_millis());
+        let files = self.upload_named(&message)?;
         self.store.write(ChatWrite {
             chat: self.header.id,
             header: None,
             messages: vec![&message],
             states: vec![],
+            files: files.into_iter().collect(),
         })?;
         Ok(message)
+    }
+
+    /// The upload a message names (its body is the upload's path), if any:
+    /// the chat references it from then on, so its members may read it.
+    fn upload_named<'m>(&self, message: &'m Message) -> Result<Option<&'m str>, ChatError> {
+        if message.kind == MessageType::Text || !message.body.starts_with('/') {
+            return Ok(None);
+        }
+        Ok(self
+            .store
+            .upload(&message.body)?
+            .map(|_| message.body.as_str()))
     }
 
     fn live_message(&self, id: u64) -> Result<Message, ChatError> {
@@ -281,6 +297,7 @@ impl Chat {
             header: Some(&header),
             messages: doomed.iter().collect(),
             states: changed(&self.states, &states),
+            files: vec![],
         })?;
         self.header = header;
         self.states = states;
@@ -300,6 +317,7 @@ impl Chat {
                 header: None,
                 messages: vec![],
                 states: vec![(user, state)],
+                files: vec![],
             })?;
             self.states.insert(user.to_owned(), state);
         }

@@ -8,11 +8,13 @@
 //! | `chats` | `H` chat | [`ChatHeader`](super::ChatHeader) |
 //! | `chats` | `M` chat message | [`Message`](super::Message) |
 //! | `chats` | `S` chat user | [`MemberState`](super::MemberState) |
+//! | `chats` | `F` path chat | empty: a message of the chat names the upload |
 //! | `user_chats` | user chat | empty |
 //! | `pairs` | user user (sorted) | chat id |
 //! | `users` | user | [`User`](super::User) |
 //! | `friends` | user other | [`Friendship`](super::Friendship) |
 //! | `counters` | name | u64 |
+//! | `uploads` | path | [`Upload`](super::Upload) |
 //!
 //! Everything about one chat is in the one `chats` tree, so an append (the
 //! message, the header's last message, the members' unread counts) is a
@@ -21,6 +23,7 @@
 const HEADER: u8 = b'H';
 const MESSAGE: u8 = b'M';
 const STATE: u8 = b'S';
+const FILE: u8 = b'F';
 
 fn push_str(key: &mut Vec<u8>, s: &str) {
     let len = u16::try_from(s.len()).unwrap_or(u16::MAX);
@@ -59,6 +62,21 @@ pub fn state(chat: u64, user: &str) -> Vec<u8> {
 /// The prefix of every member state of `chat`.
 pub fn states(chat: u64) -> Vec<u8> {
     tagged(STATE, chat)
+}
+
+/// The prefix of every chat that references the upload `path`.
+pub fn file_refs(path: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(3 + path.len() + 8);
+    key.push(FILE);
+    push_str(&mut key, path);
+    key
+}
+
+/// A chat references the upload `path` (one of its messages names it).
+pub fn file_ref(path: &str, chat: u64) -> Vec<u8> {
+    let mut key = file_refs(path);
+    key.extend_from_slice(&chat.to_be_bytes());
+    key
 }
 
 /// The prefix of every key that starts with `user`.

@@ -15,6 +15,9 @@ pub struct ChatWrite<'a> {
     pub header: Option<&'a ChatHeader>,
     pub messages: Vec<&'a Message>,
     pub states: Vec<(&'a str, MemberState)>,
+    /// Uploads the messages name: the chat now references them (see
+    /// [`Store::chats_referencing`]).
+    pub files: Vec<&'a str>,
 }
 
 impl Store {
@@ -36,6 +39,9 @@ impl Store {
         }
         for (user, state) in change.states {
             batch.insert(keys::state(change.chat, user), encode(&state)?);
+        }
+        for path in change.files {
+            batch.insert(keys::file_ref(path, change.chat), &[][..]);
         }
         self.0.chats.apply_batch(batch)?;
         Ok(())

@@ -3,7 +3,8 @@
 //!
 //! - [`keys`]: the key layout (big-endian, so history pages are range scans).
 //! - [`model`]: the records.
-//! - `chats`, `messages`, `users`, `friends`: the operations, one file each.
+//! - `chats`, `messages`, `users`, `friends`, `uploads`: the operations, one
+//!   file each.
 //! - `flush`: group commit, so that a message is on disk before it is
 //!   acknowledged without every writer paying for its own flush.
 //!
@@ -16,6 +17,7 @@ mod friends;
 pub mod keys;
 mod messages;
 pub mod model;
+mod uploads;
 mod users;
 
 #[cfg(test)]
@@ -30,7 +32,7 @@ use serde::de::DeserializeOwned;
 pub use messages::ChatWrite;
 pub use model::{
     ChatHeader, ChatKind, Friendship, FriendshipStatus, MemberState, Message, MessageType, Millis,
-    User, now_millis,
+    Upload, User, now_millis,
 };
 
 use flush::Flusher;
@@ -82,6 +84,8 @@ struct Inner {
     friends: sled::Tree,
     /// Id sequences (`chat`, `message`).
     counters: sled::Tree,
+    /// Uploaded files by path: who uploaded what.
+    uploads: sled::Tree,
     /// Last, so that it is dropped (and its thread joined) after the trees.
     flusher: Flusher,
 }
@@ -107,6 +111,7 @@ impl Store {
             users: tree("users")?,
             friends: tree("friends")?,
             counters: tree("counters")?,
+            uploads: tree("uploads")?,
             flusher: Flusher::start(db.clone())?,
             db,
         })))

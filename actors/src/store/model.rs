@@ -171,3 +171,21 @@ pub struct Friendship {
     pub by: String,
     pub updated_at: Millis,
 }
+
+/// A file uploaded for a message. Only its uploader and the members of a
+/// chat whose messages name its `path` may read it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Upload {
+    /// Where clients find it (`/uploads/chat-messages/images/<name>.webp`).
+    pub path: String,
+    pub uploader: String,
+    /// What it was uploaded as.
+    pub kind: MessageType,
+    /// The media type found in its content.
+    pub mime: String,
+    pub size: u64,
+    /// The file name the client gave, if any.
+    #[serde(default)]
+    pub original_name: Option<String>,
+    pub created_at: Millis,
+}

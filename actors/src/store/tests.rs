@@ -60,6 +60,7 @@ fn append(store: &Store, header: &mut ChatHeader, message: &Message) {
             header: Some(header),
             messages: vec![message],
             states,
+            files: vec![],
         })
         .unwrap();
 }
@@ -161,6 +162,7 @@ fn deleted_messages_leave_history_and_counts() {
             header: None,
             messages: vec![&second],
             states: vec![],
+            files: vec![],
         })
         .unwrap();
     assert_eq!(store.count_unread(chat.id, "b").unwrap(), 1);
@@ -287,6 +289,7 @@ async fn everything_is_found_after_reopening() {
                         unread: 1,
                     },
                 )],
+                files: vec![],
             })
             .unwrap();
         store
@@ -327,4 +330,49 @@ async fn everything_is_found_after_reopening() {
     let (again, created) = store.individual_chat("a", "b", 9).unwrap();
     assert!(!created);
     assert_eq!(again.id, chat_id);
+}
+
+#[test]
+fn uploads_are_read_by_their_uploader_and_the_members_of_chats_naming_them() {
+    let store = Store::temporary().unwrap();
+    let upload = Upload {
+        path: "/uploads/chat-messages/images/x.webp".into(),
+        uploader: "a".into(),
+        kind: MessageType::Image,
+        mime: "image/webp".into(),
+        size: 10,
+        original_name: Some("cat.png".into()),
+        created_at: 1,
+    };
+    store.put_upload(&upload).unwrap();
+    assert_eq!(store.upload(&upload.path).unwrap().as_ref(), Some(&upload));
+    assert!(store.upload("/uploads/nope").unwrap().is_none());
+    let (chat, _) = store.individual_chat("a", "b", 1).unwrap();
+    let (other, _) = store.individual_chat("c", "d", 1).unwrap();
+    assert!(store.may_read_upload(&upload, "a").unwrap());
+    assert!(!store.may_read_upload(&upload, "b").unwrap());
+    let mut message = text(&store, chat.id, "a", &upload.path);
+    message.kind = MessageType::Image;
+    store
+        .write(ChatWrite {
+            chat: chat.id,
+            header: None,
+            messages: vec![&message],
+            states: vec![],
+            files: vec![upload.path.as_str()],
+        })
+        .unwrap();
+    assert_eq!(
+        store.chats_referencing(&upload.path).unwrap(),
+        vec![chat.id]
+    );
+    assert!(store.may_read_upload(&upload, "b").unwrap());
+    assert!(!store.may_read_upload(&upload, "c").unwrap());
+    assert!(
+        store
+            .chats_referencing("/uploads/chat-messages/images/x.web")
+            .unwrap()
+            .is_empty()
+    );
+    let _ = other;
 }

@@ -59,7 +59,7 @@ fn summaries(service: &ChatService, user: &str) -> Result<Vec<Summary>, Refusal>
 }
 
 /// A chat header as `user` sees it, with the given members.
-pub(super) fn header_json(
+pub(crate) fn header_json(
     service: &ChatService,
     header: &ChatHeader,
     user: &str,
@@ -85,7 +85,10 @@ pub(super) fn header_json(
     Ok(view.to_json())
 }
 
-fn members_json(service: &ChatService, header: &ChatHeader) -> Result<Vec<Value>, Refusal> {
+pub(crate) fn members_json(
+    service: &ChatService,
+    header: &ChatHeader,
+) -> Result<Vec<Value>, Refusal> {
     header
         .members
         .iter()

@@ -10,6 +10,7 @@ use confab_actors::store::{Message, MessageType, Store, User};
 
 use super::{Ctx, Reply};
 use crate::chat::error::Refusal;
+use crate::chat::files;
 use crate::chat::input::{Input, parse_id};
 use crate::chat::settings::ChatSettings;
 use crate::chat::wire;
@@ -57,7 +58,7 @@ fn message_type(input: &Input) -> Result<MessageType, Refusal> {
 }
 
 /// Messages as JSON, reading each sender once.
-pub(super) fn messages_json(store: &Store, messages: &[Message]) -> Result<Vec<Value>, Refusal> {
+pub(crate) fn messages_json(store: &Store, messages: &[Message]) -> Result<Vec<Value>, Refusal> {
     let mut senders: HashMap<&str, User> = HashMap::new();
     let mut out = Vec::with_capacity(messages.len());
     for message in messages {
@@ -69,11 +70,33 @@ pub(super) fn messages_json(store: &Store, messages: &[Message]) -> Result<Vec<V
     Ok(out)
 }
 
-pub(super) fn message_json(store: &Store, message: &Message) -> Result<Value, Refusal> {
+pub(crate) fn message_json(store: &Store, message: &Message) -> Result<Value, Refusal> {
     Ok(wire::message(
         message,
         &store.user_or_bare(&message.sender)?,
     ))
+}
+
+/// A media message naming one of this service's uploads must name one
+/// its sender may read, of its kind: nobody shares a file they cannot see.
+fn check_upload(ctx: &Ctx, kind: MessageType, body: &str) -> Result<(), Refusal> {
+    let uploads = &ctx.service.settings().uploads;
+    if kind == MessageType::Text || !files::is_upload_path(uploads, body) {
+        return Ok(());
+    }
+    let store = ctx.service.store();
+    let Some(upload) = store.upload(body)? else {
+        return Err(Refusal::invalid("unknown file: upload it first"));
+    };
+    if !store.may_read_upload(&upload, &ctx.user)? {
+        return Err(Refusal::Chat("this file is not yours to share".into()));
+    }
+    if upload.kind != kind {
+        return Err(Refusal::invalid(
+            "messageType does not match the uploaded file",
+        ));
+    }
+    Ok(())
 }
 
 pub async fn create(ctx: Ctx) -> Reply {
@@ -82,6 +105,7 @@ pub async fn create(ctx: Ctx) -> Reply {
     let kind = message_type(&ctx.input)?;
     let body = body(&ctx.input, settings)?;
     let caption = caption(&ctx.input, settings)?;
+    check_upload(&ctx, kind, &body)?;
     let message = ctx
         .service
         .send_message(chat, &ctx.user, kind, &body, caption.as_deref())
@@ -125,6 +149,9 @@ pub async fn update(ctx: Ctx) -> Reply {
         body: body(&ctx.input, settings)?,
         caption: caption(&ctx.input, settings)?,
     };
+    if let Some(message) = ctx.service.store().message(chat, id)? {
+        check_upload(&ctx, message.kind, &edit.body)?;
+    }
     let message = ctx.service.chats().call(chat, edit).await?;
     message_json(ctx.service.store(), &message)
 }

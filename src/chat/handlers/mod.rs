@@ -19,6 +19,9 @@ use super::input::Input;
 use super::service::ChatService;
 use crate::{Ack, Namespace, Payload, Socket};
 
+pub(crate) use lists::{header_json, members_json};
+pub(crate) use messages::messages_json;
+
 /// What a handler gets: the service, the socket, its user, the payload.
 pub(super) struct Ctx {
     pub service: ChatService,

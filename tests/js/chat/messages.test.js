@@ -72,8 +72,10 @@ test("a message reaches both members as {chatHeaderId, chatMessage}, and pages n
     assert.equal(acked.chatHeaderId, chatId);
     assert.equal(acked.chatMessage.messageType, 0);
     assert.ok(acked.chatMessage.id > m.id);
+    // A media message may name a file elsewhere; one under /uploads/ must
+    // be an upload its sender may read (tests/js/chat/uploads.test.js).
     const image = await ask(bob.socket, "createMessage", {
-      message: "/uploads/chat-messages/images/abc123.webp",
+      message: "https://cdn.example.com/abc123.webp",
       chatHeaderId: String(chatId),
       messageType: 2,
       caption: "Check out this image!",
@@ -82,7 +84,7 @@ test("a message reaches both members as {chatHeaderId, chatMessage}, and pages n
 
     const page = await ask(alice.socket, "findAllMessages", { chatHeaderId: String(chatId), skipCount: 0, maxResultCount: 50 });
     assert.equal(page.totalCount, 3);
-    assert.deepEqual(page.items.map((i) => i.message), ["/uploads/chat-messages/images/abc123.webp", "second", "Hello, world!"]);
+    assert.deepEqual(page.items.map((i) => i.message), ["https://cdn.example.com/abc123.webp", "second", "Hello, world!"]);
     const older = await ask(alice.socket, "findAllMessages", { chatHeaderId: chatId, LastMessageId: image.chatMessage.id, maxResultCount: 1 });
     assert.deepEqual(older.items.map((i) => i.message), ["second"]);
     const skipped = await ask(alice.socket, "findAllMessages", { chatHeaderId: chatId, skipCount: 2 });

@@ -1,0 +1,211 @@
+//! The chat service's HTTP endpoints, for the seed's REST side:
+//!
+//! | method | path | what |
+//! | --- | --- | --- |
+//! | POST | `/api/chat/uploadFile` | multipart `file` + `messageType`: the file kept, answered `{success, data: path, message}` |
+//! | GET | `/uploads/chat-messages/...` | an uploaded file, to its uploader and the members of a chat that names it |
+//! | GET | `/api/chat/getChatHeaderAsync?user1Id=&user2Id=` | the individual chat of two users, got or created; the caller is one of them |
+//! | GET | `/api/chat/{chatHeaderId}/messages?before=&after=&limit=` | history for a member |
+//!
+//! Every call carries `Authorization: Bearer <jwt>`, checked with the
+//! identity layer's [`Verifier`]; a file may take its token as `?token=`
+//! instead (for `<img src>`). Answers are `{success, data, message}`; a
+//! refusal is `{success: false, data: null, message}` with its status.
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # use actix_web::App;
+//! # fn mount(service: confab::chat::ChatService, verifier: Arc<confab::identity::Verifier>) {
+//! let app = App::new().configure(|cfg| confab::chat::http::configure(cfg, service.clone(), verifier.clone()));
+//! # }
+//! ```
+
+mod chats;
+mod files;
+mod upload;
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use serde_json::Value;
+use tracing::{error, warn};
+
+use super::service::ChatService;
+use crate::identity::{Identity, Verifier};
+
+/// What the handlers share.
+pub(crate) struct ChatHttp {
+    pub service: ChatService,
+    pub verifier: Arc<Verifier>,
+}
+
+/// Mounts the endpoints (under `settings.http_prefix` and
+/// `settings.uploads.url_prefix`) on an actix-web app.
+pub fn configure(cfg: &mut web::ServiceConfig, service: ChatService, verifier: Arc<Verifier>) {
+    let settings = service.settings().clone();
+    if let Err(err) = super::files::prepare(&settings.uploads) {
+        warn!(%err, dir = %settings.uploads.dir.display(), "uploads folder not created");
+    }
+    let api = settings.http_prefix.trim_end_matches('/');
+    let uploads = settings.uploads.url_prefix.trim_end_matches('/');
+    cfg.app_data(web::Data::new(ChatHttp { service, verifier }))
+        .route(
+            &format!("{api}/uploadFile"),
+            web::post().to(upload::upload_file),
+        )
+        .route(
+            &format!("{api}/getChatHeaderAsync"),
+            web::get().to(chats::chat_header),
+        )
+        .route(
+            &format!("{api}/{{chatHeaderId}}/messages"),
+            web::get().to(chats::history),
+        )
+        .route(
+            &format!("{uploads}/{{tail:.*}}"),
+            web::get().to(files::serve),
+        );
+}
+
+/// A refusal or failure, answered `{success: false, data: null, message}`.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct HttpRefusal {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl HttpRefusal {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> HttpRefusal {
+        HttpRefusal {
+            status,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> HttpRefusal {
+        HttpRefusal::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> HttpRefusal {
+        HttpRefusal::new(StatusCode::FORBIDDEN, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> HttpRefusal {
+        HttpRefusal::new(StatusCode::NOT_FOUND, message)
+    }
+
+    pub fn internal(err: impl std::fmt::Display) -> HttpRefusal {
+        error!(%err, "chat HTTP request failed");
+        HttpRefusal::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+    }
+}
+
+impl ResponseError for HttpRefusal {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
+        response.json(Answer {
+            success: false,
+            data: Value::Null,
+            message: Some(&self.message),
+        })
+    }
+}
+
+impl From<confab_actors::store::StoreError> for HttpRefusal {
+    fn from(err: confab_actors::store::StoreError) -> HttpRefusal {
+        HttpRefusal::internal(err)
+    }
+}
+
+impl From<super::error::Refusal> for HttpRefusal {
+    fn from(refusal: super::error::Refusal) -> HttpRefusal {
+        use super::error::Refusal;
+        let status = match &refusal {
+            Refusal::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Refusal::ForgedUser => StatusCode::FORBIDDEN,
+            Refusal::Invalid(_) => StatusCode::BAD_REQUEST,
+            Refusal::UnknownUser => StatusCode::NOT_FOUND,
+            Refusal::Chat(_) => StatusCode::BAD_REQUEST,
+            Refusal::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        HttpRefusal::new(status, refusal.to_string())
+    }
+}
+
+/// The seed's answer, its fields in the seed's order.
+#[derive(serde::Serialize)]
+struct Answer<'a> {
+    success: bool,
+    data: Value,
+    message: Option<&'a str>,
+}
+
+/// `{success: true, data, message: null}`.
+pub fn success(data: Value) -> HttpResponse {
+    HttpResponse::Ok().json(Answer {
+        success: true,
+        data,
+        message: None,
+    })
+}
+
+/// The token of `Authorization: Bearer <token>`.
+fn bearer(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// The token of `?token=` or `?access_token=`.
+fn query_token(req: &HttpRequest) -> Option<String> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string()).ok()?;
+    pairs
+        .into_iter()
+        .find(|(k, v)| (k == "token" || k == "access_token") && !v.is_empty())
+        .map(|(_, v)| v)
+}
+
+impl ChatHttp {
+    /// Who calls: the bearer token verified (or, if `query_ok`, a
+    /// `?token=`). The user is recorded with the token's name and avatar.
+    pub fn caller(&self, req: &HttpRequest, query_ok: bool) -> Result<Identity, HttpRefusal> {
+        let token = match bearer(req) {
+            Some(token) => token.to_owned(),
+            None => match query_ok.then(|| query_token(req)).flatten() {
+                Some(token) => token,
+                None => {
+                    return Err(HttpRefusal::new(
+                        StatusCode::UNAUTHORIZED,
+                        self.verifier.config().messages.missing.clone(),
+                    ));
+                }
+            },
+        };
+        let identity = self.verifier.verify(&token).map_err(|err| {
+            tracing::debug!(%err, "chat HTTP token refused");
+            HttpRefusal::new(
+                StatusCode::UNAUTHORIZED,
+                self.verifier.config().messages.invalid.clone(),
+            )
+        })?;
+        self.service.upsert_user(
+            &identity.user_id,
+            identity.name.as_deref(),
+            identity.avatar.as_deref(),
+        )?;
+        Ok(identity)
+    }
+}
