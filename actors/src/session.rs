@@ -10,6 +10,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix::dev::SendError;
 use actix::fut::future::LocalBoxActorFuture;
 use actix::prelude::*;
 use bytes::Bytes;
@@ -142,7 +143,15 @@ impl Session {
 
     fn write(&mut self, frames: Frames, ctx: &mut Context<Self>) {
         match &mut self.transport {
-            Transport::WebSocket(sink) => sink.do_send(WsOut::Frames(frames)),
+            // The WebSocket actor's mailbox is bounded: it fills when the
+            // socket stops draining (the actor is only polled as the
+            // connection writes), and a full one marks a stuck reader.
+            Transport::WebSocket(sink) => {
+                if let Err(SendError::Full(_)) = sink.try_send(WsOut::Frames(frames)) {
+                    warn!(sid = %self.sid.as_str(), "websocket not draining, closing");
+                    self.close(DisconnectReason::TransportError, ctx);
+                }
+            }
             Transport::Polling(queue) => {
                 queue.frames.extend(frames.iter().cloned());
                 if queue.frames.len() > self.engine.config().max_buffered_frames {
