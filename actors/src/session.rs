@@ -108,8 +108,10 @@ pub struct Session {
     /// Namespaces whose CONNECT is still in the middlewares.
     connecting: HashSet<String>,
     pong_deadline: Option<SpawnHandle>,
-    /// A namespace CONNECT has succeeded: the connect timeout no longer applies.
-    connected_once: bool,
+    /// Closes the connection if no namespace CONNECT succeeds in time;
+    /// cancelled by the first one (an actor polls its live timers on every
+    /// wake-up, so dead ones are not left waiting).
+    connect_deadline: Option<SpawnHandle>,
     closed: bool,
 }
 
@@ -136,7 +138,7 @@ impl Session {
             sockets: HashMap::new(),
             connecting: HashSet::new(),
             pong_deadline: None,
-            connected_once: false,
+            connect_deadline: None,
             closed: false,
         }
     }
@@ -398,7 +400,9 @@ impl Session {
                 .map(move |_, act, ctx| {
                     if act.sockets.get(&nsp).is_some_and(|s| s.socket.sid() == id) {
                         act.write(socketio::connect_frames(&nsp, id.as_str()), ctx);
-                        act.connected_once = true;
+                        if let Some(deadline) = act.connect_deadline.take() {
+                            ctx.cancel_future(deadline);
+                        }
                         // Writing may have closed the session (a full queue).
                         if act.sockets.get(&nsp).is_some_and(|s| s.socket.sid() == id) {
                             act.start_auth_clock(&ns, &socket, ctx);
@@ -570,12 +574,15 @@ impl Actor for Session {
         let open = self.open_packet();
         self.write_control(open, ctx);
         self.schedule_ping(ctx);
-        ctx.run_later(self.engine.config().connect_timeout, |act, ctx| {
-            if !act.connected_once && act.connecting.is_empty() {
+        self.connect_deadline = Some(ctx.run_later(
+            self.engine.config().connect_timeout,
+            |act, ctx| {
+                // As in Node: a CONNECT still in the middlewares does not count.
+                act.connect_deadline = None;
                 debug!(sid = %act.sid.as_str(), "no namespace CONNECT in time");
                 act.close(DisconnectReason::ForcedClose, ctx);
-            }
-        });
+            },
+        ));
     }
 
     fn stopped(&mut self, ctx: &mut Context<Self>) {

@@ -85,3 +85,30 @@ impl Drop for Flusher {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writers that asked while the flusher was busy share its next flush.
+    /// Driven by hand, so the batching is seen without racing the thread.
+    #[test]
+    fn waiting_writers_share_one_flush() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let (requests, inbox) = mpsc::channel::<Reply>();
+        let answers: Vec<_> = (0..50)
+            .map(|_| {
+                let (reply, answer) = oneshot::channel();
+                requests.send(reply).unwrap();
+                answer
+            })
+            .collect();
+        drop(requests);
+        let flushes = AtomicU64::new(0);
+        run(db, inbox, &flushes);
+        assert_eq!(flushes.load(Ordering::Relaxed), 1);
+        for mut answer in answers {
+            assert_eq!(answer.try_recv().unwrap(), Ok(()));
+        }
+    }
+}
