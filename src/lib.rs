@@ -37,8 +37,10 @@
 //! appliance's settings), [`identity`] (JWTs checked at namespace CONNECT). The engine itself, its actors and the protocol
 //! codecs live in the `confab-actors` crate, re-exported here.
 
+pub mod api;
 pub mod appliance;
 pub mod config;
+pub mod http;
 pub mod identity;
 pub mod services;
 pub mod transport;
@@ -46,6 +48,8 @@ pub mod transport;
 use actix_cors::Cors;
 use actix_web::web;
 
+pub use api::{ApiError, Delivery, Operation, Targets};
+pub use appliance::Appliance;
 pub use confab_actors::{
     Ack, AckError, Args, ArgsError, Broadcast, ConnectError, ConnectRequest, DisconnectReason,
     EncodeError, Engine, EngineConfig, Handshake, Io, Namespace, Namespaces, Payload, Presence,

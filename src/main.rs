@@ -32,7 +32,7 @@ enum Command {
     /// Run the engine (the default).
     Serve,
     /// Print the effective configuration as TOML and exit (the identity
-    /// secret is shown as "(redacted)").
+    /// secret and the API keys are shown as "(redacted)").
     Config,
     /// Print a token for a user, signed with the configured key
     /// (identity.secret, or identity.private_key_file for RS/ES/EdDSA).
@@ -71,6 +71,9 @@ async fn main() -> anyhow::Result<()> {
             let mut shown = config;
             if !shown.identity.secret.is_empty() {
                 shown.identity.secret = "(redacted)".into();
+            }
+            for key in &mut shown.api.keys {
+                *key = "(redacted)".into();
             }
             print!("{}", toml::to_string_pretty(&shown)?);
             Ok(())
@@ -113,6 +116,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         // Let the close packets reach the clients before the workers stop.
         actix_web::rt::time::sleep(Duration::from_millis(200)).await;
         handle.stop(true).await;
+        if let Err(err) = appliance.db().flush_async().await {
+            tracing::error!(%err, "database not flushed at shutdown");
+        }
     });
     server.await?;
     Ok(())
