@@ -54,9 +54,18 @@ export async function startConfab(profile, opts = {}) {
     },
     /** Calls the HTTP API; resolves to { status, body } (body parsed if JSON). */
     api: (method, urlPath, callOpts = {}) => call(server.url, method, urlPath, callOpts),
-    /** Stops and starts again on the same data directory (a new port). */
-    async restart() {
-      await server.stop();
+    /**
+     * Stops and starts again on the same data directory (a new port);
+     * `{ kill: true }` stops it with SIGKILL, giving it no time to tidy up.
+     */
+    async restart({ kill = false } = {}) {
+      if (kill) {
+        const exited = new Promise((resolve) => server.child.once("exit", resolve));
+        server.child.kill("SIGKILL");
+        await exited;
+      } else {
+        await server.stop();
+      }
       server = await launch();
       return handle;
     },
