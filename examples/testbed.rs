@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
-use confab::{Args, Confab, Config, ConnectError, Io, Namespace, Socket};
+use confab::{Args, Confab, Config, ConnectError, Io, Namespace, Payload, Socket};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -27,6 +27,19 @@ fn echo(ns: &mut Namespace) {
             }));
         }
     });
+}
+
+/// One field of the first argument, as a one-argument list passed on as
+/// received: binary placeholders keep pointing at the same attachments.
+fn field_args(payload: &Payload, field: &str) -> Args {
+    let value = payload
+        .json()
+        .into_iter()
+        .next()
+        .and_then(|v| v.get(field).cloned());
+    let json =
+        serde_json::to_string(&[value.unwrap_or(Value::Null)]).unwrap_or_else(|_| "[null]".into());
+    Args::from_raw(json, payload.args().attachments().to_vec())
 }
 
 async fn rooms_reply(socket: &Socket) -> Value {
@@ -58,17 +71,9 @@ fn main_namespace(ns: &mut Namespace) {
             event: String,
         }
         if let Ok(msg) = payload.decode::<ToRoom>() {
-            // `data` is passed on as received: binary placeholders keep
-            // pointing at the same attachments.
-            let data = payload
-                .json()
-                .into_iter()
-                .next()
-                .and_then(|v| v.get("data").cloned());
-            let json = serde_json::to_string(&[data.unwrap_or(Value::Null)])
-                .unwrap_or_else(|_| "[null]".into());
-            let args = Args::from_raw(json, payload.args().attachments().to_vec());
-            socket.to(msg.room).emit_args(&msg.event, &args);
+            socket
+                .to(msg.room)
+                .emit_args(&msg.event, &field_args(&payload, "data"));
         }
         if let Some(ack) = ack {
             let _ = ack.send(&true);
@@ -79,17 +84,19 @@ fn main_namespace(ns: &mut Namespace) {
         #[serde(rename_all = "camelCase")]
         struct Ask {
             event: String,
-            data: Value,
             timeout_ms: u64,
         }
+        let Some(ack) = ack else { return };
         let Ok(ask) = payload.decode::<Ask>() else {
+            let _ = ack.send(&json!({ "ok": false, "error": "expected {event, data, timeoutMs}" }));
             return;
         };
-        let answer = socket
-            .emit_with_ack_timeout(&ask.event, &ask.data, Duration::from_millis(ask.timeout_ms))
-            .await;
-        let Some(ack) = ack else { return };
-        match answer {
+        let question = field_args(&payload, "data");
+        let timeout = Duration::from_millis(ask.timeout_ms);
+        match socket
+            .emit_args_with_ack(&ask.event, question, timeout)
+            .await
+        {
             // The client's answer goes back as received, binary included.
             Ok(reply) => {
                 let json = format!(r#"[{{"ok":true,"reply":{}}}]"#, reply.args().json());
@@ -182,7 +189,11 @@ async fn main() -> std::io::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let config = Config::load(None).map_err(std::io::Error::other)?;
+    let mut config = Config::load(None).map_err(std::io::Error::other)?;
+    // A test server listens on loopback unless told otherwise.
+    if std::env::var_os("CONFAB_HOST").is_none() {
+        config.host = "127.0.0.1".into();
+    }
     let confab = Confab::builder()
         .config(&config)
         .namespace("/", |ns| {
@@ -194,6 +205,7 @@ async fn main() -> std::io::Result<()> {
             observe_disconnects(ns);
         })
         .start();
+    let engine = confab.engine().clone();
     let server = HttpServer::new(move || {
         App::new()
             .configure(confab.service())
@@ -205,9 +217,12 @@ async fn main() -> std::io::Result<()> {
             .route("/api/sockets", web::get().to(sockets))
     })
     .workers(2)
+    .disable_signals()
+    // A client that drops a parked GET must end its future (and session).
+    .h1_allow_half_closed(false)
     .bind((config.host.as_str(), config.port))?;
     for addr in server.addrs() {
         println!("confab listening on http://{addr}");
     }
-    server.run().await
+    confab::shutdown::run_until_signal(server.run(), engine).await
 }

@@ -43,6 +43,7 @@ pub mod config;
 pub mod http;
 pub mod identity;
 pub mod services;
+pub mod shutdown;
 pub mod transport;
 
 use actix_cors::Cors;

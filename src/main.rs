@@ -101,37 +101,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
     })
     .disable_signals()
+    // A client that drops a parked GET must end its future (and session).
+    .h1_allow_half_closed(false)
     .shutdown_timeout(5)
     .bind((config.host.as_str(), config.port))?;
     for addr in server.addrs() {
         println!("confab listening on http://{addr}");
     }
     info!(path = %config.path, data_dir = %config.data_dir.display(), profile = ?config.profile, "engine started");
-    let server = server.run();
-    let handle = server.handle();
-    actix_web::rt::spawn(async move {
-        shutdown_signal().await;
-        info!("shutting down: closing every session");
-        appliance.confab().engine().shutdown();
-        // Let the close packets reach the clients before the workers stop.
-        actix_web::rt::time::sleep(Duration::from_millis(200)).await;
-        handle.stop(true).await;
-        if let Err(err) = appliance.db().flush_async().await {
-            tracing::error!(%err, "database not flushed at shutdown");
-        }
-    });
-    server.await?;
-    Ok(())
-}
-
-/// SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(_) => return std::future::pending().await,
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+    confab::shutdown::run_until_signal(server.run(), appliance.confab().engine().clone()).await?;
+    // Every write is flushed as it is made; this is for anything else.
+    if let Err(err) = appliance.db().flush_async().await {
+        tracing::error!(%err, "database not flushed at shutdown");
     }
+    Ok(())
 }

@@ -207,7 +207,13 @@ impl Session {
                     self.schedule_ping(ctx);
                 }
             }
-            Packet::Close => self.close(DisconnectReason::TransportClose, ctx),
+            Packet::Close => {
+                // The client is leaving: a parked GET ends with a noop.
+                if let Transport::Polling(queue) = &mut self.transport {
+                    queue.release(Packet::Noop);
+                }
+                self.close(DisconnectReason::TransportClose, ctx);
+            }
             Packet::Message(text) => {
                 let decoded = self.decoder.text(text);
                 self.on_decoded(decoded, ctx);
@@ -216,7 +222,12 @@ impl Session {
                 let decoded = self.decoder.binary(data);
                 self.on_decoded(decoded, ctx);
             }
-            Packet::Noop | Packet::Ping => {}
+            Packet::Noop => {}
+            // In Engine.IO v4 only the server pings.
+            Packet::Ping => {
+                warn!(sid = %self.sid.as_str(), "client sent a ping, closing");
+                self.close(DisconnectReason::TransportError, ctx);
+            }
             other => {
                 warn!(sid = %self.sid.as_str(), ?other, "unexpected Engine.IO packet, closing");
                 self.close(DisconnectReason::ParseError, ctx);
@@ -249,7 +260,14 @@ impl Session {
                 self.upgrading = false;
                 debug!(sid = %self.sid.as_str(), "upgraded to websocket");
             }
-            other => debug!(sid = %self.sid.as_str(), ?other, "ignoring packet during upgrade"),
+            other => {
+                // Only the probe and the upgrade belong on a probing socket.
+                debug!(sid = %self.sid.as_str(), ?other, "closing a probe that sent another packet");
+                if let Some(probe) = self.probe.take() {
+                    probe.do_send(WsOut::Close);
+                }
+                self.upgrading = false;
+            }
         }
     }
 
@@ -298,7 +316,8 @@ impl Session {
             return;
         };
         if self.sockets.contains_key(&nsp) || !self.connecting.insert(nsp.clone()) {
-            debug!(sid = %self.sid.as_str(), nsp, "duplicate CONNECT ignored");
+            warn!(sid = %self.sid.as_str(), nsp, "second CONNECT to a namespace, closing");
+            self.close(DisconnectReason::ParseError, ctx);
             return;
         }
         let auth = auth
@@ -431,18 +450,28 @@ impl Session {
             ctx.cancel_future(previous);
         }
         let owned = nsp.to_owned();
-        state.periodic =
-            Some(ctx.run_interval(periodic.interval, move |act, ctx| {
-                match Args::new(&(periodic.payload)()) {
-                    Ok(args) => act.write(args.event_frames(&owned, &periodic.event, None), ctx),
-                    Err(err) => warn!(%err, "periodic event payload cannot be encoded"),
-                }
-            }));
+        // One at once (Ignis sends an initial ping), then every interval.
+        let tick = move |act: &mut Session, ctx: &mut Context<Session>| match Args::new(&(periodic
+            .payload)(
+        )) {
+            Ok(args) => act.write(args.event_frames(&owned, &periodic.event, None), ctx),
+            Err(err) => warn!(%err, "periodic event payload cannot be encoded"),
+        };
+        let interval = periodic.interval;
+        tick(self, ctx);
+        let handle = ctx.run_interval(interval, tick);
+        if let Some(state) = self.sockets.get_mut(nsp) {
+            state.periodic = Some(handle);
+        }
     }
 
     fn on_event(&mut self, nsp: String, value: Value, ack: Option<i64>, ctx: &mut Context<Self>) {
         let Some(state) = self.sockets.get(&nsp) else {
-            debug!(sid = %self.sid.as_str(), nsp, "event for a namespace not connected, ignored");
+            // Still in the middlewares: the client jumped the gun, drop it.
+            if !self.connecting.contains(&nsp) {
+                warn!(sid = %self.sid.as_str(), nsp, "event for a namespace not connected, closing");
+                self.close(DisconnectReason::ParseError, ctx);
+            }
             return;
         };
         let (event, args) = match socketio::split_event(&value) {
@@ -525,7 +554,9 @@ impl Session {
         match &mut self.transport {
             Transport::WebSocket(sink) => sink.do_send(WsOut::Close),
             Transport::Polling(queue) if queue.waiting.is_some() => queue.release(Packet::Close),
-            Transport::Polling(queue) if ctx.state().alive() => {
+            Transport::Polling(queue)
+                if ctx.state().alive() && reason != DisconnectReason::TransportClose =>
+            {
                 // No GET to carry the close packet: keep it for the next one,
                 // as the Node server does, for at most a ping timeout.
                 queue.frames.clear();
@@ -582,23 +613,28 @@ impl Handler<Deliver> for Session {
     }
 }
 
-/// Packets a transport received.
+/// Packets a transport received. From long-polling, refused once the
+/// session has moved to WebSocket.
 #[derive(Message)]
-#[rtype(result = "()")]
+#[rtype(result = "Result<(), PollError>")]
 pub struct Inbound {
     pub packets: Vec<Packet>,
     pub via: TransportKind,
 }
 
 impl Handler<Inbound> for Session {
-    type Result = ();
-    fn handle(&mut self, msg: Inbound, ctx: &mut Context<Self>) {
+    type Result = Result<(), PollError>;
+    fn handle(&mut self, msg: Inbound, ctx: &mut Context<Self>) -> Self::Result {
+        if msg.via == TransportKind::Polling && matches!(self.transport, Transport::WebSocket(_)) {
+            return Err(PollError::NotPolling);
+        }
         for packet in msg.packets {
             if self.closed {
                 break;
             }
             self.on_packet(packet, msg.via, ctx);
         }
+        Ok(())
     }
 }
 

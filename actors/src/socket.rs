@@ -203,7 +203,17 @@ impl Socket {
         data: &T,
         timeout: Duration,
     ) -> Result<Payload, AckError> {
-        let args = Args::new(data)?;
+        self.emit_args_with_ack(event, Args::new(data)?, timeout)
+            .await
+    }
+
+    /// Sends already encoded arguments and waits for the ack.
+    pub async fn emit_args_with_ack(
+        &self,
+        event: &str,
+        args: Args,
+        timeout: Duration,
+    ) -> Result<Payload, AckError> {
         let (reply, answer) = oneshot::channel();
         let request = EmitWithAck {
             nsp: self.0.nsp.clone(),

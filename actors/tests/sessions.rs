@@ -70,20 +70,19 @@ async fn connect_to_main_namespace() {
 }
 
 #[actix_rt::test]
-async fn duplicate_connect_is_ignored() {
+async fn a_second_connect_to_a_namespace_closes_the_connection() {
+    // As the Node server: a CONNECT to a namespace already joined (or
+    // joining) is a protocol violation.
     let (engine, mut evs) = engine();
     let mut client = Client::open(&engine).await;
     client.send("40");
-    client.send("40");
     let reply = client.text().await;
     assert!(reply.starts_with(r#"40{"sid":"#), "{reply}");
-    let socket = evs.connected().await;
-    client.expect_only_marker(&engine, socket.id()).await;
-    // Also once connected.
+    evs.connected().await;
     client.send("40");
-    client.expect_only_marker(&engine, socket.id()).await;
-    assert_eq!(engine.io().of("/").sockets().await.len(), 1);
-    evs.assert_quiet(ms(20)).await;
+    client.ws.closed().await;
+    let (_, reason) = evs.disconnected().await;
+    assert_eq!(reason, DisconnectReason::ParseError);
 }
 
 #[actix_rt::test]
@@ -223,13 +222,15 @@ async fn middleware_refusal_sends_message_and_data() {
     assert_eq!(body["message"], "unauthorized");
 
     assert!(engine.io().of("/").sockets().await.is_empty());
-    // No socket came to be: an event for "/" is dropped, no handler runs.
-    client.send(r#"421["echo",1]"#);
     client.send("40/nope,");
     assert_eq!(
         client.text().await,
         r#"44/nope,{"message":"Invalid namespace"}"#
     );
+    // No socket came to be: an event for "/" is a protocol violation, no
+    // handler runs.
+    client.send(r#"421["echo",1]"#);
+    client.ws.closed().await;
     evs.assert_quiet(ms(20)).await;
 }
 

@@ -80,18 +80,22 @@ async fn a_missed_pong_closes_the_session() {
 }
 
 #[actix_rt::test]
-async fn unsolicited_pong_and_ping_are_harmless() {
+async fn unsolicited_pong_and_noop_are_harmless_but_a_client_ping_closes() {
     let (engine, mut evs) = engine_with(fast_heartbeat(), &[]);
     let mut client = Client::open(&engine).await;
     client.connect().await;
     evs.connected().await;
     client.send("3");
-    client.send("2");
     client.send("6");
     assert_eq!(client.text().await, "2");
     client.send("3");
     assert_eq!(client.text().await, "2");
     assert_eq!(engine.session_count(), 1);
+    // In Engine.IO v4 only the server pings, as the Node server enforces.
+    client.send("2");
+    client.ws.closed().await;
+    let (_, reason) = evs.disconnected().await;
+    assert_eq!(reason, DisconnectReason::TransportError);
 }
 
 #[actix_rt::test]

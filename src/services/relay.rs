@@ -30,6 +30,10 @@ pub struct RelayRule {
     /// a client cannot speak for another user.
     #[serde(default)]
     pub user_field: Option<String>,
+    /// Field that carries the sender's display name: the one from the
+    /// token when it has one, whatever the client wrote.
+    #[serde(default)]
+    pub name_field: Option<String>,
 }
 
 fn refuse(ack: Option<Ack>, message: &str) {
@@ -63,6 +67,9 @@ pub fn install(ns: &mut Namespace, rules: &[RelayRule]) {
                         Some(user) => body.insert(field.clone(), Value::String(user.to_owned())),
                         None => return refuse(ack, "unauthenticated"),
                     };
+                }
+                if let (Some(field), Some(name)) = (&rule.name_field, socket.data().get("name")) {
+                    body.insert(field.clone(), name.clone());
                 }
                 let _ = socket.to(room).emit(&rule.emit, &Value::Object(body));
                 if let Some(ack) = ack {

@@ -33,6 +33,15 @@ impl EngineIoError {
     }
 }
 
+impl EngineIoError {
+    /// The answer to a refused WebSocket upgrade: the message as text.
+    pub fn plain_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status_code())
+            .content_type("text/html")
+            .body(self.to_string())
+    }
+}
+
 impl ResponseError for EngineIoError {
     fn status_code(&self) -> StatusCode {
         match self {

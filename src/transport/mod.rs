@@ -78,22 +78,51 @@ fn handshake(req: &HttpRequest, query: HashMap<String, String>) -> Handshake {
     }
 }
 
-/// Every request on the Engine.IO path comes here.
+/// Whether the request asks for a WebSocket (`Upgrade: websocket`).
+fn wants_websocket(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(actix_web::http::header::UPGRADE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"))
+}
+
+/// Every request on the Engine.IO path comes here. Errors are JSON, except
+/// to a WebSocket upgrade, which gets the message as text (as from Node).
 pub async fn dispatch(
     req: HttpRequest,
     body: web::Payload,
     engine: web::Data<Engine>,
+) -> HttpResponse {
+    match route(&req, body, &engine).await {
+        Ok(response) => response,
+        Err(err) if wants_websocket(&req) => err.plain_response(),
+        Err(err) => actix_web::ResponseError::error_response(&err),
+    }
+}
+
+async fn route(
+    req: &HttpRequest,
+    body: web::Payload,
+    engine: &Engine,
 ) -> Result<HttpResponse, EngineIoError> {
-    let query = EngineQuery::parse(&req)?;
+    let query = EngineQuery::parse(req)?;
+    let websocket = wants_websocket(req);
+    if websocket && query.transport != Transport::WebSocket {
+        return Err(EngineIoError::BadRequest);
+    }
     match query.sid {
         Some(sid) => {
             let session = engine.session(&sid).ok_or(EngineIoError::UnknownSid)?;
+            if query.protocol.as_deref().is_some_and(|p| p != "4") {
+                return Err(EngineIoError::BadRequest);
+            }
             match (query.transport, req.method()) {
-                (Transport::WebSocket, &Method::GET) => {
-                    websocket::upgrade(&req, body, &engine, session)
+                (Transport::WebSocket, &Method::GET) if websocket => {
+                    websocket::upgrade(req, body, engine, session)
                 }
                 (Transport::Polling, &Method::GET) => polling::poll(session).await,
-                (Transport::Polling, &Method::POST) => polling::post(body, &engine, session).await,
+                (Transport::Polling, &Method::POST) => {
+                    polling::post(req, body, engine, session).await
+                }
                 _ => Err(EngineIoError::BadRequest),
             }
         }
@@ -104,10 +133,11 @@ pub async fn dispatch(
             if query.protocol.as_deref() != Some("4") {
                 return Err(EngineIoError::UnsupportedProtocolVersion);
             }
-            let handshake = handshake(&req, query.all);
+            let handshake = handshake(req, query.all);
             match query.transport {
-                Transport::Polling => polling::open(&engine, handshake).await,
-                Transport::WebSocket => websocket::open(&req, body, &engine, handshake),
+                Transport::Polling => polling::open(engine, handshake).await,
+                Transport::WebSocket if websocket => websocket::open(req, body, engine, handshake),
+                Transport::WebSocket => Err(EngineIoError::BadRequest),
             }
         }
     }

@@ -1,7 +1,8 @@
 //! HTTP long-polling: GET waits for what the session has to send, POST
 //! carries what the client sends.
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::BytesMut;
 use confab_actors::DisconnectReason;
 use confab_actors::Engine;
@@ -23,18 +24,51 @@ pub async fn open(engine: &Engine, handshake: Handshake) -> Result<HttpResponse,
 }
 
 pub async fn poll(session: actix::Addr<Session>) -> Result<HttpResponse, EngineIoError> {
-    match session.send(Poll).await {
+    // A GET the client abandons (the connection drops while it is parked)
+    // ends the session, as in the Node server; the guard notices the drop.
+    let guard = AbandonGuard(Some(session.clone()));
+    let answer = session.send(Poll).await;
+    guard.defuse();
+    match answer {
         Ok(Ok(payload)) => Ok(HttpResponse::Ok().content_type(TEXT).body(payload)),
         Ok(Err(PollError::Overlap | PollError::NotPolling)) => Err(EngineIoError::BadRequest),
         Err(_) => Err(EngineIoError::UnknownSid),
     }
 }
 
+/// Closes the session if a parked GET is dropped before its answer.
+struct AbandonGuard(Option<actix::Addr<Session>>);
+
+impl AbandonGuard {
+    fn defuse(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for AbandonGuard {
+    fn drop(&mut self) {
+        if let Some(session) = self.0.take() {
+            debug!("polling GET abandoned by the client, closing its session");
+            session.do_send(CloseSession(DisconnectReason::TransportClose));
+        }
+    }
+}
+
 pub async fn post(
+    req: &HttpRequest,
     mut body: web::Payload,
     engine: &Engine,
     session: actix::Addr<Session>,
 ) -> Result<HttpResponse, EngineIoError> {
+    // Engine.IO v4 polling carries text only (binary as base64).
+    let binary = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/octet-stream"));
+    if binary {
+        session.do_send(CloseSession(DisconnectReason::ParseError));
+        return Err(EngineIoError::BadRequest);
+    }
     let max = engine.config().max_payload;
     let mut bytes = BytesMut::new();
     while let Some(chunk) = body.next().await {
@@ -46,13 +80,17 @@ pub async fn post(
         bytes.extend_from_slice(&chunk);
     }
     match decode_payload(bytes.freeze(), max) {
-        Ok(packets) => {
-            session.do_send(Inbound {
+        Ok(packets) => match session
+            .send(Inbound {
                 packets,
                 via: TransportKind::Polling,
-            });
-            Ok(HttpResponse::Ok().content_type("text/html").body("ok"))
-        }
+            })
+            .await
+        {
+            Ok(Ok(())) => Ok(HttpResponse::Ok().content_type("text/html").body("ok")),
+            Ok(Err(_)) => Err(EngineIoError::BadRequest),
+            Err(_) => Err(EngineIoError::UnknownSid),
+        },
         Err(PayloadError::TooLarge { .. }) => Err(EngineIoError::PayloadTooLarge),
         Err(err) => {
             debug!(%err, "malformed polling payload, closing the session");

@@ -89,7 +89,7 @@ impl WsTransport {
                 if let Some(session) = &self.session {
                     session.do_send(CloseSession(DisconnectReason::ParseError));
                 }
-                ctx.stop();
+                self.close_quietly(ctx);
             }
         }
     }
@@ -102,6 +102,12 @@ impl WsTransport {
             Ok(text) => self.on_text(text, ctx),
             Err(_) => self.close(ctx, CloseCode::Invalid),
         }
+    }
+
+    /// A close frame without a code, as the Node server sends.
+    fn close_quietly(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        ctx.close(None);
+        ctx.stop();
     }
 
     fn close(&mut self, ctx: &mut ws::WebsocketContext<Self>, code: CloseCode) {
@@ -124,7 +130,7 @@ impl Actor for WsTransport {
                 ctx.wait(session.send(AttachProbe(sink)).into_actor(self).map(
                     move |accepted, act, ctx| match accepted {
                         Ok(Ok(())) => act.session = Some(session),
-                        _ => act.close(ctx, CloseCode::Policy),
+                        _ => act.close_quietly(ctx),
                     },
                 ));
             }
@@ -153,7 +159,7 @@ impl Handler<WsOut> for WsTransport {
             }
             WsOut::Close => {
                 self.session = None;
-                self.close(ctx, CloseCode::Normal);
+                self.close_quietly(ctx);
             }
         }
     }

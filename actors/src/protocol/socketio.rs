@@ -30,6 +30,8 @@ pub enum DecodeError {
     Json(#[from] serde_json::Error),
     #[error("event payload must be a non-empty array starting with the event name")]
     NotAnEvent,
+    #[error("a client may not send a reserved event name")]
+    ReservedEvent,
     #[error("ack payload must be an array")]
     NotAnAck,
     #[error("CONNECT payload must be a JSON object")]
@@ -103,12 +105,29 @@ fn parse_array(value: &Value) -> Result<Vec<&RawValue>, serde_json::Error> {
     serde_json::from_str(text_of(value))
 }
 
+/// Event names a client may not send: the Socket.IO client and server use
+/// them for their own lifecycle.
+pub const RESERVED_EVENTS: [&str; 6] = [
+    "connect",
+    "connect_error",
+    "disconnect",
+    "disconnecting",
+    "newListener",
+    "removeListener",
+];
+
 /// Splits an event payload into its name and the JSON text of its argument
 /// array (without the name), borrowing from the packet.
 pub fn split_event(value: &Value) -> Result<(String, String), DecodeError> {
     let items = parse_array(value).map_err(|_| DecodeError::NotAnEvent)?;
     let (name, args) = items.split_first().ok_or(DecodeError::NotAnEvent)?;
-    let name: String = serde_json::from_str(name.get()).map_err(|_| DecodeError::NotAnEvent)?;
+    // A string, or a number as the Node server allows; never a reserved name.
+    let name = match serde_json::from_str::<serde_json::Value>(name.get()) {
+        Ok(serde_json::Value::String(name)) if !RESERVED_EVENTS.contains(&name.as_str()) => name,
+        Ok(serde_json::Value::String(_)) => return Err(DecodeError::ReservedEvent),
+        Ok(serde_json::Value::Number(n)) => n.to_string(),
+        _ => return Err(DecodeError::NotAnEvent),
+    };
     Ok((name, join_array(args)))
 }
 
@@ -237,10 +256,12 @@ pub fn connect_frames(nsp: &str, sid: &str) -> Frames {
 /// CONNECT_ERROR `{message, data?}`, as `next(err)` gives it in Node. Built
 /// here because the common parser writes the message only.
 pub fn connect_error_frames(nsp: &str, message: &str, data: Option<&serde_json::Value>) -> Frames {
-    let mut body = serde_json::json!({ "message": message });
-    if let Some(data) = data {
-        body["data"] = data.clone();
-    }
+    // Written by hand: Node puts `message` first, and some clients compare.
+    let message = serde_json::Value::String(message.to_owned());
+    let body = match data {
+        Some(data) => format!(r#"{{"message":{message},"data":{data}}}"#),
+        None => format!(r#"{{"message":{message}}}"#),
+    };
     let prefix = if nsp == "/" {
         String::new()
     } else {
@@ -312,6 +333,15 @@ mod tests {
     }
 
     #[test]
+    fn connect_error_data_comes_after_the_message() {
+        let data = serde_json::json!({"reason": "bad token"});
+        assert_eq!(
+            text(&connect_error_frames("/admin", "unauthorized", Some(&data))),
+            r#"44/admin,{"message":"unauthorized","data":{"reason":"bad token"}}"#
+        );
+    }
+
+    #[test]
     fn connect_and_errors_encode_like_node() {
         assert_eq!(text(&connect_frames("/", "abc")), r#"40{"sid":"abc"}"#);
         assert_eq!(
@@ -331,6 +361,18 @@ mod tests {
         assert_eq!(
             split_event(&value).unwrap(),
             ("msg".to_string(), r#"[{"t":1},2]"#.to_string())
+        );
+    }
+
+    #[test]
+    fn numeric_event_names_are_allowed() {
+        let packet = decode(r#"2[1,"x"]"#).unwrap().unwrap();
+        let PacketData::Event(value, None) = packet.inner else {
+            panic!("not an event")
+        };
+        assert_eq!(
+            split_event(&value).unwrap(),
+            ("1".to_string(), r#"["x"]"#.to_string())
         );
     }
 
@@ -357,7 +399,9 @@ mod tests {
         assert!(decode(r#"2["a",{]"#).is_err(), "invalid JSON");
         assert!(decode(r#"2{"a":1}"#).is_err(), "non-array event");
         assert!(decode("2[]").is_err(), "empty event");
-        assert!(decode("2[1]").is_err(), "event name not a string");
+        assert!(decode("2[null]").is_err(), "event name not a string");
+        assert!(decode(r#"2["disconnect"]"#).is_err(), "reserved event name");
+        assert!(decode(r#"2["connect"]"#).is_err(), "reserved event name");
         assert!(decode(r#"3abc["x"]"#).is_err(), "ack without id");
         assert!(decode(r#"31{"x":1}"#).is_err(), "ack not an array");
         assert!(decode("0[1]").is_err(), "connect payload not an object");

@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# bench/run.sh: confab against its peers (Node socket.io, socketioxide), one
+# server at a time, on this machine's loopback interface.
+#
+# Builds the load generator and the Rust servers in release, installs the
+# Node server's packages from its lock file, then for each scenario and each
+# server in turn starts a fresh server process pinned to one core
+# (SERVER_CPU, default 0) and runs the load generator pinned to another
+# (LOAD_CPU, default 1). Servers are interleaved run by run and every run is
+# repeated REPEAT times, so that load from other processes on a shared
+# machine falls on all of them alike; the table keeps each server's best
+# repeat. After each run it reads the server's CPU seconds (/proc/<pid>/stat)
+# and peak RSS (VmHWM), then prints a Markdown table with ratios confab/peer
+# (also saved under bench/results/<date>/table.md).
+#
+# Every knob is an environment variable (defaults: about 8 minutes of load
+# after the builds):
+#   SERVERS="confab socketioxide node"   SCENARIOS="connections echo fanout polling"
+#   REPEAT=2                             runs of each scenario per server
+#   CONNS="1000 10000"                   idle WebSocket connections per run
+#   ECHO_CLIENTS=100 ECHO_SECS=6         POLL_CLIENTS=50 POLL_SECS=6
+#   WARMUP_SECS=2
+#   FANOUT_ROOMS=10 FANOUT_MEMBERS=100   FANOUT_RATE_START=20 (msg/s per room)
+#   FANOUT_RATE_FACTOR=2 FANOUT_RATE_MAX=5000 FANOUT_STEP_SECS=3 FANOUT_P99_MS=50
+#   SERVER_CPU=0 LOAD_CPU=1 PORT=39000 BUILD=1 OUT=bench/results/<date>
+# A bigger run: REPEAT=3 ECHO_SECS=20 POLL_SECS=20 FANOUT_STEP_SECS=5
+# CONNS="1000 10000 19000" FANOUT_MEMBERS=500.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+SERVERS=${SERVERS:-"confab socketioxide node"}
+SCENARIOS=${SCENARIOS:-"connections echo fanout polling"}
+REPEAT=${REPEAT:-2}
+CONNS=${CONNS:-"1000 10000"}
+ECHO_CLIENTS=${ECHO_CLIENTS:-100}
+ECHO_SECS=${ECHO_SECS:-6}
+POLL_CLIENTS=${POLL_CLIENTS:-50}
+POLL_SECS=${POLL_SECS:-6}
+WARMUP_SECS=${WARMUP_SECS:-2}
+FANOUT_ROOMS=${FANOUT_ROOMS:-10}
+FANOUT_MEMBERS=${FANOUT_MEMBERS:-100}
+FANOUT_RATE_START=${FANOUT_RATE_START:-20}
+FANOUT_RATE_FACTOR=${FANOUT_RATE_FACTOR:-2}
+FANOUT_RATE_MAX=${FANOUT_RATE_MAX:-5000}
+FANOUT_STEP_SECS=${FANOUT_STEP_SECS:-3}
+FANOUT_P99_MS=${FANOUT_P99_MS:-50}
+SERVER_CPU=${SERVER_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+PORT=${PORT:-39000}
+BUILD=${BUILD:-1}
+OUT=${OUT:-$HERE/results/$(date -u +%Y%m%d-%H%M%S)}
+
+TARGET=$HERE/target/release
+LOADGEN=$TARGET/loadgen
+mkdir -p "$OUT"
+RESULTS=$OUT/results.jsonl
+LOG=$OUT/run.log
+: >"$RESULTS"
+log() { echo "$*" | tee -a "$LOG" >&2; }
+
+for tool in cargo node npm taskset; do
+    command -v "$tool" >/dev/null || { echo "run.sh needs $tool" >&2; exit 1; }
+done
+
+# ---------------------------------------------------------------- build
+if [ "$BUILD" = 1 ]; then
+    log "== building (release): loadgen, confab-bench-server, socketioxide-bench-server"
+    (cd "$HERE" && nice -n 10 cargo build --release \
+        -p loadgen -p confab-bench-server -p socketioxide-bench-server 2>&1 | tail -n 3) | tee -a "$LOG" >&2
+    log "== installing the Node server's packages (npm ci, from package-lock.json)"
+    (cd "$HERE/node-server" && npm ci --no-audit --no-fund --loglevel=error 2>&1 | tail -n 2) | tee -a "$LOG" >&2
+fi
+
+# ---------------------------------------------------------------- limits
+# Each process (server, load generator) holds one descriptor per
+# connection: the hard limit on open files bounds the connection count.
+HARD_FDS=$(ulimit -Hn)
+if [ "$HARD_FDS" != unlimited ]; then
+    ulimit -n "$HARD_FDS"
+    MAX_CONNS=$((HARD_FDS - 500))
+else
+    MAX_CONNS=1000000
+fi
+CONN_LIST=""
+CAPPED=""
+for n in $CONNS; do
+    if [ "$n" -gt "$MAX_CONNS" ]; then
+        CAPPED="$CAPPED $n"
+        n=$MAX_CONNS
+    fi
+    CONN_LIST="$CONN_LIST $n"
+done
+FD_NOTE="open files capped at $HARD_FDS per process (hard limit): at most $MAX_CONNS connections are measured"
+[ -n "$CAPPED" ] && FD_NOTE="$FD_NOTE; asked for$CAPPED, measured $MAX_CONNS instead"
+FD_NOTE="$FD_NOTE; 50k connections are projected from RSS per connection, not held"
+log "== $FD_NOTE"
+
+CLK_TCK=$(getconf CLK_TCK)
+cpu_secs() { # user+system CPU seconds of a pid, all threads
+    sed 's/^.*) //' "/proc/$1/stat" | awk -v t="$CLK_TCK" '{ printf "%.2f", ($12 + $13) / t }'
+}
+hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
+
+json_str() { printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'; }
+{
+    printf '{"scenario":"meta","date":"%s","machine":"%s","cpu":"%s","cores":"%s","node":"%s","rustc":"%s",' \
+        "$(date -u +%Y-%m-%dT%H:%MZ)" "$(json_str "$(uname -srm)")" \
+        "$(json_str "$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')")" "$(nproc)" \
+        "$(node --version)" "$(json_str "$(rustc --version)")"
+    printf '"confab":"%s","pinning":"server on core %s, load generator on core %s","fd_limit":"%s"}\n' \
+        "$(json_str "$(git -C "$HERE/.." describe --always --dirty 2>/dev/null || echo unknown)")" \
+        "$SERVER_CPU" "$LOAD_CPU" "$(json_str "$FD_NOTE")"
+} >>"$RESULTS"
+
+# ---------------------------------------------------------------- servers
+SERVER_PID=""
+start_server() { # name port
+    local name=$1 port=$2 slog="$OUT/server-$1.log"
+    echo "--- $(date -u +%T) port $port" >>"$slog"
+    case $name in
+        confab) PORT=$port taskset -c "$SERVER_CPU" "$TARGET/confab-bench-server" >>"$slog" 2>&1 & ;;
+        socketioxide) PORT=$port taskset -c "$SERVER_CPU" "$TARGET/socketioxide-bench-server" >>"$slog" 2>&1 & ;;
+        node) PORT=$port taskset -c "$SERVER_CPU" node "$HERE/node-server/server.js" >>"$slog" 2>&1 & ;;
+        *) echo "unknown server $name" >&2; exit 1 ;;
+    esac
+    SERVER_PID=$!
+    for _ in $(seq 1 200); do
+        if tail -n 5 "$slog" | grep -q "^ready $name $port"; then return 0; fi
+        kill -0 "$SERVER_PID" 2>/dev/null || { echo "$name exited; see $slog" >&2; exit 1; }
+        sleep 0.1
+    done
+    echo "$name did not print its ready line in 20 s; see $slog" >&2
+    kill "$SERVER_PID"
+    exit 1
+}
+
+stop_server() {
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+}
+trap '[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; true' EXIT
+
+run_one() { # server repeat run-label loadgen-args...
+    local name=$1 repeat=$2 label=$3
+    shift 3
+    PORT=$((PORT + 1))
+    start_server "$name" "$PORT"
+    log "-- $name: $label (repeat $repeat)"
+    local rc=0
+    taskset -c "$LOAD_CPU" "$LOADGEN" "$@" --port "$PORT" --server "$name" --server-pid "$SERVER_PID" \
+        --server-core "$SERVER_CPU" --load-core "$LOAD_CPU" --repeat "$repeat" \
+        2> >(tee -a "$LOG" >&2) | sed -n 's/^RESULT //p' >>"$RESULTS" || rc=$?
+    printf '{"scenario":"server","server":"%s","run":"%s","repeat":%s,"cpu_secs":%s,"hwm_kb":%s}\n' \
+        "$name" "$label" "$repeat" "$(cpu_secs "$SERVER_PID")" "$(hwm_kb "$SERVER_PID")" >>"$RESULTS"
+    stop_server
+    [ "$rc" = 0 ] || log "!! $name $label: load generator exited with $rc"
+    sleep 1
+}
+
+START=$(date +%s)
+for repeat in $(seq 1 "$REPEAT"); do
+    for scenario in $SCENARIOS; do
+        case $scenario in
+            connections)
+                for n in $CONN_LIST; do
+                    sources=$(((n + 24999) / 25000))
+                    for server in $SERVERS; do
+                        run_one "$server" "$repeat" "connections $n" connections --conns "$n" --sources "$sources"
+                    done
+                done ;;
+            echo)
+                for server in $SERVERS; do
+                    run_one "$server" "$repeat" echo echo --clients "$ECHO_CLIENTS" --secs "$ECHO_SECS" --warmup "$WARMUP_SECS"
+                done ;;
+            polling)
+                for server in $SERVERS; do
+                    run_one "$server" "$repeat" polling polling --clients "$POLL_CLIENTS" --secs "$POLL_SECS" --warmup "$WARMUP_SECS"
+                done ;;
+            fanout)
+                for server in $SERVERS; do
+                    run_one "$server" "$repeat" fanout fanout --rooms "$FANOUT_ROOMS" --members "$FANOUT_MEMBERS" \
+                        --rate-start "$FANOUT_RATE_START" --rate-factor "$FANOUT_RATE_FACTOR" \
+                        --rate-max "$FANOUT_RATE_MAX" --step-secs "$FANOUT_STEP_SECS" --p99-ms "$FANOUT_P99_MS"
+                done ;;
+            *) echo "unknown scenario $scenario" >&2; exit 1 ;;
+        esac
+    done
+done
+log "== load done in $(($(date +%s) - START)) s; results in $OUT"
+
+"$LOADGEN" report "$RESULTS" | tee "$OUT/table.md"
