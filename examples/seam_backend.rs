@@ -20,7 +20,11 @@ type Users = web::Data<Mutex<Vec<Value>>>;
 async fn create_user(op: Operation, users: Users, body: web::Json<Value>) -> HttpResponse {
     const OP: &str = "users:create";
     op.start(OP, "Creando usuario...");
-    let Some(name) = body.get("name").and_then(Value::as_str).filter(|n| !n.is_empty()) else {
+    let Some(name) = body
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+    else {
         op.error(OP, "El nombre es obligatorio");
         return HttpResponse::BadRequest().json(json!({ "error": "El nombre es obligatorio" }));
     };
