@@ -1,6 +1,7 @@
 //! Who is calling the HTTP API: a backend with an API key from the
 //! configuration, an administrator's token, or a user's token (who may only
-//! read their own notifications).
+//! read their own notifications; a browser may send it as the
+//! `identity.cookie` cookie).
 
 use std::future::{Ready, ready};
 
@@ -52,9 +53,11 @@ impl Caller {
             };
         }
         let Some(token) = super::bearer_token(req) else {
-            return Err(HttpError::unauthorized(
-                "an API key (Authorization: Bearer or X-API-Key) or an admin token is required",
-            ));
+            return Caller::from_cookie(req, appliance).ok_or_else(|| {
+                HttpError::unauthorized(
+                    "an API key (Authorization: Bearer or X-API-Key) or an admin token is required",
+                )
+            });
         };
         if key_matches(keys, &token) {
             return Ok(Caller::Key);
@@ -65,6 +68,19 @@ impl Caller {
             Ok(identity) => Ok(Caller::User(identity)),
             Err(_) => Err(HttpError::unauthorized("invalid API key or token")),
         }
+    }
+}
+
+impl Caller {
+    /// A browser's own calls (nick-doc's `GET /api/notifications/unread-count`
+    /// with credentials): a valid token in the `identity.cookie` cookie. It
+    /// only ever makes a [`Caller::User`], admin role or not, so that a page
+    /// of another site cannot make a browser call the API as an admin.
+    fn from_cookie(req: &HttpRequest, appliance: &Appliance) -> Option<Caller> {
+        let name = appliance.verifier().config().cookie.as_deref()?;
+        let cookie = req.cookie(name)?;
+        let identity = appliance.verifier().verify(cookie.value()).ok()?;
+        Some(Caller::User(identity))
     }
 }
 

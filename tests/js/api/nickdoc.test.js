@@ -157,6 +157,18 @@ describe("notifications", () => {
     assert.equal((await asUser("x1", "GET", `/api/notifications/${id}`)).body.notification.body, "secret");
     assert.equal((await backend("GET", "/api/notifications")).status, 400, "a backend names the user");
   });
+
+  test("the browser's own call with the token cookie (withCredentials) reads its count", async () => {
+    await backend("POST", "/api/notifications", { userId: "c1", title: "Hi", body: "there" });
+    const cookie = (userId, roles) => ({ headers: { Cookie: `token=${confab.token(userId, { roles })}` } });
+    const mine = await confab.api("GET", "/api/notifications/unread-count", cookie("c1"));
+    assert.deepEqual([mine.status, mine.body], [200, { unreadCount: 1 }]);
+    // A cookie never makes an admin: a page of another site cannot use the API through the browser.
+    const admin = await confab.api("POST", "/api/emit", { ...cookie("c1", ["admin"]), body: { event: "x" } });
+    assert.equal(admin.status, 403);
+    const forged = await confab.api("GET", "/api/notifications/unread-count", { headers: { Cookie: "token=x.y.z" } });
+    assert.equal(forged.status, 401);
+  });
 });
 
 describe("emitGlobalEvent and emitToRoom", () => {
