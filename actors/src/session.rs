@@ -21,7 +21,7 @@ use crate::handshake::{ConnectRequest, Handshake};
 use crate::namespace::Namespace;
 use crate::payload::Payload;
 use crate::protocol::engineio::{Frame, Frames, OpenPacket, Packet, Sid, encode_payload};
-use crate::protocol::socketio::{self, Args, DecodeError, Decoder, PacketData, Value};
+use crate::protocol::socketio::{self, Args, DecodeError, Decoder, Incoming};
 use crate::registry::{Register, SetUser, Unregister};
 use crate::socket::{Ack, AckError, AckReply, DisconnectReason, Socket, SocketParts};
 
@@ -273,11 +273,11 @@ impl Session {
 
     fn on_decoded(
         &mut self,
-        decoded: Result<Option<socketio::Packet>, DecodeError>,
+        decoded: Result<Option<Incoming>, DecodeError>,
         ctx: &mut Context<Self>,
     ) {
         match decoded {
-            Ok(Some(packet)) => self.on_socketio(packet, ctx),
+            Ok(Some(incoming)) => self.on_socketio(incoming, ctx),
             Ok(None) => {}
             Err(err) => {
                 warn!(sid = %self.sid.as_str(), %err, "malformed Socket.IO packet, closing");
@@ -286,27 +286,23 @@ impl Session {
         }
     }
 
-    fn on_socketio(&mut self, packet: socketio::Packet, ctx: &mut Context<Self>) {
-        let nsp = packet.ns.as_str().to_owned();
-        match packet.inner {
-            PacketData::Connect(auth) => self.connect(nsp, auth, ctx),
-            PacketData::Disconnect => {
+    fn on_socketio(&mut self, incoming: Incoming, ctx: &mut Context<Self>) {
+        match incoming {
+            Incoming::Connect { nsp, auth } => self.connect(nsp, auth, ctx),
+            Incoming::Disconnect { nsp } => {
                 self.remove_socket(&nsp, DisconnectReason::ClientNamespaceDisconnect, ctx)
             }
-            PacketData::Event(value, ack) | PacketData::BinaryEvent(value, ack) => {
-                self.on_event(nsp, value, ack, ctx)
-            }
-            PacketData::EventAck(value, id) | PacketData::BinaryAck(value, id) => {
-                self.on_ack(&nsp, value, id)
-            }
-            PacketData::ConnectError(_) => {
-                warn!(sid = %self.sid.as_str(), "client sent CONNECT_ERROR, closing");
-                self.close(DisconnectReason::ParseError, ctx);
-            }
+            Incoming::Event {
+                nsp,
+                name,
+                args,
+                ack,
+            } => self.on_event(nsp, Payload::new(name, args), ack, ctx),
+            Incoming::Ack { nsp, id, args } => self.on_ack(&nsp, id, args),
         }
     }
 
-    fn connect(&mut self, nsp: String, auth: Option<Value>, ctx: &mut Context<Self>) {
+    fn connect(&mut self, nsp: String, auth: serde_json::Value, ctx: &mut Context<Self>) {
         let Some(ns) = self.engine.namespaces().get(&nsp).cloned() else {
             debug!(sid = %self.sid.as_str(), nsp, "CONNECT to unknown namespace");
             self.write(
@@ -320,11 +316,6 @@ impl Session {
             self.close(DisconnectReason::ParseError, ctx);
             return;
         }
-        let auth = auth
-            .as_ref()
-            .and_then(|v| v.as_str())
-            .and_then(|s| serde_json::from_str(s.as_str()).ok())
-            .unwrap_or_else(|| serde_json::json!({}));
         let request = ConnectRequest {
             nsp: nsp.clone(),
             auth,
@@ -465,7 +456,13 @@ impl Session {
         }
     }
 
-    fn on_event(&mut self, nsp: String, value: Value, ack: Option<i64>, ctx: &mut Context<Self>) {
+    fn on_event(
+        &mut self,
+        nsp: String,
+        payload: Payload,
+        ack: Option<i64>,
+        ctx: &mut Context<Self>,
+    ) {
         let Some(state) = self.sockets.get(&nsp) else {
             // Still in the middlewares: the client jumped the gun, drop it.
             if !self.connecting.contains(&nsp) {
@@ -474,11 +471,6 @@ impl Session {
             }
             return;
         };
-        let (event, args) = match socketio::split_event(&value) {
-            Ok(parts) => parts,
-            Err(err) => return self.on_decoded(Err(err), ctx),
-        };
-        let payload = Payload::new(event, Args::from_raw(args, attachments(value)));
         let event = payload.event().to_owned();
         let reply = ack.map(|id| Ack::new(ctx.address(), nsp.clone(), id));
         let refusal = if state.socket.user_id().is_none() && !state.ns.admits_before_auth(&event) {
@@ -503,18 +495,10 @@ impl Session {
         }
     }
 
-    fn on_ack(&mut self, nsp: &str, value: Value, id: i64) {
-        let reply = self.sockets.get_mut(nsp).and_then(|s| s.acks.remove(&id));
-        match reply {
+    fn on_ack(&mut self, nsp: &str, id: i64, args: Args) {
+        match self.sockets.get_mut(nsp).and_then(|s| s.acks.remove(&id)) {
             Some(reply) => {
-                let json = value
-                    .as_str()
-                    .map(|s| s.as_str().to_owned())
-                    .unwrap_or_default();
-                let _ = reply.send(Ok(Payload::new(
-                    String::new(),
-                    Args::from_raw(json, attachments(value)),
-                )));
+                let _ = reply.send(Ok(Payload::new(String::new(), args)));
             }
             None => debug!(sid = %self.sid.as_str(), nsp, id, "ack with unknown id ignored"),
         }
@@ -567,14 +551,6 @@ impl Session {
             Transport::Polling(_) => {}
         }
         ctx.stop();
-    }
-}
-
-/// The binary attachments of a decoded payload.
-fn attachments(value: Value) -> Vec<Bytes> {
-    match value {
-        Value::Str(_, Some(bins)) => bins.into(),
-        _ => Vec::new(),
     }
 }
 

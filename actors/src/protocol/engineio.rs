@@ -64,14 +64,6 @@ impl From<Packet> for Frame {
     }
 }
 
-/// The message packet (`4...`) that carries one Socket.IO packet's text.
-pub fn message_frame(socketio_text: &str) -> Frame {
-    let mut text = String::with_capacity(socketio_text.len() + 1);
-    text.push('4');
-    text.push_str(socketio_text);
-    Frame::Text(ByteString::from(text))
-}
-
 /// Encodes frames into one long-polling payload (`\x1e`-separated, binary as
 /// `b<base64>`).
 pub fn encode_payload<'a>(frames: impl IntoIterator<Item = &'a Frame>) -> Bytes {
@@ -146,7 +138,7 @@ mod tests {
     fn payload_joins_packets_with_record_separator() {
         let frames = [
             text("2"),
-            message_frame("2[\"a\"]"),
+            text("42[\"a\"]"),
             Frame::Binary(Bytes::from_static(&[1, 2, 3])),
         ];
         assert_eq!(&encode_payload(&frames)[..], b"2\x1e42[\"a\"]\x1ebAQID");

@@ -1,10 +1,16 @@
 //! Socket.IO v5 packets over Engine.IO messages, with binary attachments.
 //!
-//! Decoding uses `socketioxide-parser-common`, then checks what that parser
-//! leaves to its caller and the Node server checks: an event is a non-empty
-//! JSON array whose first element is the event name, an ack is a JSON array.
+//! Decoding uses `socketioxide-parser-common` for the packet frame and the
+//! attachments, then turns each packet into a typed [`Incoming`], checking
+//! what that parser leaves to its caller and the Node server checks (an
+//! event is a non-empty array named by a string or number, an ack is an
+//! array, a CONNECT payload an object). Each payload is parsed once.
+//!
+//! Encoding is written by hand: a packet is one `String` built in place,
+//! `4` (the Engine.IO message) included, then one binary frame per
+//! attachment.
 
-use std::collections::VecDeque;
+use std::fmt::Write as _;
 
 use bytes::Bytes;
 use serde::Serialize;
@@ -18,7 +24,7 @@ pub use socketioxide_core::{
     parser::ParseError,
 };
 
-use super::engineio::{Frame, Frames, message_frame};
+use super::engineio::{Frame, Frames};
 
 /// Why an incoming Socket.IO packet is refused. Any of these closes the
 /// Engine.IO connection, as the Node server does on a parse error.
@@ -26,8 +32,6 @@ use super::engineio::{Frame, Frames, message_frame};
 pub enum DecodeError {
     #[error(transparent)]
     Parse(#[from] ParseError),
-    #[error("invalid JSON payload: {0}")]
-    Json(#[from] serde_json::Error),
     #[error("event payload must be a non-empty array starting with the event name")]
     NotAnEvent,
     #[error("a client may not send a reserved event name")]
@@ -36,7 +40,44 @@ pub enum DecodeError {
     NotAnAck,
     #[error("CONNECT payload must be a JSON object")]
     BadConnectPayload,
+    #[error("a client may not send CONNECT_ERROR")]
+    ClientConnectError,
 }
+
+/// A packet from a client, parsed and checked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Incoming {
+    /// CONNECT with its `auth` object (`{}` when absent).
+    Connect {
+        nsp: String,
+        auth: serde_json::Value,
+    },
+    Disconnect {
+        nsp: String,
+    },
+    Event {
+        nsp: String,
+        name: String,
+        args: Args,
+        ack: Option<i64>,
+    },
+    Ack {
+        nsp: String,
+        id: i64,
+        args: Args,
+    },
+}
+
+/// Event names a client may not send: the Socket.IO client and server use
+/// them for their own lifecycle.
+pub const RESERVED_EVENTS: [&str; 6] = [
+    "connect",
+    "connect_error",
+    "disconnect",
+    "disconnecting",
+    "newListener",
+    "removeListener",
+];
 
 /// Per-connection decoding state: a binary packet waits here for its
 /// attachments, which arrive as the next Engine.IO binary messages.
@@ -60,66 +101,74 @@ impl Decoder {
 
     /// Decodes a text message. `Ok(None)`: a binary packet now waits for its
     /// attachments.
-    pub fn text(&self, text: Str) -> Result<Option<Packet>, DecodeError> {
+    pub fn text(&self, text: Str) -> Result<Option<Incoming>, DecodeError> {
         complete(CommonParser.decode_str(&self.config, &self.state, text))
     }
 
     /// Feeds one binary attachment. `Ok(None)`: more attachments are due.
-    pub fn binary(&self, data: Bytes) -> Result<Option<Packet>, DecodeError> {
+    pub fn binary(&self, data: Bytes) -> Result<Option<Incoming>, DecodeError> {
         complete(CommonParser.decode_bin(&self.config, &self.state, data))
     }
 }
 
-fn complete(result: Result<Packet, ParseError>) -> Result<Option<Packet>, DecodeError> {
+fn complete(result: Result<Packet, ParseError>) -> Result<Option<Incoming>, DecodeError> {
     match result {
-        Ok(packet) => validate(&packet).map(|()| Some(packet)),
+        Ok(packet) => typed(packet).map(Some),
         Err(ParseError::NeedsMoreBinaryData) => Ok(None),
         Err(err) => Err(err.into()),
     }
 }
 
-fn validate(packet: &Packet) -> Result<(), DecodeError> {
-    match &packet.inner {
-        PacketData::Event(value, _) | PacketData::BinaryEvent(value, _) => {
-            split_event(value).map(|_| ())
-        }
-        PacketData::EventAck(value, _) | PacketData::BinaryAck(value, _) => parse_array(value)
-            .map_err(|_| DecodeError::NotAnAck)
-            .map(|_| ()),
-        PacketData::Connect(Some(value)) => {
-            let text = value.as_str().map(|s| s.as_str()).unwrap_or("");
-            match serde_json::from_str::<serde_json::Value>(text) {
-                Ok(serde_json::Value::Object(_)) => Ok(()),
-                _ => Err(DecodeError::BadConnectPayload),
-            }
-        }
-        _ => Ok(()),
+/// The text and attachments of a decoded payload.
+fn parts(value: Value) -> (Str, Vec<Bytes>) {
+    match value {
+        Value::Str(text, bins) => (text, bins.map(Vec::from).unwrap_or_default()),
+        Value::Bytes(_) => (Str::from(String::new()), Vec::new()),
     }
 }
 
-fn text_of(value: &Value) -> &str {
-    value.as_str().map(|s| s.as_str()).unwrap_or("")
+fn typed(packet: Packet) -> Result<Incoming, DecodeError> {
+    let nsp = packet.ns.as_str().to_owned();
+    Ok(match packet.inner {
+        PacketData::Connect(auth) => {
+            let auth = match auth {
+                None => serde_json::Value::Object(Default::default()),
+                Some(value) => match serde_json::from_str(parts(value).0.as_str()) {
+                    Ok(object @ serde_json::Value::Object(_)) => object,
+                    _ => return Err(DecodeError::BadConnectPayload),
+                },
+            };
+            Incoming::Connect { nsp, auth }
+        }
+        PacketData::Disconnect => Incoming::Disconnect { nsp },
+        PacketData::Event(value, ack) | PacketData::BinaryEvent(value, ack) => {
+            let (text, attachments) = parts(value);
+            let (name, json) = split_event(text.as_str())?;
+            Incoming::Event {
+                nsp,
+                name,
+                args: Args::from_raw(json, attachments),
+                ack,
+            }
+        }
+        PacketData::EventAck(value, id) | PacketData::BinaryAck(value, id) => {
+            let (text, attachments) = parts(value);
+            serde_json::from_str::<Vec<&RawValue>>(text.as_str())
+                .map_err(|_| DecodeError::NotAnAck)?;
+            Incoming::Ack {
+                nsp,
+                id,
+                args: Args::from_raw(text.as_str().to_owned(), attachments),
+            }
+        }
+        PacketData::ConnectError(_) => return Err(DecodeError::ClientConnectError),
+    })
 }
-
-fn parse_array(value: &Value) -> Result<Vec<&RawValue>, serde_json::Error> {
-    serde_json::from_str(text_of(value))
-}
-
-/// Event names a client may not send: the Socket.IO client and server use
-/// them for their own lifecycle.
-pub const RESERVED_EVENTS: [&str; 6] = [
-    "connect",
-    "connect_error",
-    "disconnect",
-    "disconnecting",
-    "newListener",
-    "removeListener",
-];
 
 /// Splits an event payload into its name and the JSON text of its argument
-/// array (without the name), borrowing from the packet.
-pub fn split_event(value: &Value) -> Result<(String, String), DecodeError> {
-    let items = parse_array(value).map_err(|_| DecodeError::NotAnEvent)?;
+/// array (without the name).
+pub fn split_event(text: &str) -> Result<(String, String), DecodeError> {
+    let items: Vec<&RawValue> = serde_json::from_str(text).map_err(|_| DecodeError::NotAnEvent)?;
     let (name, args) = items.split_first().ok_or(DecodeError::NotAnEvent)?;
     // A string, or a number as the Node server allows; never a reserved name.
     let name = match serde_json::from_str::<serde_json::Value>(name.get()) {
@@ -195,83 +244,102 @@ impl Args {
         &self.attachments
     }
 
-    /// The payload value of an EVENT packet: the name first, then the args.
-    fn with_event(&self, event: &str) -> Value {
-        let name = serde_json::to_string(event).unwrap_or_else(|_| "\"\"".into());
-        let rest = self.json.strip_prefix('[').unwrap_or(&self.json);
-        let mut json = String::with_capacity(name.len() + self.json.len() + 1);
-        json.push('[');
-        json.push_str(&name);
-        if rest != "]" {
-            json.push(',');
+    /// The packet text up to its payload: `4`, the type (binary when there
+    /// are attachments), `<n>-`, the namespace and the ack id.
+    fn header(&self, kind: Kind, nsp: &str, id: Option<i64>, extra: usize) -> String {
+        let mut out = String::with_capacity(self.json.len() + nsp.len() + extra + 24);
+        let binary = !self.attachments.is_empty();
+        out.push('4');
+        out.push(char::from(b'0' + kind.code(binary)));
+        if binary {
+            let _ = write!(out, "{}-", self.attachments.len());
         }
-        json.push_str(rest);
-        self.value(json)
+        if nsp != "/" {
+            out.push_str(nsp);
+            out.push(',');
+        }
+        if let Some(id) = id {
+            let _ = write!(out, "{id}");
+        }
+        out
     }
 
-    fn value(&self, json: String) -> Value {
-        let bins = (!self.attachments.is_empty()).then(|| VecDeque::from(self.attachments.clone()));
-        Value::Str(Str::from(json), bins)
+    fn frames(&self, text: String) -> Frames {
+        std::iter::once(Frame::Text(text.into()))
+            .chain(self.attachments.iter().cloned().map(Frame::Binary))
+            .collect()
     }
 
     /// Encodes an EVENT (or BINARY_EVENT) packet for namespace `nsp`.
     pub fn event_frames(&self, nsp: &str, event: &str, ack_id: Option<i64>) -> Frames {
-        let mut packet = Packet::event(Str::copy_from_slice(nsp), self.with_event(event));
-        if let Some(id) = ack_id {
-            packet.inner.set_ack_id(id);
+        let name = serde_json::to_string(event).unwrap_or_else(|_| "\"\"".into());
+        let mut text = self.header(Kind::Event, nsp, ack_id, name.len());
+        let rest = self.json.strip_prefix('[').unwrap_or(&self.json);
+        text.push('[');
+        text.push_str(&name);
+        if rest != "]" {
+            text.push(',');
         }
-        encode(packet)
+        text.push_str(rest);
+        self.frames(text)
     }
 
     /// Encodes an ACK (or BINARY_ACK) packet answering `ack_id`.
     pub fn ack_frames(&self, nsp: &str, ack_id: i64) -> Frames {
-        encode(Packet::ack(
-            Str::copy_from_slice(nsp),
-            self.value(self.json.clone()),
-            ack_id,
-        ))
+        let mut text = self.header(Kind::Ack, nsp, Some(ack_id), 0);
+        text.push_str(&self.json);
+        self.frames(text)
     }
 }
 
-/// Encodes a packet into its frames: one text message, then one binary
-/// message per attachment.
-pub fn encode(packet: Packet) -> Frames {
-    match CommonParser.encode(packet) {
-        Value::Str(text, bins) => std::iter::once(message_frame(text.as_str()))
-            .chain(bins.into_iter().flatten().map(Frame::Binary))
-            .collect(),
-        Value::Bytes(data) => Frames::from([Frame::Binary(data)]),
+#[derive(Clone, Copy)]
+enum Kind {
+    Event,
+    Ack,
+}
+
+impl Kind {
+    fn code(self, binary: bool) -> u8 {
+        match (self, binary) {
+            (Kind::Event, false) => 2,
+            (Kind::Ack, false) => 3,
+            (Kind::Event, true) => 5,
+            (Kind::Ack, true) => 6,
+        }
     }
+}
+
+/// A packet without attachments: `4`, its type digit, the namespace, a body.
+fn control_frames(kind: char, nsp: &str, body: &str) -> Frames {
+    let mut text = String::with_capacity(nsp.len() + body.len() + 3);
+    text.push('4');
+    text.push(kind);
+    if nsp != "/" {
+        text.push_str(nsp);
+        text.push(',');
+    }
+    text.push_str(body);
+    Frames::from([Frame::Text(text.into())])
 }
 
 /// CONNECT reply carrying the socket id.
 pub fn connect_frames(nsp: &str, sid: &str) -> Frames {
-    let payload = serde_json::json!({ "sid": sid }).to_string();
-    encode(Packet::connect(
-        Str::copy_from_slice(nsp),
-        Some(Value::Str(Str::from(payload), None)),
-    ))
+    control_frames('0', nsp, &format!(r#"{{"sid":"{sid}"}}"#))
 }
 
-/// CONNECT_ERROR `{message, data?}`, as `next(err)` gives it in Node. Built
-/// here because the common parser writes the message only.
+/// CONNECT_ERROR `{message, data?}`, as `next(err)` gives it in Node, with
+/// `message` first as Node writes it.
 pub fn connect_error_frames(nsp: &str, message: &str, data: Option<&serde_json::Value>) -> Frames {
-    // Written by hand: Node puts `message` first, and some clients compare.
     let message = serde_json::Value::String(message.to_owned());
     let body = match data {
         Some(data) => format!(r#"{{"message":{message},"data":{data}}}"#),
         None => format!(r#"{{"message":{message}}}"#),
     };
-    let prefix = if nsp == "/" {
-        String::new()
-    } else {
-        format!("{nsp},")
-    };
-    Frames::from([message_frame(&format!("4{prefix}{body}"))])
+    control_frames('4', nsp, &body)
 }
 
 pub fn disconnect_frames(nsp: &str) -> Frames {
-    encode(Packet::disconnect(Str::copy_from_slice(nsp)))
+    control_frames('1', nsp, "")
 }
 
 #[cfg(test)]
@@ -285,7 +353,7 @@ mod tests {
         }
     }
 
-    fn decode(s: &str) -> Result<Option<Packet>, DecodeError> {
+    fn decode(s: &str) -> Result<Option<Incoming>, DecodeError> {
         Decoder::default().text(Str::from(s.to_string()))
     }
 
@@ -299,6 +367,10 @@ mod tests {
         assert_eq!(
             text(&Args::empty().event_frames("/", "hi", None)),
             r#"42["hi"]"#
+        );
+        assert_eq!(
+            text(&Args::new(&"é\"").unwrap().event_frames("/", "x", None)),
+            r#"42["x","é\""]"#
         );
     }
 
@@ -328,8 +400,9 @@ mod tests {
             r#"451-["file",{"_placeholder":true,"num":0},"x"]"#
         );
         assert_eq!(frames[1], Frame::Binary(Bytes::from_static(b"\x01\x02")));
-        let ack = args.ack_frames("/", 3);
-        assert_eq!(text(&ack), r#"461-3[{"_placeholder":true,"num":0},"x"]"#);
+        let ack = args.ack_frames("/x", 3);
+        assert_eq!(text(&ack), r#"461-/x,3[{"_placeholder":true,"num":0},"x"]"#);
+        assert_eq!(text(&Args::empty().ack_frames("/", 12)), "4312[]");
     }
 
     #[test]
@@ -349,31 +422,27 @@ mod tests {
             r#"44/x,{"message":"Invalid namespace"}"#
         );
         assert_eq!(text(&disconnect_frames("/x")), "41/x,");
+        assert_eq!(text(&disconnect_frames("/")), "41");
     }
 
     #[test]
     fn event_splits_into_name_and_args() {
-        let packet = decode(r#"2/chat,12["msg",{"t":1},2]"#).unwrap().unwrap();
-        assert_eq!(&*packet.ns, "/chat");
-        let PacketData::Event(value, Some(12)) = packet.inner else {
-            panic!("not an event with ack")
+        let incoming = decode(r#"2/chat,12["msg",{"t":1},2]"#).unwrap().unwrap();
+        let expected = Incoming::Event {
+            nsp: "/chat".into(),
+            name: "msg".into(),
+            args: Args::from_raw(r#"[{"t":1},2]"#.into(), vec![]),
+            ack: Some(12),
         };
-        assert_eq!(
-            split_event(&value).unwrap(),
-            ("msg".to_string(), r#"[{"t":1},2]"#.to_string())
-        );
+        assert_eq!(incoming, expected);
     }
 
     #[test]
     fn numeric_event_names_are_allowed() {
-        let packet = decode(r#"2[1,"x"]"#).unwrap().unwrap();
-        let PacketData::Event(value, None) = packet.inner else {
+        let Incoming::Event { name, args, .. } = decode(r#"2[1,"x"]"#).unwrap().unwrap() else {
             panic!("not an event")
         };
-        assert_eq!(
-            split_event(&value).unwrap(),
-            ("1".to_string(), r#"["x"]"#.to_string())
-        );
+        assert_eq!((name.as_str(), args.json()), ("1", r#"["x"]"#));
     }
 
     #[test]
@@ -383,14 +452,25 @@ mod tests {
             r#"51-["up",{"_placeholder":true,"num":0}]"#.to_string(),
         ));
         assert!(first.unwrap().is_none());
-        let packet = decoder
+        let Incoming::Event { args, .. } = decoder
             .binary(Bytes::from_static(b"\x09"))
             .unwrap()
-            .unwrap();
-        let PacketData::BinaryEvent(Value::Str(_, Some(bins)), None) = packet.inner else {
-            panic!("not binary")
+            .unwrap()
+        else {
+            panic!("not an event")
         };
-        assert_eq!(bins[0], Bytes::from_static(b"\x09"));
+        assert_eq!(args.attachments(), [Bytes::from_static(b"\x09")]);
+    }
+
+    #[test]
+    fn acks_keep_their_arguments() {
+        let incoming = decode(r#"3/a,5["x",1]"#).unwrap().unwrap();
+        let expected = Incoming::Ack {
+            nsp: "/a".into(),
+            id: 5,
+            args: Args::from_raw(r#"["x",1]"#.into(), vec![]),
+        };
+        assert_eq!(incoming, expected);
     }
 
     #[test]
@@ -406,6 +486,10 @@ mod tests {
         assert!(decode(r#"31{"x":1}"#).is_err(), "ack not an array");
         assert!(decode("0[1]").is_err(), "connect payload not an object");
         assert!(
+            decode(r#"4{"message":"x"}"#).is_err(),
+            "client CONNECT_ERROR"
+        );
+        assert!(
             Decoder::default().binary(Bytes::from_static(b"x")).is_err(),
             "unexpected attachment"
         );
@@ -413,17 +497,23 @@ mod tests {
 
     #[test]
     fn valid_control_packets_decode() {
-        assert!(matches!(
-            decode("0").unwrap().unwrap().inner,
-            PacketData::Connect(None)
-        ));
-        assert!(matches!(
-            decode(r#"0/a,{"token":"t"}"#).unwrap().unwrap().inner,
-            PacketData::Connect(Some(_))
-        ));
-        assert!(matches!(
-            decode("1/a,").unwrap().unwrap().inner,
-            PacketData::Disconnect
-        ));
+        assert_eq!(
+            decode("0").unwrap().unwrap(),
+            Incoming::Connect {
+                nsp: "/".into(),
+                auth: serde_json::json!({})
+            }
+        );
+        assert_eq!(
+            decode(r#"0/a,{"token":"t"}"#).unwrap().unwrap(),
+            Incoming::Connect {
+                nsp: "/a".into(),
+                auth: serde_json::json!({"token": "t"})
+            }
+        );
+        assert_eq!(
+            decode("1/a,").unwrap().unwrap(),
+            Incoming::Disconnect { nsp: "/a".into() }
+        );
     }
 }
