@@ -105,15 +105,17 @@ describe("disconnect", () => {
     const laptop = await client("ig-d2");
     const bystander = await client("ig-d3");
     try {
+      // A socket's id is cleared when it disconnects: keep them first.
+      const [oneId, phoneId, laptopId] = [one.id, phone.id, laptop.id];
       const gone = once(one, "disconnect");
-      const res = await backend("POST", "/api/disconnect", { sockets: [one.id] });
-      assert.deepEqual(res.body, { disconnected: [one.id] });
+      const res = await backend("POST", "/api/disconnect", { sockets: [oneId] });
+      assert.deepEqual(res.body, { disconnected: [oneId] });
       assert.equal((await gone)[0], "io server disconnect");
 
       const phoneGone = once(phone, "disconnect");
       const laptopGone = once(laptop, "disconnect");
       const users = await backend("POST", "/api/disconnect", { users: ["ig-d2"] });
-      assert.deepEqual(users.body.disconnected.sort(), [phone.id, laptop.id].sort());
+      assert.deepEqual(users.body.disconnected.sort(), [phoneId, laptopId].sort());
       assert.equal((await phoneGone)[0], "io server disconnect");
       assert.equal((await laptopGone)[0], "io server disconnect");
       await sleep(QUIET);

@@ -172,8 +172,9 @@ describe("seam: a Node backend reporting through POST /api/operations", () => {
     const none = io(confab.url, { forceNew: true, reconnection: false });
     const bad = io(confab.url, { forceNew: true, reconnection: false, auth: { token: "not.a.token" } });
     try {
-      assert.equal((await connectError(none)).message, "Token requerido para conectarse");
-      assert.equal((await connectError(bad)).message, "Token inválido o expirado");
+      const [missing, invalid] = await Promise.all([connectError(none), connectError(bad)]);
+      assert.equal(missing.message, "Token requerido para conectarse");
+      assert.equal(invalid.message, "Token inválido o expirado");
     } finally {
       close(none, bad);
     }
