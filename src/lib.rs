@@ -34,11 +34,13 @@
 //! ```
 //!
 //! Modules: [`transport`] (long-polling and WebSocket), [`config`] (the
-//! appliance's settings), [`identity`] (JWTs checked at namespace CONNECT). The engine itself, its actors and the protocol
+//! appliance's settings), [`identity`] (JWTs checked at namespace CONNECT),
+//! [`chat`] (the Syarah chat contract on chat-header actors and sled). The engine itself, its actors and the protocol
 //! codecs live in the `confab-actors` crate, re-exported here.
 
 pub mod api;
 pub mod appliance;
+pub mod chat;
 pub mod config;
 pub mod http;
 pub mod identity;

@@ -5,8 +5,13 @@
 //!   heartbeat, namespace sockets, acks).
 //! - [`room::Room`]: one actor per room, fanning out shared frames.
 //! - [`registry::Registry`]: sockets by id and user, rooms by name.
+//! - [`store::Store`]: the chat data in sled (users, chats, messages,
+//!   read cursors, friendships), with group-committed flushes.
+//! - [`chat`]: one actor per chat header, started on demand by the
+//!   [`chat::ChatDirectory`]; appends are persisted, then fanned out.
 //! - [`Namespace`], [`Socket`], [`Io`]: what applications program against.
 
+pub mod chat;
 pub mod config;
 pub mod engine;
 pub mod handshake;
@@ -18,6 +23,7 @@ pub mod registry;
 pub mod room;
 pub mod session;
 pub mod socket;
+pub mod store;
 
 pub use config::EngineConfig;
 pub use engine::Engine;

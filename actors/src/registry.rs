@@ -55,15 +55,11 @@ struct SocketEntry {
     connected_at: u64,
 }
 
-impl SocketEntry {
-    fn in_room(&self, id: &Sid, room: &str) -> bool {
-        id.as_str() == room || self.rooms.contains(room)
-    }
-}
-
 struct RoomEntry {
     addr: Addr<Room>,
-    members: usize,
+    /// The sockets in the room: multi-room emits take their union here
+    /// instead of scanning the namespace.
+    members: HashSet<Sid>,
 }
 
 /// A user's presence changed: their first socket connected (on any device),
@@ -157,12 +153,13 @@ impl Registry {
             Some(room) => room,
             None => {
                 let addr = self.start_room();
-                self.rooms
-                    .entry(key)
-                    .or_insert(RoomEntry { addr, members: 0 })
+                self.rooms.entry(key).or_insert(RoomEntry {
+                    addr,
+                    members: HashSet::new(),
+                })
             }
         };
-        room.members += 1;
+        room.members.insert(socket);
         room.addr.do_send(AddMember {
             socket,
             session,
@@ -173,30 +170,56 @@ impl Registry {
     fn leave(&mut self, socket: Sid, nsp: &str, room: &str) {
         let key = (nsp.to_owned(), room.to_owned());
         if let Some(entry) = self.rooms.get_mut(&key) {
-            entry.members -= 1;
+            entry.members.remove(&socket);
             entry.addr.do_send(RemoveMember(socket));
-            if entry.members == 0 {
+            if entry.members.is_empty() {
                 self.rooms.remove(&key);
             }
         }
     }
 
-    /// The sockets a target selects, by scanning the namespace.
+    /// The sockets in `room` of `nsp`: its members, and the socket whose id
+    /// it is.
+    fn room_members<'a>(&'a self, nsp: &str, room: &str) -> impl Iterator<Item = Sid> + 'a {
+        let members = self
+            .rooms
+            .get(&(nsp.to_owned(), room.to_owned()))
+            .into_iter()
+            .flat_map(|e| e.members.iter().copied());
+        let owner = Sid::from_str(room)
+            .ok()
+            .filter(|id| self.sockets.get(id).is_some_and(|s| s.nsp == nsp));
+        members.chain(owner)
+    }
+
+    /// The sockets a target selects: the union of its rooms (or the whole
+    /// namespace), minus its excluded rooms and sockets.
     fn select(&self, target: &Target) -> Vec<(&Sid, &SocketEntry)> {
-        self.sockets
+        let excluded: HashSet<Sid> = target
+            .except
             .iter()
-            .filter(|(_, s)| s.nsp == target.nsp)
-            .filter(|(id, s)| {
-                target.rooms.is_empty() || target.rooms.iter().any(|r| s.in_room(id, r))
-            })
-            .filter(|(id, s)| !target.except.iter().any(|r| s.in_room(id, r)))
-            .filter(|(id, _)| {
-                !target
+            .flat_map(|room| self.room_members(&target.nsp, room))
+            .chain(
+                target
                     .except_sockets
-                    .as_ref()
-                    .is_some_and(|set| set.contains(id))
-            })
-            .collect()
+                    .iter()
+                    .flat_map(|set| set.iter().copied()),
+            )
+            .collect();
+        let chosen: Box<dyn Iterator<Item = (&Sid, &SocketEntry)>> = if target.rooms.is_empty() {
+            Box::new(self.sockets.iter().filter(|(_, s)| s.nsp == target.nsp))
+        } else {
+            let ids: HashSet<Sid> = target
+                .rooms
+                .iter()
+                .flat_map(|room| self.room_members(&target.nsp, room))
+                .collect();
+            Box::new(
+                ids.into_iter()
+                    .filter_map(|id| self.sockets.get_key_value(&id)),
+            )
+        };
+        chosen.filter(|(id, _)| !excluded.contains(id)).collect()
     }
 
     fn info(id: &Sid, s: &SocketEntry) -> SocketInfo {

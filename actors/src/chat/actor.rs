@@ -1,0 +1,525 @@
+//! One actor per chat header: the only writer of its chat.
+//!
+//! Every change is written to the store in one batch, then waits for a
+//! shared flush while the actor goes on with the next request (so a burst
+//! of appends costs one flush), then is answered and published. What is
+//! published goes through `outbox` so that events leave in the order the
+//! changes were made, whatever order the flushes are seen to finish in.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use actix::prelude::*;
+use tracing::warn;
+
+use super::ChatConfig;
+use super::error::ChatError;
+use super::events::{ChatEvent, ChatEvents};
+use crate::store::{
+    ChatHeader, ChatKind, ChatWrite, FriendshipStatus, MemberState, Message, MessageType, Store,
+    now_millis,
+};
+
+/// Told when a chat actor has stopped, so the directory forgets it.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct Gone {
+    pub id: u64,
+    pub addr: Addr<Chat>,
+}
+
+struct Outgoing {
+    seq: u64,
+    event: ChatEvent,
+    durable: bool,
+}
+
+/// The live state of one chat.
+pub struct Chat {
+    header: ChatHeader,
+    store: Store,
+    events: Arc<dyn ChatEvents>,
+    config: ChatConfig,
+    directory: Recipient<Gone>,
+    /// Each member's cursor and unread count, as in the store.
+    states: HashMap<String, MemberState>,
+    /// Sockets viewing the chat now, with their user.
+    viewing: HashMap<String, String>,
+    /// Users typing now, each with the timer that ends the flag.
+    typing: HashMap<String, (String, SpawnHandle)>,
+    /// Changes written and waiting for their flush, oldest first.
+    outbox: VecDeque<Outgoing>,
+    next_seq: u64,
+    idle_timer: Option<SpawnHandle>,
+}
+
+impl Chat {
+    pub(crate) fn load(
+        header: ChatHeader,
+        store: Store,
+        events: Arc<dyn ChatEvents>,
+        config: ChatConfig,
+        directory: Recipient<Gone>,
+    ) -> Result<Chat, ChatError> {
+        let mut states = store.member_states(header.id)?;
+        for member in &header.members {
+            states.entry(member.clone()).or_default();
+        }
+        Ok(Chat {
+            header,
+            store,
+            events,
+            config,
+            directory,
+            states,
+            viewing: HashMap::new(),
+            typing: HashMap::new(),
+            outbox: VecDeque::new(),
+            next_seq: 0,
+            idle_timer: None,
+        })
+    }
+
+    fn member(&self, user: &str) -> Result<(), ChatError> {
+        if self.header.is_member(user) {
+            Ok(())
+        } else {
+            Err(ChatError::NotMember)
+        }
+    }
+
+    fn is_idle(&self) -> bool {
+        self.viewing.is_empty() && self.typing.is_empty() && self.outbox.is_empty()
+    }
+
+    /// Restarts the idle countdown; the actor stops when it runs out with
+    /// the chat still idle.
+    fn touch(&mut self, ctx: &mut Context<Self>) {
+        if let Some(timer) = self.idle_timer.take() {
+            ctx.cancel_future(timer);
+        }
+        if self.is_idle() {
+            self.idle_timer = Some(ctx.run_later(self.config.idle_after, |act, ctx| {
+                act.idle_timer = None;
+                if act.is_idle() {
+                    ctx.stop();
+                }
+            }));
+        }
+    }
+
+    /// Queues an event behind the durability of the write it reports and
+    /// returns the future that releases it. The answer is `value` once the
+    /// write is durable.
+    fn after_flush<T: 'static>(
+        &mut self,
+        event: ChatEvent,
+        value: T,
+    ) -> ResponseActFuture<Self, Result<T, ChatError>> {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.outbox.push_back(Outgoing {
+            seq,
+            event,
+            durable: false,
+        });
+        Box::pin(
+            self.store
+                .durable()
+                .into_actor(self)
+                .map(move |result, act, ctx| {
+                    let answer = match result {
+                        Ok(()) => {
+                            if let Some(out) = act.outbox.iter_mut().find(|o| o.seq == seq) {
+                                out.durable = true;
+                            }
+                            Ok(value)
+                        }
+                        Err(err) => {
+                            warn!(chat = act.header.id, %err, "write not durable; not published");
+                            act.outbox.retain(|o| o.seq != seq);
+                            Err(err.into())
+                        }
+                    };
+                    act.release();
+                    act.touch(ctx);
+                    answer
+                }),
+        )
+    }
+
+    /// Publishes the durable events at the head of the outbox.
+    fn release(&mut self) {
+        while self.outbox.front().is_some_and(|o| o.durable) {
+            if let Some(out) = self.outbox.pop_front() {
+                self.events.publish(&self.header, &out.event);
+            }
+        }
+    }
+
+    fn refuse<T: 'static>(err: ChatError) -> ResponseActFuture<Self, Result<T, ChatError>> {
+        Box::pin(fut::ready(Err(err)))
+    }
+
+    fn blocked(&self, sender: &str) -> Result<bool, ChatError> {
+        if self.header.kind != ChatKind::Individual {
+            return Ok(false);
+        }
+        let Some(other) = self.header.other_member(sender) else {
+            return Ok(false);
+        };
+        Ok(self
+            .store
+            .friendship(sender, other)?
+            .is_some_and(|f| f.status == FriendshipStatus::Blocked))
+    }
+
+    fn append(&mut self, msg: Append) -> Result<Message, ChatError> {
+        self.member(&msg.sender)?;
+        if self.blocked(&msg.sender)? {
+            return Err(ChatError::Blocked);
+        }
+        let message = Message {
+            id: self.store.next_message_id()?,
+            chat_id: self.header.id,
+            sender: msg.sender,
+            kind: msg.kind,
+            body: msg.body,
+            caption: msg.caption,
+            created_at: now_millis(),
+            edited_at: None,
+            deleted_at: None,
+        };
+        let mut header = self.header.clone();
+        header.last_message_id = Some(message.id);
+        header.message_count += 1;
+        let mut states = self.states.clone();
+        for (user, state) in states.iter_mut() {
+            if *user != message.sender {
+                state.unread += 1;
+            }
+        }
+        self.store.write(ChatWrite {
+            chat: header.id,
+            header: Some(&header),
+            messages: vec![&message],
+            states: changed(&self.states, &states),
+        })?;
+        self.header = header;
+        self.states = states;
+        Ok(message)
+    }
+
+    fn edit(&mut self, msg: Edit) -> Result<Message, ChatError> {
+        self.member(&msg.by)?;
+        let mut message = self.live_message(msg.id)?;
+        if message.sender != msg.by {
+            return Err(ChatError::NotSender);
+        }
+        message.body = msg.body;
+        message.caption = msg.caption;
+        message.edited_at = Some(now_millis());
+        self.store.write(ChatWrite {
+            chat: self.header.id,
+            header: None,
+            messages: vec![&message],
+            states: vec![],
+        })?;
+        Ok(message)
+    }
+
+    fn live_message(&self, id: u64) -> Result<Message, ChatError> {
+        match self.store.message(self.header.id, id)? {
+            Some(m) if !m.is_deleted() => Ok(m),
+            _ => Err(ChatError::MessageNotFound),
+        }
+    }
+
+    /// Deletes all of `ids` or none: every one must be a live message of
+    /// this chat sent by `by`.
+    fn remove(&mut self, msg: Remove) -> Result<Vec<u64>, ChatError> {
+        self.member(&msg.by)?;
+        let mut ids: Vec<u64> = Vec::with_capacity(msg.ids.len());
+        for id in msg.ids {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        let mut doomed = Vec::with_capacity(ids.len());
+        for id in &ids {
+            let message = self.live_message(*id)?;
+            if message.sender != msg.by {
+                return Err(ChatError::NotSender);
+            }
+            doomed.push(message);
+        }
+        let now = now_millis();
+        for message in &mut doomed {
+            message.deleted_at = Some(now);
+        }
+        let set: HashSet<u64> = ids.iter().copied().collect();
+        let mut header = self.header.clone();
+        header.message_count = header.message_count.saturating_sub(doomed.len() as u64);
+        if header.last_message_id.is_some_and(|id| set.contains(&id)) {
+            let newest = self
+                .store
+                .history(header.id, None, 0, set.len() + 1)?
+                .into_iter()
+                .find(|m| !set.contains(&m.id));
+            header.last_message_id = newest.map(|m| m.id);
+        }
+        let mut states = self.states.clone();
+        for (user, state) in states.iter_mut() {
+            let unread_gone = doomed
+                .iter()
+                .filter(|m| m.sender != *user && m.id > state.cursor)
+                .count() as u64;
+            state.unread = state.unread.saturating_sub(unread_gone);
+        }
+        self.store.write(ChatWrite {
+            chat: header.id,
+            header: Some(&header),
+            messages: doomed.iter().collect(),
+            states: changed(&self.states, &states),
+        })?;
+        self.header = header;
+        self.states = states;
+        Ok(ids)
+    }
+
+    fn mark_read(&mut self, user: &str) -> Result<u64, ChatError> {
+        self.member(user)?;
+        let old = self.states.get(user).copied().unwrap_or_default();
+        let state = MemberState {
+            cursor: old.cursor.max(self.header.last_message_id.unwrap_or(0)),
+            unread: 0,
+        };
+        if state != old {
+            self.store.write(ChatWrite {
+                chat: self.header.id,
+                header: None,
+                messages: vec![],
+                states: vec![(user, state)],
+            })?;
+            self.states.insert(user.to_owned(), state);
+        }
+        Ok(state.cursor)
+    }
+
+    /// Sets or clears a typing flag and publishes it. An empty `name`
+    /// keeps the name the flag was set with.
+    fn set_typing(&mut self, user: &str, name: String, is_typing: bool, ctx: &mut Context<Self>) {
+        let mut name = name;
+        if let Some((previous, timer)) = self.typing.remove(user) {
+            ctx.cancel_future(timer);
+            if name.is_empty() {
+                name = previous;
+            }
+        }
+        if is_typing {
+            let who = user.to_owned();
+            let timer = ctx.run_later(self.config.typing_ttl, move |act, ctx| {
+                if let Some((name, _)) = act.typing.remove(&who) {
+                    act.publish_typing(&who, name, false);
+                }
+                act.touch(ctx);
+            });
+            self.typing.insert(user.to_owned(), (name.clone(), timer));
+        }
+        self.publish_typing(user, name, is_typing);
+    }
+
+    fn publish_typing(&self, user: &str, name: String, is_typing: bool) {
+        let event = ChatEvent::Typing {
+            user: user.to_owned(),
+            name,
+            is_typing,
+        };
+        self.events.publish(&self.header, &event);
+    }
+
+    fn viewers(&self) -> Vec<String> {
+        let mut users: Vec<String> = self.viewing.values().cloned().collect();
+        users.sort();
+        users.dedup();
+        users
+    }
+}
+
+/// The states that differ between `old` and `new`.
+fn changed<'a>(
+    old: &HashMap<String, MemberState>,
+    new: &'a HashMap<String, MemberState>,
+) -> Vec<(&'a str, MemberState)> {
+    new.iter()
+        .filter(|(user, state)| old.get(*user) != Some(state))
+        .map(|(user, state)| (user.as_str(), *state))
+        .collect()
+}
+
+impl Actor for Chat {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.touch(ctx);
+    }
+
+    fn stopped(&mut self, ctx: &mut Context<Self>) {
+        self.directory.do_send(Gone {
+            id: self.header.id,
+            addr: ctx.address(),
+        });
+    }
+}
+
+/// Posts a message; answered once it is durable.
+#[derive(Message, Clone, Debug)]
+#[rtype(result = "Result<Message, ChatError>")]
+pub struct Append {
+    pub sender: String,
+    pub kind: MessageType,
+    pub body: String,
+    pub caption: Option<String>,
+}
+
+/// Changes the text (and caption) of a message; its sender only.
+#[derive(Message, Clone, Debug)]
+#[rtype(result = "Result<Message, ChatError>")]
+pub struct Edit {
+    pub by: String,
+    pub id: u64,
+    pub body: String,
+    pub caption: Option<String>,
+}
+
+/// Deletes messages, all or none; their sender only. Answers the ids.
+#[derive(Message, Clone, Debug)]
+#[rtype(result = "Result<Vec<u64>, ChatError>")]
+pub struct Remove {
+    pub by: String,
+    pub ids: Vec<u64>,
+}
+
+/// Moves a member's cursor to the newest message. Answers the cursor.
+#[derive(Message, Clone, Debug)]
+#[rtype(result = "Result<u64, ChatError>")]
+pub struct MarkRead {
+    pub user: String,
+}
+
+/// A member's socket is viewing the chat. Answers the users viewing now.
+#[derive(Message, Clone, Debug)]
+#[rtype(result = "Result<Vec<String>, ChatError>")]
+pub struct View {
+    pub socket: String,
+    pub user: String,
+}
+
+/// A socket stopped viewing (left the chat, or disconnected).
+#[derive(Message, Clone, Debug)]
+#[rtype(result = "Result<(), ChatError>")]
+pub struct Unview {
+    pub socket: String,
+}
+
+/// A member starts or stops typing.
+#[derive(Message, Clone, Debug)]
+#[rtype(result = "Result<(), ChatError>")]
+pub struct Typing {
+    pub user: String,
+    pub name: String,
+    pub is_typing: bool,
+}
+
+/// The users viewing the chat now.
+#[derive(Message, Clone, Debug)]
+#[rtype(result = "Result<Vec<String>, ChatError>")]
+pub struct Viewers;
+
+impl Handler<Append> for Chat {
+    type Result = ResponseActFuture<Self, Result<Message, ChatError>>;
+    fn handle(&mut self, msg: Append, _: &mut Context<Self>) -> Self::Result {
+        match self.append(msg) {
+            Ok(message) => self.after_flush(ChatEvent::Created(message.clone()), message),
+            Err(err) => Self::refuse(err),
+        }
+    }
+}
+
+impl Handler<Edit> for Chat {
+    type Result = ResponseActFuture<Self, Result<Message, ChatError>>;
+    fn handle(&mut self, msg: Edit, _: &mut Context<Self>) -> Self::Result {
+        match self.edit(msg) {
+            Ok(message) => self.after_flush(ChatEvent::Updated(message.clone()), message),
+            Err(err) => Self::refuse(err),
+        }
+    }
+}
+
+impl Handler<Remove> for Chat {
+    type Result = ResponseActFuture<Self, Result<Vec<u64>, ChatError>>;
+    fn handle(&mut self, msg: Remove, _: &mut Context<Self>) -> Self::Result {
+        match self.remove(msg) {
+            Ok(ids) if ids.is_empty() => Box::pin(fut::ready(Ok(ids))),
+            Ok(ids) => self.after_flush(ChatEvent::Deleted(ids.clone()), ids),
+            Err(err) => Self::refuse(err),
+        }
+    }
+}
+
+impl Handler<MarkRead> for Chat {
+    type Result = ResponseActFuture<Self, Result<u64, ChatError>>;
+    fn handle(&mut self, msg: MarkRead, _: &mut Context<Self>) -> Self::Result {
+        match self.mark_read(&msg.user) {
+            Ok(cursor) => {
+                let event = ChatEvent::Read {
+                    user: msg.user,
+                    cursor,
+                };
+                self.after_flush(event, cursor)
+            }
+            Err(err) => Self::refuse(err),
+        }
+    }
+}
+
+impl Handler<View> for Chat {
+    type Result = Result<Vec<String>, ChatError>;
+    fn handle(&mut self, msg: View, ctx: &mut Context<Self>) -> Self::Result {
+        self.member(&msg.user)?;
+        self.viewing.insert(msg.socket, msg.user);
+        self.touch(ctx);
+        Ok(self.viewers())
+    }
+}
+
+impl Handler<Unview> for Chat {
+    type Result = Result<(), ChatError>;
+    fn handle(&mut self, msg: Unview, ctx: &mut Context<Self>) -> Self::Result {
+        if let Some(user) = self.viewing.remove(&msg.socket) {
+            let still_here = self.viewing.values().any(|u| *u == user);
+            if !still_here && self.typing.contains_key(&user) {
+                self.set_typing(&user, String::new(), false, ctx);
+            }
+        }
+        self.touch(ctx);
+        Ok(())
+    }
+}
+
+impl Handler<Typing> for Chat {
+    type Result = Result<(), ChatError>;
+    fn handle(&mut self, msg: Typing, ctx: &mut Context<Self>) -> Self::Result {
+        self.member(&msg.user)?;
+        self.set_typing(&msg.user, msg.name, msg.is_typing, ctx);
+        self.touch(ctx);
+        Ok(())
+    }
+}
+
+impl Handler<Viewers> for Chat {
+    type Result = Result<Vec<String>, ChatError>;
+    fn handle(&mut self, _: Viewers, _: &mut Context<Self>) -> Self::Result {
+        Ok(self.viewers())
+    }
+}

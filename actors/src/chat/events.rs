@@ -1,0 +1,28 @@
+//! What a chat publishes once a change is durable.
+
+use crate::store::{ChatHeader, Message};
+
+/// A change to one chat, or a typing flag.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChatEvent {
+    Created(Message),
+    Updated(Message),
+    /// Messages deleted together, in the order asked.
+    Deleted(Vec<u64>),
+    /// `user` has read up to `cursor`.
+    Read {
+        user: String,
+        cursor: u64,
+    },
+    Typing {
+        user: String,
+        name: String,
+        is_typing: bool,
+    },
+}
+
+/// Turns chat changes into emits. Called on the chat actor's thread, in
+/// the order of the changes: it should hand work on, never block.
+pub trait ChatEvents: Send + Sync + 'static {
+    fn publish(&self, chat: &ChatHeader, event: &ChatEvent);
+}

@@ -1,0 +1,290 @@
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::*;
+use crate::store::{ChatHeader, FriendshipStatus, MessageType, Store};
+
+/// Records what chats publish.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<(u64, ChatEvent)>>);
+
+impl ChatEvents for Recorder {
+    fn publish(&self, chat: &ChatHeader, event: &ChatEvent) {
+        self.0.lock().unwrap().push((chat.id, event.clone()));
+    }
+}
+
+impl Recorder {
+    fn take(&self) -> Vec<ChatEvent> {
+        self.0.lock().unwrap().drain(..).map(|(_, e)| e).collect()
+    }
+}
+
+fn config() -> ChatConfig {
+    ChatConfig {
+        idle_after: Duration::from_millis(200),
+        typing_ttl: Duration::from_millis(100),
+        arbiters: 2,
+    }
+}
+
+fn start(store: &Store) -> (Chats, Arc<Recorder>) {
+    let recorder = Arc::new(Recorder::default());
+    let chats = Chats::start(store.clone(), recorder.clone(), config());
+    (chats, recorder)
+}
+
+fn text(sender: &str, body: &str) -> Append {
+    Append {
+        sender: sender.into(),
+        kind: MessageType::Text,
+        body: body.into(),
+        caption: None,
+    }
+}
+
+#[actix_rt::test]
+async fn append_is_durable_counted_and_published_in_order() {
+    let store = Store::temporary().unwrap();
+    let (chats, events) = start(&store);
+    let (chat, _) = store.individual_chat("a", "b", 0).unwrap();
+    let sends: Vec<_> = (0..20)
+        .map(|i| chats.call(chat.id, text("a", &format!("m{i}"))))
+        .collect();
+    let sent: Vec<u64> = futures_util::future::join_all(sends)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().id)
+        .collect();
+    let published: Vec<u64> = events
+        .take()
+        .into_iter()
+        .map(|e| match e {
+            ChatEvent::Created(m) => m.id,
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(published, sent);
+    assert!(published.windows(2).all(|w| w[0] < w[1]));
+    assert!(store.flush_count() < 20, "appends shared flushes");
+    assert_eq!(store.member_state(chat.id, "b").unwrap().unread, 20);
+    assert_eq!(store.member_state(chat.id, "a").unwrap().unread, 0);
+    assert_eq!(
+        store.chat(chat.id).unwrap().unwrap().last_message_id,
+        sent.last().copied()
+    );
+}
+
+#[actix_rt::test]
+async fn members_only_and_senders_only() {
+    let store = Store::temporary().unwrap();
+    let (chats, _) = start(&store);
+    let (chat, _) = store.individual_chat("a", "b", 0).unwrap();
+    assert!(matches!(
+        chats.call(chat.id, text("mallory", "hi")).await,
+        Err(ChatError::NotMember)
+    ));
+    assert!(matches!(
+        chats.call(999, text("a", "hi")).await,
+        Err(ChatError::NotFound)
+    ));
+    let m = chats.call(chat.id, text("a", "mine")).await.unwrap();
+    let edit = Edit {
+        by: "b".into(),
+        id: m.id,
+        body: "theirs".into(),
+        caption: None,
+    };
+    assert!(matches!(
+        chats.call(chat.id, edit).await,
+        Err(ChatError::NotSender)
+    ));
+    let remove = Remove {
+        by: "b".into(),
+        ids: vec![m.id],
+    };
+    assert!(matches!(
+        chats.call(chat.id, remove).await,
+        Err(ChatError::NotSender)
+    ));
+    let missing = Edit {
+        by: "a".into(),
+        id: m.id + 100,
+        body: "x".into(),
+        caption: None,
+    };
+    assert!(matches!(
+        chats.call(chat.id, missing).await,
+        Err(ChatError::MessageNotFound)
+    ));
+    assert_eq!(store.message(chat.id, m.id).unwrap().unwrap().body, "mine");
+}
+
+#[actix_rt::test]
+async fn edit_remove_and_read_keep_counts_right() {
+    let store = Store::temporary().unwrap();
+    let (chats, events) = start(&store);
+    let (chat, _) = store.individual_chat("a", "b", 0).unwrap();
+    let m1 = chats.call(chat.id, text("a", "one")).await.unwrap();
+    let m2 = chats.call(chat.id, text("a", "two")).await.unwrap();
+    let m3 = chats.call(chat.id, text("a", "three")).await.unwrap();
+    let edited = chats
+        .call(
+            chat.id,
+            Edit {
+                by: "a".into(),
+                id: m1.id,
+                body: "uno".into(),
+                caption: Some("c".into()),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(edited.edited_at.is_some());
+    assert_eq!(store.message(chat.id, m1.id).unwrap().unwrap().body, "uno");
+    // Delete the newest two: the last message falls back to the first.
+    let gone = chats
+        .call(
+            chat.id,
+            Remove {
+                by: "a".into(),
+                ids: vec![m3.id, m2.id, m3.id],
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(gone, vec![m3.id, m2.id]);
+    let header = store.chat(chat.id).unwrap().unwrap();
+    assert_eq!(header.last_message_id, Some(m1.id));
+    assert_eq!(header.message_count, 1);
+    assert_eq!(store.member_state(chat.id, "b").unwrap().unread, 1);
+    assert_eq!(store.count_unread(chat.id, "b").unwrap(), 1);
+    let cursor = chats
+        .call(chat.id, MarkRead { user: "b".into() })
+        .await
+        .unwrap();
+    assert_eq!(cursor, m1.id);
+    assert_eq!(store.member_state(chat.id, "b").unwrap().unread, 0);
+    let kinds: Vec<&'static str> = events
+        .take()
+        .iter()
+        .map(|e| match e {
+            ChatEvent::Created(_) => "created",
+            ChatEvent::Updated(_) => "updated",
+            ChatEvent::Deleted(_) => "deleted",
+            ChatEvent::Read { .. } => "read",
+            ChatEvent::Typing { .. } => "typing",
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "created", "created", "created", "updated", "deleted", "read"
+        ]
+    );
+}
+
+#[actix_rt::test]
+async fn blocked_individual_chats_refuse_messages() {
+    let store = Store::temporary().unwrap();
+    let (chats, _) = start(&store);
+    let (chat, _) = store.individual_chat("a", "b", 0).unwrap();
+    store
+        .set_friendship("a", "b", FriendshipStatus::Blocked, "b", 0)
+        .unwrap();
+    assert!(matches!(
+        chats.call(chat.id, text("a", "hi")).await,
+        Err(ChatError::Blocked)
+    ));
+}
+
+#[actix_rt::test]
+async fn typing_expires_and_ends_with_the_viewer() {
+    let store = Store::temporary().unwrap();
+    let (chats, events) = start(&store);
+    let (chat, _) = store.individual_chat("a", "b", 0).unwrap();
+    let typing = |on: bool| Typing {
+        user: "a".into(),
+        name: if on { "Ann".into() } else { String::new() },
+        is_typing: on,
+    };
+    chats.call(chat.id, typing(true)).await.unwrap();
+    actix_rt::time::sleep(Duration::from_millis(250)).await;
+    let seen = events.take();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(
+        seen[1],
+        ChatEvent::Typing {
+            user: "a".into(),
+            name: "Ann".into(),
+            is_typing: false
+        }
+    );
+    let view = View {
+        socket: "s1".into(),
+        user: "a".into(),
+    };
+    assert_eq!(chats.call(chat.id, view).await.unwrap(), vec!["a"]);
+    chats.call(chat.id, typing(true)).await.unwrap();
+    chats
+        .call(
+            chat.id,
+            Unview {
+                socket: "s1".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let seen = events.take();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(matches!(&seen[1], ChatEvent::Typing { is_typing: false, name, .. } if name == "Ann"));
+    assert!(chats.call(chat.id, Viewers).await.unwrap().is_empty());
+}
+
+#[actix_rt::test]
+async fn idle_chats_stop_and_come_back_with_their_state() {
+    let store = Store::temporary().unwrap();
+    let (chats, _) = start(&store);
+    let (chat, _) = store.individual_chat("a", "b", 0).unwrap();
+    chats.call(chat.id, text("a", "one")).await.unwrap();
+    let view = View {
+        socket: "s1".into(),
+        user: "b".into(),
+    };
+    chats.call(chat.id, view).await.unwrap();
+    assert_eq!(chats.running().await, 1);
+    actix_rt::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(chats.running().await, 1, "a viewed chat stays");
+    assert!(
+        chats
+            .call_if_running(
+                chat.id,
+                Unview {
+                    socket: "s1".into()
+                }
+            )
+            .await
+            .unwrap()
+            .is_some()
+    );
+    actix_rt::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(chats.running().await, 0, "an idle chat stops");
+    assert!(
+        chats
+            .call_if_running(chat.id, Viewers)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    chats.call(chat.id, text("a", "two")).await.unwrap();
+    assert_eq!(store.member_state(chat.id, "b").unwrap().unread, 2);
+    chats
+        .call(chat.id, MarkRead { user: "b".into() })
+        .await
+        .unwrap();
+    chats.call(chat.id, text("a", "three")).await.unwrap();
+    let state = store.member_state(chat.id, "b").unwrap();
+    assert_eq!(state.unread, 1);
+    assert_eq!(store.count_unread(chat.id, "b").unwrap(), 1);
+    assert_eq!(store.history(chat.id, None, 0, 10).unwrap().len(), 3);
+}

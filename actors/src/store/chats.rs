@@ -1,0 +1,119 @@
+//! Chat headers: the get-or-create of an individual chat, groups, and which
+//! chats a user is in.
+
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionalTree};
+
+use super::model::{ChatHeader, ChatKind, Millis};
+use super::{Result, Store, StoreError, decode, encode, get, keys};
+
+type TxResult<T> = std::result::Result<T, ConflictableTransactionError<StoreError>>;
+
+fn tx_encode<T: serde::Serialize>(value: &T) -> TxResult<Vec<u8>> {
+    encode(value).map_err(ConflictableTransactionError::Abort)
+}
+
+/// Writes a new header and indexes it under each member, in a transaction.
+fn insert_header(
+    chats: &TransactionalTree,
+    user_chats: &TransactionalTree,
+    header: &ChatHeader,
+) -> TxResult<()> {
+    chats.insert(keys::header(header.id), tx_encode(header)?)?;
+    for member in &header.members {
+        user_chats.insert(keys::user_chat(member, header.id), &[][..])?;
+    }
+    Ok(())
+}
+
+impl Store {
+    pub fn chat(&self, id: u64) -> Result<Option<ChatHeader>> {
+        get(&self.0.chats, &keys::header(id))
+    }
+
+    /// The individual chat of `a` and `b`, created if they have none
+    /// (`true` when created). Two callers racing get the same chat: the
+    /// pair's key is checked and written in one transaction.
+    pub fn individual_chat(&self, a: &str, b: &str, now: Millis) -> Result<(ChatHeader, bool)> {
+        let pair = keys::pair(a, b);
+        if let Some(id) = self.0.pairs.get(&pair)?.as_deref().and_then(keys::read_u64)
+            && let Some(header) = self.chat(id)?
+        {
+            return Ok((header, false));
+        }
+        let id = self.next_id("chat")?;
+        let fresh = ChatHeader {
+            id,
+            kind: ChatKind::Individual,
+            name: None,
+            members: vec![a.to_owned(), b.to_owned()],
+            created_at: now,
+            last_message_id: None,
+            message_count: 0,
+        };
+        let inner = &self.0;
+        let found = (&inner.pairs, &inner.chats, &inner.user_chats).transaction(
+            |(pairs, chats, user_chats)| {
+                if let Some(existing) = pairs.get(&pair)? {
+                    let id = keys::read_u64(&existing).unwrap_or(0);
+                    let key = keys::header(id);
+                    if let Some(bytes) = chats.get(&key)? {
+                        let header: ChatHeader =
+                            decode(&key, &bytes).map_err(ConflictableTransactionError::Abort)?;
+                        return Ok((header, false));
+                    }
+                }
+                pairs.insert(pair.as_slice(), &keys::u64_value(id)[..])?;
+                insert_header(chats, user_chats, &fresh)?;
+                Ok((fresh.clone(), true))
+            },
+        )?;
+        Ok(found)
+    }
+
+    /// The individual chat of `a` and `b`, if they have one.
+    pub fn individual_between(&self, a: &str, b: &str) -> Result<Option<u64>> {
+        Ok(self
+            .0
+            .pairs
+            .get(keys::pair(a, b))?
+            .as_deref()
+            .and_then(keys::read_u64))
+    }
+
+    /// A new group chat of `members` (duplicates dropped, order kept).
+    pub fn create_group(&self, name: &str, members: &[String], now: Millis) -> Result<ChatHeader> {
+        let mut unique: Vec<String> = Vec::with_capacity(members.len());
+        for m in members {
+            if !unique.contains(m) {
+                unique.push(m.clone());
+            }
+        }
+        let header = ChatHeader {
+            id: self.next_id("chat")?,
+            kind: ChatKind::Group,
+            name: Some(name.to_owned()),
+            members: unique,
+            created_at: now,
+            last_message_id: None,
+            message_count: 0,
+        };
+        let inner = &self.0;
+        (&inner.chats, &inner.user_chats)
+            .transaction(|(chats, user_chats)| insert_header(chats, user_chats, &header))?;
+        Ok(header)
+    }
+
+    /// The ids of every chat `user` is in, oldest first.
+    pub fn chats_of(&self, user: &str) -> Result<Vec<u64>> {
+        self.0
+            .user_chats
+            .scan_prefix(keys::user_prefix(user))
+            .keys()
+            .map(|key| {
+                let key = key?;
+                keys::trailing_u64(&key).ok_or_else(|| super::corrupt(&key, "user chat key"))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,87 @@
+//! Group commit: every writer that needs its write durable asks the flusher
+//! thread, which flushes once for everyone who asked since its last flush.
+//! A hundred concurrent appends cost one `fsync`, not a hundred.
+//!
+//! The order makes it correct: a writer asks only after its write is
+//! applied, and the thread takes the waiting requests before it flushes, so
+//! every write of a batch happened before that batch's flush began.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use tokio::sync::oneshot;
+
+use super::StoreError;
+
+type Reply = oneshot::Sender<Result<(), String>>;
+
+/// The flusher thread of one database, stopped (and joined) on drop so that
+/// reopening the same path right after finds the database released.
+pub(crate) struct Flusher {
+    requests: Option<mpsc::Sender<Reply>>,
+    thread: Option<JoinHandle<()>>,
+    /// Flushes done so far: with the count of writers, how well they batch.
+    flushes: Arc<AtomicU64>,
+}
+
+impl Flusher {
+    pub fn start(db: sled::Db) -> std::io::Result<Flusher> {
+        let (requests, inbox) = mpsc::channel::<Reply>();
+        let flushes = Arc::new(AtomicU64::new(0));
+        let counter = flushes.clone();
+        let thread = std::thread::Builder::new()
+            .name("confab-store-flush".into())
+            .spawn(move || run(db, inbox, &counter))?;
+        Ok(Flusher {
+            requests: Some(requests),
+            thread: Some(thread),
+            flushes,
+        })
+    }
+
+    pub fn flushes(&self) -> u64 {
+        self.flushes.load(Ordering::Relaxed)
+    }
+
+    /// Resolves once everything written before the call is on disk.
+    pub fn durable(&self) -> impl Future<Output = Result<(), StoreError>> + use<> {
+        let (reply, answer) = oneshot::channel();
+        let asked = self
+            .requests
+            .as_ref()
+            .is_some_and(|r| r.send(reply).is_ok());
+        async move {
+            if !asked {
+                return Err(StoreError::FlusherGone);
+            }
+            match answer.await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(reason)) => Err(StoreError::Flush(reason)),
+                Err(_) => Err(StoreError::FlusherGone),
+            }
+        }
+    }
+}
+
+fn run(db: sled::Db, inbox: mpsc::Receiver<Reply>, flushes: &AtomicU64) {
+    while let Ok(first) = inbox.recv() {
+        let batch: Vec<Reply> = std::iter::once(first).chain(inbox.try_iter()).collect();
+        let result = db.flush().map(|_| ()).map_err(|e| e.to_string());
+        flushes.fetch_add(1, Ordering::Relaxed);
+        tracing::trace!(writers = batch.len(), "store flushed");
+        for reply in batch {
+            let _ = reply.send(result.clone());
+        }
+    }
+}
+
+impl Drop for Flusher {
+    fn drop(&mut self) {
+        self.requests.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Key layout. Numbers are big-endian so that sled's byte order is their
+//! numeric order: a chat's messages sort by id, and a page of history is a
+//! range scan. Strings are length-prefixed so that no user id is a prefix of
+//! another's keys.
+//!
+//! | tree | key | value |
+//! | --- | --- | --- |
+//! | `chats` | `H` chat | [`ChatHeader`](super::ChatHeader) |
+//! | `chats` | `M` chat message | [`Message`](super::Message) |
+//! | `chats` | `S` chat user | [`MemberState`](super::MemberState) |
+//! | `user_chats` | user chat | empty |
+//! | `pairs` | user user (sorted) | chat id |
+//! | `users` | user | [`User`](super::User) |
+//! | `friends` | user other | [`Friendship`](super::Friendship) |
+//! | `counters` | name | u64 |
+//!
+//! Everything about one chat is in the one `chats` tree, so an append (the
+//! message, the header's last message, the members' unread counts) is a
+//! single atomic batch.
+
+const HEADER: u8 = b'H';
+const MESSAGE: u8 = b'M';
+const STATE: u8 = b'S';
+
+fn push_str(key: &mut Vec<u8>, s: &str) {
+    let len = u16::try_from(s.len()).unwrap_or(u16::MAX);
+    key.extend_from_slice(&len.to_be_bytes());
+    key.extend_from_slice(&s.as_bytes()[..len as usize]);
+}
+
+fn tagged(tag: u8, chat: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(32);
+    key.push(tag);
+    key.extend_from_slice(&chat.to_be_bytes());
+    key
+}
+
+pub fn header(chat: u64) -> Vec<u8> {
+    tagged(HEADER, chat)
+}
+
+pub fn message(chat: u64, id: u64) -> Vec<u8> {
+    let mut key = tagged(MESSAGE, chat);
+    key.extend_from_slice(&id.to_be_bytes());
+    key
+}
+
+/// The prefix of every message of `chat`.
+pub fn messages(chat: u64) -> Vec<u8> {
+    tagged(MESSAGE, chat)
+}
+
+pub fn state(chat: u64, user: &str) -> Vec<u8> {
+    let mut key = tagged(STATE, chat);
+    push_str(&mut key, user);
+    key
+}
+
+/// The prefix of every member state of `chat`.
+pub fn states(chat: u64) -> Vec<u8> {
+    tagged(STATE, chat)
+}
+
+/// The prefix of every key that starts with `user`.
+pub fn user_prefix(user: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(2 + user.len() + 8);
+    push_str(&mut key, user);
+    key
+}
+
+pub fn user_chat(user: &str, chat: u64) -> Vec<u8> {
+    let mut key = user_prefix(user);
+    key.extend_from_slice(&chat.to_be_bytes());
+    key
+}
+
+/// The two users of an individual chat, in one order whoever asks.
+pub fn pair(a: &str, b: &str) -> Vec<u8> {
+    let (first, second) = if a <= b { (a, b) } else { (b, a) };
+    let mut key = user_prefix(first);
+    push_str(&mut key, second);
+    key
+}
+
+pub fn friend(user: &str, other: &str) -> Vec<u8> {
+    let mut key = user_prefix(user);
+    push_str(&mut key, other);
+    key
+}
+
+/// The u64 at the end of a key (message id, chat id).
+pub fn trailing_u64(key: &[u8]) -> Option<u64> {
+    let tail = key.len().checked_sub(8).map(|at| &key[at..])?;
+    Some(u64::from_be_bytes(tail.try_into().ok()?))
+}
+
+pub fn u64_value(n: u64) -> [u8; 8] {
+    n.to_be_bytes()
+}
+
+pub fn read_u64(bytes: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(bytes.try_into().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_keys_sort_by_id_within_a_chat() {
+        assert!(message(1, 255) < message(1, 256));
+        assert!(message(1, u64::MAX) < message(2, 0));
+        assert!(message(7, 3).starts_with(&messages(7)));
+        assert_eq!(trailing_u64(&message(7, 300)), Some(300));
+    }
+
+    #[test]
+    fn user_keys_do_not_prefix_each_other() {
+        assert!(!user_chat("ab", 1).starts_with(&user_prefix("a")));
+        assert!(user_chat("a", 1).starts_with(&user_prefix("a")));
+        assert_eq!(pair("b", "a"), pair("a", "b"));
+    }
+}

@@ -1,0 +1,143 @@
+//! Messages and member states of one chat: atomic writes, history pages,
+//! and unread counts.
+
+use std::collections::HashMap;
+
+use super::model::{ChatHeader, MemberState, Message};
+use super::{Result, Store, corrupt, decode, encode, get, keys};
+
+/// Everything one change to a chat writes, applied as one sled batch: a
+/// reader never sees a message without the header and counts that go with
+/// it, and a crash keeps all of it or none.
+#[derive(Debug, Default)]
+pub struct ChatWrite<'a> {
+    pub chat: u64,
+    pub header: Option<&'a ChatHeader>,
+    pub messages: Vec<&'a Message>,
+    pub states: Vec<(&'a str, MemberState)>,
+}
+
+impl Store {
+    /// The next message id (ids are global and only grow, so a chat's
+    /// messages sort by id in the order they were written).
+    pub fn next_message_id(&self) -> Result<u64> {
+        self.next_id("message")
+    }
+
+    /// Applies a change to one chat atomically (not yet durable: see
+    /// [`Store::durable`]).
+    pub fn write(&self, change: ChatWrite<'_>) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        if let Some(header) = change.header {
+            batch.insert(keys::header(header.id), encode(header)?);
+        }
+        for message in change.messages {
+            batch.insert(keys::message(message.chat_id, message.id), encode(message)?);
+        }
+        for (user, state) in change.states {
+            batch.insert(keys::state(change.chat, user), encode(&state)?);
+        }
+        self.0.chats.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// One message, deleted or not.
+    pub fn message(&self, chat: u64, id: u64) -> Result<Option<Message>> {
+        get(&self.0.chats, &keys::message(chat, id))
+    }
+
+    /// A page of history, newest first: messages older than `before` (all
+    /// when `None`), skipping `skip` of them, at most `take`. Deleted
+    /// messages are left out.
+    pub fn history(
+        &self,
+        chat: u64,
+        before: Option<u64>,
+        skip: usize,
+        take: usize,
+    ) -> Result<Vec<Message>> {
+        let start = keys::message(chat, 0);
+        let end = match before {
+            Some(id) => keys::message(chat, id),
+            None => keys::message(chat, u64::MAX),
+        };
+        self.live(self.0.chats.range(start..end).rev(), skip, take)
+    }
+
+    /// Messages newer than `after`, oldest first, at most `take`.
+    pub fn messages_after(&self, chat: u64, after: u64, take: usize) -> Result<Vec<Message>> {
+        let start = keys::message(chat, after.saturating_add(1));
+        let end = keys::message(chat, u64::MAX);
+        self.live(self.0.chats.range(start..end), 0, take)
+    }
+
+    fn live(
+        &self,
+        entries: impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>,
+        skip: usize,
+        take: usize,
+    ) -> Result<Vec<Message>> {
+        let mut page = Vec::new();
+        let mut skipped = 0;
+        for entry in entries {
+            if page.len() >= take {
+                break;
+            }
+            let (key, value) = entry?;
+            let message: Message = decode(&key, &value)?;
+            if message.is_deleted() {
+                continue;
+            }
+            if skipped < skip {
+                skipped += 1;
+                continue;
+            }
+            page.push(message);
+        }
+        Ok(page)
+    }
+
+    /// The newest message of a chat that is not deleted.
+    pub fn last_live_message(&self, chat: u64) -> Result<Option<Message>> {
+        Ok(self.history(chat, None, 0, 1)?.pop())
+    }
+
+    pub fn member_state(&self, chat: u64, user: &str) -> Result<MemberState> {
+        Ok(get(&self.0.chats, &keys::state(chat, user))?.unwrap_or_default())
+    }
+
+    /// The states of every member that has one.
+    pub fn member_states(&self, chat: u64) -> Result<HashMap<String, MemberState>> {
+        let prefix = keys::states(chat);
+        self.0
+            .chats
+            .scan_prefix(&prefix)
+            .map(|entry| {
+                let (key, value) = entry?;
+                let user = key
+                    .get(prefix.len() + 2..)
+                    .and_then(|b| std::str::from_utf8(b).ok())
+                    .ok_or_else(|| corrupt(&key, "member state key"))?;
+                Ok((user.to_owned(), decode(&key, &value)?))
+            })
+            .collect()
+    }
+
+    /// Counts what `user` has not read by scanning: the messages of others
+    /// after their cursor. The kept count must always equal this; it is
+    /// how the tests check it, and how a count can be repaired.
+    pub fn count_unread(&self, chat: u64, user: &str) -> Result<u64> {
+        let cursor = self.member_state(chat, user)?.cursor;
+        let start = keys::message(chat, cursor.saturating_add(1));
+        let end = keys::message(chat, u64::MAX);
+        let mut count = 0;
+        for entry in self.0.chats.range(start..end) {
+            let (key, value) = entry?;
+            let message: Message = decode(&key, &value)?;
+            if !message.is_deleted() && message.sender != user {
+                count += 1;
+            }
+        }
+        Ok(count)
+    }
+}

@@ -1,0 +1,161 @@
+//! The chat's durable state in sled: users, chat headers, messages, read
+//! cursors with unread counts, and friendships.
+//!
+//! - [`keys`]: the key layout (big-endian, so history pages are range scans).
+//! - [`model`]: the records.
+//! - `chats`, `messages`, `users`, `friends`: the operations, one file each.
+//! - `flush`: group commit, so that a message is on disk before it is
+//!   acknowledged without every writer paying for its own flush.
+//!
+//! Reads and writes are synchronous (sled answers from memory in
+//! microseconds); only [`Store::durable`] waits, and it is async.
+
+mod chats;
+mod flush;
+mod friends;
+pub mod keys;
+mod messages;
+pub mod model;
+mod users;
+
+#[cfg(test)]
+pub(crate) mod tests;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use messages::ChatWrite;
+pub use model::{
+    ChatHeader, ChatKind, Friendship, FriendshipStatus, MemberState, Message, MessageType, Millis,
+    User, now_millis,
+};
+
+use flush::Flusher;
+
+/// What can go wrong with the store. Every variant is the server's fault
+/// or the disk's, never the client's: the caller logs it and answers a
+/// generic error.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage error: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("record under {key:?} does not decode: {reason}")]
+    Corrupt { key: Vec<u8>, reason: String },
+    #[error("record does not encode: {0}")]
+    Encode(String),
+    #[error("the store's flusher has stopped")]
+    FlusherGone,
+    #[error("flush failed: {0}")]
+    Flush(String),
+    #[error("could not start the flusher thread: {0}")]
+    Thread(#[from] std::io::Error),
+}
+
+impl From<sled::transaction::TransactionError<StoreError>> for StoreError {
+    fn from(err: sled::transaction::TransactionError<StoreError>) -> Self {
+        match err {
+            sled::transaction::TransactionError::Abort(e) => e,
+            sled::transaction::TransactionError::Storage(e) => StoreError::Sled(e),
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Handle to the chat database. Cheap to clone; every clone is the same
+/// database.
+#[derive(Clone)]
+pub struct Store(Arc<Inner>);
+
+struct Inner {
+    db: sled::Db,
+    /// Headers, messages and member states, by chat (see [`keys`]).
+    chats: sled::Tree,
+    /// Which chats each user is in.
+    user_chats: sled::Tree,
+    /// The individual chat of each pair of users.
+    pairs: sled::Tree,
+    users: sled::Tree,
+    friends: sled::Tree,
+    /// Id sequences (`chat`, `message`).
+    counters: sled::Tree,
+    /// Last, so that it is dropped (and its thread joined) after the trees.
+    flusher: Flusher,
+}
+
+impl Store {
+    /// Opens (or creates) the database in the directory `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        Store::from_db(sled::Config::new().path(path).open()?)
+    }
+
+    /// A database that lives in a temporary directory and is removed when
+    /// dropped: for tests.
+    pub fn temporary() -> Result<Store> {
+        Store::from_db(sled::Config::new().temporary(true).open()?)
+    }
+
+    fn from_db(db: sled::Db) -> Result<Store> {
+        let tree = |name: &str| db.open_tree(name);
+        Ok(Store(Arc::new(Inner {
+            chats: tree("chats")?,
+            user_chats: tree("user_chats")?,
+            pairs: tree("pairs")?,
+            users: tree("users")?,
+            friends: tree("friends")?,
+            counters: tree("counters")?,
+            flusher: Flusher::start(db.clone())?,
+            db,
+        })))
+    }
+
+    /// Resolves once every write made before the call is on disk. Writers
+    /// that ask at the same time share one flush.
+    pub fn durable(&self) -> impl Future<Output = Result<()>> + use<> {
+        self.0.flusher.durable()
+    }
+
+    /// How many group flushes have run (each served one or more writers).
+    pub fn flush_count(&self) -> u64 {
+        self.0.flusher.flushes()
+    }
+
+    /// The next value of the sequence `name`, starting at 1.
+    pub(crate) fn next_id(&self, name: &str) -> Result<u64> {
+        let next = self.0.counters.update_and_fetch(name, |old| {
+            let n = old.and_then(keys::read_u64).unwrap_or(0);
+            Some(keys::u64_value(n + 1).to_vec())
+        })?;
+        next.as_deref()
+            .and_then(keys::read_u64)
+            .ok_or_else(|| corrupt(name.as_bytes(), "counter"))
+    }
+
+    /// Bytes on disk, for metrics.
+    pub fn size_on_disk(&self) -> Result<u64> {
+        Ok(self.0.db.size_on_disk()?)
+    }
+}
+
+fn corrupt(key: &[u8], reason: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        key: key.to_vec(),
+        reason: reason.into(),
+    }
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|e| StoreError::Encode(e.to_string()))
+}
+
+fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| corrupt(key, e.to_string()))
+}
+
+/// Reads and decodes one record.
+fn get<T: DeserializeOwned>(tree: &sled::Tree, key: &[u8]) -> Result<Option<T>> {
+    tree.get(key)?.map(|v| decode(key, &v)).transpose()
+}

@@ -1,0 +1,81 @@
+//! The chat backend of seed 003 (Syarah Chat API): confab with the chat
+//! service on `/`, in the seed's development mode where `query.userId` is
+//! trusted (`name` and `avatar` may come in the query too). The chat
+//! database lives in `<CONFAB_DATA_DIR>/db`. The end-to-end chat tests
+//! drive this server.
+//!
+//! Development only: anyone can claim any user. A deployment puts the
+//! identity layer's middleware where `dev_identity` is.
+
+use std::time::Duration;
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use confab::chat::{self, ChatService, ChatSettings};
+use confab::{Confab, Config, ConnectError, ConnectRequest, Namespace};
+use serde_json::json;
+
+/// Trusts `query.userId` as the user, as the seed's development mode does.
+fn dev_identity(ns: &mut Namespace) {
+    ns.middleware(|mut req: ConnectRequest| async move {
+        let query = |name: &str| {
+            req.handshake
+                .query(name)
+                .map(str::trim)
+                .filter(|v| !v.is_empty() && *v != "null" && *v != "undefined")
+                .map(str::to_owned)
+        };
+        let Some(user) = query("userId") else {
+            return Err(ConnectError::new("userId is required"));
+        };
+        let identity = json!({ "userId": user, "name": query("name"), "avatar": query("avatar") });
+        req.user_id = Some(user);
+        req.data
+            .insert(confab::identity::IDENTITY_DATA_KEY.into(), identity);
+        Ok(req)
+    });
+}
+
+/// Chat timings from the environment (tests shorten the typing flag).
+fn settings() -> ChatSettings {
+    let mut settings = ChatSettings::default();
+    if let Some(ms) = std::env::var("CHAT_TYPING_TTL_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        settings.actors.typing_ttl = Duration::from_millis(ms);
+    }
+    settings
+}
+
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = Config::load(None).map_err(std::io::Error::other)?;
+    let service =
+        ChatService::open(config.data_dir.join("db"), settings()).map_err(std::io::Error::other)?;
+    let confab = Confab::builder()
+        .config(&config)
+        .namespace("/", |ns| {
+            dev_identity(ns);
+            chat::install(ns, service.clone());
+        })
+        .start();
+    service.bind(confab.io());
+    let server = HttpServer::new(move || {
+        App::new().configure(confab.service()).route(
+            "/api/health",
+            web::get().to(|| async { HttpResponse::Ok().json(json!({ "ok": true })) }),
+        )
+    })
+    .workers(2)
+    .bind((config.host.as_str(), config.port))?;
+    for addr in server.addrs() {
+        println!("confab listening on http://{addr}");
+    }
+    server.run().await
+}

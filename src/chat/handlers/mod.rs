@@ -1,0 +1,99 @@
+//! The client events of the contract, one file per family, and what every
+//! event goes through first: a user on the socket, a payload that is an
+//! object, no forged `userId`; and after: the answer, as an ack or (when
+//! the client asked for none) an `exception` event for a refusal.
+
+mod connection;
+mod friends;
+mod lists;
+mod messages;
+mod rooms;
+
+use std::future::Future;
+
+use serde_json::{Value, json};
+use tracing::debug;
+
+use super::error::Refusal;
+use super::input::Input;
+use super::service::ChatService;
+use crate::{Ack, Namespace, Payload, Socket};
+
+/// What a handler gets: the service, the socket, its user, the payload.
+pub(super) struct Ctx {
+    pub service: ChatService,
+    pub socket: Socket,
+    pub user: String,
+    pub input: Input,
+}
+
+pub(super) type Reply = Result<Value, Refusal>;
+
+pub fn install(ns: &mut Namespace, service: ChatService) {
+    connection::install(ns, &service);
+    on(ns, &service, "createMessage", messages::create);
+    on(ns, &service, "findAllMessages", messages::find_all);
+    on(ns, &service, "updateMessage", messages::update);
+    on(ns, &service, "removeMessage", messages::remove);
+    on(ns, &service, "readMessage", messages::read);
+    on(ns, &service, "joinRoom", rooms::join);
+    on(ns, &service, "leaveRoom", rooms::leave);
+    on(ns, &service, "roomTyping", rooms::typing);
+    on(ns, &service, "findAllChatHeaders", lists::chat_headers);
+    on(ns, &service, "getMyChats", lists::my_chats);
+    on(ns, &service, "getMyFriendships", lists::my_friendships);
+    on(ns, &service, "requestFriendship", friends::request);
+    on(ns, &service, "acceptFriendship", friends::accept);
+    on(ns, &service, "rejectFriendship", friends::reject);
+    on(ns, &service, "blockUser", friends::block);
+    on(ns, &service, "unblockUser", friends::unblock);
+}
+
+fn on<F, Fut>(ns: &mut Namespace, service: &ChatService, event: &'static str, handler: F)
+where
+    F: Fn(Ctx) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Reply> + 'static,
+{
+    let service = service.clone();
+    ns.on(event, move |socket, payload, ack| {
+        let (service, handler) = (service.clone(), handler.clone());
+        async move {
+            let reply = match prepare(service, socket.clone(), &payload) {
+                Ok(ctx) => handler(ctx).await,
+                Err(refusal) => Err(refusal),
+            };
+            answer(&socket, event, ack, reply);
+        }
+    });
+}
+
+fn prepare(service: ChatService, socket: Socket, payload: &Payload) -> Result<Ctx, Refusal> {
+    let user = socket.user_id().ok_or(Refusal::Unauthenticated)?.to_owned();
+    service.bind(socket.io().clone());
+    let input = Input::from_payload(payload)?;
+    input.check_claimed_user(&user)?;
+    Ok(Ctx {
+        service,
+        socket,
+        user,
+        input,
+    })
+}
+
+fn answer(socket: &Socket, event: &str, ack: Option<Ack>, reply: Reply) {
+    if let Err(refusal) = &reply {
+        debug!(socket = socket.id(), user = ?socket.user_id(), event, %refusal, "chat event refused");
+    }
+    let sent = match (ack, reply) {
+        (Some(ack), Ok(value)) => ack.send(&value),
+        (Some(ack), Err(refusal)) => ack.send(&json!({ "error": refusal.to_string() })),
+        (None, Ok(_)) => Ok(()),
+        (None, Err(refusal)) => socket.emit(
+            "exception",
+            &json!({ "status": "error", "message": refusal.to_string(), "event": event }),
+        ),
+    };
+    if let Err(err) = sent {
+        debug!(%err, event, "answer not encoded");
+    }
+}

@@ -1,0 +1,60 @@
+//! The chat service: the Syarah chat contract (seed 003) on chat-header
+//! actors, persisted in sled.
+//!
+//! Install it on a namespace whose middleware establishes the user (the
+//! identity layer, or the development switch that trusts `query.userId`):
+//!
+//! ```no_run
+//! use confab::Confab;
+//! use confab::chat::{self, ChatService, ChatSettings};
+//!
+//! #[actix_web::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let service = ChatService::open("./data/db", ChatSettings::default())?;
+//!     let confab = Confab::builder()
+//!         .namespace("/", |ns| {
+//!             // ns.middleware(verifier.middleware()); // sets the user
+//!             chat::install(ns, service.clone());
+//!         })
+//!         .start();
+//!     service.bind(confab.io());
+//!     Ok(())
+//! }
+//! ```
+//!
+//! - [`service`]: [`ChatService`], the state and the server API (users,
+//!   friendships, chats) for an application's own handlers.
+//! - [`settings`]: limits, room names, actor timings.
+//! - `input`: payloads to typed values, leniently (ids as numbers or
+//!   strings, `UserId` or `userId`), refusing a forged user.
+//! - `wire`: the JSON shapes the contract answers and emits.
+//! - `publish`: chat changes to server events.
+//! - `presence`: who is online (per device), and `clientStatus`.
+//! - `handlers`: one file per family of client events.
+
+mod error;
+mod handlers;
+mod input;
+mod presence;
+mod publish;
+pub mod service;
+pub mod settings;
+mod wire;
+
+pub use confab_actors::chat::{ChatConfig, ChatError};
+pub use confab_actors::store::{
+    ChatHeader, ChatKind, Friendship, FriendshipStatus, Message, MessageType, Store, StoreError,
+    User,
+};
+pub use error::Refusal;
+pub use service::ChatService;
+pub use settings::ChatSettings;
+
+use crate::Namespace;
+
+/// Registers every client event of the contract on `ns`, and the connect
+/// and disconnect handlers that keep presence, user rooms and viewing
+/// state. Sockets without a user are refused on every event.
+pub fn install(ns: &mut Namespace, service: ChatService) {
+    handlers::install(ns, service);
+}
