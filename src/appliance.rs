@@ -13,6 +13,9 @@ use std::sync::{Arc, OnceLock};
 use actix_web::web;
 use tracing::warn;
 
+use confab_actors::store::{Store, StoreError as ChatStoreError};
+
+use crate::chat::ChatService;
 use crate::config::Config;
 use crate::identity::{SetupError, Verifier};
 use crate::services::auth::Auth;
@@ -33,6 +36,8 @@ pub enum ApplianceError {
     },
     #[error("database {path}: {source}")]
     Database { path: String, source: sled::Error },
+    #[error("chat store: {0}")]
+    Chat(ChatStoreError),
     #[error("notification store: {0}")]
     Notifications(#[from] StoreError),
 }
@@ -78,6 +83,16 @@ impl ApplianceBuilder {
             rooms: policy.clone(),
             default_rooms: config.rooms.default_rooms.clone(),
         });
+        let chat = match config.chat.enabled {
+            true => {
+                let store = Store::from_db(db.clone()).map_err(ApplianceError::Chat)?;
+                Some(ChatService::with_store(
+                    store,
+                    config.chat.settings(&config.rooms.user_room),
+                ))
+            }
+            false => None,
+        };
         let io_cell = Arc::new(OnceLock::new());
         let confab = Confab::builder()
             .config(&config)
@@ -87,8 +102,14 @@ impl ApplianceBuilder {
                 rooms::install(ns, &config.rooms, policy.clone());
                 presence::install(ns, &config.presence, policy.clone());
                 relay::install(ns, &config.relays);
+                if let Some(chat) = &chat {
+                    crate::chat::install(ns, chat.clone());
+                }
             })
             .start();
+        if let Some(chat) = &chat {
+            chat.bind(confab.io());
+        }
         if io_cell.set(confab.io()).is_err() {
             warn!("presence hook already had an engine");
         }
@@ -105,6 +126,7 @@ impl ApplianceBuilder {
             rooms: policy,
             db,
             notifications,
+            chat,
         })
     }
 }
@@ -118,6 +140,8 @@ pub struct Appliance {
     rooms: Arc<RoomPolicy>,
     db: sled::Db,
     notifications: Notifications,
+    /// The chat service, unless `[chat] enabled = false`.
+    chat: Option<ChatService>,
 }
 
 impl Appliance {
@@ -152,6 +176,11 @@ impl Appliance {
     /// The data directory's database (`<data_dir>/db`). Services keep their
     /// own trees in it (the notifications use `notifications` and
     /// `notifications_by_user`); clones are the same database.
+    /// The chat service, for its server API (users, chats, messages).
+    pub fn chat(&self) -> Option<&ChatService> {
+        self.chat.as_ref()
+    }
+
     pub fn db(&self) -> &sled::Db {
         &self.db
     }

@@ -15,6 +15,7 @@ use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::chat::ChatOptions;
 use crate::identity::{self, IdentityConfig};
 use crate::services::auth::AuthConfig;
 use crate::services::notifications::NotificationsConfig;
@@ -61,6 +62,8 @@ pub struct Config {
     pub operations: OperationsConfig,
     /// Stored notifications and their events (`[notifications]`).
     pub notifications: NotificationsConfig,
+    /// The chat service (`[chat]`).
+    pub chat: ChatOptions,
 }
 
 /// `[api]`: the HTTP twin of the server-side API, for backends in other
@@ -122,6 +125,7 @@ impl Default for Config {
             api: ApiConfig::default(),
             operations: OperationsConfig::default(),
             notifications: NotificationsConfig::default(),
+            chat: ChatOptions::default(),
         }
     }
 }

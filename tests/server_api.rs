@@ -128,6 +128,14 @@ async fn callers_extractor_and_errors() {
 #[actix_rt::test]
 async fn notifications_outlive_the_appliance() {
     let dir = temp_dir("server-api-restart");
+    // Two appliances on one database in one process: the chat actors of the
+    // first would keep it open (sled locks it); the chat has its own
+    // restart test (tests/js/chat/restart.test.js).
+    let config = |dir: &std::path::Path| {
+        let mut config = config(dir);
+        config.chat.enabled = false;
+        config
+    };
     let id = {
         let appliance = Appliance::builder(config(&dir)).start().unwrap();
         let notifications = appliance.notifications();

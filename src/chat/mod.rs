@@ -48,7 +48,7 @@ pub use confab_actors::store::{
 };
 pub use error::Refusal;
 pub use service::ChatService;
-pub use settings::ChatSettings;
+pub use settings::{ChatOptions, ChatSettings};
 
 use crate::Namespace;
 

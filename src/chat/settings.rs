@@ -49,3 +49,45 @@ impl ChatSettings {
         self.chat_room.replace("{id}", &chat.to_string())
     }
 }
+
+/// `[chat]` in the appliance's configuration.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChatOptions {
+    /// Run the chat service (seed 003's events) on the main namespace.
+    pub enabled: bool,
+    /// The room of the sockets viewing a chat; `{id}` is the chat id.
+    pub chat_room: String,
+    pub max_text_chars: usize,
+    pub max_caption_chars: usize,
+    pub max_page: usize,
+}
+
+impl Default for ChatOptions {
+    fn default() -> Self {
+        let settings = ChatSettings::default();
+        ChatOptions {
+            enabled: true,
+            chat_room: settings.chat_room,
+            max_text_chars: settings.max_text_chars,
+            max_caption_chars: settings.max_caption_chars,
+            max_page: settings.max_page,
+        }
+    }
+}
+
+impl ChatOptions {
+    /// The service's settings, on the main namespace and the configured
+    /// user room, so that chat and identity agree on it.
+    pub fn settings(&self, user_room: &str) -> ChatSettings {
+        ChatSettings {
+            namespace: "/".into(),
+            user_room: user_room.to_owned(),
+            chat_room: self.chat_room.clone(),
+            max_text_chars: self.max_text_chars,
+            max_caption_chars: self.max_caption_chars,
+            max_page: self.max_page,
+            ..ChatSettings::default()
+        }
+    }
+}

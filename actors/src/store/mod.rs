@@ -98,7 +98,9 @@ impl Store {
         Store::from_db(sled::Config::new().temporary(true).open()?)
     }
 
-    fn from_db(db: sled::Db) -> Result<Store> {
+    /// The chat store in an open database (its own trees), shared with
+    /// other services of the same data directory.
+    pub fn from_db(db: sled::Db) -> Result<Store> {
         let tree = |name: &str| db.open_tree(name);
         Ok(Store(Arc::new(Inner {
             chats: tree("chats")?,
