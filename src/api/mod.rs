@@ -73,15 +73,8 @@ impl From<StoreError> for ApiError {
 }
 
 /// Event names the Socket.IO client keeps for itself: a server must not
-/// emit them.
-pub const RESERVED_EVENTS: [&str; 6] = [
-    "connect",
-    "connect_error",
-    "disconnect",
-    "disconnecting",
-    "newListener",
-    "removeListener",
-];
+/// emit them either.
+pub use confab_actors::protocol::socketio::RESERVED_EVENTS;
 
 /// Checks an event name a server is about to emit.
 pub fn check_event(event: &str) -> Result<(), ApiError> {
