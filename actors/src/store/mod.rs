@@ -120,11 +120,6 @@ impl Store {
         self.0.flusher.durable()
     }
 
-    /// How many group flushes have run (each served one or more writers).
-    pub fn flush_count(&self) -> u64 {
-        self.0.flusher.flushes()
-    }
-
     /// The next value of the sequence `name`, starting at 1.
     pub(crate) fn next_id(&self, name: &str) -> Result<u64> {
         let next = self.0.counters.update_and_fetch(name, |old| {
