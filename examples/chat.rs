@@ -47,10 +47,11 @@ fn dev_identity(ns: &mut Namespace) {
 /// The `[chat]` settings, and timings from the environment (tests
 /// shorten the typing flag).
 fn settings(config: &Config) -> std::io::Result<ChatSettings> {
+    config.chat.check().map_err(std::io::Error::other)?;
     let mut settings = config
         .chat
-        .settings(&config.data_dir)
-        .map_err(std::io::Error::other)?;
+        .settings(&config.rooms.user_room)
+        .with_data_dir(&config.data_dir);
     if let Some(ms) = std::env::var("CHAT_TYPING_TTL_MS")
         .ok()
         .and_then(|v| v.parse().ok())

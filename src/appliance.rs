@@ -1,15 +1,25 @@
 //! The appliance: an engine whose main namespace runs the configured
 //! services, ready to mount. The `confab` binary serves one; an actix-web
 //! application can mount one too and add its own routes and hooks.
+//!
+//! It owns the data directory's database (`<data_dir>/db`, one `sled::Db`
+//! shared by every service: [`Appliance::db`]) and offers the server-side
+//! API (emit, clients, disconnect, operation progress, notifications: see
+//! [`crate::api`]), whose HTTP twin [`Appliance::service`] mounts under
+//! `/api`.
 
 use std::sync::{Arc, OnceLock};
 
 use actix_web::web;
 use tracing::warn;
 
+use confab_actors::store::{Store, StoreError as ChatStoreError};
+
+use crate::chat::ChatService;
 use crate::config::Config;
 use crate::identity::{SetupError, Verifier};
 use crate::services::auth::Auth;
+use crate::services::notifications::{NotificationStore, Notifications, StoreError};
 use crate::services::rooms::{RoomPolicy, RoomValidator};
 use crate::services::{presence, relay, rooms};
 use crate::{Confab, Io};
@@ -24,6 +34,12 @@ pub enum ApplianceError {
         path: String,
         source: std::io::Error,
     },
+    #[error("database {path}: {source}")]
+    Database { path: String, source: sled::Error },
+    #[error("chat store: {0}")]
+    Chat(ChatStoreError),
+    #[error("notification store: {0}")]
+    Notifications(#[from] StoreError),
 }
 
 /// Options an embedding application may add to the configuration.
@@ -51,6 +67,14 @@ impl ApplianceBuilder {
             path: config.data_dir.display().to_string(),
             source,
         })?;
+        let db_path = config.data_dir.join("db");
+        let db = sled::Config::new()
+            .path(&db_path)
+            .open()
+            .map_err(|source| ApplianceError::Database {
+                path: db_path.display().to_string(),
+                source,
+            })?;
         let verifier = Arc::new(Verifier::from_config(&config.identity)?);
         let policy = Arc::new(RoomPolicy::new(&config.rooms, self.room_validator));
         let auth = Arc::new(Auth {
@@ -59,6 +83,16 @@ impl ApplianceBuilder {
             rooms: policy.clone(),
             default_rooms: config.rooms.default_rooms.clone(),
         });
+        let chat = match config.chat.enabled {
+            true => {
+                let store = Store::from_db(db.clone()).map_err(ApplianceError::Chat)?;
+                Some(ChatService::with_store(
+                    store,
+                    config.chat.settings(&config.rooms.user_room),
+                ))
+            }
+            false => None,
+        };
         let io_cell = Arc::new(OnceLock::new());
         let confab = Confab::builder()
             .config(&config)
@@ -68,15 +102,31 @@ impl ApplianceBuilder {
                 rooms::install(ns, &config.rooms, policy.clone());
                 presence::install(ns, &config.presence, policy.clone());
                 relay::install(ns, &config.relays);
+                if let Some(chat) = &chat {
+                    crate::chat::install(ns, chat.clone());
+                }
             })
             .start();
+        if let Some(chat) = &chat {
+            chat.bind(confab.io());
+        }
         if io_cell.set(confab.io()).is_err() {
             warn!("presence hook already had an engine");
         }
+        let notifications = Notifications::new(
+            NotificationStore::open(&db)?,
+            confab.io(),
+            policy.clone(),
+            &config.notifications,
+        );
         Ok(Appliance {
             confab,
             config: Arc::new(config),
             verifier,
+            rooms: policy,
+            db,
+            notifications,
+            chat,
         })
     }
 }
@@ -87,6 +137,11 @@ pub struct Appliance {
     confab: Confab,
     config: Arc<Config>,
     verifier: Arc<Verifier>,
+    rooms: Arc<RoomPolicy>,
+    db: sled::Db,
+    notifications: Notifications,
+    /// The chat service, unless `[chat] enabled = false`.
+    chat: Option<ChatService>,
 }
 
 impl Appliance {
@@ -113,12 +168,40 @@ impl Appliance {
         &self.verifier
     }
 
-    /// Mounts the Engine.IO endpoint: `App::new().configure(appliance.service())`.
+    /// The room policy (user room names, what a socket may join).
+    pub fn rooms(&self) -> &Arc<RoomPolicy> {
+        &self.rooms
+    }
+
+    /// The data directory's database (`<data_dir>/db`). Services keep their
+    /// own trees in it (the notifications use `notifications` and
+    /// `notifications_by_user`); clones are the same database.
+    /// The chat service, for its server API (users, chats, messages).
+    pub fn chat(&self) -> Option<&ChatService> {
+        self.chat.as_ref()
+    }
+
+    pub fn db(&self) -> &sled::Db {
+        &self.db
+    }
+
+    /// Stored notifications, which tell the user's sockets as they change.
+    pub fn notifications(&self) -> &Notifications {
+        &self.notifications
+    }
+
+    /// Mounts the Engine.IO endpoint and, unless `api.enabled` is off, the
+    /// HTTP API under `api.prefix`: `App::new().configure(appliance.service())`.
+    /// Shares the appliance as `web::Data<Appliance>` for handlers and the
+    /// [`crate::Operation`] extractor.
     pub fn service(&self) -> impl FnOnce(&mut web::ServiceConfig) + use<> {
         let engine = self.confab.service();
         let appliance = web::Data::new(self.clone());
         move |cfg: &mut web::ServiceConfig| {
             engine(cfg);
+            if appliance.config.api.enabled {
+                crate::http::configure(cfg, &appliance);
+            }
             cfg.app_data(appliance);
         }
     }

@@ -18,6 +18,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::chat::ChatOptions;
 use crate::identity::{self, IdentityConfig};
 use crate::services::auth::AuthConfig;
+use crate::services::notifications::NotificationsConfig;
+use crate::services::operations::OperationsConfig;
 use crate::services::presence::PresenceConfig;
 use crate::services::relay::RelayRule;
 use crate::services::rooms::RoomsConfig;
@@ -54,8 +56,51 @@ pub struct Config {
     pub presence: PresenceConfig,
     /// Events relayed to a room (`[[relays]]`).
     pub relays: Vec<RelayRule>,
-    /// The chat service's uploads and push hand-off (`[chat]`).
+    /// The HTTP server API and who may call it (`[api]`).
+    pub api: ApiConfig,
+    /// Operation progress and `data:changed` (`[operations]`).
+    pub operations: OperationsConfig,
+    /// Stored notifications and their events (`[notifications]`).
+    pub notifications: NotificationsConfig,
+    /// The chat service (`[chat]`).
     pub chat: ChatOptions,
+}
+
+/// `[api]`: the HTTP twin of the server-side API, for backends in other
+/// languages.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Mount the HTTP API beside the Engine.IO path.
+    pub enabled: bool,
+    /// Where its routes live (`/api/emit`, `/api/clients`, ...).
+    pub prefix: String,
+    /// Keys a backend may send as `Authorization: Bearer <key>` or
+    /// `X-API-Key: <key>` (a list, or `a,b` in the environment). A token
+    /// with the admin role (`identity.admin_role`) is accepted too.
+    #[serde(deserialize_with = "list_or_csv")]
+    pub keys: Vec<String>,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            enabled: true,
+            prefix: "/api".into(),
+            keys: Vec::new(),
+        }
+    }
+}
+
+/// Debug without the keys.
+impl std::fmt::Debug for ApiConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiConfig")
+            .field("enabled", &self.enabled)
+            .field("prefix", &self.prefix)
+            .field("keys", &format_args!("({} redacted)", self.keys.len()))
+            .finish()
+    }
 }
 
 impl Default for Config {
@@ -77,6 +122,9 @@ impl Default for Config {
             rooms: RoomsConfig::default(),
             presence: PresenceConfig::default(),
             relays: Vec::new(),
+            api: ApiConfig::default(),
+            operations: OperationsConfig::default(),
+            notifications: NotificationsConfig::default(),
             chat: ChatOptions::default(),
         }
     }
@@ -216,7 +264,8 @@ fn env() -> Env {
 /// `key` is as the filter sees it: not lower-cased yet.
 fn is_text_key(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
-    key == "chat.push_token"
+    key == "api.keys"
+        || key == "chat.push_token"
         || key
             .strip_prefix("identity.")
             .is_some_and(|rest| identity::TEXT_KEYS.contains(&rest))
@@ -254,7 +303,9 @@ fn merge_dicts(into: &mut Dict, from: Dict) {
 }
 
 /// Accepts `["a", "b"]` (file) or `"a,b"` (environment).
-fn list_or_csv<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+pub(crate) fn list_or_csv<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum ListOrCsv {
@@ -388,6 +439,50 @@ mod tests {
         let text = toml::to_string_pretty(&Config::default()).unwrap();
         let back: Config = toml::from_str(&text).unwrap();
         assert_eq!(back, Config::default());
+    }
+
+    #[test]
+    fn api_keys_from_the_environment_stay_text() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CONFAB_API__KEYS", "007, k2");
+            let config = Config::load(None).unwrap();
+            assert_eq!(config.api.keys, vec!["007", "k2"]);
+            jail.set_env("CONFAB_API__KEYS", "12345");
+            assert_eq!(Config::load(None).unwrap().api.keys, vec!["12345"]);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn profiles_choose_the_notification_style() {
+        use crate::services::notifications::NotificationStyle;
+        figment::Jail::expect_with(|_| {
+            let style = |p| {
+                Config::load_with_profile(None, Some(p))
+                    .unwrap()
+                    .notifications
+                    .style
+            };
+            assert_eq!(style("nickdoc"), NotificationStyle::Nickdoc);
+            assert_eq!(style("baasix"), NotificationStyle::Baasix);
+            assert_eq!(
+                Config::load(None).unwrap().notifications.style,
+                NotificationStyle::Baasix
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn read_only_operations_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CONFAB_OPERATIONS__READ_ONLY_SUFFIXES", ":list,:get");
+            jail.set_env("CONFAB_OPERATIONS__READ_ONLY", "auth:login,auth:refresh");
+            let ops = Config::load(None).unwrap().operations;
+            assert_eq!(ops.read_only_suffixes, vec![":list", ":get"]);
+            assert_eq!(ops.read_only, vec!["auth:login", "auth:refresh"]);
+            Ok(())
+        });
     }
 
     #[test]

@@ -38,9 +38,11 @@
 //! [`chat`] (the Syarah chat contract on chat-header actors and sled). The engine itself, its actors and the protocol
 //! codecs live in the `confab-actors` crate, re-exported here.
 
+pub mod api;
 pub mod appliance;
 pub mod chat;
 pub mod config;
+pub mod http;
 pub mod identity;
 pub mod services;
 pub mod shutdown;
@@ -49,6 +51,8 @@ pub mod transport;
 use actix_cors::Cors;
 use actix_web::web;
 
+pub use api::{ApiError, Delivery, Operation, Targets};
+pub use appliance::Appliance;
 pub use confab_actors::{
     Ack, AckError, Args, ArgsError, Broadcast, ConnectError, ConnectRequest, DisconnectReason,
     EncodeError, Engine, EngineConfig, Handshake, Io, Namespace, Namespaces, Payload, Presence,

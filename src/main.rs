@@ -32,7 +32,7 @@ enum Command {
     /// Run the engine (the default).
     Serve,
     /// Print the effective configuration as TOML and exit (the identity
-    /// secret is shown as "(redacted)").
+    /// secret and the API keys are shown as "(redacted)").
     Config,
     /// Print a token for a user, signed with the configured key
     /// (identity.secret, or identity.private_key_file for RS/ES/EdDSA).
@@ -72,6 +72,9 @@ async fn main() -> anyhow::Result<()> {
             if !shown.identity.secret.is_empty() {
                 shown.identity.secret = "(redacted)".into();
             }
+            for key in &mut shown.api.keys {
+                *key = "(redacted)".into();
+            }
             print!("{}", toml::to_string_pretty(&shown)?);
             Ok(())
         }
@@ -107,5 +110,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     info!(path = %config.path, data_dir = %config.data_dir.display(), profile = ?config.profile, "engine started");
     confab::shutdown::run_until_signal(server.run(), appliance.confab().engine().clone()).await?;
+    // Every write is flushed as it is made; this is for anything else.
+    if let Err(err) = appliance.db().flush_async().await {
+        tracing::error!(%err, "database not flushed at shutdown");
+    }
     Ok(())
 }

@@ -43,13 +43,15 @@ impl Engine {
         namespaces: Namespaces,
         presence: Option<PresenceHook>,
     ) -> Engine {
-        let threads = std::thread::available_parallelism()
+        // The registry runs on the caller's arbiter (the system's, which
+        // otherwise only accepts connections); rooms fan out on one arbiter
+        // per further core. Every extra thread on a busy core costs a
+        // context switch per hop, so none is made that a core cannot run.
+        let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
-        let arbiters: Vec<ArbiterHandle> = (0..threads).map(|_| Arbiter::new().handle()).collect();
-        let registry = Registry::start_in_arbiter(&Arbiter::new().handle(), move |_| {
-            Registry::new(arbiters, presence)
-        });
+        let arbiters: Vec<ArbiterHandle> = (1..cores).map(|_| Arbiter::new().handle()).collect();
+        let registry = Registry::new(arbiters, presence).start();
         let io = Io::new(registry.clone());
         Engine(Arc::new(Shared {
             config,

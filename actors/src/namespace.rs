@@ -50,8 +50,8 @@ pub struct Namespace {
     pub(crate) periodic: Option<Periodic>,
     middlewares: Vec<Middleware>,
     guards: Vec<Guard>,
-    on_connect: Option<ConnectHandler>,
-    on_disconnect: Option<DisconnectHandler>,
+    on_connect: Vec<ConnectHandler>,
+    on_disconnect: Vec<DisconnectHandler>,
     events: HashMap<String, EventHandler>,
     fallback: Option<EventHandler>,
 }
@@ -129,22 +129,25 @@ impl Namespace {
     }
 
     /// Runs when a socket has connected (after the CONNECT reply is sent).
+    /// Several services may each add one; they run in the order added.
     pub fn on_connect<F, Fut>(&mut self, f: F) -> &mut Self
     where
         F: Fn(Socket) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + 'static,
     {
-        self.on_connect = Some(Arc::new(move |s| Box::pin(f(s))));
+        self.on_connect.push(Arc::new(move |s| Box::pin(f(s))));
         self
     }
 
-    /// Runs when a socket leaves the namespace, whatever the cause.
+    /// Runs when a socket leaves the namespace, whatever the cause; several
+    /// may be added.
     pub fn on_disconnect<F, Fut>(&mut self, f: F) -> &mut Self
     where
         F: Fn(Socket, DisconnectReason) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + 'static,
     {
-        self.on_disconnect = Some(Arc::new(move |s, r| Box::pin(f(s, r))));
+        self.on_disconnect
+            .push(Arc::new(move |s, r| Box::pin(f(s, r))));
         self
     }
 
@@ -184,16 +187,30 @@ impl Namespace {
         })
     }
 
+    /// Runs the connect handlers one after the other, in one task: a
+    /// later one may rely on what an earlier one did (rooms joined).
     pub(crate) fn connected(&self, socket: Socket) {
-        if let Some(handler) = &self.on_connect {
-            actix::spawn(handler(socket));
+        if self.on_connect.is_empty() {
+            return;
         }
+        let handlers = self.on_connect.clone();
+        actix::spawn(async move {
+            for handler in handlers {
+                handler(socket.clone()).await;
+            }
+        });
     }
 
     pub(crate) fn disconnected(&self, socket: Socket, reason: DisconnectReason) {
-        if let Some(handler) = &self.on_disconnect {
-            actix::spawn(handler(socket, reason));
+        if self.on_disconnect.is_empty() {
+            return;
         }
+        let handlers = self.on_disconnect.clone();
+        actix::spawn(async move {
+            for handler in handlers {
+                handler(socket.clone(), reason).await;
+            }
+        });
     }
 
     /// Dispatches an event; when nothing handles it, the ack comes back.

@@ -10,6 +10,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix::dev::SendError;
 use actix::fut::future::LocalBoxActorFuture;
 use actix::prelude::*;
 use bytes::Bytes;
@@ -107,8 +108,10 @@ pub struct Session {
     /// Namespaces whose CONNECT is still in the middlewares.
     connecting: HashSet<String>,
     pong_deadline: Option<SpawnHandle>,
-    /// A namespace CONNECT has succeeded: the connect timeout no longer applies.
-    connected_once: bool,
+    /// Closes the connection if no namespace CONNECT succeeds in time;
+    /// cancelled by the first one (an actor polls its live timers on every
+    /// wake-up, so dead ones are not left waiting).
+    connect_deadline: Option<SpawnHandle>,
     closed: bool,
 }
 
@@ -135,14 +138,22 @@ impl Session {
             sockets: HashMap::new(),
             connecting: HashSet::new(),
             pong_deadline: None,
-            connected_once: false,
+            connect_deadline: None,
             closed: false,
         }
     }
 
     fn write(&mut self, frames: Frames, ctx: &mut Context<Self>) {
         match &mut self.transport {
-            Transport::WebSocket(sink) => sink.do_send(WsOut::Frames(frames)),
+            // The WebSocket actor's mailbox is bounded: it fills when the
+            // socket stops draining (the actor is only polled as the
+            // connection writes), and a full one marks a stuck reader.
+            Transport::WebSocket(sink) => {
+                if let Err(SendError::Full(_)) = sink.try_send(WsOut::Frames(frames)) {
+                    warn!(sid = %self.sid.as_str(), "websocket not draining, closing");
+                    self.close(DisconnectReason::TransportError, ctx);
+                }
+            }
             Transport::Polling(queue) => {
                 queue.frames.extend(frames.iter().cloned());
                 if queue.frames.len() > self.engine.config().max_buffered_frames {
@@ -389,7 +400,9 @@ impl Session {
                 .map(move |_, act, ctx| {
                     if act.sockets.get(&nsp).is_some_and(|s| s.socket.sid() == id) {
                         act.write(socketio::connect_frames(&nsp, id.as_str()), ctx);
-                        act.connected_once = true;
+                        if let Some(deadline) = act.connect_deadline.take() {
+                            ctx.cancel_future(deadline);
+                        }
                         // Writing may have closed the session (a full queue).
                         if act.sockets.get(&nsp).is_some_and(|s| s.socket.sid() == id) {
                             act.start_auth_clock(&ns, &socket, ctx);
@@ -561,12 +574,15 @@ impl Actor for Session {
         let open = self.open_packet();
         self.write_control(open, ctx);
         self.schedule_ping(ctx);
-        ctx.run_later(self.engine.config().connect_timeout, |act, ctx| {
-            if !act.connected_once && act.connecting.is_empty() {
+        self.connect_deadline = Some(ctx.run_later(
+            self.engine.config().connect_timeout,
+            |act, ctx| {
+                // As in Node: a CONNECT still in the middlewares does not count.
+                act.connect_deadline = None;
                 debug!(sid = %act.sid.as_str(), "no namespace CONNECT in time");
                 act.close(DisconnectReason::ForcedClose, ctx);
-            }
-        });
+            },
+        ));
     }
 
     fn stopped(&mut self, ctx: &mut Context<Self>) {

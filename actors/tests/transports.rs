@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use confab_actors::session::{
-    AttachProbe, NewTransport, PollError, TransportClosed, TransportKind,
+    AttachProbe, NewTransport, PollError, TransportClosed, TransportKind, WsOut,
 };
 use confab_actors::{DisconnectReason, Engine, EngineConfig, Handshake};
 use serde_json::json;
@@ -441,4 +441,41 @@ async fn connect_timeout_spares_a_connection_that_did_connect() {
         client.text().await,
         r#"44/nope,{"message":"Invalid namespace"}"#
     );
+}
+
+/// A WebSocket whose peer stopped reading: it takes one write, then never
+/// another, and its mailbox holds only a few.
+struct StuckSocket;
+
+impl actix::Actor for StuckSocket {
+    type Context = actix::Context<Self>;
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(2);
+    }
+}
+
+impl actix::Handler<WsOut> for StuckSocket {
+    type Result = ();
+    fn handle(&mut self, _: WsOut, ctx: &mut Self::Context) {
+        use actix::AsyncContext;
+        ctx.wait(actix::fut::wrap_future(std::future::pending::<()>()));
+    }
+}
+
+#[actix_rt::test]
+async fn a_websocket_that_stops_draining_is_closed_not_buffered_forever() {
+    use actix::Actor;
+    let (engine, mut evs) = engine();
+    let stuck = StuckSocket.start();
+    let session = engine.open(
+        Handshake::default(),
+        NewTransport::WebSocket(stuck.recipient()),
+    );
+    send_ws(&session, "40");
+    let socket = evs.connected().await;
+    for i in 0..10 {
+        socket.emit("flood", &i).unwrap();
+    }
+    let (_, reason) = evs.disconnected().await;
+    assert_eq!(reason, DisconnectReason::TransportError);
 }

@@ -173,6 +173,10 @@ impl Pusher {
     /// `None` without a webhook.
     pub fn start(settings: &PushSettings) -> Option<Pusher> {
         let url = settings.webhook.clone()?;
+        if !super::settings::valid_webhook(&url) {
+            tracing::error!(%url, "chat.push_webhook is not an http:// URL: push hand-offs are off");
+            return None;
+        }
         let queue = Arc::new(PushQueue::new(settings.queue));
         let worker = Worker {
             url,

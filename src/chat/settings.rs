@@ -176,11 +176,17 @@ impl Default for PushSettings {
     }
 }
 
-/// The `[chat]` section of the configuration (`CONFAB_CHAT__*` in the
-/// environment).
+/// `[chat]` in the configuration (`CONFAB_CHAT__*` in the environment).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChatOptions {
+    /// Run the chat service (seed 003's events) on the main namespace.
+    pub enabled: bool,
+    /// The room of the sockets viewing a chat; `{id}` is the chat id.
+    pub chat_room: String,
+    pub max_text_chars: usize,
+    pub max_caption_chars: usize,
+    pub max_page: usize,
     /// The push hand-off webhook (`http://...`); none by default.
     pub push_webhook: Option<String>,
     /// A bearer token sent to the webhook.
@@ -199,8 +205,14 @@ pub struct ChatOptions {
 
 impl Default for ChatOptions {
     fn default() -> Self {
-        let (push, uploads) = (PushSettings::default(), UploadSettings::default());
+        let settings = ChatSettings::default();
+        let (push, uploads) = (settings.push, settings.uploads);
         ChatOptions {
+            enabled: true,
+            chat_room: settings.chat_room,
+            max_text_chars: settings.max_text_chars,
+            max_caption_chars: settings.max_caption_chars,
+            max_page: settings.max_page,
             push_webhook: None,
             push_token: None,
             push_queue: push.queue,
@@ -229,25 +241,55 @@ pub enum ChatOptionsError {
 }
 
 impl ChatOptions {
-    /// Settings with these options, the uploads under `data_dir/uploads`.
-    pub fn settings(&self, data_dir: &Path) -> Result<ChatSettings, ChatOptionsError> {
-        let mut settings = ChatSettings::default();
-        self.apply(data_dir, &mut settings)?;
-        Ok(settings)
+    /// The service's settings, on the main namespace and the configured
+    /// user room, so that chat and identity agree on it. Uploads go under
+    /// `./data/uploads` until [`ChatSettings::with_data_dir`] says where
+    /// the data directory is. An invalid webhook turns the hand-off off
+    /// (with an error logged): [`ChatOptions::check`] refuses it at
+    /// start-up instead.
+    pub fn settings(&self, user_room: &str) -> ChatSettings {
+        let defaults = ChatSettings::default();
+        let webhook = self.webhook();
+        ChatSettings {
+            namespace: "/".into(),
+            user_room: user_room.to_owned(),
+            chat_room: self.chat_room.clone(),
+            max_text_chars: self.max_text_chars,
+            max_caption_chars: self.max_caption_chars,
+            max_page: self.max_page,
+            push: PushSettings {
+                webhook: webhook.map(str::to_owned),
+                token: self.push_token.clone().filter(|t| !t.is_empty()),
+                queue: self.push_queue.max(1),
+                attempts: self.push_attempts.max(1),
+                backoff: Duration::from_millis(self.push_backoff_ms),
+                backoff_max: Duration::from_millis(self.push_backoff_max_ms),
+                timeout: Duration::from_millis(self.push_timeout_ms),
+                ..defaults.push
+            },
+            uploads: UploadSettings {
+                image_max_bytes: self.image_max_bytes,
+                image_max_side: self.image_max_side.max(1),
+                audio_max_bytes: self.audio_max_bytes,
+                video_max_bytes: self.video_max_bytes,
+                file_max_bytes: self.file_max_bytes,
+                ..defaults.uploads
+            },
+            ..defaults
+        }
     }
 
-    /// Applies these options to `settings`.
-    pub fn apply(
-        &self,
-        data_dir: &Path,
-        settings: &mut ChatSettings,
-    ) -> Result<(), ChatOptionsError> {
-        let webhook = self
-            .push_webhook
+    fn webhook(&self) -> Option<&str> {
+        self.push_webhook
             .as_deref()
             .map(str::trim)
-            .filter(|w| !w.is_empty());
-        if let Some(url) = webhook
+            .filter(|w| !w.is_empty())
+    }
+
+    /// Refuses what [`ChatOptions::settings`] would quietly correct: a
+    /// webhook that is not `http://host/...`, zero queue, tries or side.
+    pub fn check(&self) -> Result<(), ChatOptionsError> {
+        if let Some(url) = self.webhook()
             && !valid_webhook(url)
         {
             return Err(ChatOptionsError::Webhook(url.to_owned()));
@@ -261,26 +303,20 @@ impl ChatOptions {
                 return Err(ChatOptionsError::Zero(name));
             }
         }
-        settings.push.webhook = webhook.map(str::to_owned);
-        settings.push.token = self.push_token.clone().filter(|t| !t.is_empty());
-        settings.push.queue = self.push_queue;
-        settings.push.attempts = self.push_attempts;
-        settings.push.backoff = Duration::from_millis(self.push_backoff_ms);
-        settings.push.backoff_max = Duration::from_millis(self.push_backoff_max_ms);
-        settings.push.timeout = Duration::from_millis(self.push_timeout_ms);
-        let uploads = &mut settings.uploads;
-        uploads.dir = data_dir.join("uploads");
-        uploads.image_max_bytes = self.image_max_bytes;
-        uploads.image_max_side = self.image_max_side;
-        uploads.audio_max_bytes = self.audio_max_bytes;
-        uploads.video_max_bytes = self.video_max_bytes;
-        uploads.file_max_bytes = self.file_max_bytes;
         Ok(())
     }
 }
 
+impl ChatSettings {
+    /// Uploads under `data_dir/uploads`.
+    pub fn with_data_dir(mut self, data_dir: &Path) -> ChatSettings {
+        self.uploads.dir = data_dir.join("uploads");
+        self
+    }
+}
+
 /// `http://host[:port]/...`, the only scheme the client is built with.
-fn valid_webhook(url: &str) -> bool {
+pub fn valid_webhook(url: &str) -> bool {
     url.strip_prefix("http://")
         .and_then(|rest| rest.split(['/', '?']).next())
         .is_some_and(|host| !host.is_empty())
@@ -314,36 +350,36 @@ mod tests {
             push_webhook: Some("http://127.0.0.1:9/push".into()),
             push_attempts: 3,
             file_max_bytes: 10,
+            max_page: 20,
             ..ChatOptions::default()
         };
-        let s = options.settings(Path::new("/var/confab")).unwrap();
+        options.check().unwrap();
+        let s = options
+            .settings("u-{id}")
+            .with_data_dir(Path::new("/var/confab"));
         assert_eq!(s.push.webhook.as_deref(), Some("http://127.0.0.1:9/push"));
         assert_eq!(s.push.attempts, 3);
         assert_eq!(s.uploads.file_max_bytes, 10);
         assert_eq!(s.uploads.dir, Path::new("/var/confab/uploads"));
+        assert_eq!((s.max_page, s.user_room.as_str()), (20, "u-{id}"));
         for bad in ["https://gw/push", "ftp://x", "http://", "gateway:80/push"] {
             let options = ChatOptions {
                 push_webhook: Some(bad.into()),
                 ..ChatOptions::default()
             };
-            assert!(options.settings(Path::new(".")).is_err(), "{bad}");
+            assert!(options.check().is_err(), "{bad}");
         }
         let blank = ChatOptions {
             push_webhook: Some(" ".into()),
             ..ChatOptions::default()
         };
-        assert!(
-            blank
-                .settings(Path::new("."))
-                .unwrap()
-                .push
-                .webhook
-                .is_none()
-        );
+        assert!(blank.check().is_ok());
+        assert!(blank.settings("user:{id}").push.webhook.is_none());
         let zero = ChatOptions {
             push_queue: 0,
             ..ChatOptions::default()
         };
-        assert!(zero.settings(Path::new(".")).is_err());
+        assert!(zero.check().is_err());
+        assert_eq!(zero.settings("user:{id}").push.queue, 1);
     }
 }

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use tracing::{debug, info};
 
 use super::rooms::RoomPolicy;
-use crate::identity::{Identity, Verifier};
+use crate::identity::{IDENTITY_DATA_KEY, Identity, Verifier};
 use crate::{ConnectRequest, Namespace, Socket};
 
 /// `[auth]` in the configuration.
@@ -208,15 +208,13 @@ impl Auth {
     }
 }
 
-/// Records the identity on the CONNECT: the user, and name and avatar for
-/// the handlers.
+/// Records the identity on the CONNECT: the user, and the whole identity
+/// (name, avatar, roles) for the handlers, where the Verifier's own
+/// middleware puts it.
 fn describe(req: &mut ConnectRequest, identity: &Identity) {
     req.user_id = Some(identity.user_id.clone());
-    for (key, value) in [("name", &identity.name), ("avatar", &identity.avatar)] {
-        if let Some(value) = value {
-            req.data.insert(key.into(), Value::String(value.clone()));
-        }
-    }
+    let value = serde_json::to_value(identity).unwrap_or(Value::Null);
+    req.data.insert(IDENTITY_DATA_KEY.into(), value);
 }
 
 fn has_token(verifier: &Verifier, req: &ConnectRequest) -> bool {

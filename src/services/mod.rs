@@ -6,8 +6,14 @@
 //! - [`presence`]: online/offline across devices.
 //! - [`relay`]: events passed on to a room (typing indicators).
 //! - [`template`]: `user:{id}`-style names.
+//! - [`operations`]: SEAM's operation progress rules and payloads.
+//! - [`notifications`]: stored notifications and their events.
+//! - [`items`]: BAASIX's item and file events.
 
 pub mod auth;
+pub mod items;
+pub mod notifications;
+pub mod operations;
 pub mod presence;
 pub mod relay;
 pub mod rooms;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::template::{self, from_arg};
+use crate::identity::IDENTITY_DATA_KEY;
 use crate::{Ack, Namespace};
 
 /// `[[relays]]` in the configuration.
@@ -68,7 +69,12 @@ pub fn install(ns: &mut Namespace, rules: &[RelayRule]) {
                         None => return refuse(ack, "unauthenticated"),
                     };
                 }
-                if let (Some(field), Some(name)) = (&rule.name_field, socket.data().get("name")) {
+                let name = socket
+                    .data()
+                    .get(IDENTITY_DATA_KEY)
+                    .and_then(|identity| identity.get("name"));
+                if let (Some(field), Some(name)) = (&rule.name_field, name.filter(|n| !n.is_null()))
+                {
                     body.insert(field.clone(), name.clone());
                 }
                 let _ = socket.to(room).emit(&rule.emit, &Value::Object(body));

@@ -120,6 +120,8 @@ impl Actor for WsTransport {
     type Context = ws::WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        // Bounds what the session may queue here (see `Session::write`).
+        ctx.set_mailbox_capacity(self.engine.config().max_buffered_frames);
         let sink = ctx.address().recipient();
         match self.role.take() {
             Some(Role::Open(handshake)) => {

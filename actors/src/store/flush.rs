@@ -6,8 +6,6 @@
 //! applied, and the thread takes the waiting requests before it flushes, so
 //! every write of a batch happened before that batch's flush began.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
@@ -21,28 +19,19 @@ type Reply = oneshot::Sender<Result<(), String>>;
 /// reopening the same path right after finds the database released.
 pub(crate) struct Flusher {
     requests: Option<mpsc::Sender<Reply>>,
-    thread: Option<JoinHandle<()>>,
-    /// Flushes done so far: with the count of writers, how well they batch.
-    flushes: Arc<AtomicU64>,
+    thread: Option<JoinHandle<u64>>,
 }
 
 impl Flusher {
     pub fn start(db: sled::Db) -> std::io::Result<Flusher> {
         let (requests, inbox) = mpsc::channel::<Reply>();
-        let flushes = Arc::new(AtomicU64::new(0));
-        let counter = flushes.clone();
         let thread = std::thread::Builder::new()
             .name("confab-store-flush".into())
-            .spawn(move || run(db, inbox, &counter))?;
+            .spawn(move || run(db, inbox))?;
         Ok(Flusher {
             requests: Some(requests),
             thread: Some(thread),
-            flushes,
         })
-    }
-
-    pub fn flushes(&self) -> u64 {
-        self.flushes.load(Ordering::Relaxed)
     }
 
     /// Resolves once everything written before the call is on disk.
@@ -65,16 +54,20 @@ impl Flusher {
     }
 }
 
-fn run(db: sled::Db, inbox: mpsc::Receiver<Reply>, flushes: &AtomicU64) {
+/// Serves flush requests until every sender is gone; returns how many
+/// flushes it made (each for one or more writers).
+fn run(db: sled::Db, inbox: mpsc::Receiver<Reply>) -> u64 {
+    let mut flushes = 0;
     while let Ok(first) = inbox.recv() {
         let batch: Vec<Reply> = std::iter::once(first).chain(inbox.try_iter()).collect();
         let result = db.flush().map(|_| ()).map_err(|e| e.to_string());
-        flushes.fetch_add(1, Ordering::Relaxed);
+        flushes += 1;
         tracing::trace!(writers = batch.len(), "store flushed");
         for reply in batch {
             let _ = reply.send(result.clone());
         }
     }
+    flushes
 }
 
 impl Drop for Flusher {
@@ -82,6 +75,31 @@ impl Drop for Flusher {
         self.requests.take();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writers that asked while the flusher was busy share its next flush.
+    /// Driven by hand, so the batching is seen without racing the thread.
+    #[test]
+    fn waiting_writers_share_one_flush() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let (requests, inbox) = mpsc::channel::<Reply>();
+        let answers: Vec<_> = (0..50)
+            .map(|_| {
+                let (reply, answer) = oneshot::channel();
+                requests.send(reply).unwrap();
+                answer
+            })
+            .collect();
+        drop(requests);
+        assert_eq!(run(db, inbox), 1);
+        for mut answer in answers {
+            assert_eq!(answer.try_recv().unwrap(), Ok(()));
         }
     }
 }

@@ -102,7 +102,9 @@ impl Store {
         Store::from_db(sled::Config::new().temporary(true).open()?)
     }
 
-    fn from_db(db: sled::Db) -> Result<Store> {
+    /// The chat store in an open database (its own trees), shared with
+    /// other services of the same data directory.
+    pub fn from_db(db: sled::Db) -> Result<Store> {
         let tree = |name: &str| db.open_tree(name);
         Ok(Store(Arc::new(Inner {
             chats: tree("chats")?,
@@ -121,11 +123,6 @@ impl Store {
     /// that ask at the same time share one flush.
     pub fn durable(&self) -> impl Future<Output = Result<()>> + use<> {
         self.0.flusher.durable()
-    }
-
-    /// How many group flushes have run (each served one or more writers).
-    pub fn flush_count(&self) -> u64 {
-        self.0.flusher.flushes()
     }
 
     /// The next value of the sequence `name`, starting at 1.

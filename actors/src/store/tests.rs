@@ -248,20 +248,6 @@ fn records_decode_with_the_wire_numbers() {
 }
 
 #[actix_rt::test]
-async fn concurrent_writers_share_flushes() {
-    let store = Store::temporary().unwrap();
-    let waits: Vec<_> = (0..50).map(|_| store.durable()).collect();
-    for result in futures_util::future::join_all(waits).await {
-        result.unwrap();
-    }
-    let flushes = store.flush_count();
-    assert!(
-        (1..25).contains(&flushes),
-        "50 writers took {flushes} flushes"
-    );
-}
-
-#[actix_rt::test]
 async fn everything_is_found_after_reopening() {
     let dir = TempDir::new("reopen");
     let (chat_id, group_id, ids) = {

@@ -391,3 +391,30 @@ describe("deferred authentication (Ignis profile, short timeout)", () => {
     }
   });
 });
+
+describe("per-event accessToken (seed 003 sends one with each call; SEAM profile)", () => {
+  let server;
+  before(async () => {
+    server = await startConfab("seam");
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  const claims = (idUser) => ({ idUser, iat: nowSecs(), exp: nowSecs() + 3600 });
+
+  test("an event whose accessToken names the connection's user passes; another user's or a bad one is refused", async () => {
+    const socket = io(server.url, { auth: { token: server.sign(claims("42")) }, forceNew: true, reconnection: false });
+    try {
+      await connected(socket);
+      const own = await ask(socket, "join", { rooms: ["user:42"], accessToken: server.sign(claims("42")) });
+      assert.equal(own.success, true, JSON.stringify(own));
+      const forged = await ask(socket, "join", { rooms: ["user:42"], accessToken: server.sign(claims("43")) });
+      assert.deepEqual(forged, { error: "accessToken names another user than the connection" });
+      const garbage = await ask(socket, "join", { rooms: ["user:42"], AccessToken: "not-a-token" });
+      assert.deepEqual(garbage, { error: INVALID });
+    } finally {
+      close(socket);
+    }
+  });
+});

@@ -1,0 +1,231 @@
+//! `POST /api/emit`, `GET /api/clients`, `POST /api/disconnect`.
+
+use actix_web::HttpResponse;
+use actix_web::web;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::input::{List, present};
+use super::{Admin, Body, HttpError, Query};
+use crate::api::{Targets, check_event};
+use crate::appliance::Appliance;
+use crate::{Args, SocketInfo};
+
+/// `POST /api/emit`: `event` with `data` (one argument; none when absent)
+/// to rooms, users and sockets, minus `except`; no target is everyone in
+/// the namespace.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmitRequest {
+    pub nsp: Option<String>,
+    #[serde(default)]
+    pub rooms: List,
+    #[serde(default)]
+    pub users: List,
+    #[serde(default)]
+    pub sockets: List,
+    #[serde(default)]
+    pub except: List,
+    pub event: String,
+    #[serde(default, deserialize_with = "present")]
+    pub data: Option<Value>,
+}
+
+/// A namespace as given: `/name`.
+fn namespace(nsp: Option<String>) -> Result<Option<String>, HttpError> {
+    match nsp {
+        Some(nsp) if !nsp.starts_with('/') => Err(HttpError::bad_request(format!(
+            "`nsp` must start with `/`, found `{nsp}`"
+        ))),
+        other => Ok(other),
+    }
+}
+
+impl EmitRequest {
+    /// The targets, the event and its arguments, or why not.
+    pub fn validate(self) -> Result<(Targets, String, Args), HttpError> {
+        check_event(&self.event)?;
+        let targets = Targets {
+            nsp: namespace(self.nsp)?,
+            rooms: self.rooms.0,
+            users: self.users.0,
+            sockets: self.sockets.0,
+            except: self.except.0,
+        };
+        let args = match &self.data {
+            None => Args::empty(),
+            Some(data) => Args::new(data).map_err(|e| HttpError::bad_request(e.to_string()))?,
+        };
+        Ok((targets, self.event, args))
+    }
+}
+
+pub async fn emit(
+    _: Admin,
+    app: web::Data<Appliance>,
+    Body(req): Body<EmitRequest>,
+) -> Result<HttpResponse, HttpError> {
+    let (targets, event, args) = req.validate()?;
+    app.emit_args(&targets, &event, &args)?;
+    Ok(HttpResponse::Ok().json(json!({ "ok": true })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientsQuery {
+    pub nsp: Option<String>,
+    pub room: Option<String>,
+    pub user: Option<String>,
+}
+
+/// A socket as the API lists it, `connectedAt` in ISO 8601.
+pub fn client_json(info: &SocketInfo) -> Value {
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(info.connected_at);
+    json!({
+        "id": info.id,
+        "nsp": info.nsp,
+        "userId": info.user_id,
+        "rooms": info.rooms,
+        "connectedAt": humantime::format_rfc3339_millis(at).to_string(),
+    })
+}
+
+/// `GET /api/clients?nsp=&room=&user=`: the namespace's sockets, those in
+/// `room` and of `user` if given.
+pub async fn clients(
+    _: Admin,
+    app: web::Data<Appliance>,
+    Query(query): Query<ClientsQuery>,
+) -> Result<HttpResponse, HttpError> {
+    let nonempty = |s: Option<String>| s.filter(|s| !s.is_empty());
+    let targets = Targets {
+        nsp: namespace(nonempty(query.nsp))?,
+        rooms: nonempty(query.room).into_iter().collect(),
+        ..Targets::default()
+    };
+    let user = nonempty(query.user);
+    let mut found = app.find_clients(&targets).await?;
+    if let Some(user) = &user {
+        found.retain(|s| s.user_id.as_ref() == Some(user));
+    }
+    found.sort_by_key(|s| (s.connected_at, s.id.clone()));
+    let list: Vec<Value> = found.iter().map(client_json).collect();
+    Ok(HttpResponse::Ok().json(json!({ "clients": list })))
+}
+
+/// `POST /api/disconnect`: the sockets given, the users' and the rooms'.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisconnectRequest {
+    pub nsp: Option<String>,
+    #[serde(default)]
+    pub sockets: List,
+    #[serde(default)]
+    pub users: List,
+    #[serde(default)]
+    pub rooms: List,
+}
+
+impl DisconnectRequest {
+    pub fn validate(self) -> Result<Targets, HttpError> {
+        let targets = Targets {
+            nsp: namespace(self.nsp)?,
+            rooms: self.rooms.0,
+            users: self.users.0,
+            sockets: self.sockets.0,
+            except: Vec::new(),
+        };
+        if targets.is_everyone() {
+            return Err(HttpError::bad_request(
+                "disconnect needs `sockets`, `users` or `rooms`",
+            ));
+        }
+        Ok(targets)
+    }
+}
+
+pub async fn disconnect(
+    _: Admin,
+    app: web::Data<Appliance>,
+    Body(req): Body<DisconnectRequest>,
+) -> Result<HttpResponse, HttpError> {
+    let targets = req.validate()?;
+    let gone = app.disconnect(&targets).await?;
+    let ids: Vec<&str> = gone.iter().map(|s| s.id.as_str()).collect();
+    Ok(HttpResponse::Ok().json(json!({ "disconnected": ids })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::input::parse_body;
+
+    fn emit_req(v: Value) -> Result<(Targets, String, Args), HttpError> {
+        parse_body::<EmitRequest>(v.to_string().as_bytes())?.validate()
+    }
+
+    #[test]
+    fn emit_requests() {
+        let (targets, event, args) = emit_req(json!({
+            "rooms": "r1", "users": [7, "u2"], "sockets": ["s1"], "except": "muted",
+            "event": "new-purchase-request", "data": {"id": 1}
+        }))
+        .unwrap();
+        assert_eq!(targets.rooms, ["r1"]);
+        assert_eq!(targets.users, ["7", "u2"]);
+        assert_eq!(targets.sockets, ["s1"]);
+        assert_eq!(targets.except, ["muted"]);
+        assert_eq!(event, "new-purchase-request");
+        assert_eq!(args.json(), r#"[{"id":1}]"#);
+        let (targets, _, args) = emit_req(json!({"event": "tick"})).unwrap();
+        assert!(targets.is_everyone());
+        assert_eq!(args.json(), "[]", "no data: no argument");
+        let (_, _, args) = emit_req(json!({"event": "tick", "data": null})).unwrap();
+        assert_eq!(args.json(), "[null]");
+        let (_, _, args) = emit_req(json!({"event": "tick", "data": [1, 2]})).unwrap();
+        assert_eq!(args.json(), "[[1,2]]", "an array is one argument");
+    }
+
+    #[test]
+    fn bad_emit_requests_are_400() {
+        for bad in [
+            json!({}),
+            json!({"event": ""}),
+            json!({"event": "disconnect"}),
+            json!({"event": 5}),
+            json!({"event": "x", "room": "typo"}),
+            json!({"event": "x", "rooms": [""]}),
+            json!({"event": "x", "nsp": "admin"}),
+            json!(["event"]),
+        ] {
+            let err = emit_req(bad.clone()).unwrap_err();
+            assert_eq!(err.status().as_u16(), 400, "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn disconnect_needs_a_target() {
+        let parse = |v: Value| {
+            parse_body::<DisconnectRequest>(v.to_string().as_bytes())
+                .and_then(DisconnectRequest::validate)
+        };
+        assert!(parse(json!({})).is_err());
+        assert!(parse(json!({"nsp": "/"})).is_err());
+        assert_eq!(parse(json!({"users": 7})).unwrap().users, ["7"]);
+    }
+
+    #[test]
+    fn clients_show_iso_times() {
+        let info = SocketInfo {
+            id: "s".into(),
+            nsp: "/".into(),
+            user_id: Some("7".into()),
+            rooms: vec!["s".into(), "user:7".into()],
+            connected_at: 1_736_937_000_000,
+        };
+        assert_eq!(
+            client_json(&info),
+            json!({"id": "s", "nsp": "/", "userId": "7", "rooms": ["s", "user:7"], "connectedAt": "2025-01-15T10:30:00.000Z"})
+        );
+    }
+}
