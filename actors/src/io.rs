@@ -10,7 +10,8 @@ use serde::Serialize;
 use crate::protocol::engineio::Sid;
 use crate::protocol::socketio::{Args, EncodeError};
 use crate::registry::{
-    DisconnectSockets, Fanout, FetchSockets, Join, Leave, Registry, RoomsOf, SocketInfo, Target,
+    DisconnectSockets, Fanout, FetchSockets, Join, Leave, LeaveSockets, Registry, RoomsOf,
+    SocketInfo, Target,
 };
 
 /// Handle to a running engine's sockets and rooms.
@@ -115,6 +116,15 @@ impl Broadcast {
     }
 
     /// Disconnects every socket in the selection from its namespace.
+    /// Makes every selected socket leave `rooms` (Socket.IO's
+    /// `socketsLeave`).
+    pub fn leave(self, rooms: impl IntoIterator<Item = impl Into<String>>) {
+        self.registry.do_send(LeaveSockets {
+            target: self.target,
+            rooms: rooms.into_iter().map(Into::into).collect(),
+        });
+    }
+
     pub fn disconnect(self) {
         self.registry.do_send(DisconnectSockets(self.target));
     }

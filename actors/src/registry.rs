@@ -274,6 +274,14 @@ pub struct Leave {
 #[rtype(result = "Vec<String>")]
 pub struct RoomsOf(pub Sid);
 
+/// Every selected socket leaves `rooms` (Socket.IO's `socketsLeave`).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct LeaveSockets {
+    pub target: Target,
+    pub rooms: Vec<String>,
+}
+
 /// Delivers encoded frames to the sockets of a target.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -375,6 +383,24 @@ impl Handler<Leave> for Registry {
             .collect();
         for room in left {
             self.leave(msg.socket, &nsp, &room);
+        }
+    }
+}
+
+impl Handler<LeaveSockets> for Registry {
+    type Result = ();
+    fn handle(&mut self, msg: LeaveSockets, ctx: &mut Context<Self>) {
+        let sockets: Vec<Sid> = self
+            .select(&msg.target)
+            .into_iter()
+            .map(|(id, _)| *id)
+            .collect();
+        for socket in sockets {
+            let leave = Leave {
+                socket,
+                rooms: msg.rooms.clone(),
+            };
+            <Self as Handler<Leave>>::handle(self, leave, ctx);
         }
     }
 }

@@ -85,6 +85,24 @@ impl Presence {
         })
     }
 
+    /// No socket of `user` views `chat` any more (they left the group).
+    pub fn unview_user(&self, user: &str, chat: u64) {
+        let mut state = self.state();
+        let sockets: Vec<String> = state
+            .users
+            .get(user)
+            .map(|s| s.keys().cloned().collect())
+            .unwrap_or_default();
+        for socket in sockets {
+            if let Some(chats) = state.viewing.get_mut(&socket) {
+                chats.remove(&chat);
+                if chats.is_empty() {
+                    state.viewing.remove(&socket);
+                }
+            }
+        }
+    }
+
     pub fn view(&self, socket: &str, chat: u64) {
         self.state()
             .viewing

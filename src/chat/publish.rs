@@ -113,6 +113,24 @@ impl ChatEvents for Publisher {
                     .except(self.settings.user_room(user))
                     .emit("typing", &body)
             }
+            ChatEvent::MembersAdded { by, users } => {
+                let body = json!({ "chatHeaderId": chat.id, "userIds": users, "by": by });
+                self.everyone(io, chat).emit("participantsAdded", &body)
+            }
+            ChatEvent::MemberRemoved { by, user } => {
+                let body = json!({ "chatHeaderId": chat.id, "userId": user, "by": by });
+                let gone = self.settings.user_room(user);
+                let sent = self
+                    .everyone(io, chat)
+                    .to(gone.clone())
+                    .emit("participantRemoved", &body);
+                // Their sockets stop seeing the chat's room.
+                self.presence.unview_user(user, chat.id);
+                io.of(&self.settings.namespace)
+                    .to(gone)
+                    .leave([self.settings.chat_room(chat.id)]);
+                sent
+            }
         };
         if let Err(err) = sent {
             warn!(chat = chat.id, %err, "chat event not encoded");

@@ -285,6 +285,7 @@ mod tests {
             created_at: 0,
             last_message_id: None,
             message_count: 0,
+            admins: vec![],
         }
     }
 

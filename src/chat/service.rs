@@ -121,9 +121,87 @@ impl ChatService {
         self.0.store.individual_chat(a, b, now_millis())
     }
 
-    /// A group chat of `members`.
+    /// A group chat of `members`; the first is its admin. No checks, no
+    /// events: [`ChatService::create_group_by`] is what clients get.
     pub fn create_group(&self, name: &str, members: &[String]) -> Result<ChatHeader, StoreError> {
         self.0.store.create_group(name, members, now_millis())
+    }
+
+    /// `creator` makes a group of themselves and `members` (known users,
+    /// at most `max_group_members` in all), its admin; durable before it
+    /// answers; every member gets `participantsAdded`.
+    pub async fn create_group_by(
+        &self,
+        creator: &str,
+        name: &str,
+        members: &[String],
+    ) -> Result<ChatHeader, Refusal> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(Refusal::invalid("a group name takes 1 to 100 characters"));
+        }
+        let mut all = vec![creator.to_owned()];
+        for member in members {
+            if !all.contains(member) {
+                all.push(member.clone());
+            }
+        }
+        self.known_users(&all[1..], all.len())?;
+        let header = self.0.store.create_group(name, &all, now_millis())?;
+        self.0.store.durable().await?;
+        let body = serde_json::json!({ "chatHeaderId": header.id, "userIds": header.members, "by": creator });
+        for member in &header.members {
+            self.emit_to_user(member, "participantsAdded", &body);
+        }
+        Ok(header)
+    }
+
+    /// An admin of group `chat` adds `users` (known users); answers the
+    /// header. The chat gets `participantsAdded`.
+    pub async fn add_participants(
+        &self,
+        by: &str,
+        chat: u64,
+        users: &[String],
+    ) -> Result<ChatHeader, Refusal> {
+        let size = self.0.store.chat(chat)?.map_or(0, |h| h.members.len());
+        self.known_users(users, size + users.len())?;
+        let add = confab_actors::chat::AddMembers {
+            by: by.to_owned(),
+            users: users.to_vec(),
+        };
+        Ok(self.0.chats.call(chat, add).await?.0)
+    }
+
+    /// `by` removes `user` from group `chat` (an admin, or `user`
+    /// themselves leaving); answers the header. The chat and `user` get
+    /// `participantRemoved`; `user`'s sockets leave the chat's room.
+    pub async fn remove_participant(
+        &self,
+        by: &str,
+        chat: u64,
+        user: &str,
+    ) -> Result<ChatHeader, Refusal> {
+        let remove = confab_actors::chat::RemoveMember {
+            by: by.to_owned(),
+            user: user.to_owned(),
+        };
+        Ok(self.0.chats.call(chat, remove).await?)
+    }
+
+    fn known_users(&self, users: &[String], total: usize) -> Result<(), Refusal> {
+        if total > self.0.settings.max_group_members {
+            return Err(Refusal::invalid(format!(
+                "a group has at most {} members",
+                self.0.settings.max_group_members
+            )));
+        }
+        for user in users {
+            if self.0.store.user(user)?.is_none() {
+                return Err(Refusal::UnknownUser);
+            }
+        }
+        Ok(())
     }
 
     /// Posts a message as `sender`, as `createMessage` does: answered once

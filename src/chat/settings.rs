@@ -31,6 +31,8 @@ pub struct ChatSettings {
     pub max_page: usize,
     /// Most messages one `removeMessage` may delete.
     pub max_remove: usize,
+    /// Most members a group may have.
+    pub max_group_members: usize,
     pub actors: ChatConfig,
     /// Uploaded files: where, how large, what kinds.
     pub uploads: UploadSettings,
@@ -51,6 +53,7 @@ impl Default for ChatSettings {
             default_page: 50,
             max_page: 100,
             max_remove: 100,
+            max_group_members: 256,
             actors: ChatConfig::default(),
             uploads: UploadSettings::default(),
             push: PushSettings::default(),

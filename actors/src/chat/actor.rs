@@ -304,6 +304,79 @@ impl Chat {
         Ok(ids)
     }
 
+    fn group_admin(&self, by: &str) -> Result<(), ChatError> {
+        if self.header.kind != ChatKind::Group {
+            return Err(ChatError::NotGroup);
+        }
+        self.member(by)?;
+        if !self.header.is_admin(by) {
+            return Err(ChatError::NotAdmin);
+        }
+        Ok(())
+    }
+
+    /// Adds members to a group (an admin only); answers those new to it.
+    fn add_members(&mut self, msg: AddMembers) -> Result<Vec<String>, ChatError> {
+        self.group_admin(&msg.by)?;
+        let mut added: Vec<String> = Vec::new();
+        for user in msg.users {
+            if !self.header.is_member(&user) && !added.contains(&user) {
+                added.push(user);
+            }
+        }
+        if added.is_empty() {
+            return Ok(added);
+        }
+        let mut header = self.header.clone();
+        header.members.extend(added.iter().cloned());
+        self.store.set_members(&header, &added, &[])?;
+        let start = MemberState {
+            cursor: header.last_message_id.unwrap_or(0),
+            unread: 0,
+        };
+        for user in &added {
+            self.states.insert(user.clone(), start);
+        }
+        self.header = header;
+        Ok(added)
+    }
+
+    /// Removes a member from a group: an admin removes anyone, anyone
+    /// leaves. The last admin leaving hands the role to the oldest member.
+    fn remove_member(
+        &mut self,
+        msg: &RemoveMember,
+        ctx: &mut Context<Self>,
+    ) -> Result<(), ChatError> {
+        if self.header.kind != ChatKind::Group {
+            return Err(ChatError::NotGroup);
+        }
+        self.member(&msg.by)?;
+        if msg.by != msg.user && !self.header.is_admin(&msg.by) {
+            return Err(ChatError::NotAdmin);
+        }
+        if !self.header.is_member(&msg.user) {
+            return Err(ChatError::NotParticipant);
+        }
+        let mut header = self.header.clone();
+        header.members.retain(|m| *m != msg.user);
+        header.admins.retain(|m| *m != msg.user);
+        if header.admins.is_empty()
+            && let Some(first) = header.members.first()
+        {
+            header.admins.push(first.clone());
+        }
+        self.store
+            .set_members(&header, &[], std::slice::from_ref(&msg.user))?;
+        self.header = header;
+        self.states.remove(&msg.user);
+        self.viewing.retain(|_, user| *user != msg.user);
+        if let Some((_, timer)) = self.typing.remove(&msg.user) {
+            ctx.cancel_future(timer);
+        }
+        Ok(())
+    }
+
     fn mark_read(&mut self, user: &str) -> Result<u64, ChatError> {
         self.member(user)?;
         let old = self.states.get(user).copied().unwrap_or_default();
@@ -449,6 +522,22 @@ pub struct Typing {
     pub is_typing: bool,
 }
 
+/// An admin adds members to a group. Answers the header and who was new.
+#[derive(Message, Clone, Debug)]
+#[rtype(result = "Result<(ChatHeader, Vec<String>), ChatError>")]
+pub struct AddMembers {
+    pub by: String,
+    pub users: Vec<String>,
+}
+
+/// A member leaves a group, or an admin removes one. Answers the header.
+#[derive(Message, Clone, Debug)]
+#[rtype(result = "Result<ChatHeader, ChatError>")]
+pub struct RemoveMember {
+    pub by: String,
+    pub user: String,
+}
+
 /// The users viewing the chat now.
 #[derive(Message, Clone, Debug)]
 #[rtype(result = "Result<Vec<String>, ChatError>")]
@@ -495,6 +584,42 @@ impl Handler<MarkRead> for Chat {
                     cursor,
                 };
                 self.after_flush(event, cursor)
+            }
+            Err(err) => Self::refuse(err),
+        }
+    }
+}
+
+impl Handler<AddMembers> for Chat {
+    type Result = ResponseActFuture<Self, Result<(ChatHeader, Vec<String>), ChatError>>;
+    fn handle(&mut self, msg: AddMembers, _: &mut Context<Self>) -> Self::Result {
+        let by = msg.by.clone();
+        match self.add_members(msg) {
+            Ok(added) if added.is_empty() => Box::pin(fut::ready(Ok((self.header.clone(), added)))),
+            Ok(added) => {
+                let event = ChatEvent::MembersAdded {
+                    by,
+                    users: added.clone(),
+                };
+                let answer = (self.header.clone(), added);
+                self.after_flush(event, answer)
+            }
+            Err(err) => Self::refuse(err),
+        }
+    }
+}
+
+impl Handler<RemoveMember> for Chat {
+    type Result = ResponseActFuture<Self, Result<ChatHeader, ChatError>>;
+    fn handle(&mut self, msg: RemoveMember, ctx: &mut Context<Self>) -> Self::Result {
+        match self.remove_member(&msg, ctx) {
+            Ok(()) => {
+                let event = ChatEvent::MemberRemoved {
+                    by: msg.by,
+                    user: msg.user,
+                };
+                let header = self.header.clone();
+                self.after_flush(event, header)
             }
             Err(err) => Self::refuse(err),
         }

@@ -16,6 +16,12 @@ pub enum ChatError {
     NotSender,
     #[error("this conversation is blocked")]
     Blocked,
+    #[error("not a group chat")]
+    NotGroup,
+    #[error("only a group admin may do this")]
+    NotAdmin,
+    #[error("that user is not a member of this chat")]
+    NotParticipant,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("chat service unavailable")]

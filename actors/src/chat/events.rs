@@ -19,6 +19,16 @@ pub enum ChatEvent {
         name: String,
         is_typing: bool,
     },
+    /// `by` added `users` to a group (the header is the new one).
+    MembersAdded {
+        by: String,
+        users: Vec<String>,
+    },
+    /// `by` removed `user` from a group (`by == user`: they left).
+    MemberRemoved {
+        by: String,
+        user: String,
+    },
 }
 
 /// Turns chat changes into emits. Called on the chat actor's thread, in

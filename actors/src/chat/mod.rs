@@ -26,7 +26,9 @@ mod tests;
 
 use std::time::Duration;
 
-pub use actor::{Append, Chat, Edit, MarkRead, Remove, Typing, Unview, View, Viewers};
+pub use actor::{
+    AddMembers, Append, Chat, Edit, MarkRead, Remove, RemoveMember, Typing, Unview, View, Viewers,
+};
 pub use directory::{ChatDirectory, Chats};
 pub use error::ChatError;
 pub use events::{ChatEvent, ChatEvents};

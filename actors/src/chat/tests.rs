@@ -173,6 +173,8 @@ async fn edit_remove_and_read_keep_counts_right() {
             ChatEvent::Deleted(_) => "deleted",
             ChatEvent::Read { .. } => "read",
             ChatEvent::Typing { .. } => "typing",
+            ChatEvent::MembersAdded { .. } => "added",
+            ChatEvent::MemberRemoved { .. } => "removed",
         })
         .collect();
     assert_eq!(
@@ -286,4 +288,70 @@ async fn idle_chats_stop_and_come_back_with_their_state() {
     assert_eq!(state.unread, 1);
     assert_eq!(store.count_unread(chat.id, "b").unwrap(), 1);
     assert_eq!(store.history(chat.id, None, 0, 10).unwrap().len(), 3);
+}
+
+#[actix_rt::test]
+async fn group_members_are_added_and_removed_by_admins_and_counts_follow() {
+    let store = Store::temporary().unwrap();
+    let (chats, events) = start(&store);
+    let group = store
+        .create_group("g", &["a".into(), "b".into(), "c".into()], 0)
+        .unwrap();
+    assert_eq!(group.admins, vec!["a".to_string()]);
+    let first = chats.call(group.id, text("b", "before d")).await.unwrap();
+    let add = |by: &str, users: &[&str]| AddMembers {
+        by: by.into(),
+        users: users.iter().map(|u| u.to_string()).collect(),
+    };
+    assert!(matches!(
+        chats.call(group.id, add("b", &["d"])).await,
+        Err(ChatError::NotAdmin)
+    ));
+    let (header, added) = chats
+        .call(group.id, add("a", &["d", "b", "d"]))
+        .await
+        .unwrap();
+    assert_eq!(added, vec!["d".to_string()]);
+    assert_eq!(header.members, vec!["a", "b", "c", "d"]);
+    assert_eq!(store.chats_of("d").unwrap(), vec![group.id]);
+    // d starts with what came before read.
+    assert_eq!(store.member_state(group.id, "d").unwrap().cursor, first.id);
+    chats.call(group.id, text("a", "with d")).await.unwrap();
+    assert_eq!(store.member_state(group.id, "d").unwrap().unread, 1);
+    assert_eq!(store.count_unread(group.id, "d").unwrap(), 1);
+
+    let remove = |by: &str, user: &str| RemoveMember {
+        by: by.into(),
+        user: user.into(),
+    };
+    assert!(matches!(
+        chats.call(group.id, remove("b", "c")).await,
+        Err(ChatError::NotAdmin)
+    ));
+    let header = chats.call(group.id, remove("a", "c")).await.unwrap();
+    assert_eq!(header.members, vec!["a", "b", "d"]);
+    assert!(store.chats_of("c").unwrap().is_empty());
+    assert!(matches!(
+        chats.call(group.id, text("c", "gone")).await,
+        Err(ChatError::NotMember)
+    ));
+    // The last admin leaves: the oldest member takes over.
+    let header = chats.call(group.id, remove("a", "a")).await.unwrap();
+    assert_eq!(header.admins, vec!["b".to_string()]);
+    assert_eq!(store.chat(group.id).unwrap().unwrap(), header);
+    let published = events.take();
+    assert!(published.contains(&ChatEvent::MembersAdded {
+        by: "a".into(),
+        users: vec!["d".into()]
+    }));
+    assert!(published.contains(&ChatEvent::MemberRemoved {
+        by: "a".into(),
+        user: "c".into()
+    }));
+    // Individual chats take no members.
+    let (pair, _) = store.individual_chat("x", "y", 0).unwrap();
+    assert!(matches!(
+        chats.call(pair.id, add("x", &["z"])).await,
+        Err(ChatError::NotGroup)
+    ));
 }

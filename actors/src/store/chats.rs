@@ -4,7 +4,7 @@
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
-use super::model::{ChatHeader, ChatKind, Millis};
+use super::model::{ChatHeader, ChatKind, MemberState, Millis};
 use super::{Result, Store, StoreError, decode, encode, get, keys};
 
 type TxResult<T> = std::result::Result<T, ConflictableTransactionError<StoreError>>;
@@ -50,6 +50,7 @@ impl Store {
             created_at: now,
             last_message_id: None,
             message_count: 0,
+            admins: Vec::new(),
         };
         let inner = &self.0;
         let found = (&inner.pairs, &inner.chats, &inner.user_chats).transaction(
@@ -81,7 +82,8 @@ impl Store {
             .and_then(keys::read_u64))
     }
 
-    /// A new group chat of `members` (duplicates dropped, order kept).
+    /// A new group chat of `members` (duplicates dropped, order kept); the
+    /// first member is its admin.
     pub fn create_group(&self, name: &str, members: &[String], now: Millis) -> Result<ChatHeader> {
         let mut unique: Vec<String> = Vec::with_capacity(members.len());
         for m in members {
@@ -93,15 +95,45 @@ impl Store {
             id: self.next_id("chat")?,
             kind: ChatKind::Group,
             name: Some(name.to_owned()),
-            members: unique,
+            members: unique.clone(),
             created_at: now,
             last_message_id: None,
             message_count: 0,
+            admins: unique.first().cloned().into_iter().collect(),
         };
         let inner = &self.0;
         (&inner.chats, &inner.user_chats)
             .transaction(|(chats, user_chats)| insert_header(chats, user_chats, &header))?;
         Ok(header)
+    }
+
+    /// Writes a chat's new header with `added` and `removed` members, and
+    /// their index of chats, in one transaction (not yet durable).
+    pub fn set_members(
+        &self,
+        header: &ChatHeader,
+        added: &[String],
+        removed: &[String],
+    ) -> Result<()> {
+        let inner = &self.0;
+        (&inner.chats, &inner.user_chats).transaction(|(chats, user_chats)| {
+            chats.insert(keys::header(header.id), tx_encode(header)?)?;
+            // A new member starts with everything before read.
+            let start = MemberState {
+                cursor: header.last_message_id.unwrap_or(0),
+                unread: 0,
+            };
+            for user in added {
+                user_chats.insert(keys::user_chat(user, header.id), &[][..])?;
+                chats.insert(keys::state(header.id, user), tx_encode(&start)?)?;
+            }
+            for user in removed {
+                user_chats.remove(keys::user_chat(user, header.id))?;
+                chats.remove(keys::state(header.id, user))?;
+            }
+            Ok(())
+        })?;
+        Ok(())
     }
 
     /// The ids of every chat `user` is in, oldest first.

@@ -49,11 +49,18 @@ pub struct ChatHeader {
     /// Messages that are not deleted: a page's `totalCount` without a scan.
     #[serde(default)]
     pub message_count: u64,
+    /// A group's admins: they add and remove others (anyone may leave).
+    #[serde(default)]
+    pub admins: Vec<String>,
 }
 
 impl ChatHeader {
     pub fn is_member(&self, user: &str) -> bool {
         self.members.iter().any(|m| m == user)
+    }
+
+    pub fn is_admin(&self, user: &str) -> bool {
+        self.admins.iter().any(|m| m == user)
     }
 
     /// The member who is not `user`, in an individual chat.

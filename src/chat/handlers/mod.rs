@@ -5,6 +5,7 @@
 
 mod connection;
 mod friends;
+mod groups;
 mod lists;
 mod messages;
 mod rooms;
@@ -50,6 +51,10 @@ pub fn install(ns: &mut Namespace, service: ChatService) {
     on(ns, &service, "rejectFriendship", friends::reject);
     on(ns, &service, "blockUser", friends::block);
     on(ns, &service, "unblockUser", friends::unblock);
+    on(ns, &service, "createGroup", groups::create);
+    on(ns, &service, "addParticipants", groups::add);
+    on(ns, &service, "removeParticipant", groups::remove);
+    on(ns, &service, "leaveGroup", groups::leave);
 }
 
 fn on<F, Fut>(ns: &mut Namespace, service: &ChatService, event: &'static str, handler: F)
