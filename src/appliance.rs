@@ -16,6 +16,7 @@ use tracing::warn;
 use confab_actors::store::{Store, StoreError as ChatStoreError};
 
 use crate::chat::ChatService;
+use crate::chat::settings::ChatOptionsError;
 use crate::config::Config;
 use crate::identity::{SetupError, Verifier};
 use crate::services::auth::Auth;
@@ -38,6 +39,8 @@ pub enum ApplianceError {
     Database { path: String, source: sled::Error },
     #[error("chat store: {0}")]
     Chat(ChatStoreError),
+    #[error("chat: {0}")]
+    ChatOptions(#[from] ChatOptionsError),
     #[error("notification store: {0}")]
     Notifications(#[from] StoreError),
 }
@@ -85,11 +88,13 @@ impl ApplianceBuilder {
         });
         let chat = match config.chat.enabled {
             true => {
+                config.chat.check()?;
                 let store = Store::from_db(db.clone()).map_err(ApplianceError::Chat)?;
-                Some(ChatService::with_store(
-                    store,
-                    config.chat.settings(&config.rooms.user_room),
-                ))
+                let settings = config
+                    .chat
+                    .settings(&config.rooms.user_room)
+                    .with_data_dir(&config.data_dir);
+                Some(ChatService::with_store(store, settings))
             }
             false => None,
         };
@@ -201,6 +206,10 @@ impl Appliance {
             engine(cfg);
             if appliance.config.api.enabled {
                 crate::http::configure(cfg, &appliance);
+            }
+            // Uploads, chat lookup and history, served files.
+            if let Some(chat) = &appliance.chat {
+                crate::chat::http::configure(cfg, chat.clone(), appliance.verifier.clone());
             }
             cfg.app_data(appliance);
         }

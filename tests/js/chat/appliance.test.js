@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { io } from "socket.io-client";
 import { startConfab } from "../seeds/lib.js";
 import { connected, connectError, close, ask, once } from "../client/helpers.js";
+import { http, upload, PNG, ELF } from "./helpers.js";
 
 let server;
 before(async () => {
@@ -49,4 +50,18 @@ test("without a token there is no chat: the CONNECT is refused", async () => {
   } finally {
     close(anonymous);
   }
+});
+
+test("uploads through the appliance: a PNG becomes WebP for its uploader; an executable named .jpg is refused", async () => {
+  const token = await server.token("1", { name: "Alice" });
+  const res = await upload(server.url, undefined, { data: PNG, name: "cat.png", messageType: 2, token });
+  assert.equal(res.status, 200, JSON.stringify(res.json));
+  assert.equal(res.json.success, true);
+  assert.match(res.json.data, /\.webp$/);
+  const served = await http(`${server.url}${res.json.data}`, { token });
+  assert.equal(served.status, 200);
+  const stranger = await http(`${server.url}${res.json.data}`, { token: await server.token("9") });
+  assert.equal(stranger.status, 403);
+  const elf = await upload(server.url, undefined, { data: ELF, name: "cat.jpg", messageType: 2, token });
+  assert.equal(elf.json.success, false, JSON.stringify(elf.json));
 });
