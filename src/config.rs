@@ -474,6 +474,24 @@ mod tests {
     }
 
     #[test]
+    fn profiles_choose_the_chat_style() {
+        use crate::chat::ChatStyle;
+        figment::Jail::expect_with(|jail| {
+            let chat = |p| Config::load_with_profile(None, Some(p)).unwrap().chat;
+            let nick = chat("nickdoc");
+            assert_eq!(
+                (nick.style, nick.chat_room.as_str()),
+                (ChatStyle::Nickdoc, "chat-{id}")
+            );
+            assert_eq!(chat("seam").style, ChatStyle::Syarah);
+            assert_eq!(Config::load(None).unwrap().chat.style, ChatStyle::Syarah);
+            jail.set_env("CONFAB_CHAT__STYLE", "nickdoc");
+            assert_eq!(Config::load(None).unwrap().chat.style, ChatStyle::Nickdoc);
+            Ok(())
+        });
+    }
+
+    #[test]
     fn read_only_operations_from_the_environment() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("CONFAB_OPERATIONS__READ_ONLY_SUFFIXES", ":list,:get");

@@ -19,6 +19,13 @@ pub enum Refusal {
     UnknownUser,
     #[error("{0}")]
     Chat(String),
+    /// Not allowed to the caller (not a member, not the sender, not an
+    /// admin, blocked).
+    #[error("{0}")]
+    Denied(String),
+    /// The chat, message or member named does not exist.
+    #[error("{0}")]
+    Missing(String),
     #[error("internal error")]
     Internal,
 }
@@ -32,7 +39,17 @@ impl Refusal {
 impl From<ChatError> for Refusal {
     fn from(err: ChatError) -> Refusal {
         if err.is_refusal() {
-            Refusal::Chat(err.to_string())
+            let message = err.to_string();
+            match err {
+                ChatError::NotFound | ChatError::MessageNotFound | ChatError::NotParticipant => {
+                    Refusal::Missing(message)
+                }
+                ChatError::NotMember
+                | ChatError::NotSender
+                | ChatError::NotAdmin
+                | ChatError::Blocked => Refusal::Denied(message),
+                _ => Refusal::Chat(message),
+            }
         } else {
             error!(%err, "chat request failed");
             Refusal::Internal

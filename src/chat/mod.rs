@@ -51,7 +51,7 @@ pub use confab_actors::store::{
 };
 pub use error::Refusal;
 pub use service::ChatService;
-pub use settings::{ChatOptions, ChatSettings, PushSettings, UploadSettings};
+pub use settings::{ChatOptions, ChatSettings, ChatStyle, PushSettings, UploadSettings};
 
 use crate::Namespace;
 

@@ -1,21 +1,25 @@
-//! Chat changes to the contract's server events. A change goes to the
-//! chat's room (the sockets viewing it) and to every member's user room, so
-//! that a member's chat list updates while they are not viewing; a socket
-//! in both gets one copy. Typing goes only to the others viewing the chat.
+//! Chat changes to server events. `wire::chat_event` decides, for the
+//! configured [`ChatStyle`](super::settings::ChatStyle), the names,
+//! payloads and audience; this sends them. In the Syarah style a change
+//! goes to the chat's room (the sockets viewing it) and to every member's
+//! user room, so that a member's chat list updates while they are not
+//! viewing (a socket in both gets one copy); in the nick-doc style to the
+//! chat's room. Typing goes only to the others in the chat's room; a
+//! removed member is told in their user room too, and their sockets leave
+//! the chat's room.
 
 use std::sync::{Arc, OnceLock};
 
-use serde_json::json;
 use tracing::warn;
 
 use confab_actors::chat::{ChatEvent, ChatEvents};
-use confab_actors::store::{ChatHeader, Store};
+use confab_actors::store::{ChatHeader, Store, now_millis};
 
 use super::presence::Presence;
 use super::push::{self, Pusher};
 use super::settings::ChatSettings;
-use super::wire;
-use crate::{Broadcast, Io};
+use super::wire::{self, Audience, Emit};
+use crate::{Args, Broadcast, Io};
 
 /// Emits the server events of chat changes, once the service is bound to
 /// an engine.
@@ -34,6 +38,11 @@ impl Publisher {
         io.of(&self.settings.namespace)
             .to(self.settings.chat_room(chat.id))
             .to_rooms(members)
+    }
+
+    fn room(&self, io: &Io, chat: &ChatHeader) -> Broadcast {
+        io.of(&self.settings.namespace)
+            .to(self.settings.chat_room(chat.id))
     }
 
     fn sender(&self, message: &confab_actors::store::Message) -> confab_actors::store::User {
@@ -79,61 +88,45 @@ impl ChatEvents for Publisher {
             );
             return;
         };
-        let sent = match event {
-            ChatEvent::Created(message) => {
-                let body = wire::new_message(chat.id, self.message_json(message));
-                self.everyone(io, chat).emit("message", &body)
+        let emits = wire::chat_event(
+            self.settings.style,
+            chat.id,
+            event,
+            |m| self.message_json(m),
+            now_millis(),
+        );
+        for emit in &emits {
+            let mut to = match emit.audience {
+                Audience::Members => self.everyone(io, chat),
+                Audience::Room => self.room(io, chat),
+                Audience::OthersViewing => {
+                    let user = match event {
+                        ChatEvent::Typing { user, .. } => user.as_str(),
+                        _ => "",
+                    };
+                    self.room(io, chat).except(self.settings.user_room(user))
+                }
+            };
+            // A removed member hears of it even when not viewing.
+            if let ChatEvent::MemberRemoved { user, .. } = event {
+                to = to.to(self.settings.user_room(user));
             }
-            ChatEvent::Updated(message) => {
-                let body = self.message_json(message);
-                self.everyone(io, chat).emit("messageUpdated", &body)
-            }
-            ChatEvent::Deleted(ids) => ids.iter().try_for_each(|id| {
-                let extra = json!({ "chatHeaderId": chat.id });
-                self.everyone(io, chat).emit("messageDeleted", &(id, extra))
-            }),
-            ChatEvent::Read { user, cursor } => {
-                let extra = json!({ "userId": user, "lastReadMessageId": cursor });
-                self.everyone(io, chat)
-                    .emit("messageHasBeenRead", &(chat.id, extra))
-            }
-            ChatEvent::Typing {
-                user,
-                name,
-                is_typing,
-            } => {
-                let body = json!({
-                    "name": name,
-                    "isTyping": is_typing,
-                    "chatHeaderId": chat.id,
-                    "userId": user,
-                });
-                io.of(&self.settings.namespace)
-                    .to(self.settings.chat_room(chat.id))
-                    .except(self.settings.user_room(user))
-                    .emit("typing", &body)
-            }
-            ChatEvent::MembersAdded { by, users } => {
-                let body = json!({ "chatHeaderId": chat.id, "userIds": users, "by": by });
-                self.everyone(io, chat).emit("participantsAdded", &body)
-            }
-            ChatEvent::MemberRemoved { by, user } => {
-                let body = json!({ "chatHeaderId": chat.id, "userId": user, "by": by });
-                let gone = self.settings.user_room(user);
-                let sent = self
-                    .everyone(io, chat)
-                    .to(gone.clone())
-                    .emit("participantRemoved", &body);
-                // Their sockets stop seeing the chat's room.
-                self.presence.unview_user(user, chat.id);
-                io.of(&self.settings.namespace)
-                    .to(gone)
-                    .leave([self.settings.chat_room(chat.id)]);
-                sent
-            }
-        };
-        if let Err(err) = sent {
-            warn!(chat = chat.id, %err, "chat event not encoded");
+            send(to, emit);
         }
+        if let ChatEvent::MemberRemoved { user, .. } = event {
+            // Their sockets stop seeing the chat's room.
+            self.presence.unview_user(user, chat.id);
+            io.of(&self.settings.namespace)
+                .to(self.settings.user_room(user))
+                .leave([self.settings.chat_room(chat.id)]);
+        }
+    }
+}
+
+/// Sends one event, its arguments encoded once.
+pub(crate) fn send(to: Broadcast, emit: &Emit) {
+    match serde_json::to_string(&emit.args) {
+        Ok(json) => to.emit_args(emit.name, &Args::from_raw(json, Vec::new())),
+        Err(err) => warn!(%err, event = emit.name, "chat event not encoded"),
     }
 }

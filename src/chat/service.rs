@@ -129,7 +129,8 @@ impl ChatService {
 
     /// `creator` makes a group of themselves and `members` (known users,
     /// at most `max_group_members` in all), its admin; durable before it
-    /// answers; every member gets `participantsAdded`.
+    /// answers; every member gets `participantsAdded` (`participants-added`
+    /// in the nick-doc style) in their user room.
     pub async fn create_group_by(
         &self,
         creator: &str,
@@ -149,9 +150,13 @@ impl ChatService {
         self.known_users(&all[1..], all.len())?;
         let header = self.0.store.create_group(name, &all, now_millis())?;
         self.0.store.durable().await?;
-        let body = serde_json::json!({ "chatHeaderId": header.id, "userIds": header.members, "by": creator });
-        for member in &header.members {
-            self.emit_to_user(member, "participantsAdded", &body);
+        // Nobody views the new chat yet: every member hears of it in
+        // their user room.
+        let emit =
+            wire::participants_added(self.0.settings.style, header.id, creator, &header.members);
+        if let Some(io) = self.io() {
+            let rooms = header.members.iter().map(|m| self.0.settings.user_room(m));
+            super::publish::send(io.of(&self.0.settings.namespace).to_rooms(rooms), &emit);
         }
         Ok(header)
     }

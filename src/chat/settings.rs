@@ -12,11 +12,29 @@ use confab_actors::store::MessageType;
 
 const MIB: u64 = 1024 * 1024;
 
+/// Which application's names and payloads the chat's server events take
+/// (`[chat] style`): the same changes, another wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChatStyle {
+    /// Syarah (seed 003): `message`, `messageUpdated`, `messageDeleted`,
+    /// `messageHasBeenRead`, `typing`, `participantsAdded`,
+    /// `participantRemoved`, to the chat's room and its members' user rooms.
+    #[default]
+    Syarah,
+    /// nick-doc (seed 001): `new-message`, `message-edited`,
+    /// `message-deleted`, `messages-read`, `user-typing`,
+    /// `participants-added`, `participant-removed`, to the chat's room.
+    Nickdoc,
+}
+
 /// Limits, room names and actor timings of the chat service.
 #[derive(Debug, Clone)]
 pub struct ChatSettings {
     /// The namespace the service is installed on: server events go there.
     pub namespace: String,
+    /// The names and payloads of the server events.
+    pub style: ChatStyle,
     /// The room every socket of a user joins; `{id}` is the user id. The
     /// same default as the identity layer's user room, so both agree.
     pub user_room: String,
@@ -46,6 +64,7 @@ impl Default for ChatSettings {
     fn default() -> Self {
         ChatSettings {
             namespace: "/".into(),
+            style: ChatStyle::Syarah,
             user_room: "user:{id}".into(),
             chat_room: "chat:{id}".into(),
             max_text_chars: 4000,
@@ -185,6 +204,9 @@ impl Default for PushSettings {
 pub struct ChatOptions {
     /// Run the chat service (seed 003's events) on the main namespace.
     pub enabled: bool,
+    /// `"syarah"` (the default) or `"nickdoc"`: the server events' names
+    /// and payloads.
+    pub style: ChatStyle,
     /// The room of the sockets viewing a chat; `{id}` is the chat id.
     pub chat_room: String,
     pub max_text_chars: usize,
@@ -212,6 +234,7 @@ impl Default for ChatOptions {
         let (push, uploads) = (settings.push, settings.uploads);
         ChatOptions {
             enabled: true,
+            style: settings.style,
             chat_room: settings.chat_room,
             max_text_chars: settings.max_text_chars,
             max_caption_chars: settings.max_caption_chars,
@@ -255,6 +278,7 @@ impl ChatOptions {
         let webhook = self.webhook();
         ChatSettings {
             namespace: "/".into(),
+            style: self.style,
             user_room: user_room.to_owned(),
             chat_room: self.chat_room.clone(),
             max_text_chars: self.max_text_chars,

@@ -377,7 +377,8 @@ impl Chat {
         Ok(())
     }
 
-    fn mark_read(&mut self, user: &str) -> Result<u64, ChatError> {
+    /// Answers the cursor and how many messages were unread before.
+    fn mark_read(&mut self, user: &str) -> Result<(u64, u64), ChatError> {
         self.member(user)?;
         let old = self.states.get(user).copied().unwrap_or_default();
         let state = MemberState {
@@ -394,7 +395,7 @@ impl Chat {
             })?;
             self.states.insert(user.to_owned(), state);
         }
-        Ok(state.cursor)
+        Ok((state.cursor, old.unread))
     }
 
     /// Sets or clears a typing flag and publishes it. An empty `name`
@@ -578,10 +579,11 @@ impl Handler<MarkRead> for Chat {
     type Result = ResponseActFuture<Self, Result<u64, ChatError>>;
     fn handle(&mut self, msg: MarkRead, _: &mut Context<Self>) -> Self::Result {
         match self.mark_read(&msg.user) {
-            Ok(cursor) => {
+            Ok((cursor, unread)) => {
                 let event = ChatEvent::Read {
                     user: msg.user,
                     cursor,
+                    unread,
                 };
                 self.after_flush(event, cursor)
             }

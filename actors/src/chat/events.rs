@@ -9,10 +9,12 @@ pub enum ChatEvent {
     Updated(Message),
     /// Messages deleted together, in the order asked.
     Deleted(Vec<u64>),
-    /// `user` has read up to `cursor`.
+    /// `user` has read up to `cursor`; `unread` messages were unread
+    /// before.
     Read {
         user: String,
         cursor: u64,
+        unread: u64,
     },
     Typing {
         user: String,

@@ -6,6 +6,9 @@
 //! | GET | `/uploads/chat-messages/...` | an uploaded file, to its uploader and the members of a chat that names it |
 //! | GET | `/api/chat/getChatHeaderAsync?user1Id=&user2Id=` | the individual chat of two users, got or created; the caller is one of them |
 //! | GET | `/api/chat/{chatHeaderId}/messages?before=&after=&limit=` | history for a member |
+//! | POST | `/api/chat/groups` | `{name?, members}`: a group of the caller (its admin) and `members` |
+//! | POST | `/api/chat/groups/{id}/participants` | `{userIds}`: an admin adds members |
+//! | DELETE | `/api/chat/groups/{id}/participants/{userId}` | an admin removes a member, or a member leaves |
 //!
 //! Every call carries `Authorization: Bearer <jwt>`, checked with the
 //! identity layer's [`Verifier`]; a file may take its token as `?token=`
@@ -22,6 +25,7 @@
 
 mod chats;
 mod files;
+mod groups;
 mod upload;
 
 use std::sync::Arc;
@@ -62,6 +66,15 @@ pub fn configure(cfg: &mut web::ServiceConfig, service: ChatService, verifier: A
         .route(
             &format!("{api}/{{chatHeaderId}}/messages"),
             web::get().to(chats::history),
+        )
+        .route(&format!("{api}/groups"), web::post().to(groups::create))
+        .route(
+            &format!("{api}/groups/{{id}}/participants"),
+            web::post().to(groups::add),
+        )
+        .route(
+            &format!("{api}/groups/{{id}}/participants/{{userId}}"),
+            web::delete().to(groups::remove),
         )
         .route(
             &format!("{uploads}/{{tail:.*}}"),
@@ -136,6 +149,8 @@ impl From<super::error::Refusal> for HttpRefusal {
             Refusal::Invalid(_) => StatusCode::BAD_REQUEST,
             Refusal::UnknownUser => StatusCode::NOT_FOUND,
             Refusal::Chat(_) => StatusCode::BAD_REQUEST,
+            Refusal::Denied(_) => StatusCode::FORBIDDEN,
+            Refusal::Missing(_) => StatusCode::NOT_FOUND,
             Refusal::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
         HttpRefusal::new(status, refusal.to_string())
