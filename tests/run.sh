@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 echo "== rust: format, lints, build"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-cargo build --workspace --examples --quiet
+cargo build --workspace --bins --examples --quiet
 
 echo "== rust: unit and actor tests"
 cargo test --workspace --quiet

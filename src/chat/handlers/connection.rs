@@ -14,6 +14,21 @@ use crate::chat::service::ChatService;
 use crate::{Namespace, Socket};
 
 pub fn install(ns: &mut Namespace, service: &ChatService) {
+    // The user is recorded before the CONNECT is answered: once a client
+    // is connected, others can open a chat with it at once.
+    let record = service.clone();
+    ns.middleware(move |req| {
+        let service = record.clone();
+        async move {
+            if let Some(user) = &req.user_id {
+                let (name, avatar) = profile_of(req.data.get(crate::identity::IDENTITY_DATA_KEY));
+                if let Err(err) = service.upsert_user(user, name.as_deref(), avatar.as_deref()) {
+                    warn!(%err, user, "user not recorded");
+                }
+            }
+            Ok(req)
+        }
+    });
     let on_connect = service.clone();
     ns.on_connect(move |socket| {
         let service = on_connect.clone();
@@ -38,8 +53,7 @@ fn client_type(socket: &Socket) -> String {
 }
 
 /// The name and avatar the identity layer found in the token, if any.
-fn profile(socket: &Socket) -> (Option<String>, Option<String>) {
-    let identity = socket.data().get(crate::identity::IDENTITY_DATA_KEY);
+fn profile_of(identity: Option<&Value>) -> (Option<String>, Option<String>) {
     let field = |name: &str| {
         identity
             .and_then(|i| i.get(name))
@@ -67,10 +81,6 @@ async fn connected(service: ChatService, socket: Socket) {
     let first = service
         .presence()
         .connected(&user, socket.id(), &client_type);
-    let (name, avatar) = profile(&socket);
-    if let Err(err) = service.upsert_user(&user, name.as_deref(), avatar.as_deref()) {
-        warn!(%err, user, "user not recorded");
-    }
     socket.join([service.settings().user_room(&user)]).await;
     if first {
         announce(&service, &user, &client_type, true);
