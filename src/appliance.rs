@@ -79,13 +79,6 @@ impl ApplianceBuilder {
                 source,
             })?;
         let verifier = Arc::new(Verifier::from_config(&config.identity)?);
-        let policy = Arc::new(RoomPolicy::new(&config.rooms, self.room_validator));
-        let auth = Arc::new(Auth {
-            config: config.auth.clone(),
-            verifier: verifier.clone(),
-            rooms: policy.clone(),
-            default_rooms: config.rooms.default_rooms.clone(),
-        });
         let chat = match config.chat.enabled {
             true => {
                 config.chat.check()?;
@@ -98,6 +91,19 @@ impl ApplianceBuilder {
             }
             false => None,
         };
+        // Chat rooms are for the chat's members, whatever event asks to
+        // join one; the application's validator, if any, comes after.
+        let validator = match &chat {
+            Some(chat) => Some(members_only(chat.clone(), self.room_validator)),
+            None => self.room_validator,
+        };
+        let policy = Arc::new(RoomPolicy::new(&config.rooms, validator));
+        let auth = Arc::new(Auth {
+            config: config.auth.clone(),
+            verifier: verifier.clone(),
+            rooms: policy.clone(),
+            default_rooms: config.rooms.default_rooms.clone(),
+        });
         let io_cell = Arc::new(OnceLock::new());
         let confab = Confab::builder()
             .config(&config)
@@ -134,6 +140,30 @@ impl ApplianceBuilder {
             chat,
         })
     }
+}
+
+/// A room validator that lets a socket into a chat's room only if its user
+/// is a member of that chat, then hands the rest to `next`.
+fn members_only(chat: ChatService, next: Option<RoomValidator>) -> RoomValidator {
+    Arc::new(move |socket, rooms| {
+        let (chat, next) = (chat.clone(), next.clone());
+        Box::pin(async move {
+            let user = socket.user_id().map(str::to_owned);
+            let member = |id: u64| {
+                let header = chat.store().chat(id).ok().flatten();
+                user.as_deref()
+                    .is_some_and(|u| header.is_some_and(|h| h.is_member(u)))
+            };
+            let kept: Vec<String> = rooms
+                .into_iter()
+                .filter(|room| chat.settings().chat_of_room(room).is_none_or(member))
+                .collect();
+            match next {
+                Some(next) => next(socket, kept).await,
+                None => kept,
+            }
+        })
+    })
 }
 
 /// A running appliance.

@@ -89,6 +89,15 @@ impl ChatSettings {
     pub fn chat_room(&self, chat: u64) -> String {
         self.chat_room.replace("{id}", &chat.to_string())
     }
+
+    /// The chat whose room `room` is, if it has the chat room's shape.
+    pub fn chat_of_room(&self, room: &str) -> Option<u64> {
+        let (prefix, suffix) = self.chat_room.split_once("{id}")?;
+        room.strip_prefix(prefix)?
+            .strip_suffix(suffix)?
+            .parse()
+            .ok()
+    }
 }
 
 /// Uploaded files (`POST /api/chat/uploadFile`, served back under
@@ -353,6 +362,19 @@ pub fn valid_webhook(url: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chat_rooms_name_their_chat() {
+        let syarah = ChatSettings::default();
+        assert_eq!(syarah.chat_of_room(&syarah.chat_room(42)), Some(42));
+        let nickdoc = ChatSettings {
+            chat_room: "chat-{id}".into(),
+            ..ChatSettings::default()
+        };
+        assert_eq!(nickdoc.chat_of_room("chat-7"), Some(7));
+        assert_eq!(nickdoc.chat_of_room("chat-x"), None);
+        assert_eq!(nickdoc.chat_of_room("seller-7"), None);
+    }
 
     #[test]
     fn limits_while_reading() {

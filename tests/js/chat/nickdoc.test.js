@@ -173,3 +173,27 @@ test("groups over HTTP in the nickdoc style: participants-added, participant-rem
     close(ann, ben, cid);
   }
 });
+
+test("join-chat-room lets only the chat's members in: an outsider is refused and hears nothing", async () => {
+  const alice = await user("n7", "Alice");
+  const bob = await user("n8", "Bob");
+  const eve = await user("n9", "Eve");
+  try {
+    const joined = await chatWith(alice, "n8");
+    const chatId = String(joined.chatHeaderId);
+    await joinChat(alice, chatId);
+    const refused = await ask(eve, "join-chat-room", chatId);
+    assert.equal(refused.success, false, JSON.stringify(refused));
+    assert.deepEqual(refused.rooms, []);
+    const overheard = collect(eve, "new-message");
+    const heard = next(alice, "new-message");
+    await ask(bob, "createMessage", { message: "private", chatHeaderId: chatId, messageType: 0 });
+    await heard;
+    await sleep(300);
+    assert.deepEqual(overheard, []);
+  } finally {
+    close(alice);
+    close(bob);
+    close(eve);
+  }
+});
