@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::input::{Id, parse_body, present};
 use super::{Admin, Body, Caller, HttpError, Query};
 use crate::appliance::Appliance;
-use crate::services::notifications::{MAX_LIST, NewNotification, Notification};
+use crate::services::notifications::{MAX_LIST, NewNotification, Notification, Notifications};
 
 /// `{userId, type?, title?, message | body?, data?}`.
 #[derive(Debug, Deserialize)]
@@ -186,6 +186,15 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(json!({ "notification": notifications.render(&n) })))
 }
 
+/// What a change to one notification answers: the notification as it is
+/// now, and its user's unread count.
+fn changed(notifications: &Notifications, n: &Notification) -> Result<HttpResponse, HttpError> {
+    Ok(HttpResponse::Ok().json(json!({
+        "notification": notifications.render(n),
+        "unreadCount": notifications.unread_count(&n.user_id)?,
+    })))
+}
+
 pub async fn seen(
     caller: Caller,
     req: HttpRequest,
@@ -195,10 +204,7 @@ pub async fn seen(
     let notifications = app.notifications();
     visible(&caller, notifications.get(&id)?, &id)?;
     let n = visible(&caller, notifications.mark_seen(&id).await?, &id)?;
-    Ok(HttpResponse::Ok().json(json!({
-        "notification": notifications.render(&n),
-        "unreadCount": notifications.unread_count(&n.user_id)?,
-    })))
+    changed(notifications, &n)
 }
 
 pub async fn delete(
@@ -210,10 +216,7 @@ pub async fn delete(
     let notifications = app.notifications();
     visible(&caller, notifications.get(&id)?, &id)?;
     let n = visible(&caller, notifications.delete(&id).await?, &id)?;
-    Ok(HttpResponse::Ok().json(json!({
-        "notification": notifications.render(&n),
-        "unreadCount": notifications.unread_count(&n.user_id)?,
-    })))
+    changed(notifications, &n)
 }
 
 #[cfg(test)]

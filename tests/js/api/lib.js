@@ -101,3 +101,12 @@ export async function call(base, method, urlPath, { body, key, bearer, headers =
 
 /** An ISO 8601 timestamp as JavaScript's toISOString prints it, give or take the fraction. */
 export const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+
+/** Resolves once `cond()` holds, polling every 20 ms; rejects after `ms`. */
+export async function until(cond, what, ms = 4000) {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -7,18 +7,10 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
-import { startConfab, ISO } from "./lib.js";
+import { startConfab, ISO, until } from "./lib.js";
 import { close, connected, collect, sleep } from "../client/helpers.js";
 
 const QUIET = 300;
-
-async function until(cond, what, ms = 4000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 let confab;
 before(async () => {
