@@ -564,7 +564,16 @@ mod tests {
             s.mark_seen(&a.id).unwrap();
             db.flush().unwrap();
         }
-        let db = sled::open(&dir).unwrap();
+        // sled's background flusher may hold the file lock a moment after
+        // the first handle is dropped: wait for it, as a restart would.
+        let db = (0..100)
+            .find_map(|_| {
+                sled::open(&dir).ok().or_else(|| {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    None
+                })
+            })
+            .expect("the database lock is released");
         let s = NotificationStore::open(&db).unwrap();
         assert_eq!(s.unread_count("u").unwrap(), 1);
         s.insert(NewNotification::new("u", "c", "")).unwrap();

@@ -284,7 +284,16 @@ async fn everything_is_found_after_reopening() {
         store.durable().await.unwrap();
         (chat.id, group.id, ids)
     };
-    let store = Store::open(&dir.0).unwrap();
+    // sled's own background flusher may hold the file lock a moment after
+    // the first store is dropped: wait for it, as a restart would.
+    let store = (0..100)
+        .find_map(|_| {
+            Store::open(&dir.0).ok().or_else(|| {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                None
+            })
+        })
+        .expect("the database lock is released");
     assert_eq!(
         store.user("a").unwrap().unwrap().name.as_deref(),
         Some("Alice")
