@@ -3,10 +3,13 @@
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use futures_util::future::LocalBoxFuture;
+use tracing::error;
 
 use crate::handshake::{ConnectError, ConnectRequest};
 use crate::payload::Payload;
@@ -222,11 +225,26 @@ impl Namespace {
     ) -> Result<(), Option<Ack>> {
         match self.events.get(payload.event()).or(self.fallback.as_ref()) {
             Some(handler) => {
-                actix::spawn(handler(socket, payload, ack));
+                run_to_first_wait(handler(socket, payload, ack));
                 Ok(())
             }
             None => Err(ack),
         }
+    }
+}
+
+/// Polls an event handler once, here: most handlers answer without
+/// waiting, and then cost no task. One that waits goes on as a task, whose
+/// first poll registers the real waker (only the latest poll's waker counts).
+/// A panicking handler is dropped and logged, as a panicking task would be.
+fn run_to_first_wait(mut handler: LocalBoxFuture<'static, ()>) {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match catch_unwind(AssertUnwindSafe(|| handler.as_mut().poll(&mut cx))) {
+        Ok(Poll::Ready(())) => {}
+        Ok(Poll::Pending) => {
+            actix::spawn(handler);
+        }
+        Err(_) => error!("an event handler panicked"),
     }
 }
 

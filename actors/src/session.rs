@@ -610,8 +610,27 @@ impl Handler<Deliver> for Session {
 #[derive(Message)]
 #[rtype(result = "Result<(), PollError>")]
 pub struct Inbound {
-    pub packets: Vec<Packet>,
+    pub packets: Packets,
     pub via: TransportKind,
+}
+
+/// What one transport read carried: a WebSocket message is one packet (no
+/// `Vec` for it), a long-polling POST a batch.
+pub enum Packets {
+    One(Packet),
+    Batch(Vec<Packet>),
+}
+
+impl IntoIterator for Packets {
+    type Item = Packet;
+    type IntoIter = std::iter::Chain<std::option::IntoIter<Packet>, std::vec::IntoIter<Packet>>;
+    fn into_iter(self) -> Self::IntoIter {
+        let (one, batch) = match self {
+            Packets::One(packet) => (Some(packet), Vec::new()),
+            Packets::Batch(batch) => (None, batch),
+        };
+        one.into_iter().chain(batch)
+    }
 }
 
 impl Handler<Inbound> for Session {

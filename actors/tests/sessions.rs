@@ -274,6 +274,19 @@ async fn event_with_ack_is_answered_by_the_handler() {
 }
 
 #[actix_rt::test]
+async fn a_panicking_handler_loses_only_its_own_event() {
+    let (engine, mut evs) = engine();
+    let mut client = Client::open(&engine).await;
+    client.connect().await;
+    evs.connected().await;
+
+    client.send(r#"42["panic"]"#);
+    client.send(r#"421["echo","still here"]"#);
+    assert_eq!(client.text().await, r#"431["still here"]"#);
+    assert_eq!(engine.session_count(), 1);
+}
+
+#[actix_rt::test]
 async fn unknown_event_with_ack_gets_an_error_ack() {
     let (engine, mut evs) = engine();
     let mut client = Client::open(&engine).await;

@@ -9,7 +9,7 @@ use confab_actors::Engine;
 use confab_actors::handshake::Handshake;
 use confab_actors::protocol::engineio::{PayloadError, decode_payload};
 use confab_actors::session::{
-    CloseSession, Inbound, NewTransport, Poll, PollError, Session, TransportKind,
+    CloseSession, Inbound, NewTransport, Packets, Poll, PollError, Session, TransportKind,
 };
 use futures_util::StreamExt;
 use tracing::debug;
@@ -82,7 +82,7 @@ pub async fn post(
     match decode_payload(bytes.freeze(), max) {
         Ok(packets) => match session
             .send(Inbound {
-                packets,
+                packets: Packets::Batch(packets),
                 via: TransportKind::Polling,
             })
             .await

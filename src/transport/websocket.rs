@@ -12,8 +12,8 @@ use bytes::{Bytes, BytesMut};
 use confab_actors::handshake::Handshake;
 use confab_actors::protocol::engineio::{Frame, Packet, decode_text};
 use confab_actors::session::{
-    AttachProbe, CloseSession, Inbound, NewTransport, Session, TransportClosed, TransportKind,
-    WsOut,
+    AttachProbe, CloseSession, Inbound, NewTransport, Packets, Session, TransportClosed,
+    TransportKind, WsOut,
 };
 use confab_actors::{DisconnectReason, Engine};
 use tracing::debug;
@@ -75,7 +75,7 @@ impl WsTransport {
     fn deliver(&mut self, packet: Packet) {
         if let Some(session) = &self.session {
             session.do_send(Inbound {
-                packets: vec![packet],
+                packets: Packets::One(packet),
                 via: TransportKind::WebSocket,
             });
         }

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use bytestring::ByteString;
 use confab_actors::protocol::engineio::{Frame, Packet, decode_payload, decode_text};
 use confab_actors::session::{
-    Inbound, NewTransport, Poll, PollError, Session, TransportKind, WsOut,
+    Inbound, NewTransport, Packets, Poll, PollError, Session, TransportKind, WsOut,
 };
 use confab_actors::{
     DisconnectReason, Engine, EngineConfig, Handshake, Namespace, Namespaces, Payload, Socket,
@@ -116,7 +116,7 @@ pub fn send_ws(session: &Addr<Session>, wire: &str) {
     let packet = decode_text(ByteString::from(wire.to_owned()))
         .expect("test sent an invalid Engine.IO packet");
     session.do_send(Inbound {
-        packets: vec![packet],
+        packets: Packets::One(packet),
         via: TransportKind::WebSocket,
     });
 }
@@ -126,7 +126,7 @@ pub fn send_polling(session: &Addr<Session>, body: &str) {
     let packets = decode_payload(Bytes::from(body.to_owned()), 1_000_000)
         .expect("test sent an invalid payload");
     session.do_send(Inbound {
-        packets,
+        packets: Packets::Batch(packets),
         via: TransportKind::Polling,
     });
 }
@@ -177,7 +177,7 @@ impl Client {
     /// Sends a binary WebSocket frame (an attachment).
     pub fn send_binary(&self, data: &'static [u8]) {
         self.session.do_send(Inbound {
-            packets: vec![Packet::Binary(Bytes::from_static(data))],
+            packets: Packets::One(Packet::Binary(Bytes::from_static(data))),
             via: TransportKind::WebSocket,
         });
     }
@@ -383,6 +383,9 @@ pub fn recording(tx: UnboundedSender<Ev>) -> Namespace {
     });
     ns.on("bye", |socket, _, _| async move {
         socket.disconnect();
+    });
+    ns.on("panic", |_, _, _| async move {
+        panic!("a handler with a bug");
     });
     ns
 }
