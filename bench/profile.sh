@@ -13,7 +13,7 @@
 #   kernel.perf_event_paranoid <= 2.
 # Output: bench/results/profile-<date>/<scenario>.{self,inclusive,perf}.txt
 # Knobs: PROFILE_SECS=10 ZERO_AFTER=5 (callgrind: counters zeroed then,
-# after the clients connected) SERVER_CPU=0 LOAD_CPU=1 PORT=39500 BUILD=1 OUT=...
+# after the clients connected) SERVER_CPU=0 LOAD_CPU=1 PORT=29500 BUILD=1 OUT=...
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -21,7 +21,7 @@ PROFILER=${PROFILER:-callgrind}
 PROFILE_SECS=${PROFILE_SECS:-10}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
-PORT=${PORT:-39500}
+PORT=${PORT:-29500}
 BUILD=${BUILD:-1}
 OUT=${OUT:-$HERE/results/profile-$(date -u +%Y%m%d-%H%M%S)}
 SCENARIOS=${*:-echo fanout}

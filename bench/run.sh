@@ -16,13 +16,15 @@
 # Every knob is an environment variable (defaults: about 8 minutes of load
 # after the builds):
 #   SERVERS="confab socketioxide node"   SCENARIOS="connections echo fanout polling"
+#     (SERVERS may also name actix-floor, the bare actix-web-actors floor,
+#     which answers the connections scenario only)
 #   REPEAT=2                             runs of each scenario per server
 #   CONNS="1000 10000"                   idle WebSocket connections per run
 #   ECHO_CLIENTS=100 ECHO_SECS=6         POLL_CLIENTS=50 POLL_SECS=6
 #   WARMUP_SECS=2
 #   FANOUT_ROOMS=10 FANOUT_MEMBERS=100   FANOUT_RATE_START=20 (msg/s per room)
 #   FANOUT_RATE_FACTOR=2 FANOUT_RATE_MAX=5000 FANOUT_STEP_SECS=3 FANOUT_P99_MS=50
-#   SERVER_CPU=0 LOAD_CPU=1 PORT=39000 BUILD=1 OUT=bench/results/<date>
+#   SERVER_CPU=0 LOAD_CPU=1 PORT=29000 BUILD=1 OUT=bench/results/<date>
 # A bigger run: REPEAT=3 ECHO_SECS=20 POLL_SECS=20 FANOUT_STEP_SECS=5
 # CONNS="1000 10000 19000" FANOUT_MEMBERS=500.
 set -euo pipefail
@@ -46,7 +48,9 @@ FANOUT_STEP_SECS=${FANOUT_STEP_SECS:-3}
 FANOUT_P99_MS=${FANOUT_P99_MS:-50}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
-PORT=${PORT:-39000}
+# Below the ephemeral range (32768+), where a load generator socket in
+# TIME_WAIT could hold the next server port.
+PORT=${PORT:-29000}
 BUILD=${BUILD:-1}
 OUT=${OUT:-$HERE/results/$(date -u +%Y%m%d-%H%M%S)}
 
@@ -64,9 +68,9 @@ done
 
 # ---------------------------------------------------------------- build
 if [ "$BUILD" = 1 ]; then
-    log "== building (release): loadgen, confab-bench-server, socketioxide-bench-server"
-    (cd "$HERE" && nice -n 10 cargo build --release \
-        -p loadgen -p confab-bench-server -p socketioxide-bench-server 2>&1 | tail -n 3) | tee -a "$LOG" >&2
+    log "== building (release): loadgen, confab-bench-server, socketioxide-bench-server, actix-floor-server"
+    (cd "$HERE" && nice -n 10 cargo build --release -p loadgen -p confab-bench-server \
+        -p socketioxide-bench-server -p actix-floor-server 2>&1 | tail -n 3) | tee -a "$LOG" >&2
     log "== installing the Node server's packages (npm ci, from package-lock.json)"
     (cd "$HERE/node-server" && npm ci --no-audit --no-fund --loglevel=error 2>&1 | tail -n 2) | tee -a "$LOG" >&2
 fi
@@ -121,6 +125,7 @@ start_server() { # name port
         confab) PORT=$port taskset -c "$SERVER_CPU" "$TARGET/confab-bench-server" >>"$slog" 2>&1 & ;;
         socketioxide) PORT=$port taskset -c "$SERVER_CPU" "$TARGET/socketioxide-bench-server" >>"$slog" 2>&1 & ;;
         node) PORT=$port taskset -c "$SERVER_CPU" node "$HERE/node-server/server.js" >>"$slog" 2>&1 & ;;
+        actix-floor) PORT=$port taskset -c "$SERVER_CPU" "$TARGET/actix-floor-server" >>"$slog" 2>&1 & ;;
         *) echo "unknown server $name" >&2; exit 1 ;;
     esac
     SERVER_PID=$!
