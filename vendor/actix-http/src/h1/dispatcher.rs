@@ -304,9 +304,9 @@ where
                     graceful_shutdown: config.graceful_shutdown(),
 
                     io: Some(io),
-                    // confab: allocated on first use and released when idle
-                    // (see `poll_flush`, `read_available`), so an idle
-                    // connection (a parked WebSocket) holds no buffers.
+                    // confab: allocated on first use; a streaming connection
+                    // (a WebSocket) releases them when idle (see `poll_flush`,
+                    // `read_available`), so a parked one holds no buffers.
                     read_buf: BytesMut::new(),
                     write_buf: BytesMut::new(),
                     h1_write_buffer_size: config.h1_write_buffer_size(),
@@ -367,6 +367,7 @@ where
             write_buf,
             h1_write_buffer_size,
             write_buf_needs_reset,
+            payload,
             ..
         } = self.project();
         let mut io = Pin::new(io.as_mut().unwrap());
@@ -404,9 +405,12 @@ where
         if *write_buf_needs_reset {
             *write_buf = BytesMut::with_capacity(HW_BUFFER_SIZE);
             *write_buf_needs_reset = false;
-        } else {
-            // confab: release rather than keep the capacity for later.
+        } else if payload.is_some() {
+            // confab: a streaming connection may now idle for hours; a
+            // request/response one keeps its buffer for the next response.
             *write_buf = BytesMut::new();
+        } else {
+            write_buf.clear();
         }
 
         // flush the I/O and check if get blocked
@@ -1260,8 +1264,9 @@ where
                 }
 
                 Poll::Pending => {
-                    // confab: nothing left to parse, so nothing to keep.
-                    if this.read_buf.is_empty() {
+                    // confab: a streaming connection with nothing left to
+                    // parse has nothing to keep until its next frame.
+                    if this.read_buf.is_empty() && this.payload.is_some() {
                         *this.read_buf = BytesMut::new();
                     }
                     return Ok(false);
