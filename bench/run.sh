@@ -21,6 +21,7 @@
 #   REPEAT=2                             runs of each scenario per server
 #   CONNS="1000 10000"                   idle WebSocket connections per run
 #   ECHO_CLIENTS=100 ECHO_SECS=6         POLL_CLIENTS=50 POLL_SECS=6
+#   ECHO_INFLIGHT=1                      acks in flight per echo client
 #   WARMUP_SECS=2
 #   FANOUT_ROOMS=10 FANOUT_MEMBERS=100   FANOUT_RATE_START=20 (msg/s per room)
 #   FANOUT_RATE_FACTOR=2 FANOUT_RATE_MAX=5000 FANOUT_STEP_SECS=3 FANOUT_P99_MS=50
@@ -35,6 +36,7 @@ SCENARIOS=${SCENARIOS:-"connections echo fanout polling"}
 REPEAT=${REPEAT:-2}
 CONNS=${CONNS:-"1000 10000"}
 ECHO_CLIENTS=${ECHO_CLIENTS:-100}
+ECHO_INFLIGHT=${ECHO_INFLIGHT:-1}
 ECHO_SECS=${ECHO_SECS:-6}
 POLL_CLIENTS=${POLL_CLIENTS:-50}
 POLL_SECS=${POLL_SECS:-6}
@@ -176,7 +178,7 @@ for repeat in $(seq 1 "$REPEAT"); do
                 done ;;
             echo)
                 for server in $SERVERS; do
-                    run_one "$server" "$repeat" echo echo --clients "$ECHO_CLIENTS" --secs "$ECHO_SECS" --warmup "$WARMUP_SECS"
+                    run_one "$server" "$repeat" echo echo --clients "$ECHO_CLIENTS" --inflight "$ECHO_INFLIGHT" --secs "$ECHO_SECS" --warmup "$WARMUP_SECS"
                 done ;;
             polling)
                 for server in $SERVERS; do

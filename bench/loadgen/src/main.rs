@@ -6,6 +6,7 @@
 //! ```text
 //! loadgen connections --port P [--conns 1000] [--concurrency 256] [--sources 1]
 //! loadgen echo        --port P [--clients 100] [--secs 10] [--warmup 2] [--pad 64]
+//!                              [--inflight 1]
 //! loadgen fanout      --port P [--rooms 10] [--members 100] [--rate-start 20]
 //!                              [--rate-factor 2] [--rate-max 5000] [--step-secs 4]
 //!                              [--p99-ms 50] [--text 32]
@@ -21,7 +22,7 @@ mod proto;
 mod report;
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -393,40 +394,53 @@ struct Window {
 }
 
 /// One client's ack round trips over WebSocket; latencies in µs.
-async fn echo_ws(mut ws: Ws, pad: Rc<str>, window: Rc<Window>) -> Result<Vec<u32>, Error> {
+/// One WebSocket client's echo loop: `inflight` events out at once, the
+/// next sent as each ack comes back (1: strict round trips, the default).
+async fn echo_ws(
+    mut ws: Ws,
+    pad: Rc<str>,
+    window: Rc<Window>,
+    inflight: usize,
+) -> Result<Vec<u32>, Error> {
     let mut lat = Vec::new();
+    let mut pending: VecDeque<(u64, Instant)> = VecDeque::with_capacity(inflight);
     let mut id = 0u64;
-    while Instant::now() < window.until {
-        id += 1;
-        let sent = Instant::now();
-        let msg = event(id, "echo", &format!("{{\"seq\":{id},\"pad\":\"{pad}\"}}"));
-        ws.send(Message::text(msg)).await?;
-        loop {
-            let next = tokio::time::timeout(Duration::from_secs(10), ws.next())
-                .await
-                .map_err(|_| Error::from("no ack within 10 s"))?;
-            match next {
-                Some(Ok(Message::Text(t))) => match classify(t.as_str()) {
-                    Incoming::Ack(got) if got == id => break,
-                    Incoming::Ping => ws.send(Message::text("3")).await?,
-                    Incoming::Close => return Err("server closed the session".into()),
-                    _ => {}
-                },
-                Some(Ok(_)) => {}
-                Some(Err(err)) => return Err(err.into()),
-                None => return Err("connection closed".into()),
-            }
+    loop {
+        while pending.len() < inflight && Instant::now() < window.until {
+            id += 1;
+            let msg = event(id, "echo", &format!("{{\"seq\":{id},\"pad\":\"{pad}\"}}"));
+            pending.push_back((id, Instant::now()));
+            ws.send(Message::text(msg)).await?;
         }
-        if sent >= window.measure_from {
-            lat.push(sent.elapsed().as_micros().min(u32::MAX as u128) as u32);
+        if pending.is_empty() {
+            break;
+        }
+        let next = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .map_err(|_| Error::from("no ack within 10 s"))?;
+        match next {
+            Some(Ok(Message::Text(t))) => match classify(t.as_str()) {
+                Incoming::Ack(got) => {
+                    // Acks come back in order; a search keeps any order right.
+                    if let Some(at) = pending.iter().position(|(id, _)| *id == got) {
+                        let (_, sent) = pending.remove(at).expect("position is in range");
+                        if sent >= window.measure_from {
+                            lat.push(sent.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                        }
+                    }
+                }
+                Incoming::Ping => ws.send(Message::text("3")).await?,
+                Incoming::Close => return Err("server closed the session".into()),
+                _ => {}
+            },
+            Some(Ok(_)) => {}
+            Some(Err(err)) => return Err(err.into()),
+            None => return Err("connection closed".into()),
         }
     }
     proto::close_ws(ws).await;
     Ok(lat)
 }
-
-/// One client's ack round trips over long-polling: POST the event, GET
-/// until its ack arrives.
 async fn echo_polling(mut p: Polling, pad: Rc<str>, window: Rc<Window>) -> Result<Vec<u32>, Error> {
     let mut lat = Vec::new();
     let mut id = 0u64;
@@ -470,6 +484,7 @@ async fn echo(opts: &Opts, polling: bool) -> Result<(), Error> {
     let secs: f64 = opts.get("secs", 10.0)?;
     let warmup: f64 = opts.get("warmup", 2.0)?;
     let pad: Rc<str> = "x".repeat(opts.get("pad", 64)?).into();
+    let inflight: usize = if polling { 1 } else { opts.get("inflight", 1)? };
     let scenario = if polling { "polling" } else { "echo" };
 
     // Connect everyone first; the clock starts when all are in.
@@ -512,7 +527,7 @@ async fn echo(opts: &Opts, polling: bool) -> Result<(), Error> {
     });
     let mut tasks: Vec<JoinHandle<Result<Vec<u32>, Error>>> = Vec::new();
     for ws in ws_sessions {
-        tasks.push(spawn_local(echo_ws(ws, pad.clone(), window.clone())));
+        tasks.push(spawn_local(echo_ws(ws, pad.clone(), window.clone(), inflight)));
     }
     for p in poll_sessions {
         tasks.push(spawn_local(echo_polling(p, pad.clone(), window.clone())));
@@ -547,6 +562,7 @@ async fn echo(opts: &Opts, polling: bool) -> Result<(), Error> {
         json!({
             "scenario": scenario,
             "clients": clients,
+            "inflight": inflight,
             "failed": failed,
             "errors": errors,
             "first_error": first_error,
