@@ -527,7 +527,12 @@ async fn echo(opts: &Opts, polling: bool) -> Result<(), Error> {
     });
     let mut tasks: Vec<JoinHandle<Result<Vec<u32>, Error>>> = Vec::new();
     for ws in ws_sessions {
-        tasks.push(spawn_local(echo_ws(ws, pad.clone(), window.clone(), inflight)));
+        tasks.push(spawn_local(echo_ws(
+            ws,
+            pad.clone(),
+            window.clone(),
+            inflight,
+        )));
     }
     for p in poll_sessions {
         tasks.push(spawn_local(echo_polling(p, pad.clone(), window.clone())));
