@@ -63,12 +63,7 @@ fn settings(config: &Config) -> std::io::Result<ChatSettings> {
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    confab::logging::init("warn");
     let config = Config::load(None)
         .map_err(std::io::Error::other)?
         .with_data_secret()?;

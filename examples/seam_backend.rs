@@ -51,12 +51,7 @@ async fn list_users(op: Operation, users: Users) -> HttpResponse {
 
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    confab::logging::init("warn");
     let config = Config::load(None)?.with_data_secret()?;
     let appliance = Appliance::builder(config.clone()).start()?;
     let users: Users = web::Data::new(Mutex::new(Vec::new()));

@@ -183,12 +183,7 @@ async fn sockets(io: web::Data<Io>, query: web::Query<SocketsQuery>) -> HttpResp
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    confab::logging::init("warn");
     let mut config = Config::load(None).map_err(std::io::Error::other)?;
     // A test server listens on loopback unless told otherwise.
     if std::env::var_os("CONFAB_HOST").is_none() {

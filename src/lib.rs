@@ -44,6 +44,7 @@ pub mod chat;
 pub mod config;
 pub mod http;
 pub mod identity;
+pub mod logging;
 pub mod services;
 pub mod shutdown;
 pub mod transport;

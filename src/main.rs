@@ -56,12 +56,7 @@ struct TokenArgs {
 
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    confab::logging::init("info");
     let cli = Cli::parse();
     let config = Config::load_with_profile(cli.config.as_deref(), cli.profile.as_deref())?
         .with_data_secret()?;

@@ -68,9 +68,7 @@ async fn skip_ticks_to_marker(client: &mut Client) {
 #[actix_rt::test]
 async fn deferred_socket_is_disconnected_without_authentication() {
     let (engine, mut evs) = deferred(ms(200), None);
-    let mut client = Client::open(&engine).await;
-    let id = client.connect().await;
-    let socket = evs.connected().await;
+    let (mut client, id, socket) = Client::connected(&engine, &mut evs).await;
     assert_eq!(socket.user_id(), None);
 
     // Before authenticating: only the open events reach handlers.
@@ -100,9 +98,7 @@ async fn deferred_socket_is_disconnected_without_authentication() {
 #[actix_rt::test]
 async fn authenticated_socket_is_accepted_and_kept() {
     let (engine, mut evs) = deferred(ms(150), None);
-    let mut client = Client::open(&engine).await;
-    let id = client.connect().await;
-    let socket = evs.connected().await;
+    let (mut client, id, socket) = Client::connected(&engine, &mut evs).await;
 
     assert_eq!(
         client.call(1, "authenticate", &[json!("ann")]).await,
@@ -163,9 +159,7 @@ async fn periodic_event_runs_while_the_socket_is_connected() {
     namespaces.insert("/", ns);
     let engine = Engine::start(EngineConfig::default(), namespaces);
 
-    let mut client = Client::open(&engine).await;
-    let id = client.connect().await;
-    evs.connected().await;
+    let (mut client, id, _) = Client::connected(&engine, &mut evs).await;
     assert_eq!(client.text().await, TICK);
     assert_eq!(client.text().await, TICK);
 
@@ -184,9 +178,7 @@ async fn periodic_event_runs_while_the_socket_is_connected() {
 #[actix_rt::test]
 async fn periodic_event_starts_after_deferred_authentication() {
     let (engine, mut evs) = deferred(ms(500), Some(ms(30)));
-    let mut client = Client::open(&engine).await;
-    client.connect().await;
-    evs.connected().await;
+    let (mut client, _, _) = Client::connected(&engine, &mut evs).await;
 
     // Three intervals without a tick.
     actix_rt::time::sleep(ms(100)).await;
@@ -222,9 +214,7 @@ async fn guards_refuse_events_with_an_error_ack() {
     namespaces.insert("/", ns);
     let engine = Engine::start(EngineConfig::default(), namespaces);
 
-    let mut client = Client::open(&engine).await;
-    client.connect().await;
-    evs.connected().await;
+    let (mut client, _, _) = Client::connected(&engine, &mut evs).await;
     assert_eq!(
         client.call(1, "record", &[json!("forbidden")]).await,
         json!([{"error": "not allowed"}])
@@ -324,9 +314,7 @@ async fn presence_follows_a_users_first_and_last_socket() {
 #[actix_rt::test]
 async fn deferred_authentication_counts_for_presence() {
     let (engine, mut evs, mut presence) = presence_engine();
-    let mut client = Client::open(&engine).await;
-    let id = client.connect().await;
-    evs.connected().await;
+    let (mut client, id, _) = Client::connected(&engine, &mut evs).await;
     let listed = engine.io().of("/").sockets().await;
     assert_eq!(listed[0].user_id, None);
 
@@ -408,9 +396,7 @@ async fn authenticate_without_deferred_mode_keeps_one_periodic_timer() {
     namespaces.insert("/", ns);
     let engine = Engine::start(EngineConfig::default(), namespaces);
 
-    let mut client = Client::open(&engine).await;
-    let id = client.connect().await;
-    evs.connected().await;
+    let (mut client, id, _) = Client::connected(&engine, &mut evs).await;
     assert_eq!(client.text().await, TICK);
     client.send(r#"421["authenticate","ann"]"#);
     loop {

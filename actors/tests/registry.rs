@@ -232,12 +232,8 @@ async fn membership_and_fanout_through_the_registry() {
 #[actix_rt::test]
 async fn disconnect_sockets_reaches_the_selected_sessions() {
     let (engine, mut evs) = engine();
-    let mut a = Client::open(&engine).await;
-    let a_id = a.connect().await;
-    evs.connected().await;
-    let mut b = Client::open(&engine).await;
-    let b_id = b.connect().await;
-    evs.connected().await;
+    let (mut a, a_id, _) = Client::connected(&engine, &mut evs).await;
+    let (mut b, b_id, _) = Client::connected(&engine, &mut evs).await;
     // Not the engine's registry: use the real sockets' ids in a private one.
     let registry = Registry::new(vec![], None).start();
     register(&registry, a_id.parse().unwrap(), "/", &a, None).await;

@@ -180,9 +180,7 @@ async fn socket_broadcast_reaches_everyone_else() {
     let (engine, mut evs) = engine();
     let (mut a, mut b, mut c) = three(&engine, &mut evs).await;
     // d's socket handle comes from its on_connect.
-    let mut d = Client::open(&engine).await;
-    let d_id = d.connect().await;
-    let d_socket = evs.connected().await;
+    let (mut d, d_id, d_socket) = Client::connected(&engine, &mut evs).await;
     assert_eq!(d_socket.id(), d_id);
 
     d_socket.broadcast().emit("hey", &0).unwrap();

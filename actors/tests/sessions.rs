@@ -140,9 +140,7 @@ async fn connect_to_unknown_namespace_is_refused_and_session_stays() {
 #[actix_rt::test]
 async fn sockets_on_two_namespaces_share_a_session() {
     let (engine, mut evs) = engine_with(EngineConfig::default(), &["/admin"]);
-    let mut client = Client::open(&engine).await;
-    let main = client.connect().await;
-    evs.connected().await;
+    let (mut client, main, _) = Client::connected(&engine, &mut evs).await;
     let admin = client.connect_to("/admin").await;
     let socket = evs.connected().await;
     assert_eq!(socket.nsp(), "/admin");
@@ -255,9 +253,7 @@ async fn middleware_user_id_and_data_reach_on_connect() {
 #[actix_rt::test]
 async fn event_with_ack_is_answered_by_the_handler() {
     let (engine, mut evs) = engine();
-    let mut client = Client::open(&engine).await;
-    client.connect().await;
-    evs.connected().await;
+    let (mut client, _, _) = Client::connected(&engine, &mut evs).await;
 
     client.send(r#"4212["echo","hi",{"n":2},[3]]"#);
     assert_eq!(client.text().await, r#"4312["hi",{"n":2},[3]]"#);
@@ -276,9 +272,7 @@ async fn event_with_ack_is_answered_by_the_handler() {
 #[actix_rt::test]
 async fn a_panicking_handler_loses_only_its_own_event() {
     let (engine, mut evs) = engine();
-    let mut client = Client::open(&engine).await;
-    client.connect().await;
-    evs.connected().await;
+    let (mut client, _, _) = Client::connected(&engine, &mut evs).await;
 
     client.send(r#"42["panic"]"#);
     client.send(r#"421["echo","still here"]"#);
@@ -289,9 +283,7 @@ async fn a_panicking_handler_loses_only_its_own_event() {
 #[actix_rt::test]
 async fn unknown_event_with_ack_gets_an_error_ack() {
     let (engine, mut evs) = engine();
-    let mut client = Client::open(&engine).await;
-    let id = client.connect().await;
-    evs.connected().await;
+    let (mut client, id, _) = Client::connected(&engine, &mut evs).await;
 
     client.send(r#"42["nobody-listens",1]"#);
     client.send(r#"425["x",1]"#);
@@ -323,9 +315,7 @@ async fn on_any_catches_events_without_their_own_handler() {
 #[actix_rt::test]
 async fn binary_event_reaches_the_handler_with_its_attachment() {
     let (engine, mut evs) = engine();
-    let mut client = Client::open(&engine).await;
-    client.connect().await;
-    evs.connected().await;
+    let (mut client, _, _) = Client::connected(&engine, &mut evs).await;
 
     client.send(r#"451-0["record",{"_placeholder":true,"num":0}]"#);
     client.send_binary(b"\x00\x01\xfe\xff");
@@ -352,9 +342,7 @@ async fn binary_event_reaches_the_handler_with_its_attachment() {
 #[actix_rt::test]
 async fn server_binary_emit_writes_attachments_after_the_text() {
     let (engine, mut evs) = engine();
-    let mut client = Client::open(&engine).await;
-    client.connect().await;
-    let socket = evs.connected().await;
+    let (mut client, _, socket) = Client::connected(&engine, &mut evs).await;
     socket
         .emit("file", &(Bytes::from_static(b"\x01\x02"), "name"))
         .unwrap();
@@ -368,9 +356,7 @@ async fn server_binary_emit_writes_attachments_after_the_text() {
 #[actix_rt::test]
 async fn server_emit_with_ack_resolves_with_the_client_answer() {
     let (engine, mut evs) = engine();
-    let mut client = Client::open(&engine).await;
-    client.connect().await;
-    let socket = evs.connected().await;
+    let (mut client, _, socket) = Client::connected(&engine, &mut evs).await;
 
     let s = socket.clone();
     let first =
@@ -392,9 +378,7 @@ async fn server_emit_with_ack_resolves_with_the_client_answer() {
 #[actix_rt::test]
 async fn server_emit_with_ack_resolves_with_a_binary_answer() {
     let (engine, mut evs) = engine();
-    let mut client = Client::open(&engine).await;
-    client.connect().await;
-    let socket = evs.connected().await;
+    let (mut client, _, socket) = Client::connected(&engine, &mut evs).await;
 
     let pending =
         actix_rt::spawn(async move { socket.emit_with_ack_timeout("ask", &1, WAIT).await });
@@ -408,9 +392,7 @@ async fn server_emit_with_ack_resolves_with_a_binary_answer() {
 #[actix_rt::test]
 async fn server_emit_with_ack_times_out_without_an_answer() {
     let (engine, mut evs) = engine();
-    let mut client = Client::open(&engine).await;
-    let id = client.connect().await;
-    let socket = evs.connected().await;
+    let (mut client, id, socket) = Client::connected(&engine, &mut evs).await;
 
     let result = socket.emit_with_ack_timeout("ask", &1, ms(30)).await;
     assert!(
@@ -427,9 +409,7 @@ async fn server_emit_with_ack_times_out_without_an_answer() {
 #[actix_rt::test]
 async fn server_emit_with_ack_fails_when_the_socket_leaves() {
     let (engine, mut evs) = engine();
-    let mut client = Client::open(&engine).await;
-    client.connect().await;
-    let socket = evs.connected().await;
+    let (mut client, _, socket) = Client::connected(&engine, &mut evs).await;
 
     let s = socket.clone();
     let pending = actix_rt::spawn(async move { s.emit_with_ack_timeout("ask", &1, WAIT).await });
@@ -451,9 +431,7 @@ async fn server_emit_with_ack_fails_when_the_socket_leaves() {
 #[actix_rt::test]
 async fn ack_timer_of_a_previous_socket_does_not_time_out_a_new_emit() {
     let (engine, mut evs) = engine();
-    let mut client = Client::open(&engine).await;
-    client.connect().await;
-    let first_socket = evs.connected().await;
+    let (mut client, _, first_socket) = Client::connected(&engine, &mut evs).await;
 
     let first =
         actix_rt::spawn(
@@ -482,9 +460,7 @@ async fn ack_timer_of_a_previous_socket_does_not_time_out_a_new_emit() {
 #[actix_rt::test]
 async fn client_namespace_disconnect_forgets_the_socket() {
     let (engine, mut evs) = engine();
-    let mut client = Client::open(&engine).await;
-    let id = client.connect().await;
-    evs.connected().await;
+    let (mut client, id, _) = Client::connected(&engine, &mut evs).await;
     client.call(1, "join", &[json!("room")]).await;
 
     client.send("41");
@@ -504,9 +480,7 @@ async fn client_namespace_disconnect_forgets_the_socket() {
 #[actix_rt::test]
 async fn server_socket_disconnect_sends_disconnect_packet() {
     let (engine, mut evs) = engine_with(EngineConfig::default(), &["/chat"]);
-    let mut client = Client::open(&engine).await;
-    let id = client.connect().await;
-    evs.connected().await;
+    let (mut client, id, _) = Client::connected(&engine, &mut evs).await;
     let chat = client.connect_to("/chat").await;
     let chat_socket = evs.connected().await;
 
@@ -541,12 +515,8 @@ async fn server_socket_disconnect_sends_disconnect_packet() {
 #[actix_rt::test]
 async fn io_disconnect_disconnects_the_selection() {
     let (engine, mut evs) = engine();
-    let mut a = Client::open(&engine).await;
-    let a_id = a.connect().await;
-    evs.connected().await;
-    let mut b = Client::open(&engine).await;
-    let b_id = b.connect().await;
-    evs.connected().await;
+    let (mut a, a_id, _) = Client::connected(&engine, &mut evs).await;
+    let (mut b, b_id, _) = Client::connected(&engine, &mut evs).await;
     a.call(1, "join", &[json!("doomed")]).await;
 
     engine.io().to("doomed").disconnect();
@@ -561,12 +531,8 @@ async fn io_disconnect_disconnects_the_selection() {
 #[actix_rt::test]
 async fn close_connection_and_shutdown_close_sessions() {
     let (engine, mut evs) = engine();
-    let mut a = Client::open(&engine).await;
-    let a_id = a.connect().await;
-    let a_socket = evs.connected().await;
-    let mut b = Client::open(&engine).await;
-    let b_id = b.connect().await;
-    evs.connected().await;
+    let (mut a, a_id, a_socket) = Client::connected(&engine, &mut evs).await;
+    let (mut b, b_id, _) = Client::connected(&engine, &mut evs).await;
     let mut c = Client::open(&engine).await;
 
     a_socket.close_connection();
@@ -591,9 +557,7 @@ async fn close_connection_and_shutdown_close_sessions() {
 #[actix_rt::test]
 async fn engineio_close_packet_closes_the_session() {
     let (engine, mut evs) = engine();
-    let mut client = Client::open(&engine).await;
-    let id = client.connect().await;
-    evs.connected().await;
+    let (mut client, id, _) = Client::connected(&engine, &mut evs).await;
     client.send("1");
     client.ws.closed().await;
     assert_eq!(
@@ -606,9 +570,7 @@ async fn engineio_close_packet_closes_the_session() {
 #[actix_rt::test]
 async fn malformed_packets_close_only_their_session() {
     let (engine, mut evs) = engine();
-    let mut bystander = Client::open(&engine).await;
-    let bystander_id = bystander.connect().await;
-    evs.connected().await;
+    let (mut bystander, bystander_id, _) = Client::connected(&engine, &mut evs).await;
 
     let malformed = [
         "49",                    // unknown Socket.IO packet type
@@ -620,9 +582,7 @@ async fn malformed_packets_close_only_their_session() {
         "44{\"message\":\"x\"}", // the client may not send CONNECT_ERROR
     ];
     for wire in malformed {
-        let mut client = Client::open(&engine).await;
-        let id = client.connect().await;
-        evs.connected().await;
+        let (mut client, id, _) = Client::connected(&engine, &mut evs).await;
         assert_eq!(engine.session_count(), 2);
 
         client.send(wire);
@@ -649,9 +609,7 @@ async fn malformed_packets_close_only_their_session() {
 #[actix_rt::test]
 async fn unexpected_attachment_is_a_parse_error() {
     let (engine, mut evs) = engine();
-    let mut client = Client::open(&engine).await;
-    let id = client.connect().await;
-    evs.connected().await;
+    let (mut client, id, _) = Client::connected(&engine, &mut evs).await;
     client.send_binary(b"stray");
     client.ws.closed().await;
     assert_eq!(evs.disconnected().await, (id, DisconnectReason::ParseError));

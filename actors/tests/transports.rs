@@ -37,9 +37,7 @@ fn fast_heartbeat() -> EngineConfig {
 #[actix_rt::test]
 async fn answered_pings_keep_the_session() {
     let (engine, mut evs) = engine_with(fast_heartbeat(), &[]);
-    let mut client = Client::open(&engine).await;
-    client.connect().await;
-    evs.connected().await;
+    let (mut client, _, _) = Client::connected(&engine, &mut evs).await;
 
     for _ in 0..3 {
         assert_eq!(client.text().await, "2");
@@ -56,9 +54,7 @@ async fn answered_pings_keep_the_session() {
 #[actix_rt::test]
 async fn a_missed_pong_closes_the_session() {
     let (engine, mut evs) = engine_with(fast_heartbeat(), &[]);
-    let mut client = Client::open(&engine).await;
-    let id = client.connect().await;
-    evs.connected().await;
+    let (mut client, id, _) = Client::connected(&engine, &mut evs).await;
     let mut other = Client::open(&engine).await;
 
     assert_eq!(client.text().await, "2");
@@ -82,9 +78,7 @@ async fn a_missed_pong_closes_the_session() {
 #[actix_rt::test]
 async fn unsolicited_pong_and_noop_are_harmless_but_a_client_ping_closes() {
     let (engine, mut evs) = engine_with(fast_heartbeat(), &[]);
-    let mut client = Client::open(&engine).await;
-    client.connect().await;
-    evs.connected().await;
+    let (mut client, _, _) = Client::connected(&engine, &mut evs).await;
     client.send("3");
     client.send("6");
     assert_eq!(client.text().await, "2");
@@ -120,9 +114,7 @@ async fn no_connect_in_time_closes_the_session() {
     };
     let (engine, mut evs) = engine_with(config, &[]);
     let mut idle = Client::open(&engine).await;
-    let mut busy = Client::open(&engine).await;
-    busy.connect().await;
-    evs.connected().await;
+    let (mut busy, _, _) = Client::connected(&engine, &mut evs).await;
     // A refused CONNECT does not count as connected.
     let mut refused = Client::open(&engine).await;
     refused.send("40/nope,");
@@ -425,9 +417,7 @@ async fn connect_timeout_spares_a_connection_that_did_connect() {
         ..Default::default()
     };
     let (engine, mut evs) = engine_with(config, &[]);
-    let mut client = Client::open(&engine).await;
-    let id = client.connect().await;
-    evs.connected().await;
+    let (mut client, id, _) = Client::connected(&engine, &mut evs).await;
     client.send("41");
     assert_eq!(
         evs.disconnected().await,

@@ -8,7 +8,9 @@ use serde_json::{Value, json};
 use super::input::{Id, parse_body, present};
 use super::{Admin, Body, Caller, HttpError, Query};
 use crate::appliance::Appliance;
-use crate::services::notifications::{MAX_LIST, NewNotification, Notification, Notifications};
+use crate::services::notifications::{
+    MAX_LIST, NewNotification, Notification, Notifications, StoreError,
+};
 
 /// `{userId, type?, title?, message | body?, data?}`.
 #[derive(Debug, Deserialize)]
@@ -186,11 +188,20 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(json!({ "notification": notifications.render(&n) })))
 }
 
-/// What a change to one notification answers: the notification as it is
-/// now, and its user's unread count.
-fn changed(notifications: &Notifications, n: &Notification) -> Result<HttpResponse, HttpError> {
+/// Changes one notification the caller may see (checked before the
+/// change), then answers with it as it is now and its user's unread count.
+async fn change(
+    caller: &Caller,
+    req: &HttpRequest,
+    app: &Appliance,
+    op: impl AsyncFnOnce(&Notifications, &str) -> Result<Option<Notification>, StoreError>,
+) -> Result<HttpResponse, HttpError> {
+    let id = path_id(req);
+    let notifications = app.notifications();
+    visible(caller, notifications.get(&id)?, &id)?;
+    let n = visible(caller, op(notifications, &id).await?, &id)?;
     Ok(HttpResponse::Ok().json(json!({
-        "notification": notifications.render(n),
+        "notification": notifications.render(&n),
         "unreadCount": notifications.unread_count(&n.user_id)?,
     })))
 }
@@ -200,11 +211,7 @@ pub async fn seen(
     req: HttpRequest,
     app: web::Data<Appliance>,
 ) -> Result<HttpResponse, HttpError> {
-    let id = path_id(&req);
-    let notifications = app.notifications();
-    visible(&caller, notifications.get(&id)?, &id)?;
-    let n = visible(&caller, notifications.mark_seen(&id).await?, &id)?;
-    changed(notifications, &n)
+    change(&caller, &req, &app, async |n, id| n.mark_seen(id).await).await
 }
 
 pub async fn delete(
@@ -212,11 +219,7 @@ pub async fn delete(
     req: HttpRequest,
     app: web::Data<Appliance>,
 ) -> Result<HttpResponse, HttpError> {
-    let id = path_id(&req);
-    let notifications = app.notifications();
-    visible(&caller, notifications.get(&id)?, &id)?;
-    let n = visible(&caller, notifications.delete(&id).await?, &id)?;
-    changed(notifications, &n)
+    change(&caller, &req, &app, async |n, id| n.delete(id).await).await
 }
 
 #[cfg(test)]

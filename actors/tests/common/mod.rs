@@ -186,6 +186,15 @@ impl Client {
         self.ws.text().await
     }
 
+    /// A session whose socket on `/` is connected and seen by `on_connect`:
+    /// the client, the socket id of the CONNECT reply, the server's socket.
+    pub async fn connected(engine: &Engine, evs: &mut Evs) -> (Client, String, Socket) {
+        let mut client = Client::open(engine).await;
+        let id = client.connect().await;
+        let socket = evs.connected().await;
+        (client, id, socket)
+    }
+
     /// CONNECT to `/`; returns the socket id of the reply.
     pub async fn connect(&mut self) -> String {
         self.connect_to("/").await
