@@ -127,14 +127,7 @@ async fn middleware_user_needs_no_deferred_authentication() {
     let (tx, mut evs) = ev_channel();
     let mut ns = recording(tx);
     ns.deferred_authentication(ms(40), ["authenticate"]);
-    ns.middleware(|mut req| async move {
-        req.user_id = req
-            .auth
-            .get("user")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        Ok(req)
-    });
+    user_from_auth(&mut ns);
     let mut namespaces = Namespaces::default();
     namespaces.insert("/", ns);
     let engine = Engine::start(EngineConfig::default(), namespaces);
@@ -239,13 +232,8 @@ async fn guards_refuse_events_with_an_error_ack() {
     evs.assert_quiet(ms(20)).await;
 }
 
-/// An engine whose `/` takes its user from `auth.user` (or later through
-/// `authenticate`, deferred) and reports presence changes.
-fn presence_engine() -> (Engine, Evs, UnboundedReceiver<Presence>) {
-    let (tx, evs) = ev_channel();
-    let mut ns = recording(tx);
-    ns.deferred_authentication(ms(1000), ["authenticate"]);
-    with_authenticate(&mut ns);
+/// A middleware that takes the socket's user from `auth.user`.
+fn user_from_auth(ns: &mut Namespace) {
     ns.middleware(|mut req| async move {
         req.user_id = req
             .auth
@@ -254,6 +242,16 @@ fn presence_engine() -> (Engine, Evs, UnboundedReceiver<Presence>) {
             .map(str::to_owned);
         Ok(req)
     });
+}
+
+/// An engine whose `/` takes its user from `auth.user` (or later through
+/// `authenticate`, deferred) and reports presence changes.
+fn presence_engine() -> (Engine, Evs, UnboundedReceiver<Presence>) {
+    let (tx, evs) = ev_channel();
+    let mut ns = recording(tx);
+    ns.deferred_authentication(ms(1000), ["authenticate"]);
+    with_authenticate(&mut ns);
+    user_from_auth(&mut ns);
     let mut namespaces = Namespaces::default();
     namespaces.insert("/", ns);
     let (ptx, prx) = unbounded_channel();

@@ -1,9 +1,8 @@
 // Engine.IO handshakes and the HTTP errors of the Engine.IO endpoint, byte for byte.
 // Expected bodies are those of the official Node server (engine.io 6.6).
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startServer } from "../harness.js";
-import { eioUrl, http, openWs, connectWs, Ws, Polling, closeAll, echoAck, CLEAN_CLOSE } from "./lib.js";
+import { eioUrl, http, openWs, connectWs, Ws, Polling, echoAck, CLEAN_CLOSE, testbed } from "./lib.js";
 
 const SETTINGS = {
   CONFAB_PING_INTERVAL_MS: "4000",
@@ -12,16 +11,7 @@ const SETTINGS = {
 };
 const SID = /^[A-Za-z0-9_-]+$/; // URL-safe, as Node's base64id
 
-let server;
-let base;
-before(async () => {
-  server = await startServer(SETTINGS);
-  base = server.url;
-});
-after(async () => {
-  closeAll();
-  await server.stop();
-});
+const server = testbed(SETTINGS);
 
 const openBody = (sid, upgrades) =>
   `0{"sid":"${sid}","upgrades":${JSON.stringify(upgrades)},"pingInterval":4000,"pingTimeout":3000,"maxPayload":1000}`;
@@ -34,7 +24,7 @@ function assertEioError(res, code, message) {
 }
 
 test("polling handshake: 200 text/plain, body is exactly the open packet", async () => {
-  const res = await http(eioUrl(base, { transport: "polling" }));
+  const res = await http(eioUrl(server.url, { transport: "polling" }));
   assert.equal(res.status, 200);
   assert.match(res.contentType, /^text\/plain/);
   assert.equal(res.body[0], "0");
@@ -44,15 +34,15 @@ test("polling handshake: 200 text/plain, body is exactly the open packet", async
 });
 
 test("every handshake gets a fresh sid", async () => {
-  const a = new Polling(base);
-  const b = new Polling(base);
+  const a = new Polling(server.url);
+  const b = new Polling(server.url);
   await a.open();
   await b.open();
   assert.notEqual(a.sid, b.sid);
 });
 
 test("websocket handshake: first frame is the open packet with no upgrades, then silence until CONNECT", async () => {
-  const ws = await openWs(base);
+  const ws = await openWs(server.url);
   assert.match(ws.sid, SID);
   assert.equal(ws.openPacket, openBody(ws.sid, []));
   assert.ok(await ws.silentFor(300), `unexpected frame ${JSON.stringify(ws.queue)}`);
@@ -62,37 +52,37 @@ test("websocket handshake: first frame is the open packet with no upgrades, then
 });
 
 test("unknown sid: GET and POST → 400 {code:1}", async () => {
-  const url = eioUrl(base, { transport: "polling", sid: "no-such-session" });
+  const url = eioUrl(server.url, { transport: "polling", sid: "no-such-session" });
   assertEioError(await http(url), 1, "Session ID unknown");
   assertEioError(await http(url, { method: "POST", body: "40" }), 1, "Session ID unknown");
 });
 
 test("unknown or missing transport → 400 {code:0}", async () => {
-  assertEioError(await http(eioUrl(base, { transport: "carrier-pigeon" })), 0, "Transport unknown");
-  assertEioError(await http(eioUrl(base, {})), 0, "Transport unknown");
+  assertEioError(await http(eioUrl(server.url, { transport: "carrier-pigeon" })), 0, "Transport unknown");
+  assertEioError(await http(eioUrl(server.url, {})), 0, "Transport unknown");
 });
 
 test("EIO other than 4 (3, 5, garbage, missing) → 400 {code:5}", async () => {
   for (const EIO of ["3", "5", "abc", null]) {
-    const res = await http(eioUrl(base, { transport: "polling", EIO }));
+    const res = await http(eioUrl(server.url, { transport: "polling", EIO }));
     assertEioError(res, 5, "Unsupported protocol version");
   }
 });
 
 test("handshake with a method other than GET → 400 {code:2}", async () => {
   for (const method of ["POST", "PUT"]) {
-    const res = await http(eioUrl(base, { transport: "polling" }), { method, body: "40" });
+    const res = await http(eioUrl(server.url, { transport: "polling" }), { method, body: "40" });
     assertEioError(res, 2, "Bad handshake method");
   }
 });
 
 test("transport=websocket over plain HTTP (no Upgrade) → 400 {code:3}", async () => {
-  assertEioError(await http(eioUrl(base, { transport: "websocket" })), 3, "Bad request");
+  assertEioError(await http(eioUrl(server.url, { transport: "websocket" })), 3, "Bad request");
 });
 
 test("sid of a websocket session used with transport=polling → 400 {code:3}; the session lives on", async () => {
-  const ws = await connectWs(base);
-  const url = eioUrl(base, { transport: "polling", sid: ws.sid });
+  const ws = await connectWs(server.url);
+  const url = eioUrl(server.url, { transport: "polling", sid: ws.sid });
   assertEioError(await http(url), 3, "Bad request");
   assertEioError(await http(url, { method: "POST", body: '42["echo","x"]' }), 3, "Bad request");
   // The refused POST was not processed, and the WebSocket session still works.
@@ -102,19 +92,19 @@ test("sid of a websocket session used with transport=polling → 400 {code:3}; t
 });
 
 test("sid of a polling session with transport=websocket over plain HTTP → 400 {code:3}", async () => {
-  const p = new Polling(base);
+  const p = new Polling(server.url);
   await p.open();
-  assertEioError(await http(eioUrl(base, { transport: "websocket", sid: p.sid })), 3, "Bad request");
+  assertEioError(await http(eioUrl(server.url, { transport: "websocket", sid: p.sid })), 3, "Bad request");
 });
 
 test("EIO=3 with the sid of an EIO=4 session → 400 {code:3}", async () => {
-  const p = new Polling(base);
+  const p = new Polling(server.url);
   await p.open();
-  assertEioError(await http(eioUrl(base, { transport: "polling", sid: p.sid, EIO: "3" })), 3, "Bad request");
+  assertEioError(await http(eioUrl(server.url, { transport: "polling", sid: p.sid, EIO: "3" })), 3, "Bad request");
 });
 
 test("an unsupported method on an existing session is refused and does not kill it", async () => {
-  const p = new Polling(base);
+  const p = new Polling(server.url);
   await p.connect();
   // Node answers 500 with an empty body here; any error status will do.
   const res = await http(p.url(), { method: "PUT", body: '421["echo","put"]' });
@@ -124,7 +114,7 @@ test("an unsupported method on an existing session is refused and does not kill 
 });
 
 test("websocket upgrade with an unknown sid → HTTP 400 'Session ID unknown', no WebSocket", async () => {
-  const ws = new Ws(eioUrl(base, { transport: "websocket", sid: "no-such-session" }));
+  const ws = new Ws(eioUrl(server.url, { transport: "websocket", sid: "no-such-session" }));
   const err = await ws.opened.then(
     () => null,
     (e) => e,
@@ -135,7 +125,7 @@ test("websocket upgrade with an unknown sid → HTTP 400 'Session ID unknown', n
 });
 
 test("websocket upgrade with an unknown transport → HTTP 400 'Transport unknown', no WebSocket", async () => {
-  const ws = new Ws(eioUrl(base, { transport: "carrier-pigeon" }));
+  const ws = new Ws(eioUrl(server.url, { transport: "carrier-pigeon" }));
   const err = await ws.opened.then(
     () => null,
     (e) => e,
@@ -148,7 +138,7 @@ test("websocket upgrade with an unknown transport → HTTP 400 'Transport unknow
 test("websocket with EIO=3 never gets an open packet", async () => {
   // Node completes the upgrade (101) and then writes an HTTP 400 onto the socket and
   // destroys it; refusing the upgrade outright is as good. Either way: no `0` frame.
-  const ws = new Ws(eioUrl(base, { transport: "websocket", EIO: "3" }));
+  const ws = new Ws(eioUrl(server.url, { transport: "websocket", EIO: "3" }));
   const opened = await ws.opened.then(
     () => true,
     (e) => {
@@ -164,7 +154,7 @@ test("websocket with EIO=3 never gets an open packet", async () => {
 
 test("websocket upgrade to the polling transport name never gets an open packet", async () => {
   // Node accepts the upgrade, then closes the WebSocket at once without a frame.
-  const ws = new Ws(eioUrl(base, { transport: "polling" }));
+  const ws = new Ws(eioUrl(server.url, { transport: "polling" }));
   const opened = await ws.opened.then(
     () => true,
     (e) => {

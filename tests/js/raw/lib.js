@@ -1,7 +1,9 @@
 // Small raw-protocol helpers for the byte-level tests in this folder:
 // plain HTTP (fetch) for the polling transport and the `ws` package for WebSocket.
 // Nothing here speaks Socket.IO for you: tests write and read the exact frames.
+import { before, after } from "node:test";
 import WebSocket from "ws";
+import { startServer } from "../harness.js";
 
 export const SEP = "\x1e"; // Engine.IO v4 polling payload separator
 
@@ -224,4 +226,29 @@ export async function connectWs(base, opts = {}) {
 export async function echoAck(ws, id, value = "still-alive") {
   ws.send(`42${id}${JSON.stringify(["echo", value])}`);
   return ws.next();
+}
+
+/**
+ * One testbed for a file's tests: started before them, stopped (every
+ * socket closed first) after them. `settings` are added to a slow
+ * heartbeat, so that no ping gets into the exact payloads tests expect.
+ * Tests read `.url`; `onStart(url)` runs once it is up, before any test
+ * (a `before` of the test file's own may run first).
+ */
+export function testbed(settings = {}, onStart = async () => {}) {
+  const handle = { url: undefined, server: undefined };
+  before(async () => {
+    handle.server = await startServer({
+      CONFAB_PING_INTERVAL_MS: "20000",
+      CONFAB_PING_TIMEOUT_MS: "20000",
+      ...settings,
+    });
+    handle.url = handle.server.url;
+    await onStart(handle.url);
+  });
+  after(async () => {
+    closeAll();
+    await handle.server.stop();
+  });
+  return handle;
 }

@@ -2,29 +2,15 @@
 // WebSocket session, sends one bad packet and expects a clean close without any answer,
 // while a healthy session on the same server keeps answering acks.
 // Expected behaviour: the official Node server (engine.io 6.6, socket.io-parser 4.2).
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startServer } from "../harness.js";
-import { connectWs, openWs, closeAll, CLEAN_CLOSE } from "./lib.js";
+import { connectWs, openWs, CLEAN_CLOSE, testbed } from "./lib.js";
 
 const MAX_PAYLOAD = 1000;
-let server;
-let base;
 let healthy;
 let ackId = 100;
-
-before(async () => {
-  server = await startServer({
-    CONFAB_PING_INTERVAL_MS: "20000",
-    CONFAB_PING_TIMEOUT_MS: "20000",
-    CONFAB_MAX_PAYLOAD: String(MAX_PAYLOAD),
-  });
-  base = server.url;
-  healthy = await connectWs(base);
-});
-after(async () => {
-  closeAll();
-  await server.stop();
+const server = testbed({ CONFAB_MAX_PAYLOAD: String(MAX_PAYLOAD) }, async (url) => {
+  healthy = await connectWs(url);
 });
 
 /** The healthy session still gets its ack, and a new session can still connect. */
@@ -33,7 +19,7 @@ async function assertOthersUnaffected() {
   healthy.send(`42${id}["echo","healthy"]`);
   assert.equal(await healthy.next(), `43${id}["healthy"]`);
   assert.equal(healthy.closeInfo, null);
-  const fresh = await connectWs(base);
+  const fresh = await connectWs(server.url);
   fresh.send('421["echo","fresh"]');
   assert.equal(await fresh.next(), '431["fresh"]');
   fresh.close();
@@ -41,7 +27,7 @@ async function assertOthersUnaffected() {
 
 /** Sends `frames` on a freshly connected session; expects a clean close and no frame back. */
 async function assertClosedBy(frames, { connect = true } = {}) {
-  const ws = connect ? await connectWs(base) : await openWs(base);
+  const ws = connect ? await connectWs(server.url) : await openWs(server.url);
   for (const f of [].concat(frames)) ws.send(f);
   const { code } = await ws.waitClose(3000);
   assert.ok(CLEAN_CLOSE.includes(code), `close code ${code}`);
@@ -91,7 +77,7 @@ test("websocket: garbage before any CONNECT closes the connection too", async ()
 });
 
 test("websocket: a message of exactly maxPayload bytes is accepted (text and binary)", async () => {
-  const ws = await connectWs(base);
+  const ws = await connectWs(server.url);
   const text = `421["echo","${"x".repeat(MAX_PAYLOAD - 14)}"]`;
   assert.equal(Buffer.byteLength(text), MAX_PAYLOAD);
   ws.send(text);
@@ -106,7 +92,7 @@ test("websocket: a message of exactly maxPayload bytes is accepted (text and bin
 });
 
 test("websocket: a text message over maxPayload → closed with 1009 (message too big), others unaffected", async () => {
-  const ws = await connectWs(base);
+  const ws = await connectWs(server.url);
   const text = `421["echo","${"x".repeat(MAX_PAYLOAD - 13)}"]`;
   assert.equal(Buffer.byteLength(text), MAX_PAYLOAD + 1);
   ws.send(text);
@@ -117,7 +103,7 @@ test("websocket: a text message over maxPayload → closed with 1009 (message to
 });
 
 test("websocket: a binary message over maxPayload → closed with 1009, others unaffected", async () => {
-  const ws = await connectWs(base);
+  const ws = await connectWs(server.url);
   ws.send('451-2["echo",{"_placeholder":true,"num":0}]');
   ws.send(Buffer.alloc(MAX_PAYLOAD + 1, 7));
   const { code } = await ws.waitClose(3000);
@@ -138,7 +124,7 @@ const tolerated = [
 ];
 for (const [name, frame] of tolerated) {
   test(`websocket: ${name} is ignored, the connection stays open`, async () => {
-    const ws = await connectWs(base);
+    const ws = await connectWs(server.url);
     ws.send(frame);
     ws.send('427["echo","after"]');
     assert.equal(await ws.next(), '437["after"]');

@@ -1,27 +1,12 @@
 // The HTTP long-polling transport at the byte level: POST/GET payloads, the \x1e
 // separator, base64 binary, maxPayload, overlapping polls and client-side closes.
 // Expected answers are those of the official Node server (engine.io 6.6, socket.io 4.8).
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startServer } from "../harness.js";
-import { http, Polling, SEP, sleep, closeAll } from "./lib.js";
+import { http, Polling, SEP, sleep, testbed } from "./lib.js";
 
 const MAX_PAYLOAD = 1000;
-let server;
-let base;
-before(async () => {
-  server = await startServer({
-    // long heartbeat: no ping gets in the way of the exact payloads below
-    CONFAB_PING_INTERVAL_MS: "20000",
-    CONFAB_PING_TIMEOUT_MS: "20000",
-    CONFAB_MAX_PAYLOAD: String(MAX_PAYLOAD),
-  });
-  base = server.url;
-});
-after(async () => {
-  closeAll();
-  await server.stop();
-});
+const server = testbed({ CONFAB_MAX_PAYLOAD: String(MAX_PAYLOAD) });
 
 const UNKNOWN_SID = JSON.stringify({ code: 1, message: "Session ID unknown" });
 
@@ -41,7 +26,7 @@ async function pendingGet(p) {
 }
 
 test("POST 40 → 200 'ok'; GET → exactly 40{\"sid\":...} with a socket id that is not the engine sid", async () => {
-  const p = new Polling(base);
+  const p = new Polling(server.url);
   await p.open();
   const post = await p.post("40");
   assert.equal(post.status, 200);
@@ -56,7 +41,7 @@ test("POST 40 → 200 'ok'; GET → exactly 40{\"sid\":...} with a socket id tha
 });
 
 test("several packets in one POST; the buffered answers come back in one GET joined by \\x1e", async () => {
-  const p = new Polling(base);
+  const p = new Polling(server.url);
   await p.connect();
   await p.send('42["echo","a"]', '42["echo","b"]', '421["echo","c"]');
   await sleep(150);
@@ -66,7 +51,7 @@ test("several packets in one POST; the buffered answers come back in one GET joi
 });
 
 test("UTF-8 text round-trips byte for byte over polling", async () => {
-  const p = new Polling(base);
+  const p = new Polling(server.url);
   await p.connect();
   const text = "héllo ✓ 😀 \u0000 \\ \" \u2028";
   await p.send(`421${JSON.stringify(["echo", text])}`);
@@ -77,7 +62,7 @@ test("UTF-8 text round-trips byte for byte over polling", async () => {
 });
 
 test("binary over polling: an attachment is sent and received as b<base64>", async () => {
-  const p = new Polling(base);
+  const p = new Polling(server.url);
   await p.connect();
   const bytes = Buffer.from([0x00, 0x01, 0x02, 0xfb, 0xff, 0x80, 0x7f]);
   const b64 = bytes.toString("base64"); // standard alphabet with padding: "AAEC+/+Afw=="
@@ -93,7 +78,7 @@ test("binary over polling: an attachment is sent and received as b<base64>", asy
 });
 
 test("a POST of exactly maxPayload bytes is accepted", async () => {
-  const p = new Polling(base);
+  const p = new Polling(server.url);
   await p.connect();
   const body = `421["echo","${"x".repeat(MAX_PAYLOAD - 14)}"]`;
   assert.equal(Buffer.byteLength(body), MAX_PAYLOAD);
@@ -105,7 +90,7 @@ test("a POST of exactly maxPayload bytes is accepted", async () => {
 });
 
 test("a POST over maxPayload → 413; its packets are dropped and the session lives on (as Node)", async () => {
-  const p = new Polling(base);
+  const p = new Polling(server.url);
   await p.connect();
   const body = `421["echo","${"x".repeat(MAX_PAYLOAD - 13)}"]`;
   assert.equal(Buffer.byteLength(body), MAX_PAYLOAD + 1);
@@ -121,9 +106,9 @@ test("a POST over maxPayload → 413; its packets are dropped and the session li
 });
 
 test("two concurrent GETs: the second → 400, the first → '1' (close), the session is gone; others unaffected", async () => {
-  const other = new Polling(base);
+  const other = new Polling(server.url);
   await other.connect();
-  const p = new Polling(base);
+  const p = new Polling(server.url);
   await p.connect();
 
   const { result: first } = await pendingGet(p);
@@ -142,7 +127,7 @@ test("two concurrent GETs: the second → 400, the first → '1' (close), the se
 });
 
 test("a client close packet '1' by POST: 'ok', the pending GET is released with '6' (noop), the session is gone", async () => {
-  const p = new Polling(base);
+  const p = new Polling(server.url);
   await p.connect();
   const { result: g } = await pendingGet(p);
   const post = await p.post("1");
@@ -155,7 +140,7 @@ test("a client close packet '1' by POST: 'ok', the pending GET is released with 
 });
 
 test("a GET aborted by the client closes the session (Node: 'poll connection closed prematurely')", async () => {
-  const p = new Polling(base);
+  const p = new Polling(server.url);
   await p.connect();
   const ac = new AbortController();
   const g = p.get({ signal: ac.signal }).catch((e) => e.name);
@@ -167,7 +152,7 @@ test("a GET aborted by the client closes the session (Node: 'poll connection clo
 });
 
 test("a POST with Content-Type application/octet-stream → 400 and the session is closed (EIO 4 polling is text only)", async () => {
-  const p = new Polling(base);
+  const p = new Polling(server.url);
   await p.connect();
   const { result: g } = await pendingGet(p);
   const res = await http(p.url(), {
@@ -181,7 +166,7 @@ test("a POST with Content-Type application/octet-stream → 400 and the session 
 });
 
 test("malformed Socket.IO packet by POST: 'ok', then the pending GET → '1' and the session is gone", async () => {
-  const p = new Polling(base);
+  const p = new Polling(server.url);
   await p.connect();
   const { result: g } = await pendingGet(p);
   const post = await p.post('42{"a":1}');
@@ -192,7 +177,7 @@ test("malformed Socket.IO packet by POST: 'ok', then the pending GET → '1' and
 });
 
 test("malformed Socket.IO packet by POST with no GET pending: the next GET carries the close packet", async () => {
-  const p = new Polling(base);
+  const p = new Polling(server.url);
   await p.connect();
   assert.equal((await p.post("48")).body, "ok");
   await sleep(100);

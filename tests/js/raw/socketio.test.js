@@ -1,26 +1,17 @@
 // Socket.IO v5 packets at the byte level over a raw WebSocket: CONNECT / CONNECT_ERROR,
 // acks, binary attachments, DISCONNECT both ways, events nobody handles.
 // Expected bytes: the official Node server (socket.io 4.8) unless stated otherwise.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, serverKind } from "../harness.js";
-import { openWs, connectWs, Polling, sleep, closeAll, echoAck, CLEAN_CLOSE } from "./lib.js";
+import { serverKind } from "../harness.js";
+import { openWs, connectWs, Polling, sleep, echoAck, CLEAN_CLOSE, testbed } from "./lib.js";
 
-let server;
-let base;
-before(async () => {
-  server = await startServer({ CONFAB_PING_INTERVAL_MS: "20000", CONFAB_PING_TIMEOUT_MS: "20000" });
-  base = server.url;
-});
-after(async () => {
-  closeAll();
-  await server.stop();
-});
+const server = testbed();
 
 const QUIET_MS = 400;
 
 test("CONNECT `40` → exactly 40{\"sid\":\"<socket id>\"}, a socket id that is not the engine sid", async () => {
-  const ws = await openWs(base);
+  const ws = await openWs(server.url);
   ws.send("40");
   const reply = await ws.next();
   const m = /^40\{"sid":"([A-Za-z0-9_-]+)"\}$/.exec(reply);
@@ -30,7 +21,7 @@ test("CONNECT `40` → exactly 40{\"sid\":\"<socket id>\"}, a socket id that is 
 });
 
 test("CONNECT with an auth payload: the server sees it", async () => {
-  const ws = await openWs(base);
+  const ws = await openWs(server.url);
   ws.send('40{"token":"abc","n":1}');
   const connected = await ws.next();
   assert.match(connected, /^40\{"sid":"[A-Za-z0-9_-]+"\}$/);
@@ -45,7 +36,7 @@ test("CONNECT with an auth payload: the server sees it", async () => {
 });
 
 test("unknown namespace: `40/nope,` → exactly 44/nope,{\"message\":\"Invalid namespace\"}; the connection stays usable", async () => {
-  const ws = await openWs(base);
+  const ws = await openWs(server.url);
   ws.send("40/nope,");
   assert.equal(await ws.next(), '44/nope,{"message":"Invalid namespace"}');
   ws.send('40/nope,{"token":"x"}');
@@ -57,7 +48,7 @@ test("unknown namespace: `40/nope,` → exactly 44/nope,{\"message\":\"Invalid n
 });
 
 test("/admin: refused by middleware → 44/admin,{message,data}; with the token → 40/admin,{sid}; acks carry the namespace", async () => {
-  const ws = await openWs(base);
+  const ws = await openWs(server.url);
   ws.send("40/admin,");
   assert.equal(await ws.next(), '44/admin,{"message":"unauthorized","data":{"reason":"bad token"}}');
   ws.send('40/admin,{"token":"let-me-in"}');
@@ -70,7 +61,7 @@ test("/admin: refused by middleware → 44/admin,{message,data}; with the token 
 });
 
 test("acks: 421[\"echo\",\"x\"] → 431[\"x\"]; several args, big ids, no ack → an event back", async () => {
-  const ws = await connectWs(base);
+  const ws = await connectWs(server.url);
   assert.equal(await echoAck(ws, 1, "x"), '431["x"]');
   ws.send('4217["echo",1,"two",{"three":[3]},null,true,-1.5]');
   assert.equal(await ws.next(), '4317[1,"two",{"three":[3]},null,true,-1.5]');
@@ -86,7 +77,7 @@ test("acks: 421[\"echo\",\"x\"] → 431[\"x\"]; several args, big ids, no ack �
 });
 
 test("UTF-8 and JSON escapes round-trip byte for byte over WebSocket", async () => {
-  const ws = await connectWs(base);
+  const ws = await connectWs(server.url);
   const text = "héllo ✓ 😀 \u0000 \\ \" \u2028 \t";
   ws.send(`421${JSON.stringify(["echo", text])}`);
   assert.equal(await ws.next(), `431${JSON.stringify([text])}`);
@@ -94,7 +85,7 @@ test("UTF-8 and JSON escapes round-trip byte for byte over WebSocket", async () 
 });
 
 test("binary: 451-[\"echo\",{placeholder}] + a binary frame → the same header and the same bytes back", async () => {
-  const ws = await connectWs(base);
+  const ws = await connectWs(server.url);
   const bytes = Buffer.from([0, 1, 2, 0xfb, 0xff, 0x80]);
   const header = '451-["echo",{"_placeholder":true,"num":0}]';
   ws.send(header);
@@ -107,7 +98,7 @@ test("binary: 451-[\"echo\",{placeholder}] + a binary frame → the same header 
 });
 
 test("binary with an ack id: 451-7[...] → 461-7[{placeholder}] + the bytes", async () => {
-  const ws = await connectWs(base);
+  const ws = await connectWs(server.url);
   const bytes = Buffer.from("binary ack ✓");
   ws.send('451-7["echo",{"_placeholder":true,"num":0}]');
   ws.send(bytes);
@@ -117,7 +108,7 @@ test("binary with an ack id: 451-7[...] → 461-7[{placeholder}] + the bytes", a
 });
 
 test("binary: two attachments mixed with plain args keep their order and numbers", async () => {
-  const ws = await connectWs(base);
+  const ws = await connectWs(server.url);
   const a = Buffer.from([1]);
   const b = Buffer.from([2, 3]);
   ws.send('452-8["echo",{"_placeholder":true,"num":0},"s",{"k":{"_placeholder":true,"num":1}}]');
@@ -130,7 +121,7 @@ test("binary: two attachments mixed with plain args keep their order and numbers
 });
 
 test("binary in a namespace: 451-/admin,3[...] → 461-/admin,3[...]", async () => {
-  const ws = await openWs(base);
+  const ws = await openWs(server.url);
   ws.send('40/admin,{"token":"let-me-in"}');
   assert.match(await ws.next(), /^40\/admin,/);
   const bytes = Buffer.from([9, 8, 7]);
@@ -142,7 +133,7 @@ test("binary in a namespace: 451-/admin,3[...] → 461-/admin,3[...]", async () 
 });
 
 test("empty binary attachment round-trips", async () => {
-  const ws = await connectWs(base);
+  const ws = await connectWs(server.url);
   ws.send('451-4["echo",{"_placeholder":true,"num":0}]');
   ws.send(Buffer.alloc(0));
   assert.equal(await ws.next(), '461-4[{"_placeholder":true,"num":0}]');
@@ -151,7 +142,7 @@ test("empty binary attachment round-trips", async () => {
 });
 
 test(`an event nobody handles, with an ack id: ${serverKind === "confab" ? "confab acks an error" : "Node stays silent"}`, async () => {
-  const ws = await connectWs(base);
+  const ws = await connectWs(server.url);
   ws.send('421["nohandler","x"]');
   if (serverKind === "confab") {
     // confab's deliberate difference: a clear error instead of an ack that never comes
@@ -167,7 +158,7 @@ test(`an event nobody handles, with an ack id: ${serverKind === "confab" ? "conf
 });
 
 test("client DISCONNECT `41`: nothing comes back, the WebSocket stays open, `40` connects again with a new id", async () => {
-  const ws = await connectWs(base);
+  const ws = await connectWs(server.url);
   const first = ws.socketId;
   ws.send("41");
   assert.ok(await ws.silentFor(QUIET_MS), `unexpected frame ${JSON.stringify(ws.queue)}`);
@@ -181,7 +172,7 @@ test("client DISCONNECT `41`: nothing comes back, the WebSocket stays open, `40`
 });
 
 test("client DISCONNECT of one namespace leaves the other connected", async () => {
-  const ws = await connectWs(base);
+  const ws = await connectWs(server.url);
   ws.send('40/admin,{"token":"let-me-in"}');
   assert.match(await ws.next(), /^40\/admin,/);
   ws.send("41");
@@ -191,7 +182,7 @@ test("client DISCONNECT of one namespace leaves the other connected", async () =
 });
 
 test("server-disconnect: exactly `41` and the WebSocket stays open", async () => {
-  const ws = await connectWs(base);
+  const ws = await connectWs(server.url);
   ws.send('42["server-disconnect"]');
   assert.equal(await ws.next(), "41");
   assert.ok(await ws.silentFor(QUIET_MS), `unexpected frame ${JSON.stringify(ws.queue)}`);
@@ -200,7 +191,7 @@ test("server-disconnect: exactly `41` and the WebSocket stays open", async () =>
 });
 
 test("server-close over WebSocket: closed cleanly without a `41` first", async () => {
-  const ws = await connectWs(base);
+  const ws = await connectWs(server.url);
   ws.send('42["server-close"]');
   const { code } = await ws.waitClose(3000);
   assert.ok(CLEAN_CLOSE.includes(code), `close code ${code}`);
@@ -208,7 +199,7 @@ test("server-close over WebSocket: closed cleanly without a `41` first", async (
 });
 
 test("polling: acks, a namespace refusal and binary in one payload, byte for byte", async () => {
-  const p = new Polling(base);
+  const p = new Polling(server.url);
   await p.connect();
   await p.send('421["echo","x"]', "40/nope,", '451-2["echo",{"_placeholder":true,"num":0}]', "bAQID");
   await sleep(150);

@@ -1,35 +1,25 @@
 // The polling → WebSocket upgrade at the byte level: 2probe/3probe, the noop that
 // releases the pending GET, 5 (upgrade), and what happens to the old transport.
 // Expected answers are those of the official Node server (engine.io 6.6).
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startServer } from "../harness.js";
-import { eioUrl, Polling, Ws, sleep, closeAll, echoAck, CLEAN_CLOSE } from "./lib.js";
+import { eioUrl, Polling, Ws, sleep, echoAck, CLEAN_CLOSE, testbed } from "./lib.js";
 
-let server;
-let base;
-before(async () => {
-  server = await startServer({ CONFAB_PING_INTERVAL_MS: "20000", CONFAB_PING_TIMEOUT_MS: "20000" });
-  base = server.url;
-});
-after(async () => {
-  closeAll();
-  await server.stop();
-});
+const server = testbed();
 
 const BAD_REQUEST = JSON.stringify({ code: 3, message: "Bad request" });
 
 /** A connected polling session and a WebSocket opened with its sid (not probed yet). */
 async function pollingThenWs() {
-  const p = new Polling(base);
+  const p = new Polling(server.url);
   await p.connect();
-  const ws = new Ws(eioUrl(base, { transport: "websocket", sid: p.sid }));
+  const ws = new Ws(eioUrl(server.url, { transport: "websocket", sid: p.sid }));
   await ws.opened;
   return { p, ws };
 }
 
 test("upgrade: 2probe → 3probe, the pending GET is released with 6, then 5; afterwards everything flows over WS and polling is refused", async () => {
-  const p = new Polling(base);
+  const p = new Polling(server.url);
   await p.connect();
   await p.send('421["whoami"]');
   await sleep(100);
@@ -38,7 +28,7 @@ test("upgrade: 2probe → 3probe, the pending GET is released with 6, then 5; af
   const pending = p.get();
   pending.catch(() => {});
   await sleep(150);
-  const ws = new Ws(eioUrl(base, { transport: "websocket", sid: p.sid }));
+  const ws = new Ws(eioUrl(server.url, { transport: "websocket", sid: p.sid }));
   await ws.opened;
   // no open packet (or anything else) on the upgrading WebSocket
   assert.ok(await ws.silentFor(200), `unexpected frame ${JSON.stringify(ws.queue)}`);
@@ -97,7 +87,7 @@ test("a second WebSocket upgrade for an upgraded session is closed without a fra
   ws.send("5");
   assert.equal(await echoAck(ws, 1), '431["still-alive"]');
 
-  const again = new Ws(eioUrl(base, { transport: "websocket", sid: ws.url.match(/sid=([^&]+)/)[1] }));
+  const again = new Ws(eioUrl(server.url, { transport: "websocket", sid: ws.url.match(/sid=([^&]+)/)[1] }));
   const opened = await again.opened.then(
     () => true,
     (e) => {
