@@ -63,10 +63,9 @@ fn settings(config: &Config) -> std::io::Result<ChatSettings> {
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
-    confab::logging::init("warn");
-    let config = Config::load(None)
-        .map_err(std::io::Error::other)?
-        .with_data_secret()?;
+    let config = Config::load(None).map_err(std::io::Error::other)?;
+    confab::logging::init("warn", config.log_format);
+    let config = config.with_data_secret()?;
     let verifier =
         Arc::new(Verifier::from_config(&config.identity).map_err(std::io::Error::other)?);
     let service = ChatService::open(config.data_dir.join("db"), settings(&config)?)

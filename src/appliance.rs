@@ -28,21 +28,34 @@ use crate::{Confab, Io};
 /// Why the appliance could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ApplianceError {
-    #[error("identity: {0}")]
+    #[error(transparent)]
     Identity(#[from] SetupError),
-    #[error("data directory {path}: {source}")]
+    #[error("data_dir: cannot make {path}: {source}")]
     DataDir {
         path: String,
         source: std::io::Error,
     },
-    #[error("database {path}: {source}")]
+    #[error(
+        "data_dir: cannot open the database {path}: {source}{}",
+        locked_hint(source)
+    )]
     Database { path: String, source: sled::Error },
     #[error("chat store: {0}")]
     Chat(ChatStoreError),
-    #[error("chat: {0}")]
+    #[error(transparent)]
     ChatOptions(#[from] ChatOptionsError),
     #[error("notification store: {0}")]
     Notifications(#[from] StoreError),
+}
+
+/// sled says only "could not acquire lock": name the likely cause.
+fn locked_hint(error: &sled::Error) -> &'static str {
+    match error {
+        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+            " (another confab is using this data_dir: stop it, or give this one its own)"
+        }
+        _ => "",
+    }
 }
 
 /// Options an embedding application may add to the configuration.

@@ -17,6 +17,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::chat::ChatOptions;
 use crate::identity::{self, IdentityConfig};
+use crate::logging::LogFormat;
 use crate::services::auth::AuthConfig;
 use crate::services::notifications::NotificationsConfig;
 use crate::services::operations::OperationsConfig;
@@ -35,6 +36,8 @@ pub struct Config {
     pub path: String,
     /// Where confab keeps its state (the sled database, uploads).
     pub data_dir: PathBuf,
+    /// Log lines as text, or as JSON objects for log shippers.
+    pub log_format: LogFormat,
     pub ping_interval_ms: u64,
     pub ping_timeout_ms: u64,
     pub connect_timeout_ms: u64,
@@ -111,6 +114,7 @@ impl Default for Config {
             port: 3000,
             path: "/socket.io/".into(),
             data_dir: PathBuf::from("./data"),
+            log_format: LogFormat::Text,
             ping_interval_ms: engine.ping_interval.as_millis() as u64,
             ping_timeout_ms: engine.ping_timeout.as_millis() as u64,
             connect_timeout_ms: engine.connect_timeout.as_millis() as u64,
@@ -130,10 +134,48 @@ impl Default for Config {
     }
 }
 
-/// Why the configuration could not be read.
-#[derive(Debug, thiserror::Error)]
-#[error("invalid configuration: {0}")]
-pub struct ConfigError(#[from] Box<figment::Error>);
+/// Why the configuration could not be read: one line per problem, each
+/// naming the key and where its value came from (the file, or the
+/// environment variable).
+#[derive(Debug)]
+pub struct ConfigError(Box<figment::Error>);
+
+impl std::error::Error for ConfigError {}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, error) in (*self.0).clone().into_iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            let path = &error.path;
+            let source = error.metadata.as_ref().map(|m| (m, m.source.as_ref()));
+            match source {
+                // The file itself (missing, unreadable, not TOML).
+                Some((_, Some(figment::Source::File(file)))) if path.is_empty() => {
+                    write!(f, "config file {}: {}", file.display(), error.kind)?
+                }
+                Some((_, Some(figment::Source::File(file)))) => write!(
+                    f,
+                    "{}: {} (in {})",
+                    path.join("."),
+                    error.kind,
+                    file.display()
+                )?,
+                Some((metadata, _)) if metadata.name.contains("`CONFAB_`") => write!(
+                    f,
+                    "{}: {} (from CONFAB_{})",
+                    path.join("."),
+                    error.kind,
+                    path.join("__").to_ascii_uppercase()
+                )?,
+                _ if path.is_empty() => write!(f, "configuration: {}", error.kind)?,
+                _ => write!(f, "{}: {}", path.join("."), error.kind)?,
+            }
+        }
+        Ok(())
+    }
+}
 
 impl Config {
     /// Defaults, then the profile, then `file` if given, then the
@@ -162,14 +204,17 @@ impl Config {
             .or_else(|| user.extract_inner::<String>("profile").ok());
         if let Some(name) = chosen {
             let preset = preset_named(&name).ok_or_else(|| {
-                ConfigError(Box::new(figment::Error::from(format!(
-                    "unknown profile `{name}` (known: {})",
-                    PROFILES
-                        .iter()
-                        .map(|(n, _)| *n)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))))
+                ConfigError(Box::new(
+                    figment::Error::from(format!(
+                        "unknown profile `{name}` (known: {})",
+                        PROFILES
+                            .iter()
+                            .map(|(n, _)| *n)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                    .with_path("profile"),
+                ))
             })?;
             figment = figment.merge(Toml::string(preset));
         }
@@ -185,28 +230,58 @@ impl Config {
 
     /// With an HMAC algorithm and no secret configured, the appliance keeps
     /// its own: `<data_dir>/jwt-secret`, made on first start. Out of the box
-    /// then, `confab token` mints what `confab` accepts.
-    pub fn with_data_secret(mut self) -> std::io::Result<Config> {
+    /// then, `confab token` mints what `confab` accepts. An error names the
+    /// file.
+    pub fn with_data_secret(self) -> std::io::Result<Config> {
+        self.resolve_data_secret(true)
+    }
+
+    /// `<data_dir>/jwt-secret` if the appliance keeps its own secret.
+    pub fn data_secret_file(&self) -> Option<PathBuf> {
         let hmac = matches!(
             self.identity.algorithm,
             identity::Algorithm::HS256 | identity::Algorithm::HS384 | identity::Algorithm::HS512
         );
-        if !hmac || !self.identity.secret.is_empty() || self.identity.public_key_file.is_some() {
+        let configured =
+            !self.identity.secret.is_empty() || self.identity.public_key_file.is_some();
+        (hmac && !configured).then(|| self.data_dir.join("jwt-secret"))
+    }
+
+    /// As [`Config::with_data_secret`]; a new secret is written only if
+    /// `save` (`confab check` changes nothing).
+    pub(crate) fn resolve_data_secret(mut self, save: bool) -> std::io::Result<Config> {
+        let Some(path) = self.data_secret_file() else {
             return Ok(self);
-        }
-        let path = self.data_dir.join("jwt-secret");
+        };
+        let named = |err: std::io::Error, doing: &str| {
+            std::io::Error::new(
+                err.kind(),
+                format!(
+                    "data_dir: cannot {doing} the token secret {}: {err}",
+                    path.display()
+                ),
+            )
+        };
         let secret = match std::fs::read_to_string(&path) {
             Ok(secret) => secret.trim().to_owned(),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
                 let mut bytes = [0u8; 32];
                 getrandom::fill(&mut bytes).map_err(std::io::Error::other)?;
                 let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-                std::fs::create_dir_all(&self.data_dir)?;
-                std::fs::write(&path, &secret)?;
-                tracing::info!(path = %path.display(), "made a new token secret");
+                if save {
+                    std::fs::create_dir_all(&self.data_dir).map_err(|err| {
+                        let dir = self.data_dir.display();
+                        std::io::Error::new(
+                            err.kind(),
+                            format!("data_dir: cannot make {dir}: {err}"),
+                        )
+                    })?;
+                    std::fs::write(&path, &secret).map_err(|err| named(err, "write"))?;
+                    tracing::info!(path = %path.display(), "made a new token secret");
+                }
                 secret
             }
-            Err(err) => return Err(err),
+            Err(err) => return Err(named(err, "read")),
         };
         self.identity.secret = secret;
         Ok(self)

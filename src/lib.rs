@@ -41,7 +41,9 @@
 pub mod api;
 pub mod appliance;
 pub mod chat;
+pub mod check;
 pub mod config;
+pub mod health;
 pub mod http;
 pub mod identity;
 pub mod logging;

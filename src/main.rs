@@ -3,17 +3,39 @@
 //! directory.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpServer};
 use clap::{Parser, Subcommand};
 use confab::Config;
 use confab::appliance::Appliance;
+use confab::check::{self, Problems};
 use confab::identity::{Verifier, parse_ttl};
 use tracing::info;
 
+/// `confab --help` ends with where things live, for an operator who has
+/// only the binary.
+const WHERE_THINGS_LIVE: &str = "\
+Where things live:
+  configuration  --config FILE (or CONFAB_CONFIG); CONFAB_* variables override it
+  data           data_dir (CONFAB_DATA_DIR, default ./data): the database in db/,
+                 uploads in uploads/
+  token secret   identity.secret (CONFAB_IDENTITY__SECRET); if unset, with HS*,
+                 data_dir/jwt-secret, made on first start
+  key files      identity.public_key_file, identity.private_key_file (RS*, ES*, EdDSA)
+  API keys       api.keys (CONFAB_API__KEYS)
+  logs           stderr; RUST_LOG filters, log_format = text | json
+
+`confab check` validates a configuration; `confab config` prints the effective one
+(secrets redacted).";
+
 #[derive(Parser)]
-#[command(version, about = "A realtime chat engine that speaks Socket.IO")]
+#[command(
+    version,
+    about = "A realtime chat engine that speaks Socket.IO",
+    after_help = WHERE_THINGS_LIVE
+)]
 struct Cli {
     /// TOML configuration file (settings not in it keep their defaults;
     /// CONFAB_* environment variables override both).
@@ -34,6 +56,13 @@ enum Command {
     /// Print the effective configuration as TOML and exit (the identity
     /// secret and the API keys are shown as "(redacted)").
     Config,
+    /// Validate the configuration (values, URLs, files and keys, the data
+    /// directory, the port) and print "ok", or each problem with its key
+    /// and exit 1. Writes nothing.
+    Check,
+    /// Ask the running server whether it is ready (GET /api/ready on the
+    /// configured host and port); exit 0 if so, 1 otherwise.
+    Health,
     /// Print a token for a user, signed with the configured key
     /// (identity.secret, or identity.private_key_file for RS/ES/EdDSA).
     Token(TokenArgs),
@@ -54,16 +83,29 @@ struct TokenArgs {
     roles: Vec<String>,
 }
 
+/// Errors go to stderr one problem a line, each naming what to fix.
 #[actix_web::main]
-async fn main() -> anyhow::Result<()> {
-    confab::logging::init("info");
-    let cli = Cli::parse();
-    let config = Config::load_with_profile(cli.config.as_deref(), cli.profile.as_deref())?
-        .with_data_secret()?;
+async fn main() -> ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            for line in err.to_string().lines() {
+                eprintln!("confab: {line}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load_with_profile(cli.config.as_deref(), cli.profile.as_deref())?;
+    confab::logging::init("info", config.log_format);
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(config).await,
+        Command::Serve => serve(config.with_data_secret()?).await?,
+        Command::Check => check(&config)?,
+        Command::Health => confab::health::probe(&config, Duration::from_secs(5))?,
         Command::Config => {
-            let mut shown = config;
+            let mut shown = config.with_data_secret()?;
             if !shown.identity.secret.is_empty() {
                 shown.identity.secret = "(redacted)".into();
             }
@@ -71,35 +113,50 @@ async fn main() -> anyhow::Result<()> {
                 *key = "(redacted)".into();
             }
             print!("{}", toml::to_string_pretty(&shown)?);
-            Ok(())
         }
         Command::Token(args) => {
-            let verifier = Verifier::from_config(&config.identity)?;
+            let verifier = Verifier::from_config(&config.with_data_secret()?.identity)?;
             let token =
                 verifier.mint(&args.user_id, args.name.as_deref(), args.ttl, &args.roles)?;
             println!("{token}");
-            Ok(())
         }
     }
+    Ok(())
 }
 
+/// `confab check`: "ok", or every problem.
+fn check(config: &Config) -> Result<(), Problems> {
+    let mut problems = check::settings(config);
+    problems.extend(check::port(config));
+    if !problems.is_empty() {
+        return Err(Problems(problems));
+    }
+    println!("ok");
+    Ok(())
+}
+
+/// Checks the configuration, starts the appliance, binds, then says
+/// "listening": any error before that names what to fix.
 async fn serve(config: Config) -> anyhow::Result<()> {
+    let problems = check::settings(&config);
+    if !problems.is_empty() {
+        return Err(Problems(problems).into());
+    }
     let appliance = Appliance::builder(config.clone()).start()?;
     let server = HttpServer::new({
         let appliance = appliance.clone();
         move || {
-            App::new().configure(appliance.service()).route(
-                "/api/health",
-                web::get()
-                    .to(|| async { HttpResponse::Ok().json(serde_json::json!({"ok": true})) }),
-            )
+            App::new()
+                .configure(appliance.service())
+                .configure(confab::health::configure(appliance.db().clone()))
         }
     })
     .disable_signals()
     // A client that drops a parked GET must end its future (and session).
     .h1_allow_half_closed(false)
     .shutdown_timeout(5)
-    .bind((config.host.as_str(), config.port))?;
+    .bind((config.host.as_str(), config.port))
+    .map_err(|err| Problems(vec![check::bind_problem(&config, &err)]))?;
     for addr in server.addrs() {
         println!("confab listening on http://{addr}");
     }

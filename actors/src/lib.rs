@@ -26,6 +26,12 @@ pub mod socket;
 pub mod store;
 
 pub use config::EngineConfig;
+
+/// The tracing target of the one line, at info, per connection opened,
+/// socket connected or authenticated, CONNECT refused, and connection
+/// closed: `RUST_LOG=info,confab::connections=off` silences them alone.
+pub const CONNECTIONS: &str = "confab::connections";
+
 pub use engine::Engine;
 pub use handshake::{ConnectError, ConnectRequest, Handshake};
 pub use io::{Broadcast, Io};

@@ -17,6 +17,7 @@ use bytes::Bytes;
 use tokio::sync::oneshot;
 use tracing::{debug, info, warn};
 
+use crate::CONNECTIONS;
 use crate::engine::Engine;
 use crate::handshake::{ConnectRequest, Handshake};
 use crate::namespace::Namespace;
@@ -315,7 +316,7 @@ impl Session {
 
     fn connect(&mut self, nsp: String, auth: serde_json::Value, ctx: &mut Context<Self>) {
         let Some(ns) = self.engine.namespaces().get(&nsp).cloned() else {
-            debug!(sid = %self.sid.as_str(), nsp, "CONNECT to unknown namespace");
+            info!(target: CONNECTIONS, sid = %self.sid.as_str(), nsp, "CONNECT refused: unknown namespace");
             self.write(
                 socketio::connect_error_frames(&nsp, "Invalid namespace", None),
                 ctx,
@@ -341,7 +342,7 @@ impl Session {
                 _ if act.closed => Box::pin(fut::ready(())) as LocalBoxActorFuture<Self, ()>,
                 Ok(request) => act.accept(ns, request, ctx),
                 Err(refusal) => {
-                    debug!(sid = %act.sid.as_str(), nsp, %refusal, "CONNECT refused by middleware");
+                    info!(target: CONNECTIONS, sid = %act.sid.as_str(), nsp, reason = %refusal, "CONNECT refused");
                     act.write(
                         socketio::connect_error_frames(
                             &nsp,
@@ -405,6 +406,14 @@ impl Session {
                         }
                         // Writing may have closed the session (a full queue).
                         if act.sockets.get(&nsp).is_some_and(|s| s.socket.sid() == id) {
+                            info!(
+                                target: CONNECTIONS,
+                                sid = %act.sid.as_str(),
+                                socket = %id.as_str(),
+                                nsp,
+                                user = socket.user_id().unwrap_or("-"),
+                                "socket connected"
+                            );
                             act.start_auth_clock(&ns, &socket, ctx);
                             ns.connected(socket);
                         }
@@ -437,7 +446,7 @@ impl Session {
             .get(nsp)
             .is_some_and(|s| s.socket.sid() == id && s.socket.user_id().is_none());
         if pending {
-            debug!(sid = %self.sid.as_str(), nsp, "not authenticated in time");
+            info!(target: CONNECTIONS, sid = %self.sid.as_str(), nsp, "not authenticated in time");
             self.write(socketio::disconnect_frames(nsp), ctx);
             self.remove_socket(nsp, DisconnectReason::ServerNamespaceDisconnect, ctx);
         }
@@ -540,7 +549,7 @@ impl Session {
             return;
         }
         self.closed = true;
-        info!(sid = %self.sid.as_str(), %reason, "session closed");
+        info!(target: CONNECTIONS, sid = %self.sid.as_str(), %reason, "connection closed");
         let namespaces: Vec<String> = self.sockets.keys().cloned().collect();
         for nsp in namespaces {
             self.remove_socket(&nsp, reason, ctx);
@@ -571,6 +580,16 @@ impl Actor for Session {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        info!(
+            target: CONNECTIONS,
+            sid = %self.sid.as_str(),
+            transport = match self.transport {
+                Transport::Polling(_) => "polling",
+                Transport::WebSocket(_) => "websocket",
+            },
+            address = %self.handshake.address.map_or("-".into(), |a| a.to_string()),
+            "connection opened"
+        );
         let open = self.open_packet();
         self.write_control(open, ctx);
         self.schedule_ping(ctx);
@@ -830,6 +849,14 @@ impl Handler<Authenticated> for Session {
             ctx.cancel_future(deadline);
         }
         let socket = state.socket.sid();
+        info!(
+            target: CONNECTIONS,
+            sid = %self.sid.as_str(),
+            socket = %socket.as_str(),
+            nsp = msg.nsp,
+            user = msg.user_id,
+            "socket authenticated"
+        );
         self.start_periodic(&msg.nsp, ctx);
         self.engine.registry().do_send(SetUser {
             socket,

@@ -268,10 +268,10 @@ impl Default for ChatOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum ChatOptionsError {
     #[error(
-        "chat.push_webhook must be an http:// URL (https is not built in: put a local gateway or proxy in front), got {0:?}"
+        "chat.push_webhook: must be an http:// URL (https is not built in: put a local gateway or proxy in front), got {0:?}"
     )]
     Webhook(String),
-    #[error("chat.{0} must be at least 1")]
+    #[error("chat.{0}: must be at least 1")]
     Zero(&'static str),
 }
 

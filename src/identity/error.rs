@@ -7,28 +7,29 @@ use jsonwebtoken::Algorithm;
 /// The identity settings cannot be used: a start-up error.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
-    #[error("identity.secret is required for {0:?}")]
+    #[error("identity.secret: required for {0:?}")]
     MissingSecret(Algorithm),
-    #[error("identity.public_key_file is required for {0:?}")]
+    #[error("identity.public_key_file: required for {0:?}")]
     MissingPublicKey(Algorithm),
-    #[error("cannot read key file {path}: {source}")]
+    #[error("identity.{kind}_key_file: cannot read {path}: {source}")]
     ReadKey {
         path: PathBuf,
+        kind: &'static str,
         #[source]
         source: std::io::Error,
     },
-    #[error("{path} is not a usable {algorithm:?} {kind} key: {reason}")]
+    #[error("identity.{kind}_key_file: {path} is not a usable {algorithm:?} {kind} key: {reason}")]
     BadKey {
         path: PathBuf,
         algorithm: Algorithm,
         kind: &'static str,
         reason: String,
     },
-    #[error("identity.private_key_file {0} does not match identity.public_key_file")]
+    #[error("identity.private_key_file: {0} does not match identity.public_key_file")]
     KeyMismatch(PathBuf),
-    #[error("identity.leeway_secs is {0}; at most {max} seconds are allowed", max = super::verify::MAX_LEEWAY_SECS)]
+    #[error("identity.leeway_secs: {0} is too long; at most {max} seconds are allowed", max = super::verify::MAX_LEEWAY_SECS)]
     LeewayTooLarge(u64),
-    #[error("identity.user_claim must not be empty")]
+    #[error("identity.user_claim: must not be empty")]
     EmptyUserClaim,
 }
 

@@ -87,9 +87,10 @@ pub(crate) fn load(config: &IdentityConfig) -> Result<Keys, SetupError> {
 
 const HMAC: &str = "HMAC algorithms use identity.secret, not key files";
 
-fn read(path: &Path) -> Result<Vec<u8>, SetupError> {
+fn read(path: &Path, kind: &'static str) -> Result<Vec<u8>, SetupError> {
     std::fs::read(path).map_err(|source| SetupError::ReadKey {
         path: path.to_owned(),
+        kind,
         source,
     })
 }
@@ -108,7 +109,7 @@ fn public_key(
     algorithm: Algorithm,
     family: Family,
 ) -> Result<DecodingKey, SetupError> {
-    let pem = read(path)?;
+    let pem = read(path, "public")?;
     let key = match family {
         Family::Rsa => DecodingKey::from_rsa_pem(&pem),
         Family::Ec => DecodingKey::from_ec_pem(&pem),
@@ -133,7 +134,7 @@ fn private_key(
     algorithm: Algorithm,
     family: Family,
 ) -> Result<EncodingKey, SetupError> {
-    let pem = read(path)?;
+    let pem = read(path, "private")?;
     match family {
         Family::Rsa => EncodingKey::from_rsa_pem(&pem),
         Family::Ec => EncodingKey::from_ec_pem(&pem),

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tracing::{debug, info};
+use tracing::info;
 
 use super::rooms::RoomPolicy;
 use crate::identity::{IDENTITY_DATA_KEY, Identity, Verifier};
@@ -128,10 +128,7 @@ impl Auth {
                 Ok(req)
             }
             Err(_) if !self.config.required && !has_token(&self.verifier, &req) => Ok(req),
-            Err(refusal) => {
-                debug!(nsp = req.nsp, message = refusal.message, "CONNECT refused");
-                Err(refusal)
-            }
+            Err(refusal) => Err(refusal),
         }
     }
 
@@ -181,14 +178,16 @@ impl Auth {
                 self.join_user_rooms(socket).await;
                 let body = json!({ "id": socket.id(), "time": now_iso() });
                 let _ = socket.emit(&self.config.success_event, &body);
-                info!(
-                    socket = socket.id(),
-                    user = identity.user_id,
-                    "authenticated"
-                );
                 json!({ "success": true, "userId": identity.user_id })
             }
             Err(refusal) => {
+                info!(
+                    target: confab_actors::CONNECTIONS,
+                    socket = socket.id(),
+                    nsp = socket.nsp(),
+                    reason = refusal.message,
+                    "authentication refused"
+                );
                 let _ = socket.emit(
                     &self.config.failure_event,
                     &json!({ "message": refusal.message }),
