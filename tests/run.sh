@@ -5,6 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# systemd-analyze checks packaging/confab.service (tests/python/test_packaging.py);
+# hadolint comes with the Python requirements.
+if ! command -v systemd-analyze >/dev/null; then
+  echo "== installing Debian's systemd for systemd-analyze"
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends systemd
+fi
+
 echo "== rust: format, lints, build"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
@@ -16,5 +23,5 @@ cargo test --workspace --quiet
 echo "== js: socket.io-client and raw protocol tests"
 (cd tests/js && npm ci --no-audit --no-fund --loglevel=error && npm test)
 
-echo "== python: python-socketio client tests"
+echo "== python: python-socketio client tests; the confab binary as operated; packaging"
 bash tests/python/run.sh

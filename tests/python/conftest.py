@@ -58,18 +58,20 @@ def server_command():
     return [str(binary)]
 
 
-def start_server(**settings):
-    """Starts a server with the given CONFAB_* settings; returns a Server once it listens."""
+def start_server(command=None, stderr=None, **settings):
+    """Starts a server (the testbed unless `command` says) with the given CONFAB_*
+    settings; returns a Server once it listens. Its logs go to our stderr (captured by
+    pytest, shown on failure) unless `stderr` is a file to write them to."""
     env = dict(os.environ)
     env.update({"CONFAB_PORT": "0", "CONFAB_HOST": "127.0.0.1"})
     env.update({k: str(v) for k, v in settings.items()})
     proc = subprocess.Popen(
-        server_command(),
+        command or server_command(),
         cwd=ROOT,
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
-        stderr=None,  # logs go to our stderr (captured by pytest, shown on failure)
+        stderr=stderr,
         text=True,
         bufsize=1,
     )
