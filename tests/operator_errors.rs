@@ -176,36 +176,41 @@ fn a_file_that_is_not_a_key_is_named() {
 
 #[test]
 fn bad_values_are_named_with_their_key_and_source() {
-    refused(
-        "bad-port",
-        &[("CONFAB_PORT", "abc")],
-        &["port: ", "\"abc\"", "CONFAB_PORT"],
-    );
-    refused(
-        "bad-leeway",
-        &[("CONFAB_IDENTITY__LEEWAY_SECS", "999999999")],
-        &["identity.leeway_secs: "],
-    );
-    refused(
-        "bad-ping",
-        &[("CONFAB_PING_INTERVAL_MS", "0")],
-        &["ping_interval_ms: must be at least 1"],
-    );
-    refused(
-        "bad-origin",
-        &[("CONFAB_CORS_ORIGINS", "https://app.example/")],
-        &["cors_origins: ", "\"https://app.example/\""],
-    );
-    refused(
-        "bad-webhook",
-        &[("CONFAB_CHAT__PUSH_WEBHOOK", "https://push.example/hook")],
-        &["chat.push_webhook: "],
-    );
-    refused(
-        "bad-host",
-        &[("CONFAB_HOST", "no-such-host.invalid")],
-        &["host: "],
-    );
+    let cases: [(&str, (&str, &str), &[&str]); 6] = [
+        (
+            "bad-port",
+            ("CONFAB_PORT", "abc"),
+            &["port: ", "\"abc\"", "CONFAB_PORT"],
+        ),
+        (
+            "bad-leeway",
+            ("CONFAB_IDENTITY__LEEWAY_SECS", "999999999"),
+            &["identity.leeway_secs: "],
+        ),
+        (
+            "bad-ping",
+            ("CONFAB_PING_INTERVAL_MS", "0"),
+            &["ping_interval_ms: must be at least 1"],
+        ),
+        (
+            "bad-origin",
+            ("CONFAB_CORS_ORIGINS", "https://app.example/"),
+            &["cors_origins: ", "\"https://app.example/\""],
+        ),
+        (
+            "bad-webhook",
+            ("CONFAB_CHAT__PUSH_WEBHOOK", "https://push.example/hook"),
+            &["chat.push_webhook: "],
+        ),
+        (
+            "bad-host",
+            ("CONFAB_HOST", "no-such-host.invalid"),
+            &["host: "],
+        ),
+    ];
+    for (name, setting, expected) in cases {
+        refused(name, &[setting], expected);
+    }
 }
 
 #[test]
