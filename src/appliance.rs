@@ -49,6 +49,7 @@ pub enum ApplianceError {
 pub struct ApplianceBuilder {
     config: Config,
     room_validator: Option<RoomValidator>,
+    allow_request: Option<crate::AllowRequest>,
 }
 
 impl ApplianceBuilder {
@@ -60,6 +61,16 @@ impl ApplianceBuilder {
         Fut: std::future::Future<Output = Vec<String>> + 'static,
     {
         self.room_validator = Some(Arc::new(move |socket, rooms| Box::pin(f(socket, rooms))));
+        self
+    }
+
+    /// The application's say on which requests may open a connection, in
+    /// place of the Origin check ([`crate::ConfabBuilder::allow_request`]).
+    pub fn allow_request<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&actix_web::HttpRequest) -> Result<(), String> + Send + Sync + 'static,
+    {
+        self.allow_request = Some(Arc::new(f));
         self
     }
 
@@ -105,8 +116,11 @@ impl ApplianceBuilder {
             default_rooms: config.rooms.default_rooms.clone(),
         });
         let io_cell = Arc::new(OnceLock::new());
-        let confab = Confab::builder()
-            .config(&config)
+        let mut builder = Confab::builder().config(&config);
+        if let Some(allow) = self.allow_request {
+            builder = builder.allow_request(move |req| allow(req));
+        }
+        let confab = builder
             .presence(presence::hook(&config.presence, io_cell.clone()))
             .namespace("/", |ns| {
                 auth.install(ns);
@@ -184,6 +198,7 @@ impl Appliance {
         ApplianceBuilder {
             config,
             room_validator: None,
+            allow_request: None,
         }
     }
 
