@@ -66,7 +66,8 @@ async fn main() -> std::io::Result<()> {
     confab::logging::init("warn");
     let config = Config::load(None)
         .map_err(std::io::Error::other)?
-        .with_data_secret()?;
+        .with_data_secret()
+        .map_err(std::io::Error::other)?;
     let verifier =
         Arc::new(Verifier::from_config(&config.identity).map_err(std::io::Error::other)?);
     let service = ChatService::open(config.data_dir.join("db"), settings(&config)?)

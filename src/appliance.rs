@@ -77,7 +77,7 @@ impl ApplianceBuilder {
     /// Starts the engine and its services (inside an actix system).
     pub fn start(self) -> Result<Appliance, ApplianceError> {
         let config = self.config;
-        std::fs::create_dir_all(&config.data_dir).map_err(|source| ApplianceError::DataDir {
+        crate::data_dir::create(&config.data_dir).map_err(|source| ApplianceError::DataDir {
             path: config.data_dir.display().to_string(),
             source,
         })?;

@@ -16,6 +16,7 @@ use figment::{Figment, Metadata, Profile, Provider};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::chat::ChatOptions;
+use crate::data_dir::{self, SecretError};
 use crate::identity::{self, IdentityConfig};
 use crate::services::auth::AuthConfig;
 use crate::services::notifications::NotificationsConfig;
@@ -184,31 +185,28 @@ impl Config {
     }
 
     /// With an HMAC algorithm and no secret configured, the appliance keeps
-    /// its own: `<data_dir>/jwt-secret`, made on first start. Out of the box
-    /// then, `confab token` mints what `confab` accepts.
-    pub fn with_data_secret(mut self) -> std::io::Result<Config> {
+    /// its own: `<data_dir>/jwt-secret`, made on first start, private to its
+    /// owner ([`crate::data_dir`]). Out of the box then, `confab token`
+    /// mints what `confab` accepts.
+    pub fn with_data_secret(self) -> Result<Config, SecretError> {
+        self.data_secret(true)
+    }
+
+    /// As [`Config::with_data_secret`], but a missing secret is an error
+    /// naming its path, and nothing is created: a tool run from another
+    /// directory must not invent a secret the server does not have.
+    pub fn with_existing_data_secret(self) -> Result<Config, SecretError> {
+        self.data_secret(false)
+    }
+
+    fn data_secret(mut self, create: bool) -> Result<Config, SecretError> {
         let hmac = matches!(
             self.identity.algorithm,
             identity::Algorithm::HS256 | identity::Algorithm::HS384 | identity::Algorithm::HS512
         );
-        if !hmac || !self.identity.secret.is_empty() || self.identity.public_key_file.is_some() {
-            return Ok(self);
+        if hmac && self.identity.secret.is_empty() && self.identity.public_key_file.is_none() {
+            self.identity.secret = data_dir::secret(&self.data_dir, create)?;
         }
-        let path = self.data_dir.join("jwt-secret");
-        let secret = match std::fs::read_to_string(&path) {
-            Ok(secret) => secret.trim().to_owned(),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                let mut bytes = [0u8; 32];
-                getrandom::fill(&mut bytes).map_err(std::io::Error::other)?;
-                let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-                std::fs::create_dir_all(&self.data_dir)?;
-                std::fs::write(&path, &secret)?;
-                tracing::info!(path = %path.display(), "made a new token secret");
-                secret
-            }
-            Err(err) => return Err(err),
-        };
-        self.identity.secret = secret;
         Ok(self)
     }
 

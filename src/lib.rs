@@ -42,6 +42,7 @@ pub mod api;
 pub mod appliance;
 pub mod chat;
 pub mod config;
+pub mod data_dir;
 pub mod http;
 pub mod identity;
 pub mod logging;

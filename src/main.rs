@@ -23,6 +23,9 @@ struct Cli {
     /// (also `profile` in the file, or CONFAB_PROFILE).
     #[arg(long)]
     profile: Option<String>,
+    /// The data directory, over `data_dir` in the file and CONFAB_DATA_DIR.
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -58,10 +61,14 @@ struct TokenArgs {
 async fn main() -> anyhow::Result<()> {
     confab::logging::init("info");
     let cli = Cli::parse();
-    let config = Config::load_with_profile(cli.config.as_deref(), cli.profile.as_deref())?
-        .with_data_secret()?;
+    let mut config = Config::load_with_profile(cli.config.as_deref(), cli.profile.as_deref())?;
+    if let Some(dir) = cli.data_dir {
+        config.data_dir = dir;
+    }
+    // Only the server makes the data directory's secret; `config` shows
+    // what is configured, and `token` signs with the server's own secret.
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(config).await,
+        Command::Serve => serve(config.with_data_secret()?).await,
         Command::Config => {
             let mut shown = config;
             if !shown.identity.secret.is_empty() {
@@ -74,6 +81,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token(args) => {
+            let config = config.with_existing_data_secret()?;
             let verifier = Verifier::from_config(&config.identity)?;
             let token =
                 verifier.mint(&args.user_id, args.name.as_deref(), args.ttl, &args.roles)?;
