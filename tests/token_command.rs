@@ -44,6 +44,23 @@ fn fresh_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// The user a successful `confab token` printed a token for, checked with
+/// an HS256 verifier of `secret`.
+fn minted_user(out: &std::process::Output, secret: String) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verifier = Verifier::from_config(&IdentityConfig {
+        secret,
+        ..IdentityConfig::default()
+    })
+    .unwrap();
+    let token = String::from_utf8_lossy(&out.stdout);
+    verifier.verify(token.trim()).unwrap().user_id
+}
+
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
@@ -183,19 +200,8 @@ fn the_server_makes_a_private_secret_that_token_uses_from_anywhere() {
         .current_dir(&root)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let secret = std::fs::read_to_string(&secret_path).unwrap();
-    let verifier = Verifier::from_config(&IdentityConfig {
-        secret,
-        ..IdentityConfig::default()
-    })
-    .unwrap();
-    let token = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(verifier.verify(token.trim()).unwrap().user_id, "u1");
+    assert_eq!(minted_user(&out, secret), "u1");
     std::fs::remove_dir_all(root).unwrap();
 }
 
@@ -224,21 +230,10 @@ fn a_secret_readable_by_others_is_made_private_with_a_warning() {
         .env("CONFAB_DATA_DIR", &data_dir)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // The secret is kept: tokens it signed still verify.
+    assert_eq!(minted_user(&out, SECRET.into()), "u1");
     assert_eq!(mode(&path), 0o600);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("readable by other accounts"), "{stderr}");
-    // The secret is kept: tokens it signed still verify.
-    let verifier = Verifier::from_config(&IdentityConfig {
-        secret: SECRET.into(),
-        ..IdentityConfig::default()
-    })
-    .unwrap();
-    let token = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(verifier.verify(token.trim()).unwrap().user_id, "u1");
     std::fs::remove_dir_all(data_dir).unwrap();
 }
