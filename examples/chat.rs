@@ -65,7 +65,7 @@ fn settings(config: &Config) -> std::io::Result<ChatSettings> {
 async fn main() -> std::io::Result<()> {
     let config = Config::load(None).map_err(std::io::Error::other)?;
     confab::logging::init("warn", config.log_format);
-    let config = config.with_data_secret()?;
+    let config = config.with_data_secret().map_err(std::io::Error::other)?;
     let verifier =
         Arc::new(Verifier::from_config(&config.identity).map_err(std::io::Error::other)?);
     let service = ChatService::open(config.data_dir.join("db"), settings(&config)?)

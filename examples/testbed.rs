@@ -2,10 +2,11 @@
 //! app through the embedding API, with the handlers of `tests/TESTBED.md`
 //! and a few REST routes on the same port.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
-use confab::{Args, Confab, Config, ConnectError, Io, Namespace, Payload, Socket};
+use confab::{Args, Confab, Config, ConnectError, CorsPolicy, Io, Namespace, Payload, Socket};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -189,8 +190,19 @@ async fn main() -> std::io::Result<()> {
     if std::env::var_os("CONFAB_HOST").is_none() {
         config.host = "127.0.0.1".into();
     }
+    // The Origin check, then the test's own refusal (`?refuse=<message>`):
+    // how an application adds its say to the default.
+    let cors = CorsPolicy::from_list(&config.cors_origins);
     let confab = Confab::builder()
         .config(&config)
+        .allow_request(move |req| {
+            cors.check_origin(req)?;
+            let query = web::Query::<HashMap<String, String>>::from_query(req.query_string());
+            match query.ok().and_then(|q| q.get("refuse").cloned()) {
+                Some(message) => Err(message),
+                None => Ok(()),
+            }
+        })
         .namespace("/", |ns| {
             main_namespace(ns);
             observe_disconnects(ns);

@@ -62,6 +62,7 @@ fn locked_hint(error: &sled::Error) -> &'static str {
 pub struct ApplianceBuilder {
     config: Config,
     room_validator: Option<RoomValidator>,
+    allow_request: Option<crate::AllowRequest>,
 }
 
 impl ApplianceBuilder {
@@ -76,10 +77,20 @@ impl ApplianceBuilder {
         self
     }
 
+    /// The application's say on which requests may open a connection, in
+    /// place of the Origin check ([`crate::ConfabBuilder::allow_request`]).
+    pub fn allow_request<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&actix_web::HttpRequest) -> Result<(), String> + Send + Sync + 'static,
+    {
+        self.allow_request = Some(Arc::new(f));
+        self
+    }
+
     /// Starts the engine and its services (inside an actix system).
     pub fn start(self) -> Result<Appliance, ApplianceError> {
         let config = self.config;
-        std::fs::create_dir_all(&config.data_dir).map_err(|source| ApplianceError::DataDir {
+        crate::data_dir::create(&config.data_dir).map_err(|source| ApplianceError::DataDir {
             path: config.data_dir.display().to_string(),
             source,
         })?;
@@ -118,8 +129,11 @@ impl ApplianceBuilder {
             default_rooms: config.rooms.default_rooms.clone(),
         });
         let io_cell = Arc::new(OnceLock::new());
-        let confab = Confab::builder()
-            .config(&config)
+        let mut builder = Confab::builder().config(&config);
+        if let Some(allow) = self.allow_request {
+            builder = builder.allow_request(move |req| allow(req));
+        }
+        let confab = builder
             .presence(presence::hook(&config.presence, io_cell.clone()))
             .namespace("/", |ns| {
                 auth.install(ns);
@@ -197,6 +211,7 @@ impl Appliance {
         ApplianceBuilder {
             config,
             room_validator: None,
+            allow_request: None,
         }
     }
 

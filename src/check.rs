@@ -10,6 +10,7 @@ use std::net::{TcpListener, ToSocketAddrs};
 use std::path::Path;
 
 use crate::config::Config;
+use crate::data_dir::SecretError;
 use crate::identity::Verifier;
 
 /// One thing to fix: `key: what is wrong`.
@@ -65,12 +66,14 @@ pub fn settings(config: &Config) -> Vec<Problem> {
     let data_dir = data_dir_problem(&config.data_dir);
     // A secret that cannot be read in a data directory that is already
     // refused is the same problem.
-    match config.clone().resolve_data_secret(false) {
+    match config.clone().with_existing_data_secret() {
         Ok(resolved) => {
             if let Err(err) = Verifier::from_config(&resolved.identity) {
                 problems.push(Problem(err.to_string()));
             }
         }
+        // The server makes it on first start; checking writes nothing.
+        Err(SecretError::Missing(_)) => {}
         Err(err) if data_dir.is_none() => problems.push(Problem(err.to_string())),
         Err(_) => {}
     }

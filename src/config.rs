@@ -16,6 +16,7 @@ use figment::{Figment, Metadata, Profile, Provider};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::chat::ChatOptions;
+use crate::data_dir::{self, SecretError};
 use crate::identity::{self, IdentityConfig};
 use crate::logging::LogFormat;
 use crate::services::auth::AuthConfig;
@@ -229,61 +230,28 @@ impl Config {
     }
 
     /// With an HMAC algorithm and no secret configured, the appliance keeps
-    /// its own: `<data_dir>/jwt-secret`, made on first start. Out of the box
-    /// then, `confab token` mints what `confab` accepts. An error names the
-    /// file.
-    pub fn with_data_secret(self) -> std::io::Result<Config> {
-        self.resolve_data_secret(true)
+    /// its own: `<data_dir>/jwt-secret`, made on first start, private to its
+    /// owner ([`crate::data_dir`]). Out of the box then, `confab token`
+    /// mints what `confab` accepts.
+    pub fn with_data_secret(self) -> Result<Config, SecretError> {
+        self.data_secret(true)
     }
 
-    /// `<data_dir>/jwt-secret` if the appliance keeps its own secret.
-    pub fn data_secret_file(&self) -> Option<PathBuf> {
+    /// As [`Config::with_data_secret`], but a missing secret is an error
+    /// naming its path, and nothing is created: a tool run from another
+    /// directory must not invent a secret the server does not have.
+    pub fn with_existing_data_secret(self) -> Result<Config, SecretError> {
+        self.data_secret(false)
+    }
+
+    fn data_secret(mut self, create: bool) -> Result<Config, SecretError> {
         let hmac = matches!(
             self.identity.algorithm,
             identity::Algorithm::HS256 | identity::Algorithm::HS384 | identity::Algorithm::HS512
         );
-        let configured =
-            !self.identity.secret.is_empty() || self.identity.public_key_file.is_some();
-        (hmac && !configured).then(|| self.data_dir.join("jwt-secret"))
-    }
-
-    /// As [`Config::with_data_secret`]; a new secret is written only if
-    /// `save` (`confab check` changes nothing).
-    pub(crate) fn resolve_data_secret(mut self, save: bool) -> std::io::Result<Config> {
-        let Some(path) = self.data_secret_file() else {
-            return Ok(self);
-        };
-        let named = |err: std::io::Error, doing: &str| {
-            std::io::Error::new(
-                err.kind(),
-                format!(
-                    "data_dir: cannot {doing} the token secret {}: {err}",
-                    path.display()
-                ),
-            )
-        };
-        let secret = match std::fs::read_to_string(&path) {
-            Ok(secret) => secret.trim().to_owned(),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                let mut bytes = [0u8; 32];
-                getrandom::fill(&mut bytes).map_err(std::io::Error::other)?;
-                let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-                if save {
-                    std::fs::create_dir_all(&self.data_dir).map_err(|err| {
-                        let dir = self.data_dir.display();
-                        std::io::Error::new(
-                            err.kind(),
-                            format!("data_dir: cannot make {dir}: {err}"),
-                        )
-                    })?;
-                    std::fs::write(&path, &secret).map_err(|err| named(err, "write"))?;
-                    tracing::info!(path = %path.display(), "made a new token secret");
-                }
-                secret
-            }
-            Err(err) => return Err(named(err, "read")),
-        };
-        self.identity.secret = secret;
+        if hmac && self.identity.secret.is_empty() && self.identity.public_key_file.is_none() {
+            self.identity.secret = data_dir::secret(&self.data_dir, create)?;
+        }
         Ok(self)
     }
 

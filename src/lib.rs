@@ -43,6 +43,7 @@ pub mod appliance;
 pub mod chat;
 pub mod check;
 pub mod config;
+pub mod data_dir;
 pub mod health;
 pub mod http;
 pub mod identity;
@@ -51,8 +52,9 @@ pub mod services;
 pub mod shutdown;
 pub mod transport;
 
-use actix_cors::Cors;
-use actix_web::web;
+use std::sync::Arc;
+
+use actix_web::{HttpRequest, web};
 
 pub use api::{ApiError, Delivery, Operation, Targets};
 pub use appliance::Appliance;
@@ -62,51 +64,7 @@ pub use confab_actors::{
     PresenceHook, Socket, SocketInfo,
 };
 pub use config::Config;
-
-/// Which origins may reach the Engine.IO endpoint from a browser.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub enum CorsPolicy {
-    /// No CORS headers: same-origin pages and non-browser clients only.
-    #[default]
-    Off,
-    /// Any origin, answered `*` (without credentials).
-    Any,
-    /// Exactly these origins.
-    Origins(Vec<String>),
-}
-
-impl CorsPolicy {
-    /// From a configured list, where `*` means any origin.
-    pub fn from_list(origins: &[String]) -> CorsPolicy {
-        if origins.is_empty() {
-            CorsPolicy::Off
-        } else if origins.iter().any(|o| o == "*") {
-            CorsPolicy::Any
-        } else {
-            CorsPolicy::Origins(origins.to_vec())
-        }
-    }
-
-    fn middleware(&self) -> Cors {
-        let common = |cors: Cors| {
-            cors.allowed_methods(["GET", "POST", "OPTIONS"])
-                .allow_any_header()
-                .max_age(3600)
-        };
-        match self {
-            CorsPolicy::Off => Cors::default(),
-            // As the Node server: `*` itself, and so no credentials, which
-            // browsers refuse together with `*`.
-            CorsPolicy::Any => common(Cors::default().allow_any_origin().send_wildcard()),
-            CorsPolicy::Origins(list) => {
-                let cors = list
-                    .iter()
-                    .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin));
-                common(cors).supports_credentials()
-            }
-        }
-    }
-}
+pub use transport::{AllowRequest, CorsPolicy};
 
 /// Builds an engine: settings, CORS, the Engine.IO path and namespaces.
 pub struct ConfabBuilder {
@@ -114,6 +72,7 @@ pub struct ConfabBuilder {
     presence: Option<PresenceHook>,
     path: String,
     cors: CorsPolicy,
+    allow_request: Option<AllowRequest>,
     namespaces: Namespaces,
 }
 
@@ -129,8 +88,23 @@ impl ConfabBuilder {
         self
     }
 
+    /// Which origins get CORS headers; also, unless [`Self::allow_request`]
+    /// says otherwise, which origins may connect at all, and from which a
+    /// cookie may authenticate a connection.
     pub fn cors(mut self, cors: CorsPolicy) -> Self {
         self.cors = cors;
+        self
+    }
+
+    /// Decides, before any session exists, whether a handshake or a
+    /// WebSocket upgrade may proceed (Node's `allowRequest`): `Err(message)`
+    /// refuses it with 403 `{"code":4,"message":...}`. It replaces the
+    /// default, [`CorsPolicy::check_origin`], which a hook may call itself.
+    pub fn allow_request<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&HttpRequest) -> Result<(), String> + Send + Sync + 'static,
+    {
+        self.allow_request = Some(Arc::new(f));
         self
     }
 
@@ -164,7 +138,7 @@ impl ConfabBuilder {
         Confab {
             engine,
             path,
-            cors: self.cors,
+            admission: transport::Admission::new(self.cors, self.allow_request),
         }
     }
 }
@@ -174,7 +148,7 @@ impl ConfabBuilder {
 pub struct Confab {
     engine: Engine,
     path: String,
-    cors: CorsPolicy,
+    admission: transport::Admission,
 }
 
 impl Confab {
@@ -184,6 +158,7 @@ impl Confab {
             presence: None,
             path: "/socket.io/".into(),
             cors: CorsPolicy::Off,
+            allow_request: None,
             namespaces: Namespaces::default(),
         }
     }
@@ -207,7 +182,8 @@ impl Confab {
             for path in [confab.path.clone(), format!("{}/", confab.path)] {
                 cfg.service(
                     web::resource(path)
-                        .wrap(confab.cors.middleware())
+                        .app_data(web::Data::new(confab.admission.clone()))
+                        .wrap(confab.admission.cors().middleware())
                         .route(web::get().to(transport::dispatch))
                         .route(web::post().to(transport::dispatch))
                         .default_service(web::to(transport::dispatch)),

@@ -45,6 +45,9 @@ struct Cli {
     /// (also `profile` in the file, or CONFAB_PROFILE).
     #[arg(long)]
     profile: Option<String>,
+    /// The data directory, over `data_dir` in the file and CONFAB_DATA_DIR.
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -98,14 +101,19 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = Config::load_with_profile(cli.config.as_deref(), cli.profile.as_deref())?;
+    let mut config = Config::load_with_profile(cli.config.as_deref(), cli.profile.as_deref())?;
+    if let Some(dir) = cli.data_dir {
+        config.data_dir = dir;
+    }
     confab::logging::init("info", config.log_format);
+    // Only the server makes the data directory's secret; `config` shows
+    // what is configured, and `token` signs with the server's own secret.
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config.with_data_secret()?).await?,
         Command::Check => check(&config)?,
         Command::Health => confab::health::probe(&config, Duration::from_secs(5))?,
         Command::Config => {
-            let mut shown = config.with_data_secret()?;
+            let mut shown = config;
             if !shown.identity.secret.is_empty() {
                 shown.identity.secret = "(redacted)".into();
             }
@@ -115,7 +123,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", toml::to_string_pretty(&shown)?);
         }
         Command::Token(args) => {
-            let verifier = Verifier::from_config(&config.with_data_secret()?.identity)?;
+            let config = config.with_existing_data_secret()?;
+            let verifier = Verifier::from_config(&config.identity)?;
             let token =
                 verifier.mint(&args.user_id, args.name.as_deref(), args.ttl, &args.roles)?;
             println!("{token}");

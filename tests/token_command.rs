@@ -1,28 +1,68 @@
 //! `confab token` prints a token that the configured verifier accepts.
 
-use std::process::Command;
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 use confab::identity::{IdentityConfig, Verifier};
 
 const SECRET: &str = "token-command-test-secret-32-bytes-long";
 
-fn confab(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+/// `confab` with only this test's settings, whatever the caller's
+/// environment: `CONFAB_*` variables removed, logs at `warn`.
+fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_confab"));
-    // Only the settings of this test, whatever the caller's environment.
     for (name, _) in std::env::vars() {
         if name.starts_with("CONFAB_") {
             command.env_remove(name);
         }
     }
-    // A data directory of its own: confab keeps its token secret there.
-    let data_dir = std::env::temp_dir().join(format!("confab-token-test-{}", std::process::id()));
     command
         .args(args)
+        .envs(env.iter().copied())
+        .env("RUST_LOG", "warn");
+    command
+}
+
+fn confab(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    // A data directory of its own: confab keeps its token secret there.
+    let data_dir = std::env::temp_dir().join(format!("confab-token-test-{}", std::process::id()));
+    let mut command = command(args, &[]);
+    command
         .env("CONFAB_DATA_DIR", &data_dir)
         .envs(env.iter().copied())
-        .env("RUST_LOG", "warn")
         .output()
         .expect("run confab")
+}
+
+/// A fresh, empty directory for one test.
+fn fresh_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("confab-token-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The user a successful `confab token` printed a token for, checked with
+/// an HS256 verifier of `secret`.
+fn minted_user(out: &std::process::Output, secret: String) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verifier = Verifier::from_config(&IdentityConfig {
+        secret,
+        ..IdentityConfig::default()
+    })
+    .unwrap();
+    let token = String::from_utf8_lossy(&out.stdout);
+    verifier.verify(token.trim()).unwrap().user_id
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
 #[test]
@@ -134,20 +174,66 @@ fn config_command_hides_the_secret() {
 }
 
 #[test]
-fn without_a_secret_the_data_directory_keeps_one() {
-    let first = confab(&["token", "u1"], &[]);
-    assert!(
-        first.status.success(),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
-    let data_dir = std::env::temp_dir().join(format!("confab-token-test-{}", std::process::id()));
-    let secret = std::fs::read_to_string(data_dir.join("jwt-secret")).unwrap();
-    let verifier = Verifier::from_config(&IdentityConfig {
-        secret,
-        ..IdentityConfig::default()
-    })
-    .unwrap();
-    let token = String::from_utf8(first.stdout).unwrap();
-    assert_eq!(verifier.verify(token.trim()).unwrap().user_id, "u1");
+fn the_server_makes_a_private_secret_that_token_uses_from_anywhere() {
+    let root = fresh_dir("serve");
+    let data_dir = root.join("state").join("data");
+    let mut server = command(&[], &[("CONFAB_PORT", "0"), ("CONFAB_HOST", "127.0.0.1")])
+        .env("CONFAB_DATA_DIR", &data_dir)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start confab");
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(line.starts_with("confab listening on"), "{line}");
+    assert_eq!(mode(&data_dir), 0o700);
+    assert_eq!(mode(data_dir.parent().unwrap()), 0o700);
+    let secret_path = data_dir.join("jwt-secret");
+    assert_eq!(mode(&secret_path), 0o600);
+
+    // From another directory, naming the data directory on the command line.
+    let dir = data_dir.display().to_string();
+    let out = command(&["token", "u1", "--data-dir", &dir], &[])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    let secret = std::fs::read_to_string(&secret_path).unwrap();
+    assert_eq!(minted_user(&out, secret), "u1");
+    std::fs::remove_dir_all(root).unwrap();
+}
+
+#[test]
+fn token_in_an_empty_directory_fails_naming_the_secret_and_creates_nothing() {
+    let cwd = fresh_dir("empty");
+    let out = command(&["token", "u1"], &[])
+        .current_dir(&cwd)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("data/jwt-secret"), "{stderr}");
+    assert_eq!(std::fs::read_dir(&cwd).unwrap().count(), 0);
+    std::fs::remove_dir_all(cwd).unwrap();
+}
+
+#[test]
+fn a_secret_readable_by_others_is_made_private_with_a_warning() {
+    let data_dir = fresh_dir("readable");
+    let path = data_dir.join("jwt-secret");
+    std::fs::write(&path, format!("{SECRET}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = command(&["token", "u1"], &[])
+        .env("CONFAB_DATA_DIR", &data_dir)
+        .output()
+        .unwrap();
+    // The secret is kept: tokens it signed still verify.
+    assert_eq!(minted_user(&out, SECRET.into()), "u1");
+    assert_eq!(mode(&path), 0o600);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("readable by other accounts"), "{stderr}");
+    std::fs::remove_dir_all(data_dir).unwrap();
 }

@@ -15,6 +15,11 @@ pub struct Handshake {
     pub address: Option<SocketAddr>,
     pub issued: Option<SystemTime>,
     pub url: String,
+    /// Whether the request came without `Origin` or from an origin the
+    /// engine trusts with credentials: only then may a cookie it carries
+    /// authenticate it (a browser sends a site's cookies with a WebSocket
+    /// opened by any page). False unless the transport says so.
+    pub trusted_origin: bool,
 }
 
 impl Handshake {

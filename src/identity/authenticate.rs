@@ -57,7 +57,9 @@ impl Verifier {
         self.find(&req.auth, &req.handshake)
     }
 
-    /// The handshake's token, then the configured cookie's.
+    /// The handshake's token, then the configured cookie's: only from a
+    /// trusted origin ([`Handshake::trusted_origin`]), as a page on another
+    /// site makes the browser send the cookie too.
     fn find<'a>(
         &self,
         auth: &'a Value,
@@ -65,7 +67,15 @@ impl Verifier {
     ) -> Option<(&'a str, TokenSource)> {
         find_token(auth, handshake).or_else(|| {
             let name = self.config.cookie.as_deref()?;
-            find_cookie_token(handshake, name)
+            let found = find_cookie_token(handshake, name)?;
+            if !handshake.trusted_origin {
+                debug!(
+                    origin = handshake.header("origin"),
+                    "cookie token ignored: foreign origin"
+                );
+                return None;
+            }
+            Some(found)
         })
     }
 

@@ -714,6 +714,22 @@ fn connect_with_a_token_from_each_source() {
 }
 
 #[test]
+fn a_cookie_token_counts_only_from_a_trusted_origin() {
+    let v = verifier(IdentityConfig {
+        cookie: Some("token".into()),
+        ..seam()
+    });
+    let token = hs(json!({"idUser": 42, "exp": now() + 60}));
+    let cookie = format!("token={token}");
+    let mut req = request(json!({}), &[], &[("cookie", &cookie)]);
+    assert_eq!(v.token_of(&req), None);
+    let err = v.authenticate(&req).unwrap_err();
+    assert_eq!(err.message, "Token requerido para conectarse");
+    Arc::make_mut(&mut req.handshake).trusted_origin = true;
+    assert_eq!(v.authenticate(&req).unwrap().user_id, "42");
+}
+
+#[test]
 fn the_first_token_found_decides() {
     let v = verifier(hs256());
     let good = hs(valid_claims());

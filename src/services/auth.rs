@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tracing::info;
 
+use super::event_token::{EventToken, event_token};
 use super::rooms::RoomPolicy;
 use crate::identity::{IDENTITY_DATA_KEY, Identity, Verifier};
 use crate::{ConnectRequest, Namespace, Socket};
@@ -82,23 +83,20 @@ impl Auth {
     }
 
     /// Events may carry their own `accessToken` (seed 003 sends one with
-    /// each call): when present it must verify and name the connection's
-    /// user, or the event is refused.
+    /// each call): when present it must be text, verify and name the
+    /// connection's user, or the event is refused. The key is found as the
+    /// JSON decoder reads it ([`event_token`]), whatever its spelling.
     fn install_token_guard(self: &Arc<Self>, ns: &mut Namespace) {
         let auth = self.clone();
         ns.guard(move |socket, payload| {
-            // Only events that mention a token pay for parsing.
-            if !payload.args().json().contains("ccessToken") {
-                return Ok(());
-            }
-            let first = payload.json().into_iter().next().unwrap_or(Value::Null);
-            let Some(token) = ["accessToken", "AccessToken"]
-                .iter()
-                .find_map(|k| first.get(*k)?.as_str())
-            else {
-                return Ok(());
+            let token = match event_token(payload.args().json()) {
+                EventToken::Absent => return Ok(()),
+                EventToken::Text(token) => token,
+                EventToken::NotText => return Err("accessToken must be a string".into()),
+                EventToken::Repeated => return Err("accessToken given more than once".into()),
+                EventToken::Malformed => return Err("malformed arguments".into()),
             };
-            match auth.verifier.verify(token) {
+            match auth.verifier.verify(&token) {
                 Ok(identity) if Some(identity.user_id.as_str()) == socket.user_id() => Ok(()),
                 Ok(_) => Err("accessToken names another user than the connection".into()),
                 Err(_) => Err(auth.verifier.config().messages.invalid.clone()),

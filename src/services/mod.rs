@@ -2,6 +2,7 @@
 //! main namespace, each configured by its own section of the configuration.
 //!
 //! - [`auth`]: JWT at CONNECT or by an `authenticate` event; the user's rooms.
+//! - [`event_token`]: the `accessToken` of an event's first argument, as decoded.
 //! - [`rooms`]: the room policy, `join`/`leave`, and event rules.
 //! - [`presence`]: online/offline across devices.
 //! - [`relay`]: events passed on to a room (typing indicators).
@@ -11,6 +12,7 @@
 //! - [`items`]: BAASIX's item and file events.
 
 pub mod auth;
+pub mod event_token;
 pub mod items;
 pub mod notifications;
 pub mod operations;

@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, ResponseError, http::StatusCode};
 
 /// A refused Engine.IO request. The codes and messages are the Node
 /// server's, which clients and tooling already recognise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EngineIoError {
     #[error("Transport unknown")]
     UnknownTransport,
@@ -19,15 +19,20 @@ pub enum EngineIoError {
     /// A polling body over `maxPayload`: 413 with an empty body, as Node.
     #[error("Payload Too Large")]
     PayloadTooLarge,
+    /// Refused by `allow_request` (by default: an `Origin` not on the
+    /// allow-list): 403 with the hook's message, as Node's `allowRequest`.
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 impl EngineIoError {
-    fn code(self) -> u8 {
+    fn code(&self) -> u8 {
         match self {
             Self::UnknownTransport => 0,
             Self::UnknownSid => 1,
             Self::BadHandshakeMethod => 2,
             Self::BadRequest | Self::PayloadTooLarge => 3,
+            Self::Forbidden(_) => 4,
             Self::UnsupportedProtocolVersion => 5,
         }
     }
@@ -46,6 +51,7 @@ impl ResponseError for EngineIoError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             _ => StatusCode::BAD_REQUEST,
         }
     }

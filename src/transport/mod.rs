@@ -1,10 +1,12 @@
 //! The transports: HTTP long-polling and WebSocket on one Engine.IO path.
 //!
 //! This module reads the Engine.IO query (`EIO`, `transport`, `sid`), answers
-//! the errors the Node server answers, and hands each request to its
+//! the errors the Node server answers, admits or refuses the requests that
+//! open or upgrade a connection ([`origin`]), and hands each request to its
 //! transport. Transports move bytes; they know nothing of Socket.IO.
 
 mod error;
+mod origin;
 mod polling;
 mod websocket;
 
@@ -18,6 +20,8 @@ use confab_actors::handshake::Handshake;
 use confab_actors::protocol::engineio::Sid;
 
 pub use error::EngineIoError;
+pub(crate) use origin::Admission;
+pub use origin::{AllowRequest, CorsPolicy, ORIGIN_REFUSED};
 
 /// The Engine.IO query parameters of one request.
 struct EngineQuery {
@@ -57,7 +61,7 @@ impl EngineQuery {
 }
 
 /// What the handshake request showed, for namespace middlewares and handlers.
-fn handshake(req: &HttpRequest, query: HashMap<String, String>) -> Handshake {
+fn handshake(req: &HttpRequest, query: HashMap<String, String>, cors: &CorsPolicy) -> Handshake {
     let mut headers: HashMap<String, String> = HashMap::new();
     for (name, value) in req.headers() {
         let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
@@ -75,6 +79,7 @@ fn handshake(req: &HttpRequest, query: HashMap<String, String>) -> Handshake {
         address: req.peer_addr(),
         issued: Some(SystemTime::now()),
         url: req.uri().to_string(),
+        trusted_origin: cors.trusts_cookies(req),
     }
 }
 
@@ -87,12 +92,13 @@ fn wants_websocket(req: &HttpRequest) -> bool {
 
 /// Every request on the Engine.IO path comes here. Errors are JSON, except
 /// to a WebSocket upgrade, which gets the message as text (as from Node).
-pub async fn dispatch(
+pub(crate) async fn dispatch(
     req: HttpRequest,
     body: web::Payload,
     engine: web::Data<Engine>,
+    admission: web::Data<Admission>,
 ) -> HttpResponse {
-    match route(&req, body, &engine).await {
+    match route(&req, body, &engine, &admission).await {
         Ok(response) => response,
         Err(err) if wants_websocket(&req) => err.plain_response(),
         Err(err) => actix_web::ResponseError::error_response(&err),
@@ -103,11 +109,17 @@ async fn route(
     req: &HttpRequest,
     body: web::Payload,
     engine: &Engine,
+    admission: &Admission,
 ) -> Result<HttpResponse, EngineIoError> {
     let query = EngineQuery::parse(req)?;
     let websocket = wants_websocket(req);
     if websocket && query.transport != Transport::WebSocket {
         return Err(EngineIoError::BadRequest);
+    }
+    // A handshake or an upgrade: decided before a session exists or gets a
+    // WebSocket. Later polls ride on a sid that only an admitted request got.
+    if query.sid.is_none() || websocket {
+        admission.check(req)?;
     }
     match query.sid {
         Some(sid) => {
@@ -133,7 +145,7 @@ async fn route(
             if query.protocol.as_deref() != Some("4") {
                 return Err(EngineIoError::UnsupportedProtocolVersion);
             }
-            let handshake = handshake(req, query.all);
+            let handshake = handshake(req, query.all, admission.cors());
             match query.transport {
                 Transport::Polling => polling::open(engine, handshake).await,
                 Transport::WebSocket if websocket => websocket::open(req, body, engine, handshake),

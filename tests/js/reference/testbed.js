@@ -35,6 +35,19 @@ function corsOption() {
   return { origin: origins, credentials: true };
 }
 
+/**
+ * engine.io's `allowRequest`, as the confab testbed's hook: confab's default
+ * Origin check (an Origin not on CONFAB_CORS_ORIGINS is refused), then the
+ * test's own refusal, `?refuse=<message>`.
+ */
+function allowRequest(req, callback) {
+  const allowed = corsOption()?.origin;
+  const origin = req.headers.origin;
+  if (origin && Array.isArray(allowed) && !allowed.includes(origin)) return callback("Origin not allowed", false);
+  const refuse = new URL(req.url, "http://localhost").searchParams.get("refuse");
+  callback(refuse, !refuse);
+}
+
 // ---- HTTP routes, beside Socket.IO on the same server ----------------------
 
 function sendJson(res, status, value) {
@@ -120,6 +133,7 @@ const io = new Server(httpServer, {
   connectTimeout: num("CONFAB_CONNECT_TIMEOUT_MS", 45000),
   maxHttpBufferSize: num("CONFAB_MAX_PAYLOAD", 1000000),
   cors: corsOption(),
+  allowRequest,
 });
 
 // ---- events shared by `/` and `/admin` --------------------------------------
