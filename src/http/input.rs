@@ -113,10 +113,12 @@ impl<'de> Deserialize<'de> for List {
     }
 }
 
-/// For `Option<Value>` fields where `null` is a value: absent is `None`,
-/// `null` is `Some(Value::Null)`.
-pub fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
-    Value::deserialize(d).map(Some)
+/// For `Option<Value>` (or `Option<Box<RawValue>>`) fields where `null` is
+/// a value: absent is `None`, `null` is `Some(null)`.
+pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 #[cfg(test)]
