@@ -242,6 +242,13 @@ mod tests {
     }
 
     #[test]
+    fn raw_values_given_to_emit_go_out_unchanged() {
+        let value = raw(r#"{"z":1.50,"a":12345678901234567890}"#);
+        let args = Args::new(&*value).unwrap();
+        assert_eq!(args.json(), r#"[{"z":1.50,"a":12345678901234567890}]"#);
+    }
+
+    #[test]
     fn arguments_split_raw() {
         let args = Args::from_raw(r#"[{"b":1,"a":2},"x"]"#.into(), Vec::new());
         let items: Vec<&str> = arguments(&args).iter().map(|v| v.get()).collect();
