@@ -29,8 +29,13 @@ fn chat(app: &Appliance) -> Result<&ChatService, HttpError> {
         .ok_or_else(|| HttpError::not_found("the chat service is off ([chat] enabled = false)"))
 }
 
-fn user_in_path(req: &HttpRequest) -> Result<String, HttpError> {
-    Id::from_path(req.match_info().get("id").unwrap_or_default()).map(|id| id.0)
+/// The user named in the path, and the chat service that keeps users.
+fn path_user<'a>(
+    req: &HttpRequest,
+    app: &'a Appliance,
+) -> Result<(String, &'a ChatService), HttpError> {
+    let id = Id::from_path(req.match_info().get("id").unwrap_or_default())?;
+    Ok((id.0, chat(app)?))
 }
 
 fn user_json(chat: &ChatService, user: &User) -> Value {
@@ -59,8 +64,7 @@ pub async fn put_user(
     app: web::Data<Appliance>,
     Body(body): Body<UserRequest>,
 ) -> Result<HttpResponse, HttpError> {
-    let id = user_in_path(&req)?;
-    let chat = chat(&app)?;
+    let (id, chat) = path_user(&req, &app)?;
     let (user, created) = chat
         .update_user(&id, body.name.as_deref(), body.avatar.as_deref())
         .await?;
@@ -77,8 +81,7 @@ pub async fn get_user(
     req: HttpRequest,
     app: web::Data<Appliance>,
 ) -> Result<HttpResponse, HttpError> {
-    let id = user_in_path(&req)?;
-    let chat = chat(&app)?;
+    let (id, chat) = path_user(&req, &app)?;
     let user = chat.user(&id)?.ok_or(Refusal::UnknownUser)?;
     Ok(HttpResponse::Ok().json(json!({ "user": user_json(chat, &user) })))
 }
@@ -89,8 +92,7 @@ pub async fn friendships(
     req: HttpRequest,
     app: web::Data<Appliance>,
 ) -> Result<HttpResponse, HttpError> {
-    let id = user_in_path(&req)?;
-    let chat = chat(&app)?;
+    let (id, chat) = path_user(&req, &app)?;
     let list = chat
         .friendships(&id)?
         .iter()
