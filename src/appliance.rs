@@ -19,7 +19,7 @@ use crate::chat::ChatService;
 use crate::chat::settings::ChatOptionsError;
 use crate::config::Config;
 use crate::identity::{SetupError, Verifier};
-use crate::services::auth::Auth;
+use crate::services::auth::{Auth, EventClaims};
 use crate::services::notifications::{NotificationStore, Notifications, StoreError};
 use crate::services::rooms::{RoomPolicy, RoomValidator};
 use crate::services::{presence, relay, rooms};
@@ -128,6 +128,16 @@ impl ApplianceBuilder {
             rooms: policy.clone(),
             default_rooms: config.rooms.default_rooms.clone(),
         });
+        let claims = EventClaims {
+            trusted: config.auth.trust_event_user_id,
+        };
+        if claims.trusted {
+            warn!(
+                "auth.trust_event_user_id is on: an anonymous socket becomes whichever user \
+                 its join-user-room, user-online or typing-start names; clients are trusted, \
+                 not checked (compatibility only; send a token instead)"
+            );
+        }
         let io_cell = Arc::new(OnceLock::new());
         let mut builder = Confab::builder().config(&config);
         if let Some(allow) = self.allow_request {
@@ -137,9 +147,9 @@ impl ApplianceBuilder {
             .presence(presence::hook(&config.presence, io_cell.clone()))
             .namespace("/", |ns| {
                 auth.install(ns);
-                rooms::install(ns, &config.rooms, policy.clone());
-                presence::install(ns, &config.presence, policy.clone());
-                relay::install(ns, &config.relays);
+                rooms::install(ns, &config.rooms, policy.clone(), claims);
+                presence::install(ns, &config.presence, policy.clone(), claims);
+                relay::install(ns, &config.relays, claims);
                 if let Some(chat) = &chat {
                     crate::chat::install(ns, chat.clone());
                 }
@@ -253,15 +263,18 @@ impl Appliance {
         &self.notifications
     }
 
-    /// Mounts the Engine.IO endpoint and, unless `api.enabled` is off, the
-    /// HTTP API under `api.prefix`: `App::new().configure(appliance.service())`.
-    /// Shares the appliance as `web::Data<Appliance>` for handlers and the
-    /// [`crate::Operation`] extractor.
+    /// Mounts the Engine.IO endpoint (unless `socket_enabled` is off) and,
+    /// unless `api.enabled` is off, the HTTP API under `api.prefix`:
+    /// `App::new().configure(appliance.service())`. Shares the appliance as
+    /// `web::Data<Appliance>` for handlers and the [`crate::Operation`]
+    /// extractor.
     pub fn service(&self) -> impl FnOnce(&mut web::ServiceConfig) + use<> {
         let engine = self.confab.service();
         let appliance = web::Data::new(self.clone());
         move |cfg: &mut web::ServiceConfig| {
-            engine(cfg);
+            if appliance.config.socket_enabled {
+                engine(cfg);
+            }
             if appliance.config.api.enabled {
                 crate::http::configure(cfg, &appliance);
             }

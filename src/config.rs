@@ -35,6 +35,10 @@ pub struct Config {
     pub port: u16,
     /// Engine.IO path (`/socket.io/` like the Node server; `/realtime` works).
     pub path: String,
+    /// Serve the realtime endpoint at `path`. `false` (BAASIX's
+    /// `SOCKET_ENABLED=false`) leaves only the HTTP routes: the server API
+    /// still answers, and the Engine.IO path is a 404.
+    pub socket_enabled: bool,
     /// Where confab keeps its state (the sled database, uploads).
     pub data_dir: PathBuf,
     /// Log lines as text, or as JSON objects for log shippers.
@@ -114,6 +118,7 @@ impl Default for Config {
             host: "0.0.0.0".into(),
             port: 3000,
             path: "/socket.io/".into(),
+            socket_enabled: true,
             data_dir: PathBuf::from("./data"),
             log_format: LogFormat::Text,
             ping_interval_ms: engine.ping_interval.as_millis() as u64,
@@ -283,13 +288,22 @@ fn preset_named(name: &str) -> Option<&'static str> {
 }
 
 /// The environment names the seeds' own deployments use: `SOCKET_PATH`,
-/// `SOCKET_CORS_ENABLED_ORIGINS` (BAASIX), `FRONTEND_URL` (nick-doc).
+/// `SOCKET_ENABLED`, `SOCKET_CORS_ENABLED_ORIGINS` (BAASIX), `FRONTEND_URL`
+/// (nick-doc).
 fn seed_env() -> Env {
     Env::raw()
-        .only(&["socket_path", "socket_cors_enabled_origins", "frontend_url"])
+        .only(&[
+            "socket_path",
+            "socket_enabled",
+            "socket_cors_enabled_origins",
+            "frontend_url",
+        ])
         .map(|key| {
+            // `key` is uncased: these comparisons ignore case.
             if key == "socket_path" {
                 "path".into()
+            } else if key == "socket_enabled" {
+                "socket_enabled".into()
             } else {
                 "cors_origins".into()
             }
@@ -452,6 +466,18 @@ mod tests {
             assert_eq!(identity.issuer.as_deref(), Some("true"));
             assert_eq!(identity.audience.as_deref(), Some("[a, b]"));
             assert_eq!(identity.user_claim, "123456789012345678901234567890");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn socket_enabled_from_baasix_name_and_confab_name() {
+        figment::Jail::expect_with(|jail| {
+            assert!(Config::load(None).unwrap().socket_enabled);
+            jail.set_env("SOCKET_ENABLED", "false");
+            assert!(!Config::load(None).unwrap().socket_enabled);
+            jail.set_env("CONFAB_SOCKET_ENABLED", "true");
+            assert!(Config::load(None).unwrap().socket_enabled, "CONFAB_* wins");
             Ok(())
         });
     }

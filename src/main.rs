@@ -170,6 +170,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         println!("confab listening on http://{addr}");
     }
     info!(path = %config.path, data_dir = %config.data_dir.display(), profile = ?config.profile, "engine started");
+    if !config.socket_enabled {
+        tracing::warn!(path = %config.path, "socket_enabled = false: no realtime endpoint, the HTTP API only");
+    }
     confab::shutdown::run_until_signal(server.run(), appliance.confab().engine().clone()).await?;
     // Every write is flushed as it is made; this is for anything else.
     if let Err(err) = appliance.db().flush_async().await {

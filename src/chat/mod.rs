@@ -24,6 +24,7 @@
 //!
 //! - [`service`]: [`ChatService`], the state and the server API (users,
 //!   friendships, chats) for an application's own handlers.
+//! - [`admin`]: users and friendships as a backend sets them.
 //! - [`settings`]: limits, room names, actor timings.
 //! - `input`: payloads to typed values, leniently (ids as numbers or
 //!   strings, `UserId` or `userId`), refusing a forged user.
@@ -32,6 +33,7 @@
 //! - `presence`: who is online (per device), and `clientStatus`.
 //! - `handlers`: one file per family of client events.
 
+pub mod admin;
 mod error;
 pub mod files;
 mod handlers;

@@ -302,7 +302,8 @@ impl ChatService {
         }
     }
 
-    fn set_friendship(
+    /// Stores where two users stand and tells both (`friendshipUpdated`).
+    pub(super) fn set_friendship(
         &self,
         user: &str,
         other: &str,
@@ -323,7 +324,8 @@ impl ChatService {
         Ok(mine)
     }
 
-    fn emit_friendship_removed(&self, user: &str, other: &str) {
+    /// Tells both users that `user` ended their friendship with `other`.
+    pub(super) fn emit_friendship_removed(&self, user: &str, other: &str) {
         for (to, about) in [(user, other), (other, user)] {
             let body = serde_json::json!({ "userId": about, "friendshipStatus": null, "by": user });
             self.emit_to_user(to, "friendshipUpdated", &body);

@@ -3,6 +3,7 @@
 use actix_web::HttpResponse;
 use actix_web::web;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::input::{List, present};
@@ -27,8 +28,9 @@ pub struct EmitRequest {
     #[serde(default)]
     pub except: List,
     pub event: String,
+    /// Passed on as sent: key order and number text kept.
     #[serde(default, deserialize_with = "present")]
-    pub data: Option<Value>,
+    pub data: Option<Box<RawValue>>,
 }
 
 /// A namespace as given: `/name`.
@@ -54,7 +56,7 @@ impl EmitRequest {
         };
         let args = match &self.data {
             None => Args::empty(),
-            Some(data) => Args::new(data).map_err(|e| HttpError::bad_request(e.to_string()))?,
+            Some(data) => Args::from_raw(format!("[{}]", data.get()), Vec::new()),
         };
         Ok((targets, self.event, args))
     }
@@ -184,6 +186,13 @@ mod tests {
         assert_eq!(args.json(), "[null]");
         let (_, _, args) = emit_req(json!({"event": "tick", "data": [1, 2]})).unwrap();
         assert_eq!(args.json(), "[[1,2]]", "an array is one argument");
+        let sent = br#"{"event":"x","data":{"z":1.50,"a":{"y":12345678901234567890,"b":1}}}"#;
+        let (_, _, args) = parse_body::<EmitRequest>(sent).unwrap().validate().unwrap();
+        assert_eq!(
+            args.json(),
+            r#"[{"z":1.50,"a":{"y":12345678901234567890,"b":1}}]"#,
+            "passed on as sent"
+        );
     }
 
     #[test]

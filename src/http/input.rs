@@ -72,6 +72,15 @@ fn id_text(value: &Value) -> Option<String> {
     }
 }
 
+impl Id {
+    /// An id from a URL path: the same rules as in a body.
+    pub fn from_path(text: &str) -> Result<Id, HttpError> {
+        id_text(&Value::String(text.to_owned()))
+            .map(Id)
+            .ok_or_else(|| HttpError::bad_request("the id in the path is blank or too long"))
+    }
+}
+
 impl<'de> Deserialize<'de> for Id {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Id, D::Error> {
         let value = Value::deserialize(d)?;
@@ -113,10 +122,12 @@ impl<'de> Deserialize<'de> for List {
     }
 }
 
-/// For `Option<Value>` fields where `null` is a value: absent is `None`,
-/// `null` is `Some(Value::Null)`.
-pub fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
-    Value::deserialize(d).map(Some)
+/// For `Option<Value>` (or `Option<Box<RawValue>>`) fields where `null` is
+/// a value: absent is `None`, `null` is `Some(null)`.
+pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 #[cfg(test)]

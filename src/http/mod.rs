@@ -23,6 +23,10 @@
 //! | `POST /api/notifications/seen` | `{userId}`: all of them seen |
 //! | `POST /api/notifications/{id}/seen` | one seen |
 //! | `GET`, `DELETE /api/notifications/{id}` | one |
+//! | `PUT /api/users/{id}` | `{name?, avatar?}`: create or update a chat user |
+//! | `GET /api/users/{id}` | `{user: {id, name, avatar, isOnline}}` |
+//! | `GET /api/users/{id}/friendships` | `{friendships: [...]}` |
+//! | `PUT /api/friendships` | `{userId, otherUserId, status: 0-3 \| null, by?}` |
 
 mod caller;
 mod emit;
@@ -31,6 +35,7 @@ mod input;
 mod items;
 mod notifications;
 mod operations;
+mod users;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -86,5 +91,12 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, appliance: &web::Data<Appl
             resource("/notifications/{id}")
                 .route(web::get().to(notifications::get))
                 .route(web::delete().to(notifications::delete)),
-        );
+        )
+        .service(
+            resource("/users/{id}")
+                .route(web::get().to(users::get_user))
+                .route(web::put().to(users::put_user)),
+        )
+        .service(resource("/users/{id}/friendships").route(web::get().to(users::friendships)))
+        .service(resource("/friendships").route(web::put().to(users::put_friendship)));
 }

@@ -31,6 +31,11 @@ pub struct AuthConfig {
     /// The periodic event authenticated sockets get (`ping {time}`), or none.
     pub ping_event: Option<String>,
     pub ping_interval_ms: u64,
+    /// Compatibility for clients that send no token and say who they are
+    /// in their events (nick-doc's, as its seed prints it). It trusts the
+    /// client, as `identity.trust_query_user_id` does: anyone may claim to
+    /// be anyone. See [`EventClaims`].
+    pub trust_event_user_id: bool,
 }
 
 impl Default for AuthConfig {
@@ -44,6 +49,7 @@ impl Default for AuthConfig {
             failure_event: "unauthenticated".into(),
             ping_event: None,
             ping_interval_ms: 30_000,
+            trust_event_user_id: false,
         }
     }
 }
@@ -58,6 +64,36 @@ pub enum AuthMode {
 /// Now, as the ISO 8601 text the seeds' payloads carry.
 pub fn now_iso() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+}
+
+/// Whether an anonymous socket becomes the user its events name
+/// (`auth.trust_event_user_id`): a join rule's user room (`join-user-room
+/// 7` → `user-7`), the presence online event (`user-online 7`), a relay's
+/// user field (`typing-start {userId: 7}`). The first such event decides;
+/// after that the socket is that user's for good, and an event naming
+/// another user is refused as for a socket with a token. A socket that
+/// came with a token is never changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EventClaims {
+    pub trusted: bool,
+}
+
+impl EventClaims {
+    /// The socket's user, after letting an anonymous socket become
+    /// `claimed` when claims are trusted.
+    pub async fn settle<'s>(&self, socket: &'s Socket, claimed: Option<&str>) -> Option<&'s str> {
+        if let (true, None, Some(claimed)) = (self.trusted, socket.user_id(), claimed) {
+            // `false`: another event of this socket claimed first.
+            if socket.authenticate(claimed).await {
+                info!(
+                    socket = socket.id(),
+                    user = claimed,
+                    "anonymous socket took the user its event names (auth.trust_event_user_id)"
+                );
+            }
+        }
+        socket.user_id()
+    }
 }
 
 /// What authentication needs at run time.

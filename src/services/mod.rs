@@ -6,6 +6,7 @@
 //! - [`rooms`]: the room policy, `join`/`leave`, and event rules.
 //! - [`presence`]: online/offline across devices.
 //! - [`relay`]: events passed on to a room (typing indicators).
+//! - [`passthrough`]: event arguments passed on as sent, attachments too.
 //! - [`template`]: `user:{id}`-style names.
 //! - [`operations`]: SEAM's operation progress rules and payloads.
 //! - [`notifications`]: stored notifications and their events.
@@ -16,6 +17,7 @@ pub mod event_token;
 pub mod items;
 pub mod notifications;
 pub mod operations;
+pub mod passthrough;
 pub mod presence;
 pub mod relay;
 pub mod rooms;

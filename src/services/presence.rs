@@ -8,6 +8,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::auth::EventClaims;
 use super::rooms::RoomPolicy;
 use crate::{Io, Namespace, Presence, PresenceHook};
 
@@ -67,8 +68,14 @@ pub fn hook(config: &PresenceConfig, io: Arc<OnceLock<Io>>) -> PresenceHook {
 }
 
 /// Installs the `online_event`, which only an authenticated socket may
-/// emit, and only with its own user id.
-pub fn install(ns: &mut Namespace, config: &PresenceConfig, rooms: Arc<RoomPolicy>) {
+/// emit, and only with its own user id (an anonymous one names itself so
+/// when [`EventClaims`] are trusted).
+pub fn install(
+    ns: &mut Namespace,
+    config: &PresenceConfig,
+    rooms: Arc<RoomPolicy>,
+    claims: EventClaims,
+) {
     let (Some(online), Some(status)) = (config.online_event.clone(), config.status_event.clone())
     else {
         return;
@@ -77,7 +84,8 @@ pub fn install(ns: &mut Namespace, config: &PresenceConfig, rooms: Arc<RoomPolic
         let (rooms, status) = (rooms.clone(), status.clone());
         async move {
             let claimed = payload.json().into_iter().next().as_ref().and_then(super::template::scalar);
-            let reply = match (socket.user_id(), claimed) {
+            let user = claims.settle(&socket, claimed.as_deref()).await;
+            let reply = match (user, claimed) {
                 (Some(user), Some(claimed)) if user == claimed => {
                     socket.join([rooms.user_room(user)]).await;
                     let body = json!({ "userId": user, "status": "online", "lastSeen": iso(SystemTime::now()) });

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use tracing::debug;
 use wildmatch::WildMatch;
 
+use super::auth::EventClaims;
 use super::template::{self, from_arg};
 use crate::{Ack, Namespace, Payload, Socket};
 
@@ -73,6 +74,8 @@ pub type RoomValidator =
 pub enum RoomRefusal {
     #[error("another user's room")]
     ForeignUserRoom,
+    #[error("a user room needs an authenticated socket (a token)")]
+    Unauthenticated,
     #[error("room not allowed")]
     NotAllowed,
     #[error("refused by the room validator")]
@@ -118,15 +121,15 @@ impl RoomPolicy {
         template::user_room(&self.user_room, user_id)
     }
 
-    /// Whether `room` has the shape of some user's room.
-    fn is_user_room(&self, room: &str) -> bool {
+    /// The user whose room `room` is, if it has the shape of a user room.
+    pub fn user_of_room<'r>(&self, room: &'r str) -> Option<&'r str> {
         let (prefix, suffix) = self
             .user_room
             .split_once("{id}")
             .unwrap_or((&self.user_room, ""));
-        room.len() > prefix.len() + suffix.len()
-            && room.starts_with(prefix)
-            && room.ends_with(suffix)
+        room.strip_prefix(prefix)?
+            .strip_suffix(suffix)
+            .filter(|user| !user.is_empty())
     }
 
     /// The static part of the decision: own user room yes, other users'
@@ -135,8 +138,11 @@ impl RoomPolicy {
         if user_id.is_some_and(|user| self.user_room(user) == room) {
             return Ok(());
         }
-        if self.is_user_room(room) {
-            return Err(RoomRefusal::ForeignUserRoom);
+        if self.user_of_room(room).is_some() {
+            return Err(match user_id {
+                Some(_) => RoomRefusal::ForeignUserRoom,
+                None => RoomRefusal::Unauthenticated,
+            });
         }
         if self.allow.iter().any(|pattern| pattern.matches(room)) {
             return Ok(());
@@ -214,7 +220,12 @@ fn single_answer(admission: &Admission) -> Value {
 }
 
 /// Installs the join and leave events and the event rules.
-pub fn install(ns: &mut Namespace, config: &RoomsConfig, policy: Arc<RoomPolicy>) {
+pub fn install(
+    ns: &mut Namespace,
+    config: &RoomsConfig,
+    policy: Arc<RoomPolicy>,
+    claims: EventClaims,
+) {
     let join_policy = policy.clone();
     ns.on(config.join_event.clone(), move |socket, payload, ack| {
         let policy = join_policy.clone();
@@ -258,11 +269,13 @@ pub fn install(ns: &mut Namespace, config: &RoomsConfig, policy: Arc<RoomPolicy>
         }
     });
     for rule in &config.rules {
-        install_rule(ns, rule.clone(), policy.clone());
+        install_rule(ns, rule.clone(), policy.clone(), claims);
     }
 }
 
-fn install_rule(ns: &mut Namespace, rule: RoomRule, policy: Arc<RoomPolicy>) {
+/// One event rule. A join rule naming a user room (`join-user-room`) makes
+/// an anonymous socket that user's when [`EventClaims`] are trusted.
+fn install_rule(ns: &mut Namespace, rule: RoomRule, policy: Arc<RoomPolicy>, claims: EventClaims) {
     let rule = Arc::new(rule);
     ns.on(rule.event.clone(), move |socket, payload, ack| {
         let (rule, policy) = (rule.clone(), policy.clone());
@@ -275,6 +288,8 @@ fn install_rule(ns: &mut Namespace, rule: RoomRule, policy: Arc<RoomPolicy>) {
             };
             match rule.action {
                 RuleAction::Join => {
+                    let claimed = rooms.iter().find_map(|room| policy.user_of_room(room));
+                    claims.settle(&socket, claimed).await;
                     let admission = policy.admit(&socket, rooms).await;
                     socket.join(admission.allowed.clone()).await;
                     answer(&socket, ack, admission.answer(), !admission.refused.is_empty());
@@ -309,7 +324,10 @@ mod tests {
             p.check(Some("7"), "user:8"),
             Err(RoomRefusal::ForeignUserRoom)
         );
-        assert_eq!(p.check(None, "user:8"), Err(RoomRefusal::ForeignUserRoom));
+        assert_eq!(p.check(None, "user:8"), Err(RoomRefusal::Unauthenticated));
+        assert_eq!(p.user_of_room("user:8"), Some("8"));
+        assert_eq!(p.user_of_room("user:"), None);
+        assert_eq!(p.user_of_room("chat:8"), None);
     }
 
     #[test]

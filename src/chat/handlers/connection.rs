@@ -105,7 +105,7 @@ async fn disconnected(service: ChatService, socket: Socket) {
 
 /// Everyone who should see `user` come and go: their friends and the
 /// other members of their chats.
-fn contacts(service: &ChatService, user: &str) -> BTreeSet<String> {
+pub(crate) fn contacts(service: &ChatService, user: &str) -> BTreeSet<String> {
     let store = service.store();
     let mut contacts = BTreeSet::new();
     match store.friendships_of(user) {

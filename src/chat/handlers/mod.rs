@@ -10,6 +10,8 @@ mod lists;
 mod messages;
 mod rooms;
 
+pub(super) use connection::contacts;
+
 use std::future::Future;
 
 use serde_json::{Value, json};

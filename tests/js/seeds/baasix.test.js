@@ -287,3 +287,36 @@ describe("BAASIX SOCKET_PATH names the path", () => {
     }
   });
 });
+
+describe("BAASIX SOCKET_ENABLED=false: the server API without the realtime endpoint", () => {
+  let off;
+  before(async () => {
+    off = await startConfab("baasix", { SOCKET_ENABLED: "false" });
+  });
+  after(async () => {
+    await off?.stop();
+  });
+
+  test("the Engine.IO path is a 404; /api/health and /api/emit still answer", async () => {
+    for (const enginePath of ["/realtime/", "/realtime", "/socket.io/"]) {
+      const res = await fetch(`${off.url}${enginePath}?EIO=4&transport=polling`, { signal: AbortSignal.timeout(5000) });
+      await res.arrayBuffer();
+      assert.equal(res.status, 404, `${enginePath}: ${res.status}`);
+    }
+    const health = await fetch(`${off.url}/api/health`, { signal: AbortSignal.timeout(5000) });
+    assert.equal(health.status, 200);
+    assert.deepEqual(await health.json(), { ok: true });
+    const emitted = await apiEmit(off, { event: "item.created", data: { id: 1 } });
+    assert.equal(emitted.status, 200, emitted.text);
+    assert.deepEqual(JSON.parse(emitted.text), { ok: true });
+  });
+
+  test("the seed's client cannot connect", async () => {
+    const socket = baasixSocket(off.url, await off.token("u1"), { timeout: 3000 });
+    try {
+      await connectError(socket);
+    } finally {
+      close(socket);
+    }
+  });
+});
