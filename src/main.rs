@@ -9,6 +9,7 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use clap::{Parser, Subcommand};
 use confab::Config;
 use confab::appliance::Appliance;
+use confab::body_deadline::BodyDeadline;
 use confab::identity::{Verifier, parse_ttl};
 use tracing::info;
 
@@ -85,16 +86,22 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let appliance = Appliance::builder(config.clone()).start()?;
+    let deadline = BodyDeadline::from_config(&config);
     let server = HttpServer::new({
         let appliance = appliance.clone();
         move || {
-            App::new().configure(appliance.service()).route(
-                "/api/health",
-                web::get()
-                    .to(|| async { HttpResponse::Ok().json(serde_json::json!({"ok": true})) }),
-            )
+            App::new()
+                .wrap(deadline)
+                .configure(appliance.service())
+                .route(
+                    "/api/health",
+                    web::get()
+                        .to(|| async { HttpResponse::Ok().json(serde_json::json!({"ok": true})) }),
+                )
         }
     })
+    // `client_request_timeout` (5 s) and `client_disconnect_timeout` cover
+    // the headers and the close only; the body's deadline is BodyDeadline's.
     .disable_signals()
     // A client that drops a parked GET must end its future (and session).
     .h1_allow_half_closed(false)
