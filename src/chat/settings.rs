@@ -142,8 +142,9 @@ impl Default for UploadSettings {
             audio_max_bytes: 50 * MIB,
             video_max_bytes: 500 * MIB,
             file_max_bytes: 50 * MIB,
-            // A 64-megapixel 8-bit RGB photo (192 MiB decoded) with its
-            // scaled, converted and encoded copies fits.
+            // A 64-megapixel 8-bit RGB PNG (192 MiB decoded), or a
+            // 24-megapixel JPEG with its coefficients, fits with its
+            // scaled, converted and encoded copies.
             image_decode_budget: 256 * MIB,
             image_decode_concurrency: 2,
             image_decode_wait: Duration::from_secs(10),

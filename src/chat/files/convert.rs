@@ -18,7 +18,7 @@ use std::path::Path;
 
 use image::codecs::webp::WebPEncoder;
 use image::imageops::FilterType;
-use image::{ColorType, DynamicImage, ImageDecoder, ImageReader, Limits};
+use image::{ColorType, DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
 /// Largest width or height decoded (a larger image is refused unread).
 pub const MAX_DECODE_SIDE: u32 = 16_384;
@@ -116,19 +116,28 @@ pub fn to_webp(
     limits.max_image_height = Some(MAX_DECODE_SIDE);
     limits.max_alloc = Some(budget);
     reader.limits(limits.clone());
+    let jpeg = reader.format() == Some(ImageFormat::Jpeg);
     // Reads the header only; the decoder refuses sides over the limits.
     let mut decoder = reader.into_decoder().map_err(|e| match e {
         image::ImageError::Limits(e) => ConvertError::TooLarge(e.to_string()),
         e => decode(&e),
     })?;
     let (width, height) = decoder.dimensions();
+    // A progressive JPEG keeps every coefficient (two bytes a sample)
+    // until its last scan; its header does not say here whether it is
+    // progressive, so every JPEG is counted so.
+    let coefficients = match jpeg {
+        true => decoder.total_bytes().saturating_mul(2),
+        false => 0,
+    };
     let needed = conversion_bytes(
         decoder.total_bytes(),
         width,
         height,
         decoder.color_type(),
         max_side,
-    );
+    )
+    .saturating_add(coefficients);
     limits.reserve(needed).map_err(|_| {
         ConvertError::TooLarge(format!(
             "it needs {needed} bytes of memory, {budget} are allowed"
@@ -271,6 +280,21 @@ mod tests {
             to_webp(&from, &temp("small.webp"), 1920, 32 * 1024),
             Err(ConvertError::TooLarge(_))
         ));
+    }
+
+    #[test]
+    fn a_jpeg_counts_its_coefficients() {
+        // 64×64 RGB: 73,728 bytes as a PNG, 24,576 more as a JPEG.
+        let (png, jpeg) = (temp("c.png"), temp("c.jpg"));
+        DynamicImage::new_rgb8(64, 64).save(&png).unwrap();
+        DynamicImage::new_rgb8(64, 64).save(&jpeg).unwrap();
+        let budget = 80_000;
+        assert!(to_webp(&png, &temp("c1.webp"), 1920, budget).is_ok());
+        assert!(matches!(
+            to_webp(&jpeg, &temp("c2.webp"), 1920, budget),
+            Err(ConvertError::TooLarge(_))
+        ));
+        assert!(to_webp(&jpeg, &temp("c3.webp"), 1920, 100_000).is_ok());
     }
 
     #[test]
