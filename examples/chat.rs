@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
+use confab::body_deadline::BodyDeadline;
 use confab::chat::{self, ChatService, ChatSettings};
 use confab::identity::Verifier;
 use confab::{Confab, Config, ConnectError, ConnectRequest, Namespace};
@@ -78,8 +79,10 @@ async fn main() -> std::io::Result<()> {
         })
         .start();
     service.bind(confab.io());
+    let deadline = BodyDeadline::from_config(&config);
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(deadline)
             .configure(confab.service())
             .configure(|cfg| chat::http::configure(cfg, service.clone(), verifier.clone()))
             .route(

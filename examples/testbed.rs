@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
+use confab::body_deadline::BodyDeadline;
 use confab::{Args, Confab, Config, ConnectError, CorsPolicy, Io, Namespace, Payload, Socket};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -213,8 +214,10 @@ async fn main() -> std::io::Result<()> {
         })
         .start();
     let engine = confab.engine().clone();
+    let deadline = BodyDeadline::from_config(&config);
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(deadline)
             .configure(confab.service())
             .route(
                 "/api/health",

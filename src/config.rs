@@ -72,6 +72,15 @@ pub struct Config {
     pub notifications: NotificationsConfig,
     /// The chat service (`[chat]`).
     pub chat: ChatOptions,
+    // Request body deadlines ([`crate::body_deadline`]).
+    /// Time every request body has from the end of its headers, before the
+    /// minimum rate must keep it going: past it, 408 and the connection
+    /// closed. `0`: no deadline.
+    pub body_timeout_ms: u64,
+    /// Bytes a second that keep a body going: each `body_min_rate` bytes
+    /// received extend its deadline by a second. `0`: the deadline is the
+    /// whole body's.
+    pub body_min_rate: u64,
 }
 
 /// `[api]`: the HTTP twin of the server-side API, for backends in other
@@ -136,6 +145,11 @@ impl Default for Config {
             operations: OperationsConfig::default(),
             notifications: NotificationsConfig::default(),
             chat: ChatOptions::default(),
+            // Apache's mod_reqtimeout defaults (`body=20,MinRate=500`):
+            // 500 B/s is a tenth of the slowest mobile data still in use
+            // (2G EDGE, ~5 kB/s), so an honest upload never meets it.
+            body_timeout_ms: 20_000,
+            body_min_rate: 500,
         }
     }
 }
@@ -568,6 +582,22 @@ mod tests {
             let ops = Config::load(None).unwrap().operations;
             assert_eq!(ops.read_only_suffixes, vec![":list", ":get"]);
             assert_eq!(ops.read_only, vec!["auth:login", "auth:refresh"]);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn body_deadline_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            let config = Config::load(None).unwrap();
+            assert_eq!(
+                (config.body_timeout_ms, config.body_min_rate),
+                (20_000, 500)
+            );
+            jail.set_env("CONFAB_BODY_TIMEOUT_MS", "1000");
+            jail.set_env("CONFAB_BODY_MIN_RATE", "0");
+            let config = Config::load(None).unwrap();
+            assert_eq!((config.body_timeout_ms, config.body_min_rate), (1000, 0));
             Ok(())
         });
     }

@@ -40,6 +40,7 @@
 
 pub mod api;
 pub mod appliance;
+pub mod body_deadline;
 pub mod chat;
 pub mod check;
 pub mod config;

@@ -10,6 +10,7 @@ use actix_web::{App, HttpServer};
 use clap::{Parser, Subcommand};
 use confab::Config;
 use confab::appliance::Appliance;
+use confab::body_deadline::BodyDeadline;
 use confab::check::{self, Problems};
 use confab::identity::{Verifier, parse_ttl};
 use tracing::info;
@@ -152,14 +153,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         return Err(Problems(problems).into());
     }
     let appliance = Appliance::builder(config.clone()).start()?;
+    let deadline = BodyDeadline::from_config(&config);
     let server = HttpServer::new({
         let appliance = appliance.clone();
         move || {
             App::new()
+                .wrap(deadline)
                 .configure(appliance.service())
                 .configure(confab::health::configure(appliance.db().clone()))
         }
     })
+    // `client_request_timeout` (5 s) and `client_disconnect_timeout` cover
+    // the headers and the close only; the body's deadline is BodyDeadline's.
     .disable_signals()
     // A client that drops a parked GET must end its future (and session).
     .h1_allow_half_closed(false)

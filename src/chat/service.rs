@@ -15,6 +15,7 @@ use confab_actors::store::{
 };
 
 use super::error::Refusal;
+use super::files::gate::DecodeGate;
 use super::presence::Presence;
 use super::publish::Publisher;
 use super::push::Pusher;
@@ -33,6 +34,8 @@ struct Inner {
     io: Arc<OnceLock<Io>>,
     presence: Arc<Presence>,
     pusher: Option<Pusher>,
+    /// Image conversions running at once.
+    decodes: DecodeGate,
 }
 
 impl ChatService {
@@ -58,7 +61,12 @@ impl ChatService {
             pusher: pusher.clone(),
         };
         let chats = Chats::start(store.clone(), Arc::new(publisher), settings.actors.clone());
+        let decodes = DecodeGate::new(
+            settings.uploads.image_decode_concurrency,
+            settings.uploads.image_decode_wait,
+        );
         ChatService(Arc::new(Inner {
+            decodes,
             settings,
             store,
             chats,
@@ -66,6 +74,11 @@ impl ChatService {
             presence,
             pusher,
         }))
+    }
+
+    /// The slots images are converted in.
+    pub fn decodes(&self) -> &DecodeGate {
+        &self.0.decodes
     }
 
     /// The push hand-off, when a webhook is configured.

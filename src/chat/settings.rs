@@ -116,6 +116,20 @@ pub struct UploadSettings {
     pub audio_max_bytes: u64,
     pub video_max_bytes: u64,
     pub file_max_bytes: u64,
+    /// Most memory one image conversion may take: the decoded pixels
+    /// (16-bit and alpha included), the scaled copy, the 8-bit copy the
+    /// encoder takes and the encoder's own buffers, counted from the
+    /// image's header before anything is decoded.
+    pub image_decode_budget: u64,
+    /// Images converted at once (each within the budget), so that memory
+    /// stays under `budget × concurrency` whatever arrives together.
+    pub image_decode_concurrency: usize,
+    /// How long an image waits for a conversion slot before the upload is
+    /// answered 503 with `Retry-After`.
+    pub image_decode_wait: Duration,
+    /// Accept native executables (ELF, PE, Mach-O, ...) as files, when
+    /// their names say what they are. Refused by content otherwise.
+    pub allow_executables: bool,
 }
 
 impl Default for UploadSettings {
@@ -128,6 +142,13 @@ impl Default for UploadSettings {
             audio_max_bytes: 50 * MIB,
             video_max_bytes: 500 * MIB,
             file_max_bytes: 50 * MIB,
+            // A 64-megapixel 8-bit RGB PNG (192 MiB decoded), or a
+            // 24-megapixel JPEG with its coefficients, fits with its
+            // scaled, converted and encoded copies.
+            image_decode_budget: 256 * MIB,
+            image_decode_concurrency: 2,
+            image_decode_wait: Duration::from_secs(10),
+            allow_executables: false,
         }
     }
 }
@@ -235,6 +256,14 @@ pub struct ChatOptions {
     pub audio_max_bytes: u64,
     pub video_max_bytes: u64,
     pub file_max_bytes: u64,
+    /// Memory one image conversion may take, in bytes; more: 413.
+    pub image_decode_budget: u64,
+    /// Image conversions at once.
+    pub image_decode_concurrency: usize,
+    /// Wait for a conversion slot before a 503 with `Retry-After`.
+    pub image_decode_wait_ms: u64,
+    /// Accept executables as files (refused by content by default).
+    pub allow_executables: bool,
 }
 
 impl Default for ChatOptions {
@@ -260,6 +289,10 @@ impl Default for ChatOptions {
             audio_max_bytes: uploads.audio_max_bytes,
             video_max_bytes: uploads.video_max_bytes,
             file_max_bytes: uploads.file_max_bytes,
+            image_decode_budget: uploads.image_decode_budget,
+            image_decode_concurrency: uploads.image_decode_concurrency,
+            image_decode_wait_ms: uploads.image_decode_wait.as_millis() as u64,
+            allow_executables: uploads.allow_executables,
         }
     }
 }
@@ -309,6 +342,10 @@ impl ChatOptions {
                 audio_max_bytes: self.audio_max_bytes,
                 video_max_bytes: self.video_max_bytes,
                 file_max_bytes: self.file_max_bytes,
+                image_decode_budget: self.image_decode_budget,
+                image_decode_concurrency: self.image_decode_concurrency.max(1),
+                image_decode_wait: Duration::from_millis(self.image_decode_wait_ms),
+                allow_executables: self.allow_executables,
                 ..defaults.uploads
             },
             ..defaults
@@ -334,6 +371,10 @@ impl ChatOptions {
             ("push_queue", self.push_queue as u64),
             ("push_attempts", u64::from(self.push_attempts)),
             ("image_max_side", u64::from(self.image_max_side)),
+            (
+                "image_decode_concurrency",
+                self.image_decode_concurrency as u64,
+            ),
         ] {
             if value == 0 {
                 return Err(ChatOptionsError::Zero(name));
@@ -430,5 +471,10 @@ mod tests {
         };
         assert!(zero.check().is_err());
         assert_eq!(zero.settings("user:{id}").push.queue, 1);
+        let no_decodes = ChatOptions {
+            image_decode_concurrency: 0,
+            ..ChatOptions::default()
+        };
+        assert!(no_decodes.check().is_err());
     }
 }

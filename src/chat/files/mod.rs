@@ -5,6 +5,7 @@
 //! who uploaded them (the store's `uploads` tree).
 
 pub mod convert;
+pub mod gate;
 pub mod receive;
 pub mod sniff;
 
@@ -12,6 +13,8 @@ use std::path::{Path, PathBuf};
 
 use confab_actors::store::{MessageType, Upload, now_millis};
 
+use self::convert::ConvertError;
+use self::gate::Busy;
 use self::receive::{Received, random_name};
 use self::sniff::Mismatch;
 use super::service::ChatService;
@@ -28,6 +31,10 @@ pub enum UploadError {
     Content(#[from] Mismatch),
     #[error("not a valid image: {0}")]
     BadImage(String),
+    #[error("{0}")]
+    ImageTooLarge(String),
+    #[error("{0}")]
+    Busy(#[from] Busy),
     #[error("the upload could not be stored")]
     Io(#[from] std::io::Error),
     #[error("the upload could not be recorded")]
@@ -83,21 +90,34 @@ pub async fn keep(
     if received.size == 0 {
         return Err(UploadError::Empty);
     }
-    let sniffed = sniff::check(kind, &received.head, received.name.as_deref())?;
+    let sniffed = sniff::check(
+        kind,
+        &received.head,
+        received.name.as_deref(),
+        settings.allow_executables,
+    )?;
     let folder_path = settings.dir.join("chat-messages").join(folder(kind));
     tokio::fs::create_dir_all(&folder_path).await?;
     if kind == MessageType::Image {
         let webp = format!("{}.webp", random_name()?);
         let target = folder_path.join(&webp);
         let (source, side) = (received.file.path().to_path_buf(), settings.image_max_side);
+        let budget = settings.image_decode_budget;
         let converting = target.clone();
-        let converted =
-            actix_web::web::block(move || convert::to_webp(&source, &converting, side)).await;
+        let slot = service.decodes().enter().await?;
+        let converted = actix_web::web::block(move || {
+            let _slot = slot;
+            convert::to_webp(&source, &converting, side, budget)
+        })
+        .await;
         match converted {
             Ok(Ok(_)) => {}
             Ok(Err(err)) => {
                 let _ = tokio::fs::remove_file(&target).await;
-                return Err(UploadError::BadImage(err.to_string()));
+                return Err(match err {
+                    ConvertError::TooLarge(_) => UploadError::ImageTooLarge(err.to_string()),
+                    err => UploadError::BadImage(err.to_string()),
+                });
             }
             Err(err) => return Err(UploadError::Io(std::io::Error::other(err))),
         }

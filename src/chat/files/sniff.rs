@@ -1,7 +1,12 @@
 //! What a file is, from its first bytes (the `infer` crate's magic-byte
 //! matchers), and whether that fits the kind it is uploaded as and the name
 //! it comes with. The name alone never decides: an executable named
-//! `cat.jpg` is refused whatever kind it is uploaded as.
+//! `cat.jpg` is refused whatever kind it is uploaded as, and a native
+//! executable (ELF, PE, Mach-O, DEX, Java class, WebAssembly) is refused by
+//! its content whatever its name, unless the operator allows executables.
+//! Scripts (`#!` first) are text and stay files: refusing the two bytes
+//! would stop nothing (the same script without them runs as well), and the
+//! interpreter, not the file, is what runs.
 
 use confab_actors::store::MessageType;
 
@@ -26,7 +31,7 @@ pub struct Sniffed {
 /// Why a file's content is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Mismatch {
-    #[error("the file is an executable")]
+    #[error("executables are not accepted")]
     Executable,
     #[error("the file's content does not match its name (.{0})")]
     Disguised(String),
@@ -68,7 +73,8 @@ fn claim_checkable(ext: &str) -> bool {
     f != ext || infer::is_supported(ext)
 }
 
-/// Program formats: refused unless the name says what they are.
+/// Program formats: refused by content, or, where executables are
+/// allowed, unless the name says what they are.
 fn is_program(kind: &infer::Type) -> bool {
     matches!(
         kind.extension(),
@@ -111,18 +117,26 @@ pub fn extension(name: Option<&str>) -> Option<String> {
 }
 
 /// Checks `head` (the file's first bytes) against the kind it is uploaded
-/// as and its file name.
-pub fn check(kind: MessageType, head: &[u8], name: Option<&str>) -> Result<Sniffed, Mismatch> {
+/// as and its file name. A program is refused, unless `allow_executables`
+/// and its name is one a program may have.
+pub fn check(
+    kind: MessageType,
+    head: &[u8],
+    name: Option<&str>,
+    allow_executables: bool,
+) -> Result<Sniffed, Mismatch> {
     let found = infer::get(head);
     let claimed = extension(name);
     if let Some(kind) = &found
         && is_program(kind)
-        && !program_name_ok(kind, claimed.as_deref())
     {
-        return Err(match claimed {
-            Some(ext) => Mismatch::Disguised(ext),
-            None => Mismatch::Executable,
-        });
+        let honest = program_name_ok(kind, claimed.as_deref());
+        if !honest && let Some(ext) = claimed {
+            return Err(Mismatch::Disguised(ext));
+        }
+        if !allow_executables || !honest {
+            return Err(Mismatch::Executable);
+        }
     }
     if let Some(ext) = claimed.as_deref()
         && claim_checkable(ext)
@@ -197,6 +211,8 @@ pub(crate) mod tests {
     ];
     pub const ELF: &[u8] =
         b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x3e\x00";
+    /// A 64-bit Mach-O header.
+    const MACHO: &[u8] = b"\xcf\xfa\xed\xfe\x07\x00\x00\x01\x03\x00\x00\x00\x02\x00\x00\x00";
     const PE: &[u8] = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00";
     const MP3: &[u8] = b"ID3\x04\x00\x00\x00\x00\x00\x00\xff\xfb\x90\x00";
     const WAV: &[u8] = b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00";
@@ -207,6 +223,11 @@ pub(crate) mod tests {
     const WEBM: &[u8] = b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81\x04\x42\xf3\x81\x08\x42\x82\x84webm\x42\x87\x81\x04";
     const ASF: &[u8] = b"\x30\x26\xb2\x75\x8e\x66\xcf\x11\xa6\xd9\x00\xaa\x00\x62\xce\x6c";
     const PDF: &[u8] = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n";
+
+    /// The operator's default: executables refused.
+    fn check(kind: MessageType, head: &[u8], name: Option<&str>) -> Result<Sniffed, Mismatch> {
+        super::check(kind, head, name, false)
+    }
 
     /// `bytes` padded with zeros, as a file's first bytes would run on
     /// (some matchers need 257 bytes or more).
@@ -260,29 +281,44 @@ pub(crate) mod tests {
                 Err(Mismatch::Disguised("txt".into()))
             );
         }
-        // As what it is, a program is a file like any other.
-        assert_eq!(
-            check(MessageType::File, &padded(ELF), Some("tool"))
-                .unwrap()
-                .ext,
-            "elf"
-        );
-        assert_eq!(
-            check(MessageType::File, &padded(ELF), Some("libx.so"))
-                .unwrap()
-                .ext,
-            "elf"
-        );
-        assert_eq!(
-            check(MessageType::File, &padded(PE), Some("setup.exe"))
-                .unwrap()
-                .ext,
-            "exe"
-        );
+        // Whatever its name, or with none, a program is refused by content.
+        for (head, name) in [
+            (&padded(ELF), Some("tool")),
+            (&padded(ELF), None),
+            (&padded(ELF), Some("libx.so")),
+            (&padded(PE), Some("setup.exe")),
+            (&padded(MACHO), Some("tool")),
+        ] {
+            assert_eq!(
+                check(MessageType::File, head, name),
+                Err(Mismatch::Executable),
+                "{name:?}"
+            );
+        }
         assert_eq!(
             check(MessageType::Image, &padded(ELF), None),
+            Err(Mismatch::Executable)
+        );
+    }
+
+    #[test]
+    fn executables_pass_as_files_where_the_operator_allows_them() {
+        let allowed = |head: &[u8], name| super::check(MessageType::File, head, name, true);
+        assert_eq!(allowed(&padded(ELF), Some("tool")).unwrap().ext, "elf");
+        assert_eq!(allowed(&padded(ELF), None).unwrap().ext, "elf");
+        assert_eq!(allowed(&padded(ELF), Some("libx.so")).unwrap().ext, "elf");
+        assert_eq!(allowed(&padded(PE), Some("setup.exe")).unwrap().ext, "exe");
+        // A misleading name is still refused, and a program is no image.
+        assert_eq!(
+            allowed(&padded(ELF), Some("holiday.jpg")),
+            Err(Mismatch::Disguised("jpg".into()))
+        );
+        assert_eq!(
+            super::check(MessageType::Image, &padded(ELF), None, true),
             Err(Mismatch::NotImage)
         );
+        // A script is text, allowed or not.
+        assert!(check(MessageType::File, b"#!/bin/sh\nrm -rf /\n", Some("x.sh")).is_ok());
     }
 
     #[test]

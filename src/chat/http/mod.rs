@@ -88,6 +88,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, service: ChatService, verifier: A
 pub struct HttpRefusal {
     pub status: StatusCode,
     pub message: String,
+    /// Seconds to wait before trying again (`Retry-After`), for a 503.
+    pub retry_after: Option<u64>,
 }
 
 impl HttpRefusal {
@@ -95,7 +97,14 @@ impl HttpRefusal {
         HttpRefusal {
             status,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    /// With `Retry-After: secs`.
+    pub fn retry_after(mut self, secs: u64) -> HttpRefusal {
+        self.retry_after = Some(secs);
+        self
     }
 
     pub fn bad_request(message: impl Into<String>) -> HttpRefusal {
@@ -125,6 +134,9 @@ impl ResponseError for HttpRefusal {
         let mut response = HttpResponse::build(self.status);
         if self.status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
+        if let Some(secs) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, secs));
         }
         response.json(Answer {
             success: false,

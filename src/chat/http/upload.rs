@@ -20,7 +20,13 @@ const MAX_FIELD: usize = 1024;
 impl From<UploadError> for HttpRefusal {
     fn from(err: UploadError) -> HttpRefusal {
         let status = match &err {
-            UploadError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            UploadError::TooLarge { .. } | UploadError::ImageTooLarge(_) => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            UploadError::Busy(busy) => {
+                return HttpRefusal::new(StatusCode::SERVICE_UNAVAILABLE, err.to_string())
+                    .retry_after(busy.retry_after);
+            }
             UploadError::Empty => StatusCode::BAD_REQUEST,
             UploadError::Content(_) | UploadError::BadImage(_) => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE

@@ -156,8 +156,40 @@ test("audio, video and other files are kept as they are, with their type from th
   assert.equal(served.headers.get("content-type"), "application/octet-stream");
   assert.match(served.headers.get("content-disposition"), /^attachment; filename\*=UTF-8''page\.txt$/);
   assert.match(served.headers.get("content-security-policy"), /sandbox/);
-  // An executable is a file too, when it says so.
-  assert.equal((await upload(server.url, user, { data: ELF, name: "tool", messageType: 3 })).status, 200);
+});
+
+test("executables are refused by their content, whatever the name: none, a program's, or a misleading one", async () => {
+  const user = randomUUID();
+  for (const name of ["tool", "libx.so", "setup.exe", "report.pdf", "notes.txt"]) {
+    const res = await upload(server.url, user, { data: ELF, name, messageType: 3 });
+    assert.equal(res.status, 415, name);
+    assert.equal(res.json.success, false);
+  }
+  const bare = await upload(server.url, user, { data: ELF, name: "tool", messageType: 3 });
+  assert.deepEqual(bare.json, { success: false, data: null, message: "executables are not accepted" });
+  // A Windows program (PE, "MZ") too.
+  const pe = Buffer.concat([Buffer.from("4d5a90000300000004000000ffff0000", "hex"), Buffer.alloc(200)]);
+  assert.equal((await upload(server.url, user, { data: pe, name: "setup", messageType: 3 })).status, 415);
+  // A script is text: it stays a file.
+  const script = await upload(server.url, user, { data: Buffer.from("#!/bin/sh\necho hi\n"), name: "hi.sh", messageType: 3 });
+  assert.equal(script.status, 200, JSON.stringify(script.json));
+  assert.deepEqual(fs.readdirSync(path.join(server.dataDir, "uploads", "tmp")), []);
+});
+
+test("[chat] allow_executables = true: a program is a file like any other when its name is honest", async () => {
+  const open = await startChatHttp({ env: { CONFAB_CHAT__ALLOW_EXECUTABLES: "true" } });
+  try {
+    const user = randomUUID();
+    for (const name of ["tool", "libx.so"]) {
+      const res = await upload(open.url, user, { data: ELF, name, messageType: 3 });
+      assert.equal(res.status, 200, `${name}: ${JSON.stringify(res.json)}`);
+      assert.match(res.json.data, /^\/uploads\/chat-messages\/files\/[0-9a-f]{32}\.elf$/);
+    }
+    const disguised = await upload(open.url, user, { data: ELF, name: "holiday.jpg", messageType: 3 });
+    assert.deepEqual([disguised.status, disguised.json.message], [415, "the file's content does not match its name (.jpg)"]);
+  } finally {
+    await open.stop();
+  }
 });
 
 test("limits: files over 50 MiB are refused while reading (a sparse file, never in memory)", async () => {
