@@ -4,6 +4,7 @@
 //! the errors the Node server answers, and hands each request to its
 //! transport. Transports move bytes; they know nothing of Socket.IO.
 
+mod connection;
 mod error;
 mod polling;
 mod websocket;
@@ -17,6 +18,7 @@ use confab_actors::Engine;
 use confab_actors::handshake::Handshake;
 use confab_actors::protocol::engineio::Sid;
 
+pub use connection::on_connect;
 pub use error::EngineIoError;
 
 /// The Engine.IO query parameters of one request.
