@@ -366,6 +366,30 @@ mod tests {
     }
 
     #[test]
+    fn connection_limits_reach_the_engine() {
+        figment::Jail::expect_with(|jail| {
+            let engine = Config::load(None).unwrap().engine();
+            assert_eq!(engine.max_buffered_bytes, 4_000_000);
+            assert_eq!(engine.event_rate, EventRate::default());
+            jail.set_env("CONFAB_MAX_BUFFERED_BYTES", "123456");
+            jail.set_env("CONFAB_EVENT_RATE_BURST", "10");
+            jail.set_env("CONFAB_EVENT_RATE_PER_SEC", "0");
+            jail.set_env("CONFAB_EVENT_RATE_STRIKES", "3");
+            let engine = Config::load(None).unwrap().engine();
+            assert_eq!(engine.max_buffered_bytes, 123_456);
+            assert_eq!(
+                engine.event_rate,
+                EventRate {
+                    burst: 10,
+                    per_second: 0,
+                    strikes: 3
+                }
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
     fn environment_overrides_file() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(
