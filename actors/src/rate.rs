@@ -106,13 +106,27 @@ mod tests {
         strikes: 4,
     };
 
+    /// Checks `n` events at `now`, expecting each to be `expected`.
+    fn expect_n(limit: &mut RateLimit, now: Instant, n: usize, expected: fn(Verdict) -> bool) {
+        for i in 0..n {
+            let verdict = limit.check(now);
+            assert!(expected(verdict), "event {i}: {verdict:?}");
+        }
+    }
+
+    fn allowed(v: Verdict) -> bool {
+        v == Verdict::Allowed
+    }
+
+    fn refused(v: Verdict) -> bool {
+        matches!(v, Verdict::Refused { .. })
+    }
+
     #[test]
     fn a_burst_passes_then_events_are_refused() {
         let t0 = Instant::now();
         let mut limit = RateLimit::new(RATE, t0);
-        for _ in 0..3 {
-            assert_eq!(limit.check(t0), Verdict::Allowed);
-        }
+        expect_n(&mut limit, t0, 3, allowed);
         assert_eq!(limit.check(t0), Verdict::Refused { first: true });
         assert_eq!(limit.check(t0), Verdict::Refused { first: false });
     }
@@ -121,52 +135,29 @@ mod tests {
     fn the_bucket_refills_at_the_sustained_rate_up_to_the_burst() {
         let t0 = Instant::now();
         let mut limit = RateLimit::new(RATE, t0);
-        for _ in 0..3 {
-            limit.check(t0);
-        }
+        expect_n(&mut limit, t0, 3, allowed);
         // 100 ms at 10/s: one token.
         let t1 = t0 + Duration::from_millis(100);
         assert_eq!(limit.check(t1), Verdict::Allowed);
         assert_eq!(limit.check(t1), Verdict::Refused { first: true });
         // A long pause refills to the burst, no more.
         let t2 = t1 + Duration::from_secs(60);
-        for _ in 0..3 {
-            assert_eq!(limit.check(t2), Verdict::Allowed);
-        }
-        assert!(matches!(limit.check(t2), Verdict::Refused { .. }));
+        expect_n(&mut limit, t2, 3, allowed);
+        expect_n(&mut limit, t2, 1, refused);
     }
 
+    /// Three strikes at t0 and three a window later: no disconnect until
+    /// the fourth within one window.
     #[test]
-    fn strikes_within_the_window_disconnect() {
+    fn strikes_within_the_window_disconnect_older_ones_are_forgotten() {
         let t0 = Instant::now();
         let mut limit = RateLimit::new(RATE, t0);
-        for _ in 0..3 {
-            limit.check(t0);
-        }
-        for _ in 0..3 {
-            assert!(matches!(limit.check(t0), Verdict::Refused { .. }));
-        }
-        assert_eq!(limit.check(t0), Verdict::Disconnect);
-    }
-
-    #[test]
-    fn strikes_older_than_the_window_are_forgotten() {
-        let t0 = Instant::now();
-        let mut limit = RateLimit::new(RATE, t0);
-        for _ in 0..3 {
-            limit.check(t0);
-        }
-        for _ in 0..3 {
-            limit.check(t0);
-        }
+        expect_n(&mut limit, t0, 3, allowed);
+        expect_n(&mut limit, t0, 3, refused);
         // Past the window, with the bucket drained again: a fresh count.
         let later = t0 + STRIKE_WINDOW + Duration::from_secs(1);
-        for _ in 0..3 {
-            assert_eq!(limit.check(later), Verdict::Allowed);
-        }
-        for _ in 0..3 {
-            assert!(matches!(limit.check(later), Verdict::Refused { .. }));
-        }
+        expect_n(&mut limit, later, 3, allowed);
+        expect_n(&mut limit, later, 3, refused);
         assert_eq!(limit.check(later), Verdict::Disconnect);
     }
 
@@ -180,8 +171,6 @@ mod tests {
             },
             t0,
         );
-        for _ in 0..100 {
-            assert_eq!(limit.check(t0), Verdict::Allowed);
-        }
+        expect_n(&mut limit, t0, 100, allowed);
     }
 }
