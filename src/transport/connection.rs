@@ -12,8 +12,9 @@
 //! the cell is emptied when the WebSocket's response body is dropped, which
 //! actix-http does before it closes the socket, so an abort never touches
 //! a descriptor that was closed (and maybe reused). Without `on_connect`
-//! (or over TLS) an overflowing WebSocket still drops its queue; it is
-//! closed when the connection next asks for data.
+//! (or over TLS) an overflowing WebSocket's sockets still leave at once and
+//! what it holds stays within the budget; the connection ends when it next
+//! asks for data.
 
 use std::any::Any;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
