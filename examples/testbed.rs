@@ -230,6 +230,8 @@ async fn main() -> std::io::Result<()> {
     .disable_signals()
     // A client that drops a parked GET must end its future (and session).
     .h1_allow_half_closed(false)
+    // A WebSocket whose client stops reading can be cut at once.
+    .on_connect(confab::transport::on_connect)
     .bind((config.host.as_str(), config.port))?;
     for addr in server.addrs() {
         println!("confab listening on http://{addr}");

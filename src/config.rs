@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use confab_actors::EngineConfig;
+use confab_actors::{EngineConfig, EventRate};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
@@ -48,6 +48,15 @@ pub struct Config {
     pub connect_timeout_ms: u64,
     /// Largest message or polling body a client may send, in bytes.
     pub max_payload: usize,
+    /// Bytes queued for one connection before it is cut (a client that
+    /// stopped reading).
+    pub max_buffered_bytes: usize,
+    /// Events a connection may send at once (the rate limit's bucket).
+    pub event_rate_burst: u32,
+    /// Events per second a connection may keep sending (`0`: no limit).
+    pub event_rate_per_sec: u32,
+    /// Refused events within 10 s that disconnect the connection.
+    pub event_rate_strikes: u32,
     /// Origins allowed by CORS: a list, or `*` for any. Empty: no CORS headers.
     #[serde(deserialize_with = "list_or_csv")]
     pub cors_origins: Vec<String>,
@@ -134,6 +143,10 @@ impl Default for Config {
             ping_timeout_ms: engine.ping_timeout.as_millis() as u64,
             connect_timeout_ms: engine.connect_timeout.as_millis() as u64,
             max_payload: engine.max_payload,
+            max_buffered_bytes: engine.max_buffered_bytes,
+            event_rate_burst: engine.event_rate.burst,
+            event_rate_per_sec: engine.event_rate.per_second,
+            event_rate_strikes: engine.event_rate.strikes,
             cors_origins: Vec::new(),
             profile: None,
             identity: IdentityConfig::default(),
@@ -281,6 +294,12 @@ impl Config {
             ping_timeout: Duration::from_millis(self.ping_timeout_ms),
             connect_timeout: Duration::from_millis(self.connect_timeout_ms),
             max_payload: self.max_payload,
+            max_buffered_bytes: self.max_buffered_bytes,
+            event_rate: EventRate {
+                burst: self.event_rate_burst,
+                per_second: self.event_rate_per_sec,
+                strikes: self.event_rate_strikes,
+            },
             ..EngineConfig::default()
         }
     }
@@ -413,6 +432,30 @@ mod tests {
                 (25000, 20000, 1_000_000)
             );
             assert_eq!(config.connect_timeout_ms, 45000);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn connection_limits_reach_the_engine() {
+        figment::Jail::expect_with(|jail| {
+            let engine = Config::load(None).unwrap().engine();
+            assert_eq!(engine.max_buffered_bytes, 4_000_000);
+            assert_eq!(engine.event_rate, EventRate::default());
+            jail.set_env("CONFAB_MAX_BUFFERED_BYTES", "123456");
+            jail.set_env("CONFAB_EVENT_RATE_BURST", "10");
+            jail.set_env("CONFAB_EVENT_RATE_PER_SEC", "0");
+            jail.set_env("CONFAB_EVENT_RATE_STRIKES", "3");
+            let engine = Config::load(None).unwrap().engine();
+            assert_eq!(engine.max_buffered_bytes, 123_456);
+            assert_eq!(
+                engine.event_rate,
+                EventRate {
+                    burst: 10,
+                    per_second: 0,
+                    strikes: 3
+                }
+            );
             Ok(())
         });
     }

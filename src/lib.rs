@@ -61,8 +61,8 @@ pub use api::{ApiError, Delivery, Operation, Targets};
 pub use appliance::Appliance;
 pub use confab_actors::{
     Ack, AckError, Args, ArgsError, Broadcast, ConnectError, ConnectRequest, DisconnectReason,
-    EncodeError, Engine, EngineConfig, Handshake, Io, Namespace, Namespaces, Payload, Presence,
-    PresenceHook, Socket, SocketInfo,
+    EncodeError, Engine, EngineConfig, EventRate, Handshake, Io, Namespace, Namespaces, Payload,
+    Presence, PresenceHook, Socket, SocketInfo,
 };
 pub use config::Config;
 pub use transport::{AllowRequest, CorsPolicy};

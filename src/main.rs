@@ -168,6 +168,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     .disable_signals()
     // A client that drops a parked GET must end its future (and session).
     .h1_allow_half_closed(false)
+    // A WebSocket whose client stops reading can be cut at once.
+    .on_connect(confab::transport::on_connect)
     .shutdown_timeout(5)
     .bind((config.host.as_str(), config.port))
     .map_err(|err| Problems(vec![check::bind_problem(&config, &err)]))?;

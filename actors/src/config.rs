@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::rate::EventRate;
+
 /// What an engine needs to know to run its sessions.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -13,9 +15,12 @@ pub struct EngineConfig {
     pub max_payload: usize,
     /// How long a new connection may go without connecting to a namespace.
     pub connect_timeout: Duration,
-    /// Frames queued for one connection before it counts as stuck and is
-    /// closed: a slow reader never makes the server hold unbounded memory.
-    pub max_buffered_frames: usize,
+    /// Bytes queued for one connection (frames charged with their
+    /// overhead, see [`crate::outbound`]) before it counts as stuck and is
+    /// cut: a client that stops reading never makes the server hold more.
+    pub max_buffered_bytes: usize,
+    /// The per-connection event rate limit.
+    pub event_rate: EventRate,
     /// Default time an emit with an ack waits for the answer.
     pub ack_timeout: Duration,
 }
@@ -27,7 +32,8 @@ impl Default for EngineConfig {
             ping_timeout: Duration::from_millis(20_000),
             max_payload: 1_000_000,
             connect_timeout: Duration::from_millis(45_000),
-            max_buffered_frames: 10_000,
+            max_buffered_bytes: 4_000_000,
+            event_rate: EventRate::default(),
             ack_timeout: Duration::from_secs(10),
         }
     }

@@ -14,6 +14,7 @@ use crate::protocol::engineio::Sid;
 use crate::registry::{PresenceHook, Registry};
 use crate::session::{CloseSession, NewTransport, Session};
 use crate::socket::DisconnectReason;
+use crate::stats::Stats;
 
 /// A running engine. Cheap to clone; every clone is the same engine.
 #[derive(Clone)]
@@ -27,6 +28,7 @@ struct Shared {
     /// Sessions by sid, read by every long-polling request: a lock rather
     /// than an actor, so finding a session costs no message round trip.
     sessions: RwLock<HashMap<Sid, Addr<Session>>>,
+    stats: Stats,
 }
 
 impl Engine {
@@ -59,11 +61,17 @@ impl Engine {
             registry,
             io,
             sessions: RwLock::default(),
+            stats: Stats::default(),
         }))
     }
 
     pub fn config(&self) -> &EngineConfig {
         &self.0.config
+    }
+
+    /// What the engine refused so far.
+    pub fn stats(&self) -> &Stats {
+        &self.0.stats
     }
 
     pub fn namespaces(&self) -> &Namespaces {

@@ -8,9 +8,8 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use actix::dev::SendError;
 use actix::fut::future::LocalBoxActorFuture;
 use actix::prelude::*;
 use bytes::Bytes;
@@ -21,11 +20,17 @@ use crate::CONNECTIONS;
 use crate::engine::Engine;
 use crate::handshake::{ConnectRequest, Handshake};
 use crate::namespace::Namespace;
+use crate::outbound::{self, OverBudget, WsSink};
 use crate::payload::Payload;
 use crate::protocol::engineio::{Frame, Frames, OpenPacket, Packet, Sid, encode_payload};
 use crate::protocol::socketio::{self, Args, DecodeError, Decoder, Incoming};
+use crate::rate::{RateLimit, Verdict};
 use crate::registry::{Register, SetUser, Unregister};
 use crate::socket::{Ack, AckError, AckReply, DisconnectReason, Socket, SocketParts};
+use crate::stats::Stats;
+
+/// What an event over the rate limit is answered.
+const RATE_LIMITED: &str = "rate limited";
 
 /// The transport a packet came by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,30 +52,47 @@ pub enum WsOut {
 /// How a new session's first transport reaches the client.
 pub enum NewTransport {
     Polling,
-    WebSocket(Recipient<WsOut>),
+    WebSocket(WsSink),
 }
 
 enum Transport {
     Polling(PollQueue),
-    WebSocket(Recipient<WsOut>),
+    WebSocket(WsSink),
 }
 
 /// Frames waiting for the client's next GET, and that GET if it is parked.
 #[derive(Default)]
 struct PollQueue {
     frames: VecDeque<Frame>,
+    /// What `frames` cost against `max_buffered_bytes`.
+    bytes: usize,
     waiting: Option<oneshot::Sender<Bytes>>,
 }
 
 impl PollQueue {
+    /// Queues `frames`, within `limit` bytes queued.
+    fn push(&mut self, frames: &Frames, limit: usize) -> Result<(), OverBudget> {
+        let queued = self.bytes + outbound::cost(frames.iter());
+        if queued > limit {
+            return Err(OverBudget { queued, limit });
+        }
+        self.bytes = queued;
+        self.frames.extend(frames.iter().cloned());
+        Ok(())
+    }
+
+    /// Takes everything queued.
+    fn take(&mut self) -> Vec<Frame> {
+        self.bytes = 0;
+        self.frames.drain(..).collect()
+    }
+
     /// Answers a parked GET with everything queued.
     fn flush(&mut self) {
         if !self.frames.is_empty()
             && let Some(waiting) = self.waiting.take()
         {
-            let _ = waiting.send(encode_payload(
-                self.frames.drain(..).collect::<Vec<_>>().iter(),
-            ));
+            let _ = waiting.send(encode_payload(self.take().iter()));
         }
     }
 
@@ -100,7 +122,7 @@ pub struct Session {
     handshake: Arc<Handshake>,
     transport: Transport,
     /// A WebSocket that is probing to replace long-polling.
-    probe: Option<Recipient<WsOut>>,
+    probe: Option<WsSink>,
     /// The probe answered `3probe`: the client is pausing polling, so every
     /// GET is released at once (Node's noop check) until `5` arrives.
     upgrading: bool,
@@ -113,6 +135,8 @@ pub struct Session {
     /// cancelled by the first one (an actor polls its live timers on every
     /// wake-up, so dead ones are not left waiting).
     connect_deadline: Option<SpawnHandle>,
+    /// The client's event rate limit.
+    rate: RateLimit,
     closed: bool,
 }
 
@@ -128,6 +152,7 @@ impl Session {
             NewTransport::WebSocket(sink) => Transport::WebSocket(sink),
         };
         let decoder = Decoder::new(engine.config().max_payload);
+        let rate = RateLimit::new(engine.config().event_rate, Instant::now());
         Session {
             sid,
             engine,
@@ -140,31 +165,40 @@ impl Session {
             connecting: HashSet::new(),
             pong_deadline: None,
             connect_deadline: None,
+            rate,
             closed: false,
         }
     }
 
     fn write(&mut self, frames: Frames, ctx: &mut Context<Self>) {
-        match &mut self.transport {
-            // The WebSocket actor's mailbox is bounded: it fills when the
-            // socket stops draining (the actor is only polled as the
-            // connection writes), and a full one marks a stuck reader.
-            Transport::WebSocket(sink) => {
-                if let Err(SendError::Full(_)) = sink.try_send(WsOut::Frames(frames)) {
-                    warn!(sid = %self.sid.as_str(), "websocket not draining, closing");
-                    self.close(DisconnectReason::TransportError, ctx);
-                }
-            }
-            Transport::Polling(queue) => {
-                queue.frames.extend(frames.iter().cloned());
-                if queue.frames.len() > self.engine.config().max_buffered_frames {
-                    warn!(sid = %self.sid.as_str(), "outbound queue full, closing");
-                    self.close(DisconnectReason::TransportError, ctx);
-                    return;
-                }
-                queue.flush();
-            }
+        let limit = self.engine.config().max_buffered_bytes;
+        let written = match &mut self.transport {
+            Transport::WebSocket(sink) => sink.write(frames, limit),
+            Transport::Polling(queue) => queue.push(&frames, limit).map(|()| queue.flush()),
+        };
+        if let Err(over) = written {
+            self.overflow(over, ctx);
         }
+    }
+
+    /// The client is not reading what it is sent: drop what waits for it
+    /// and cut the connection at once, without a close packet behind the
+    /// queue (its reconnect takes over).
+    fn overflow(&mut self, over: OverBudget, ctx: &mut Context<Self>) {
+        Stats::bump(&self.engine.stats().outbound_overflows);
+        warn!(sid = %self.sid.as_str(), %over, "client not reading, cutting the connection");
+        match &mut self.transport {
+            Transport::WebSocket(sink) => sink.outbound.abort(),
+            Transport::Polling(queue) => drop(queue.take()),
+        }
+        self.close(DisconnectReason::TransportError, ctx);
+    }
+
+    /// A protocol violation: counted, reported at debug level (the session
+    /// logs its close once), and the connection closed with `reason`.
+    fn refuse(&mut self, reason: DisconnectReason, ctx: &mut Context<Self>) {
+        Stats::bump(&self.engine.stats().malformed_packets);
+        self.close(reason, ctx);
     }
 
     fn write_control(&mut self, packet: Packet, ctx: &mut Context<Self>) {
@@ -237,12 +271,12 @@ impl Session {
             Packet::Noop => {}
             // In Engine.IO v4 only the server pings.
             Packet::Ping => {
-                warn!(sid = %self.sid.as_str(), "client sent a ping, closing");
-                self.close(DisconnectReason::TransportError, ctx);
+                debug!(sid = %self.sid.as_str(), "client sent a ping, closing");
+                self.refuse(DisconnectReason::TransportError, ctx);
             }
             other => {
-                warn!(sid = %self.sid.as_str(), ?other, "unexpected Engine.IO packet, closing");
-                self.close(DisconnectReason::ParseError, ctx);
+                debug!(sid = %self.sid.as_str(), ?other, "unexpected Engine.IO packet, closing");
+                self.refuse(DisconnectReason::ParseError, ctx);
             }
         }
     }
@@ -253,20 +287,22 @@ impl Session {
         let (Some(probe), Transport::Polling(queue)) = (&self.probe, &mut self.transport) else {
             return;
         };
+        let limit = self.engine.config().max_buffered_bytes;
         match packet {
             Packet::PingUpgrade => {
-                probe.do_send(WsOut::Frames(Frames::from([Frame::control(
-                    Packet::PongUpgrade,
-                )])));
+                let pong = Frames::from([Frame::control(Packet::PongUpgrade)]);
+                // Within budget: the probe's queue is empty.
+                let _ = probe.write(pong, limit);
                 queue.release(Packet::Noop);
                 self.upgrading = true;
             }
             Packet::Upgrade => {
                 queue.release(Packet::Noop);
-                let pending: Frames = queue.frames.drain(..).collect();
+                let pending: Frames = queue.take().into();
                 let sink = self.probe.take().expect("probe checked above");
+                // Within budget: the polling queue was.
                 if !pending.is_empty() {
-                    sink.do_send(WsOut::Frames(pending));
+                    let _ = sink.write(pending, limit);
                 }
                 self.transport = Transport::WebSocket(sink);
                 self.upgrading = false;
@@ -276,7 +312,7 @@ impl Session {
                 // Only the probe and the upgrade belong on a probing socket.
                 debug!(sid = %self.sid.as_str(), ?other, "closing a probe that sent another packet");
                 if let Some(probe) = self.probe.take() {
-                    probe.do_send(WsOut::Close);
+                    probe.close();
                 }
                 self.upgrading = false;
             }
@@ -292,8 +328,8 @@ impl Session {
             Ok(Some(incoming)) => self.on_socketio(incoming, ctx),
             Ok(None) => {}
             Err(err) => {
-                warn!(sid = %self.sid.as_str(), %err, "malformed Socket.IO packet, closing");
-                self.close(DisconnectReason::ParseError, ctx);
+                debug!(sid = %self.sid.as_str(), %err, "malformed Socket.IO packet, closing");
+                self.refuse(DisconnectReason::ParseError, ctx);
             }
         }
     }
@@ -324,8 +360,8 @@ impl Session {
             return;
         };
         if self.sockets.contains_key(&nsp) || !self.connecting.insert(nsp.clone()) {
-            warn!(sid = %self.sid.as_str(), nsp, "second CONNECT to a namespace, closing");
-            self.close(DisconnectReason::ParseError, ctx);
+            debug!(sid = %self.sid.as_str(), nsp, "second CONNECT to a namespace, closing");
+            self.refuse(DisconnectReason::ParseError, ctx);
             return;
         }
         let request = ConnectRequest {
@@ -485,11 +521,14 @@ impl Session {
         ack: Option<i64>,
         ctx: &mut Context<Self>,
     ) {
+        if !self.within_rate(&nsp, &payload, ack, ctx) {
+            return;
+        }
         let Some(state) = self.sockets.get(&nsp) else {
             // Still in the middlewares: the client jumped the gun, drop it.
             if !self.connecting.contains(&nsp) {
-                warn!(sid = %self.sid.as_str(), nsp, "event for a namespace not connected, closing");
-                self.close(DisconnectReason::ParseError, ctx);
+                debug!(sid = %self.sid.as_str(), nsp, "event for a namespace not connected, closing");
+                self.refuse(DisconnectReason::ParseError, ctx);
             }
             return;
         };
@@ -515,6 +554,59 @@ impl Session {
                     reply.send(&serde_json::json!({ "error": format!("unknown event: {event}") }));
             }
         }
+    }
+
+    /// Takes a token for one event. Over the rate, the event is refused
+    /// (`{error: "rate limited"}` to its ack, or an `exception` event);
+    /// a client that keeps at it is disconnected. Logged once for each.
+    fn within_rate(
+        &mut self,
+        nsp: &str,
+        payload: &Payload,
+        ack: Option<i64>,
+        ctx: &mut Context<Self>,
+    ) -> bool {
+        let stats = self.engine.stats();
+        match self.rate.check(Instant::now()) {
+            Verdict::Allowed => return true,
+            Verdict::Refused { first } => {
+                Stats::bump(&stats.rate_limited_events);
+                if first {
+                    warn!(sid = %self.sid.as_str(), "client over the event rate, refusing events");
+                }
+            }
+            Verdict::Disconnect => {
+                Stats::bump(&stats.rate_limited_events);
+                Stats::bump(&stats.rate_limited_connections);
+                warn!(sid = %self.sid.as_str(), "client kept over the event rate, disconnecting");
+                // A server disconnect: the stock client does not reconnect.
+                let namespaces: Vec<String> = self.sockets.keys().cloned().collect();
+                for nsp in namespaces {
+                    self.write(socketio::disconnect_frames(&nsp), ctx);
+                }
+                self.close(DisconnectReason::ForcedClose, ctx);
+                return false;
+            }
+        }
+        if self.sockets.contains_key(nsp) {
+            let refusal = serde_json::json!({
+                "status": "error",
+                "message": RATE_LIMITED,
+                "event": payload.event(),
+            });
+            match ack {
+                Some(id) => {
+                    let _ = Ack::new(ctx.address(), nsp.to_owned(), id)
+                        .send(&serde_json::json!({ "error": RATE_LIMITED }));
+                }
+                None => {
+                    if let Ok(args) = Args::new(&refusal) {
+                        self.write(args.event_frames(nsp, "exception", None), ctx);
+                    }
+                }
+            }
+        }
+        false
     }
 
     fn on_ack(&mut self, nsp: &str, id: i64, args: Args) {
@@ -555,17 +647,17 @@ impl Session {
             self.remove_socket(&nsp, reason, ctx);
         }
         if let Some(probe) = self.probe.take() {
-            probe.do_send(WsOut::Close);
+            probe.close();
         }
         match &mut self.transport {
-            Transport::WebSocket(sink) => sink.do_send(WsOut::Close),
+            Transport::WebSocket(sink) => sink.close(),
             Transport::Polling(queue) if queue.waiting.is_some() => queue.release(Packet::Close),
             Transport::Polling(queue)
                 if ctx.state().alive() && reason != DisconnectReason::TransportClose =>
             {
                 // No GET to carry the close packet: keep it for the next one,
                 // as the Node server does, for at most a ping timeout.
-                queue.frames.clear();
+                queue.take();
                 queue.frames.push_back(Frame::control(Packet::Close));
                 ctx.run_later(self.engine.config().ping_timeout, |_, ctx| ctx.stop());
                 return;
@@ -690,13 +782,13 @@ impl Handler<Poll> for Session {
             return Box::pin(async { Err(PollError::NotPolling) });
         };
         if queue.waiting.is_some() {
-            warn!(sid = %self.sid.as_str(), "overlapping GET, closing");
-            self.close(DisconnectReason::TransportError, ctx);
+            debug!(sid = %self.sid.as_str(), "overlapping GET, closing");
+            self.refuse(DisconnectReason::TransportError, ctx);
             return Box::pin(async { Err(PollError::Overlap) });
         }
         if self.closed {
             // The close packet kept for this GET: deliver it and go.
-            let payload = encode_payload(queue.frames.drain(..).collect::<Vec<_>>().iter());
+            let payload = encode_payload(queue.take().iter());
             ctx.stop();
             return Box::pin(async move { Ok(payload) });
         }
@@ -718,7 +810,7 @@ impl Handler<Poll> for Session {
 /// A WebSocket opened with this session's sid, to probe for an upgrade.
 #[derive(Message)]
 #[rtype(result = "Result<(), UpgradeError>")]
-pub struct AttachProbe(pub Recipient<WsOut>);
+pub struct AttachProbe(pub WsSink);
 
 #[derive(Debug, Clone, Copy, thiserror::Error)]
 #[error("session is already on websocket or upgrading")]

@@ -9,7 +9,7 @@ use common::*;
 use confab_actors::protocol::engineio::Sid;
 use confab_actors::session::NewTransport;
 use confab_actors::{
-    AckError, ConnectError, DisconnectReason, Engine, EngineConfig, Handshake, Namespaces,
+    AckError, ConnectError, DisconnectReason, Engine, EngineConfig, Handshake, Namespaces, Stats,
 };
 use serde_json::{Value, json};
 
@@ -604,6 +604,9 @@ async fn malformed_packets_close_only_their_session() {
     let listed = engine.io().of("/").sockets().await;
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].id, bystander_id);
+    // Counted, one each (their log line is the session's close).
+    let counted = Stats::read(&engine.stats().malformed_packets);
+    assert_eq!(counted, malformed.len() as u64);
 }
 
 #[actix_rt::test]

@@ -5,10 +5,11 @@
 mod common;
 
 use common::*;
+use confab_actors::outbound::{Outbound, WsSink};
 use confab_actors::session::{
     AttachProbe, NewTransport, PollError, TransportClosed, TransportKind, WsOut,
 };
-use confab_actors::{DisconnectReason, Engine, EngineConfig, Handshake};
+use confab_actors::{DisconnectReason, Engine, EngineConfig, Handshake, Stats};
 use serde_json::json;
 
 /// A closed polling session with no parked GET: the next GET gets the
@@ -225,30 +226,37 @@ async fn overlapping_polls_close_the_session() {
     );
 }
 
+/// A kilobyte of text to emit.
+fn kilobyte() -> String {
+    "k".repeat(1000)
+}
+
 #[actix_rt::test]
-async fn too_many_queued_frames_close_the_session() {
+async fn too_many_queued_bytes_close_the_session() {
+    // The open packet and the CONNECT reply cost about 300.
     let config = EngineConfig {
-        max_buffered_frames: 3,
+        max_buffered_bytes: 2000,
         ..Default::default()
     };
     let (engine, mut evs) = engine_with(config, &[]);
     let session = engine.open(Handshake::default(), NewTransport::Polling);
     send_polling(&session, "40");
     let socket = evs.connected().await; // queued: open, CONNECT reply
-    socket.emit("a", &1).unwrap(); // 3: still within the limit
-    socket.emit("b", &2).unwrap(); // 4: over
+    socket.emit("a", &kilobyte()).unwrap(); // ~1400: still within the limit
+    socket.emit("b", &kilobyte()).unwrap(); // ~2500: over
     assert_eq!(
         evs.disconnected().await,
         (socket.id().to_owned(), DisconnectReason::TransportError)
     );
-    // No GET was parked: the next one, if any, gets the close packet.
+    assert_eq!(Stats::read(&engine.stats().outbound_overflows), 1);
+    // The queue was dropped: the next GET gets the close packet alone.
     last_get_closes(&engine, &session).await;
 }
 
 #[actix_rt::test]
-async fn a_draining_client_stays_within_the_frame_limit() {
+async fn a_draining_client_stays_within_the_byte_limit() {
     let config = EngineConfig {
-        max_buffered_frames: 3,
+        max_buffered_bytes: 2000,
         ..Default::default()
     };
     let (engine, mut evs) = engine_with(config, &[]);
@@ -256,9 +264,9 @@ async fn a_draining_client_stays_within_the_frame_limit() {
     send_polling(&session, "40");
     let socket = evs.connected().await;
     for round in 0..5 {
-        socket.emit("a", &round).unwrap();
+        socket.emit("a", &(round, kilobyte())).unwrap();
         let body = poll(&session).await.unwrap();
-        assert!(body.ends_with(&format!(r#"42["a",{round}]"#)), "{body:?}");
+        assert!(body.ends_with(&format!(r#"42["a",{round},"{}"]"#, kilobyte())));
     }
     assert_eq!(engine.session_count(), 1);
 }
@@ -267,9 +275,10 @@ async fn a_draining_client_stays_within_the_frame_limit() {
 /// was closed while its CONNECT reply was being written.
 #[actix_rt::test]
 async fn on_connect_does_not_run_for_a_socket_closed_by_its_connect_reply() {
-    // The open packet fills the queue; the CONNECT reply overflows it.
+    // The open packet (about 180 with its overhead) fills the queue; the
+    // CONNECT reply (about 100) overflows it.
     let config = EngineConfig {
-        max_buffered_frames: 1,
+        max_buffered_bytes: 200,
         ..Default::default()
     };
     let (engine, mut evs) = engine_with(config, &[]);
@@ -433,39 +442,49 @@ async fn connect_timeout_spares_a_connection_that_did_connect() {
     );
 }
 
-/// A WebSocket whose peer stopped reading: it takes one write, then never
-/// another, and its mailbox holds only a few.
+/// A WebSocket whose peer stopped reading: it takes writes and never
+/// hands them to the network, so nothing leaves the budget.
 struct StuckSocket;
 
 impl actix::Actor for StuckSocket {
     type Context = actix::Context<Self>;
-    fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.set_mailbox_capacity(2);
-    }
 }
 
 impl actix::Handler<WsOut> for StuckSocket {
     type Result = ();
-    fn handle(&mut self, _: WsOut, ctx: &mut Self::Context) {
-        use actix::AsyncContext;
-        ctx.wait(actix::fut::wrap_future(std::future::pending::<()>()));
-    }
+    fn handle(&mut self, _: WsOut, _: &mut Self::Context) {}
 }
 
 #[actix_rt::test]
-async fn a_websocket_that_stops_draining_is_closed_not_buffered_forever() {
+async fn a_websocket_over_its_byte_budget_is_aborted_not_buffered_forever() {
     use actix::Actor;
-    let (engine, mut evs) = engine();
-    let stuck = StuckSocket.start();
-    let session = engine.open(
-        Handshake::default(),
-        NewTransport::WebSocket(stuck.recipient()),
-    );
+    let config = EngineConfig {
+        max_buffered_bytes: 5000,
+        ..Default::default()
+    };
+    let (engine, mut evs) = engine_with(config, &[]);
+    let outbound = Outbound::default();
+    let (aborted_tx, aborted) = tokio::sync::oneshot::channel();
+    outbound.on_abort(Box::new(move || {
+        let _ = aborted_tx.send(());
+    }));
+    let sink = WsSink {
+        out: StuckSocket.start().recipient(),
+        outbound: outbound.clone(),
+    };
+    let session = engine.open(Handshake::default(), NewTransport::WebSocket(sink));
     send_ws(&session, "40");
     let socket = evs.connected().await;
-    for i in 0..10 {
-        socket.emit("flood", &i).unwrap();
+    for _ in 0..10 {
+        socket.emit("flood", &kilobyte()).unwrap();
     }
     let (_, reason) = evs.disconnected().await;
     assert_eq!(reason, DisconnectReason::TransportError);
+    // Cut from outside the stuck transport, not by a message behind the queue.
+    tokio::time::timeout(WAIT, aborted)
+        .await
+        .expect("the transport's abort ran")
+        .unwrap();
+    assert!(outbound.is_aborted());
+    assert!(outbound.queued() <= 5000, "{}", outbound.queued());
 }

@@ -5,6 +5,7 @@
 //! open or upgrade a connection ([`origin`]), and hands each request to its
 //! transport. Transports move bytes; they know nothing of Socket.IO.
 
+mod connection;
 mod error;
 mod origin;
 mod polling;
@@ -19,6 +20,7 @@ use confab_actors::Engine;
 use confab_actors::handshake::Handshake;
 use confab_actors::protocol::engineio::Sid;
 
+pub use connection::on_connect;
 pub use error::EngineIoError;
 pub(crate) use origin::Admission;
 pub use origin::{AllowRequest, CorsPolicy, ORIGIN_REFUSED};

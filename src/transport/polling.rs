@@ -66,6 +66,7 @@ pub async fn post(
         .get(CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/octet-stream"));
     if binary {
+        confab_actors::Stats::bump(&engine.stats().malformed_packets);
         session.do_send(CloseSession(DisconnectReason::ParseError));
         return Err(EngineIoError::BadRequest);
     }
@@ -94,6 +95,7 @@ pub async fn post(
         Err(PayloadError::TooLarge { .. }) => Err(EngineIoError::PayloadTooLarge),
         Err(err) => {
             debug!(%err, "malformed polling payload, closing the session");
+            confab_actors::Stats::bump(&engine.stats().malformed_packets);
             session.do_send(CloseSession(DisconnectReason::ParseError));
             Err(EngineIoError::BadRequest)
         }

@@ -2,23 +2,31 @@
 //! that touches that crate, so moving to its successor is one file.
 //!
 //! One actor per WebSocket: text and binary frames in become Engine.IO
-//! packets for the session; frames the session writes go out unchanged.
+//! packets for the session; frames the session writes go out unchanged,
+//! charged to the connection's byte budget ([`Outbound`]) until the
+//! connection has taken them.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use actix::prelude::*;
-use actix_http::ws::Item;
+use actix_http::ws::{Codec, Item};
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_web_actors::ws::{self, CloseCode, CloseReason, Message, ProtocolError};
 use bytes::{Bytes, BytesMut};
 use confab_actors::handshake::Handshake;
+use confab_actors::outbound::{Outbound, WsSink};
 use confab_actors::protocol::engineio::{Frame, Packet, decode_text};
 use confab_actors::session::{
     AttachProbe, CloseSession, Inbound, NewTransport, Packets, Session, TransportClosed,
     TransportKind, WsOut,
 };
-use confab_actors::{DisconnectReason, Engine};
+use confab_actors::{DisconnectReason, Engine, Stats};
+use futures_util::Stream;
 use tracing::debug;
 
 use super::EngineIoError;
+use super::connection::SocketCell;
 
 /// A new connection that starts on WebSocket.
 pub fn open(
@@ -46,16 +54,67 @@ fn start(
     engine: &Engine,
     role: Role,
 ) -> Result<HttpResponse, EngineIoError> {
+    let mut response = ws::handshake(req).map_err(|_| EngineIoError::BadRequest)?;
+    let outbound = Outbound::default();
+    let socket = SocketCell::of(req);
+    if let Some(socket) = &socket {
+        outbound.on_abort(socket.aborter());
+    }
     let actor = WsTransport {
         engine: engine.clone(),
         role: Some(role),
         session: None,
         fragments: None,
+        outbound: outbound.clone(),
     };
-    ws::WsResponseBuilder::new(actor, req, body)
-        .frame_size(engine.config().max_payload)
-        .start()
-        .map_err(|_| EngineIoError::BadRequest)
+    let codec = Codec::new().max_size(engine.config().max_payload);
+    let frames = ws::WebsocketContext::with_codec(actor, body, codec);
+    Ok(response.streaming(Metered {
+        frames: Box::pin(frames),
+        outbound,
+        handed: 0,
+        socket,
+    }))
+}
+
+/// The WebSocket's response body: the actor's frames, encoded.
+///
+/// actix-http polls a response body only while its write buffer holds
+/// less than `h1_write_buffer_size` (32 KiB by default): a poll says the
+/// chunks given before have left for the kernel, all but that much. So
+/// what the actor handed over during one poll stays charged to the budget
+/// until the next one; a client that stops reading keeps it charged, and
+/// the session's next frames find the budget full.
+struct Metered<S> {
+    frames: Pin<Box<S>>,
+    outbound: Outbound,
+    /// Charged bytes handed over during the last poll.
+    handed: usize,
+    /// Emptied when the body goes, before the connection closes its socket.
+    socket: Option<SocketCell>,
+}
+
+impl<S: Stream> Stream for Metered<S> {
+    type Item = S::Item;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        let this = self.get_mut();
+        this.outbound.release(std::mem::take(&mut this.handed));
+        if this.outbound.is_aborted() {
+            return Poll::Ready(None);
+        }
+        let next = this.frames.as_mut().poll_next(cx);
+        this.handed = this.outbound.take_handed();
+        next
+    }
+}
+
+impl<S> Drop for Metered<S> {
+    fn drop(&mut self) {
+        if let Some(socket) = &self.socket {
+            socket.forget();
+        }
+    }
 }
 
 enum Role {
@@ -69,6 +128,8 @@ struct WsTransport {
     session: Option<Addr<Session>>,
     /// A fragmented message being reassembled (text?, bytes so far).
     fragments: Option<(bool, BytesMut)>,
+    /// The connection's byte budget, charged by the session.
+    outbound: Outbound,
 }
 
 impl WsTransport {
@@ -86,6 +147,7 @@ impl WsTransport {
             Ok(packet) => self.deliver(packet),
             Err(err) => {
                 debug!(%err, "malformed Engine.IO packet on websocket");
+                Stats::bump(&self.engine.stats().malformed_packets);
                 if let Some(session) = &self.session {
                     session.do_send(CloseSession(DisconnectReason::ParseError));
                 }
@@ -120,9 +182,10 @@ impl Actor for WsTransport {
     type Context = ws::WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        // Bounds what the session may queue here (see `Session::write`).
-        ctx.set_mailbox_capacity(self.engine.config().max_buffered_frames);
-        let sink = ctx.address().recipient();
+        let sink = WsSink {
+            out: ctx.address().recipient(),
+            outbound: self.outbound.clone(),
+        };
         match self.role.take() {
             Some(Role::Open(handshake)) => {
                 self.session = Some(self.engine.open(*handshake, NewTransport::WebSocket(sink)));
@@ -152,6 +215,7 @@ impl Handler<WsOut> for WsTransport {
     fn handle(&mut self, msg: WsOut, ctx: &mut Self::Context) {
         match msg {
             WsOut::Frames(frames) => {
+                self.outbound.handed(&frames);
                 for frame in frames.iter() {
                     match frame {
                         Frame::Text(text) => ctx.text(text.clone()),

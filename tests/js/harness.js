@@ -21,6 +21,8 @@ export const serverKind = process.env.CONFAB_TEST_SERVER === "node" ? "node" : "
  * `options.command` runs another program instead of the testbed, whatever
  * CONFAB_TEST_SERVER says: a bare name is a binary of target/debug (e.g.
  * `{ command: "confab", args: ["--profile", "seam"] }`), a path is run as is.
+ * `options.stderr: "pipe"` keeps the server's log on `child.stderr` (shown
+ * otherwise).
  */
 export async function startServer(settings = {}, options = {}) {
   const env = { ...process.env, CONFAB_PORT: "0", CONFAB_HOST: "127.0.0.1", ...settings };
@@ -32,7 +34,7 @@ export async function startServer(settings = {}, options = {}) {
     : serverKind === "node"
       ? [process.execPath, [path.join(here, "reference", "testbed.js")]]
       : [path.join(root, "target", "debug", "examples", "testbed"), []];
-  const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", options.stderr ?? "inherit"] });
   const port = await new Promise((resolve, reject) => {
     const lines = readline.createInterface({ input: child.stdout });
     const timer = setTimeout(() => reject(new Error("server did not start in 30 s")), 30_000);

@@ -13,6 +13,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use bytes::Bytes;
 use bytestring::ByteString;
+use confab_actors::outbound::{Outbound, WsSink};
 use confab_actors::protocol::engineio::{Frame, Packet, decode_payload, decode_text};
 use confab_actors::session::{
     Inbound, NewTransport, Packets, Poll, PollError, Session, TransportKind, WsOut,
@@ -35,7 +36,8 @@ pub enum Out {
     Close,
 }
 
-struct Collector(UnboundedSender<Out>);
+/// A WebSocket that writes at once: what it takes leaves the budget.
+struct Collector(UnboundedSender<Out>, Outbound);
 
 impl Actor for Collector {
     type Context = Context<Self>;
@@ -46,6 +48,8 @@ impl Handler<WsOut> for Collector {
     fn handle(&mut self, msg: WsOut, _: &mut Context<Self>) {
         match msg {
             WsOut::Frames(frames) => {
+                self.1.handed(&frames);
+                self.1.release(self.1.take_handed());
                 for frame in frames.iter() {
                     let _ = self.0.send(Out::Frame(frame.clone()));
                 }
@@ -63,11 +67,16 @@ pub struct Ws {
 }
 
 impl Ws {
-    /// A new sink and the recipient to hand to the session.
-    pub fn new() -> (Ws, Recipient<WsOut>) {
+    /// A new sink and its end to hand to the session.
+    pub fn new() -> (Ws, WsSink) {
         let (tx, rx) = unbounded_channel();
-        let addr = Collector(tx).start();
-        (Ws { rx }, addr.recipient())
+        let outbound = Outbound::default();
+        let addr = Collector(tx, outbound.clone()).start();
+        let sink = WsSink {
+            out: addr.recipient(),
+            outbound,
+        };
+        (Ws { rx }, sink)
     }
 
     pub async fn next(&mut self) -> Out {

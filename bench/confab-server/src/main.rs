@@ -12,7 +12,7 @@
 //! `ready confab <port>` once listening.
 
 use actix_web::{App, HttpServer};
-use confab::{Confab, ConnectError};
+use confab::{Confab, ConnectError, EngineConfig, EventRate};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -27,7 +27,17 @@ async fn main() -> std::io::Result<()> {
         .ok()
         .and_then(|p| p.parse().ok())
         .unwrap_or(3000);
+    // The echo clients send over a thousand events a second each, past the
+    // default rate limit (made for people): the benchmark turns it off.
+    let engine = EngineConfig {
+        event_rate: EventRate {
+            per_second: 0,
+            ..EventRate::default()
+        },
+        ..EngineConfig::default()
+    };
     let confab = Confab::builder()
+        .engine_config(engine)
         .namespace("/", |ns| {
             ns.middleware(|req| async move {
                 match req.auth.get("token").and_then(Value::as_str) {
