@@ -232,6 +232,7 @@ async fn main() -> std::io::Result<()> {
     .h1_allow_half_closed(false)
     // A WebSocket whose client stops reading can be cut at once.
     .on_connect(confab::transport::on_connect)
+    .tcp_nodelay(true) // small frames out at once, as in the binary
     .bind((config.host.as_str(), config.port))?;
     for addr in server.addrs() {
         println!("confab listening on http://{addr}");

@@ -170,6 +170,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     .h1_allow_half_closed(false)
     // A WebSocket whose client stops reading can be cut at once.
     .on_connect(confab::transport::on_connect)
+    // Small frames go out at once: with Nagle's algorithm the second of two
+    // small writes (an event, then an ack) waits for the client's delayed
+    // ACK, ~40 ms.
+    .tcp_nodelay(true)
     .shutdown_timeout(5)
     .bind((config.host.as_str(), config.port))
     .map_err(|err| Problems(vec![check::bind_problem(&config, &err)]))?;

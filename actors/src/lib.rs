@@ -15,6 +15,7 @@ pub mod chat;
 pub mod config;
 pub mod engine;
 pub mod handshake;
+mod held;
 pub mod io;
 pub mod namespace;
 pub mod outbound;

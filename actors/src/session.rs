@@ -6,7 +6,7 @@
 //! namespace and their pending acks. Transports feed it packets; rooms and
 //! handlers feed it encoded frames to write.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,6 +19,7 @@ use tracing::{debug, info, warn};
 use crate::CONNECTIONS;
 use crate::engine::Engine;
 use crate::handshake::{ConnectRequest, Handshake};
+use crate::held::HeldEvents;
 use crate::namespace::Namespace;
 use crate::outbound::{self, OverBudget, WsSink};
 use crate::payload::Payload;
@@ -128,8 +129,9 @@ pub struct Session {
     upgrading: bool,
     decoder: Decoder,
     sockets: HashMap<String, SocketState>,
-    /// Namespaces whose CONNECT is still in the middlewares.
-    connecting: HashSet<String>,
+    /// Namespaces whose CONNECT is still in progress, with the events the
+    /// client sent meanwhile.
+    connecting: HashMap<String, HeldEvents>,
     pong_deadline: Option<SpawnHandle>,
     /// Closes the connection if no namespace CONNECT succeeds in time;
     /// cancelled by the first one (an actor polls its live timers on every
@@ -162,7 +164,7 @@ impl Session {
             upgrading: false,
             decoder,
             sockets: HashMap::new(),
-            connecting: HashSet::new(),
+            connecting: HashMap::new(),
             pong_deadline: None,
             connect_deadline: None,
             rate,
@@ -359,11 +361,13 @@ impl Session {
             );
             return;
         };
-        if self.sockets.contains_key(&nsp) || !self.connecting.insert(nsp.clone()) {
+        if self.sockets.contains_key(&nsp) || self.connecting.contains_key(&nsp) {
             debug!(sid = %self.sid.as_str(), nsp, "second CONNECT to a namespace, closing");
             self.refuse(DisconnectReason::ParseError, ctx);
             return;
         }
+        let held = HeldEvents::new(self.engine.config().max_payload);
+        self.connecting.insert(nsp.clone(), held);
         let request = ConnectRequest {
             nsp: nsp.clone(),
             auth,
@@ -373,12 +377,12 @@ impl Session {
         };
         let admitted = ns.admit(request);
         ctx.spawn(admitted.into_actor(self).then(move |result, act, ctx| {
-            act.connecting.remove(&nsp);
             match result {
                 _ if act.closed => Box::pin(fut::ready(())) as LocalBoxActorFuture<Self, ()>,
                 Ok(request) => act.accept(ns, request, ctx),
                 Err(refusal) => {
-                    info!(target: CONNECTIONS, sid = %act.sid.as_str(), nsp, reason = %refusal, "CONNECT refused");
+                    let dropped = act.connecting.remove(&nsp).map_or(0, |held| held.len());
+                    info!(target: CONNECTIONS, sid = %act.sid.as_str(), nsp, reason = %refusal, dropped, "CONNECT refused");
                     act.write(
                         socketio::connect_error_frames(
                             &nsp,
@@ -393,8 +397,8 @@ impl Session {
         }));
     }
 
-    /// Creates the socket, registers it, then answers CONNECT and runs the
-    /// connection handler.
+    /// Creates the socket, registers it, then answers CONNECT, runs the
+    /// connection handler and handles the events held meanwhile.
     fn accept(
         &mut self,
         ns: Arc<Namespace>,
@@ -453,6 +457,9 @@ impl Session {
                             act.start_auth_clock(&ns, &socket, ctx);
                             ns.connected(socket);
                         }
+                    }
+                    if let Some(held) = act.connecting.remove(&nsp) {
+                        act.replay(&nsp, id, held, ctx);
                     }
                 }),
         )
@@ -514,6 +521,22 @@ impl Session {
         }
     }
 
+    /// Handles the events held during a CONNECT, in order, for as long as
+    /// the socket they were sent to is connected.
+    fn replay(&mut self, nsp: &str, id: Sid, held: HeldEvents, ctx: &mut Context<Self>) {
+        let mut events = held.into_iter();
+        for (payload, ack) in events.by_ref() {
+            if self.closed || self.sockets.get(nsp).is_none_or(|s| s.socket.sid() != id) {
+                break;
+            }
+            self.on_event(nsp.to_owned(), payload, ack, ctx);
+        }
+        let dropped = events.len();
+        if dropped > 0 {
+            debug!(sid = %self.sid.as_str(), nsp, dropped, "socket gone, dropping held events");
+        }
+    }
+
     fn on_event(
         &mut self,
         nsp: String,
@@ -521,15 +544,21 @@ impl Session {
         ack: Option<i64>,
         ctx: &mut Context<Self>,
     ) {
+        // The CONNECT is still in progress: the client jumped the gun. Held
+        // events meet the rate limit when they are replayed, once.
+        if let Some(held) = self.connecting.get_mut(&nsp) {
+            if let Err(err) = held.hold(payload, ack) {
+                debug!(sid = %self.sid.as_str(), nsp, %err, "too much sent before the CONNECT answer, closing");
+                self.refuse(DisconnectReason::ParseError, ctx);
+            }
+            return;
+        }
         if !self.within_rate(&nsp, &payload, ack, ctx) {
             return;
         }
         let Some(state) = self.sockets.get(&nsp) else {
-            // Still in the middlewares: the client jumped the gun, drop it.
-            if !self.connecting.contains(&nsp) {
-                debug!(sid = %self.sid.as_str(), nsp, "event for a namespace not connected, closing");
-                self.refuse(DisconnectReason::ParseError, ctx);
-            }
+            debug!(sid = %self.sid.as_str(), nsp, "event for a namespace not connected, closing");
+            self.refuse(DisconnectReason::ParseError, ctx);
             return;
         };
         let event = payload.event().to_owned();
@@ -652,8 +681,14 @@ impl Session {
         match &mut self.transport {
             Transport::WebSocket(sink) => sink.close(),
             Transport::Polling(queue) if queue.waiting.is_some() => queue.release(Packet::Close),
+            // A client that stopped answering pings is forgotten at once, as
+            // in the Node server: its next GET is told the sid is unknown.
             Transport::Polling(queue)
-                if ctx.state().alive() && reason != DisconnectReason::TransportClose =>
+                if ctx.state().alive()
+                    && !matches!(
+                        reason,
+                        DisconnectReason::TransportClose | DisconnectReason::PingTimeout
+                    ) =>
             {
                 // No GET to carry the close packet: keep it for the next one,
                 // as the Node server does, for at most a ping timeout.

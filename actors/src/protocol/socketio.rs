@@ -42,6 +42,8 @@ pub enum DecodeError {
     BadConnectPayload,
     #[error("a client may not send CONNECT_ERROR")]
     ClientConnectError,
+    #[error("ack id too large")]
+    AckIdTooLarge,
 }
 
 /// A packet from a client, parsed and checked.
@@ -102,6 +104,9 @@ impl Decoder {
     /// Decodes a text message. `Ok(None)`: a binary packet now waits for its
     /// attachments.
     pub fn text(&self, text: Str) -> Result<Option<Incoming>, DecodeError> {
+        if ack_id_too_large(text.as_str()) {
+            return Err(DecodeError::AckIdTooLarge);
+        }
         complete(CommonParser.decode_str(&self.config, &self.state, text))
     }
 
@@ -109,6 +114,25 @@ impl Decoder {
     pub fn binary(&self, data: Bytes) -> Result<Option<Incoming>, DecodeError> {
         complete(CommonParser.decode_bin(&self.config, &self.state, data))
     }
+}
+
+/// Whether an EVENT's ack id is too large for an `i64`. The parser reads
+/// such an id as no id at all, so the event would run and its sender wait
+/// for an ack that never comes (the Node server answers with the id rounded
+/// to a double, which the client cannot match either): it is refused like
+/// any other invalid id. Only the header is read: type, attachment count,
+/// namespace, then the id's digits up to the payload.
+fn ack_id_too_large(text: &str) -> bool {
+    let mut rest = match text.as_bytes().first() {
+        Some(b'2') => &text[1..],
+        Some(b'5') => text[1..].split_once('-').map_or("", |(_, rest)| rest),
+        _ => return false,
+    };
+    if rest.starts_with('/') {
+        rest = rest.split_once(',').map_or("", |(_, rest)| rest);
+    }
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    digits > 0 && rest[digits..].starts_with(['[', '{']) && rest[..digits].parse::<i64>().is_err()
 }
 
 fn complete(result: Result<Packet, ParseError>) -> Result<Option<Incoming>, DecodeError> {
@@ -463,6 +487,23 @@ mod tests {
     }
 
     #[test]
+    fn the_largest_ack_id_is_kept() {
+        let Incoming::Event { ack, .. } =
+            decode(r#"2/a,9223372036854775807["x"]"#).unwrap().unwrap()
+        else {
+            panic!("not an event")
+        };
+        assert_eq!(ack, Some(i64::MAX));
+        let Incoming::Event { ack, .. } = decode(r#"2["x",12345678901234567890123]"#)
+            .unwrap()
+            .unwrap()
+        else {
+            panic!("not an event")
+        };
+        assert_eq!(ack, None, "digits in the payload are not an id");
+    }
+
+    #[test]
     fn acks_keep_their_arguments() {
         let incoming = decode(r#"3/a,5["x",1]"#).unwrap().unwrap();
         let expected = Incoming::Ack {
@@ -483,6 +524,20 @@ mod tests {
         assert!(decode(r#"2["disconnect"]"#).is_err(), "reserved event name");
         assert!(decode(r#"2["connect"]"#).is_err(), "reserved event name");
         assert!(decode(r#"3abc["x"]"#).is_err(), "ack without id");
+        assert!(
+            matches!(
+                decode(r#"29223372036854775808["x"]"#),
+                Err(DecodeError::AckIdTooLarge)
+            ),
+            "ack id above i64::MAX"
+        );
+        assert!(
+            matches!(
+                decode(r#"51-/a,99999999999999999999["x",{"_placeholder":true,"num":0}]"#),
+                Err(DecodeError::AckIdTooLarge)
+            ),
+            "binary event ack id above i64::MAX"
+        );
         assert!(decode(r#"31{"x":1}"#).is_err(), "ack not an array");
         assert!(decode("0[1]").is_err(), "connect payload not an object");
         assert!(

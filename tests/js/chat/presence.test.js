@@ -24,9 +24,10 @@ test("clientStatus goes to contacts on first connect and last disconnect across 
     assert.equal((await ask(ben.socket, "getMyChats", {}))[0].isOnline, false);
 
     // Two devices: one "online" for the first, none for the second.
+    // Ben may hear it before the laptop has its CONNECT answer: wait from before.
+    const online = ben.rec.next("clientStatus");
     laptop = await connect(server.url, { query: { userId: annId } });
-    const online = await ben.rec.next("clientStatus");
-    assert.deepEqual(online, { userId: annId, clientType: "web", activeNow: true });
+    assert.deepEqual(await online, { userId: annId, clientType: "web", activeNow: true });
     phone = await connect(server.url, { query: { userId: annId, clientType: "mobile" } });
     await sleep(QUIET_MS);
     assert.equal(ben.rec.clientStatus.length, 2);

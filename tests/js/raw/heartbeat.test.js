@@ -3,7 +3,7 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startServer } from "../harness.js";
-import { Polling, openWs, connectWs, sleep, closeAll, echoAck, CLEAN_CLOSE } from "./lib.js";
+import { Polling, openWs, connectWs, sleep, closeAll, echoAck, CLEAN_CLOSE, testbed } from "./lib.js";
 
 const PING_INTERVAL = 300;
 const PING_TIMEOUT = 200;
@@ -122,6 +122,31 @@ describe("heartbeat", () => {
   test("the observer, answering every ping, is still connected", async () => {
     assert.ok(obs.pings >= 3, `observer saw ${obs.pings} pings`);
     assert.equal(await echoAck(obs, 7), '437["still-alive"]');
+  });
+});
+
+// The official suite's "should close the session upon ping timeout": a long ping timeout
+// leaves a wide window in which a session kept for its next GET would still answer.
+describe("ping timeout, polling, without a pending GET", () => {
+  const LONG_TIMEOUT = 1500;
+  let obs;
+  const server = testbed(
+    { CONFAB_PING_INTERVAL_MS: String(PING_INTERVAL), CONFAB_PING_TIMEOUT_MS: String(LONG_TIMEOUT) },
+    async (url) => {
+      obs = await observer(url);
+    },
+  );
+
+  test("the session is forgotten at once: the GET right after the timeout → 400 {code:1}", async () => {
+    const p = new Polling(server.url);
+    await p.connect();
+    assert.deepEqual(await obs.left(p.socketId, PING_INTERVAL + LONG_TIMEOUT + 3000), {
+      id: p.socketId,
+      reason: "ping timeout",
+    });
+    const res = await p.get();
+    assert.equal(res.status, 400, `GET after the timeout: ${res.status} ${JSON.stringify(res.body)}`);
+    assert.equal(res.body, UNKNOWN_SID);
   });
 });
 

@@ -4,6 +4,7 @@
 // Expected behaviour: the official Node server (engine.io 6.6, socket.io-parser 4.2).
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { serverKind } from "../harness.js";
 import { connectWs, openWs, CLEAN_CLOSE, testbed } from "./lib.js";
 
 const MAX_PAYLOAD = 1000;
@@ -71,6 +72,19 @@ for (const [name, frames] of cases) {
     await assertClosedBy(frames);
   });
 }
+
+test(`websocket: an ack id above i64::MAX: ${serverKind === "confab" ? "closed like any other invalid id" : "Node acks the id rounded to a double"}`, async () => {
+  const frame = '429223372036854775808["echo","x"]';
+  if (serverKind === "confab") {
+    // confab's deliberate difference: an ack no client can match is never sent
+    await assertClosedBy(frame);
+  } else {
+    const ws = await connectWs(server.url);
+    ws.send(frame);
+    assert.equal(await ws.next(), '439223372036854776000["x"]');
+    ws.close();
+  }
+});
 
 test("websocket: garbage before any CONNECT closes the connection too", async () => {
   await assertClosedBy('42["echo","x"]', { connect: false });

@@ -212,3 +212,80 @@ test("polling: acks, a namespace refusal and binary in one payload, byte for byt
   );
   assert.equal(packets[packets.indexOf('461-2[{"_placeholder":true,"num":0}]') + 1], "bAQID");
 });
+
+/** Polls until `count` packets have come (a payload may carry several). */
+async function pollPackets(p, count) {
+  const packets = [];
+  while (packets.length < count) packets.push(...(await p.poll()));
+  return packets;
+}
+
+const HELD = [
+  '42/admin,1["echo","a"]',
+  '42/admin,["echo","b"]',
+  '451-/admin,2["echo",{"_placeholder":true,"num":0}]',
+  "bAQID",
+];
+
+// rust_socketio's connect() returns before the CONNECT answer and emits at once. One POST
+// makes the race certain: every event in it arrives while /admin's middleware runs.
+test(`events sent before the CONNECT answer: ${serverKind === "confab" ? "confab handles them in order after it" : "Node closes (invalid state)"}`, async () => {
+  const p = new Polling(server.url);
+  await p.open();
+  await p.send('40/admin,{"token":"let-me-in"}', ...HELD);
+  if (serverKind === "confab") {
+    const packets = await pollPackets(p, 5);
+    assert.match(packets[0], /^40\/admin,\{"sid":"[A-Za-z0-9_-]+"\}$/);
+    assert.deepEqual(packets.slice(1), [
+      '43/admin,1["a"]',
+      '42/admin,["echo","b"]',
+      '461-/admin,2[{"_placeholder":true,"num":0}]',
+      "bAQID",
+    ]);
+  } else {
+    assert.equal((await p.poll()).at(-1), "1");
+  }
+});
+
+test(`events sent before a refused CONNECT: ${serverKind === "confab" ? "confab drops them, the connection stays usable" : "Node closes"}`, async () => {
+  const p = new Polling(server.url);
+  await p.open();
+  await p.send('40/admin,{"token":"wrong"}', ...HELD);
+  if (serverKind === "confab") {
+    assert.deepEqual(await p.poll(), ['44/admin,{"message":"unauthorized","data":{"reason":"bad token"}}']);
+    await p.send("40", '421["echo","after"]');
+    const packets = await pollPackets(p, 2);
+    assert.match(packets[0], /^40\{"sid":"[A-Za-z0-9_-]+"\}$/);
+    assert.equal(packets[1], '431["after"]');
+  } else {
+    assert.equal((await p.poll()).at(-1), "1");
+  }
+});
+
+test("more than 16 events before the CONNECT answer → the connection is closed, none handled", async () => {
+  const p = new Polling(server.url);
+  await p.open();
+  const events = Array.from({ length: 17 }, (_, i) => `42/admin,${i + 1}["echo",${i}]`);
+  await p.send('40/admin,{"token":"let-me-in"}', ...events);
+  const packets = await p.poll();
+  assert.equal(packets.at(-1), "1", `GET body ${JSON.stringify(packets)}`);
+  assert.ok(
+    packets.slice(0, -1).every((x) => x === "6"),
+    `GET body ${JSON.stringify(packets)}`,
+  );
+  assert.equal((await p.get()).status, 400);
+});
+
+test("websocket: an emit right after the CONNECT, without waiting for its answer, is acked", async () => {
+  const ws = await openWs(server.url);
+  ws.send('40/admin,{"token":"let-me-in"}');
+  ws.send('42/admin,1["echo","first"]');
+  if (serverKind === "confab") {
+    assert.match(await ws.next(), /^40\/admin,\{"sid":"[A-Za-z0-9_-]+"\}$/);
+    assert.equal(await ws.next(), '43/admin,1["first"]');
+  } else {
+    const { code } = await ws.waitClose(3000);
+    assert.ok(CLEAN_CLOSE.includes(code), `close code ${code}`);
+  }
+  ws.close();
+});
