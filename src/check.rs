@@ -10,8 +10,8 @@ use std::net::{TcpListener, ToSocketAddrs};
 use std::path::Path;
 
 use crate::config::Config;
-use crate::data_dir::SecretError;
-use crate::identity::Verifier;
+use crate::data_dir::{self, SecretError};
+use crate::identity::{IdentityConfig, Verifier};
 
 /// One thing to fix: `key: what is wrong`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,15 +66,25 @@ pub fn settings(config: &Config) -> Vec<Problem> {
     let data_dir = data_dir_problem(&config.data_dir);
     // A secret that cannot be read in a data directory that is already
     // refused is the same problem.
-    match config.clone().with_existing_data_secret() {
-        Ok(resolved) => {
-            if let Err(err) = Verifier::from_config(&resolved.identity) {
+    let identity = match config.clone().with_existing_data_secret() {
+        Ok(resolved) => Ok(resolved.identity),
+        // The server makes it on first start, and checking writes nothing:
+        // the other identity settings are checked with a secret made here.
+        Err(SecretError::Missing(_)) => data_dir::random_secret()
+            .map(|secret| IdentityConfig {
+                secret,
+                ..config.identity.clone()
+            })
+            .map_err(|err| err.to_string()),
+        Err(err) => Err(err.to_string()),
+    };
+    match identity {
+        Ok(identity) => {
+            if let Err(err) = Verifier::from_config(&identity) {
                 problems.push(Problem(err.to_string()));
             }
         }
-        // The server makes it on first start; checking writes nothing.
-        Err(SecretError::Missing(_)) => {}
-        Err(err) if data_dir.is_none() => problems.push(Problem(err.to_string())),
+        Err(err) if data_dir.is_none() => problems.push(Problem(err)),
         Err(_) => {}
     }
     problems.extend(data_dir);

@@ -77,12 +77,17 @@ fn read_private(path: &Path) -> io::Result<String> {
     Ok(secret.trim().to_owned())
 }
 
+/// 32 random bytes as hex: what a new secret file holds.
+pub fn random_secret() -> io::Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(io::Error::other)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// A new random secret, written `0600` beside `path` and linked to it. If
 /// another process linked one first, that one is kept.
 fn write_new(dir: &Path, path: &Path) -> io::Result<String> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(io::Error::other)?;
-    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let secret = random_secret()?;
     let temp = dir.join(format!(".{SECRET_FILE}.{}", std::process::id()));
     let written = OpenOptions::new()
         .write(true)
