@@ -135,7 +135,10 @@ async function pollingCase(url, rand, frames) {
 
 test(`${CASES} seeded mutations over WebSocket and polling leave the server serving (seed ${SEED})`, async (t) => {
   const server = await startServer(
-    { CONFAB_MAX_PAYLOAD: String(MAX_PAYLOAD), CONFAB_PING_INTERVAL_MS: "60000", RUST_LOG: "info" },
+    { CONFAB_MAX_PAYLOAD: String(MAX_PAYLOAD), CONFAB_PING_INTERVAL_MS: "60000",
+      // The operator's connection lines (opened, connected, closed) are
+      // their own target, off here: what is counted is everything else.
+      RUST_LOG: "info,confab::connections=off" },
     { stderr: "pipe" },
   );
   let logLines = 0;
@@ -161,8 +164,9 @@ test(`${CASES} seeded mutations over WebSocket and polling leave the server serv
     const grown = rss(pid) - baseline;
     t.diagnostic(`RSS after the first batch ${(baseline / 1e6).toFixed(1)} MB, grown ${(grown / 1e6).toFixed(1)} MB; ${logLines} log lines`);
     assert.ok(grown < RSS_SLACK, `the server grew by ${grown} bytes`);
-    // One line per session at most (its close), plus start-up.
-    assert.ok(logLines <= CASES + 10, `${logLines} log lines for ${CASES} connections`);
+    // Malformed input is reported at debug and counted: besides the
+    // connection lines, no line per session, only start-up's.
+    assert.ok(logLines <= 20, `${logLines} log lines for ${CASES} connections`);
   } finally {
     bystander.close();
     closeAll();
