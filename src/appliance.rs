@@ -13,7 +13,7 @@ use std::sync::{Arc, OnceLock};
 use actix_web::web;
 use tracing::warn;
 
-use confab_actors::store::{Store, StoreError as ChatStoreError};
+use confab_chat::store::{Store, StoreError as ChatStoreError};
 
 use crate::chat::ChatService;
 use crate::chat::settings::ChatOptionsError;

@@ -38,7 +38,8 @@
 //! Modules: [`transport`] (long-polling and WebSocket), [`config`] (the
 //! appliance's settings), [`identity`] (JWTs checked at namespace CONNECT),
 //! [`chat`] (the Syarah chat contract on chat-header actors and sled). The engine itself, its actors and the protocol
-//! codecs live in the `confab-actors` crate, re-exported here.
+//! codecs live in the `confab-engine` crate, re-exported here; the chat
+//! actors and their sled store in `confab-chat`.
 
 pub mod api;
 pub mod appliance;
@@ -61,7 +62,7 @@ use actix_web::{HttpRequest, web};
 
 pub use api::{ApiError, Delivery, Operation, Targets};
 pub use appliance::Appliance;
-pub use confab_actors::{
+pub use confab_engine::{
     Ack, AckError, Args, ArgsError, Broadcast, ConnectError, ConnectRequest, DisconnectReason,
     EncodeError, Engine, EngineConfig, EventRate, Handshake, Io, Namespace, Namespaces, Payload,
     Presence, PresenceHook, Socket, SocketInfo,

@@ -4,7 +4,7 @@
 //! servers.
 //!
 //! Connections are logged under their own target,
-//! [`confab_actors::CONNECTIONS`], so that
+//! [`confab_engine::CONNECTIONS`], so that
 //! `RUST_LOG=info,confab::connections=off` keeps everything but them.
 
 use serde::{Deserialize, Serialize};

@@ -74,7 +74,7 @@ impl From<StoreError> for ApiError {
 
 /// Event names the Socket.IO client keeps for itself: a server must not
 /// emit them either.
-pub use confab_actors::protocol::socketio::RESERVED_EVENTS;
+pub use confab_engine::protocol::socketio::RESERVED_EVENTS;
 
 /// Checks an event name a server is about to emit.
 pub fn check_event(event: &str) -> Result<(), ApiError> {

@@ -10,7 +10,7 @@
 
 use serde_json::{Value, json};
 
-use confab_actors::store::{Friendship, FriendshipStatus, User};
+use confab_chat::store::{Friendship, FriendshipStatus, User};
 
 use super::error::Refusal;
 use super::handlers::contacts;

@@ -1,7 +1,7 @@
 //! Why a client event is refused, in words fit for the client.
 
-use confab_actors::chat::ChatError;
-use confab_actors::store::StoreError;
+use confab_chat::ChatError;
+use confab_chat::store::StoreError;
 use tracing::error;
 
 /// A refused event: its ack gets `{error: "<message>"}`, or, when the

@@ -46,11 +46,11 @@ pub mod service;
 pub mod settings;
 mod wire;
 
-pub use confab_actors::chat::{ChatConfig, ChatError};
-pub use confab_actors::store::{
+pub use confab_chat::store::{
     ChatHeader, ChatKind, Friendship, FriendshipStatus, Message, MessageType, Store, StoreError,
     Upload, User,
 };
+pub use confab_chat::{ChatConfig, ChatError};
 pub use error::Refusal;
 pub use service::ChatService;
 pub use settings::{ChatOptions, ChatSettings, ChatStyle, PushSettings, UploadSettings};

@@ -12,8 +12,8 @@ use std::sync::{Arc, OnceLock};
 
 use tracing::warn;
 
-use confab_actors::chat::{ChatEvent, ChatEvents};
-use confab_actors::store::{ChatHeader, Store, now_millis};
+use confab_chat::store::{ChatHeader, Store, now_millis};
+use confab_chat::{ChatEvent, ChatEvents};
 
 use super::presence::Presence;
 use super::push::{self, Pusher};
@@ -45,22 +45,22 @@ impl Publisher {
             .to(self.settings.chat_room(chat.id))
     }
 
-    fn sender(&self, message: &confab_actors::store::Message) -> confab_actors::store::User {
+    fn sender(&self, message: &confab_chat::store::Message) -> confab_chat::store::User {
         self.store
             .user_or_bare(&message.sender)
-            .unwrap_or_else(|_| confab_actors::store::User {
+            .unwrap_or_else(|_| confab_chat::store::User {
                 id: message.sender.clone(),
                 name: None,
                 avatar: None,
             })
     }
 
-    fn message_json(&self, message: &confab_actors::store::Message) -> serde_json::Value {
+    fn message_json(&self, message: &confab_chat::store::Message) -> serde_json::Value {
         wire::message(message, &self.sender(message))
     }
 
     /// Hands a new message to the webhook for the members not viewing it.
-    fn push(&self, chat: &ChatHeader, message: &confab_actors::store::Message) {
+    fn push(&self, chat: &ChatHeader, message: &confab_chat::store::Message) {
         let Some(pusher) = &self.pusher else { return };
         let recipients = push::recipients(chat, &message.sender, |user| {
             self.presence.is_viewing(user, chat.id)

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use tokio::sync::{Notify, Semaphore};
 use tracing::{debug, warn};
 
-use confab_actors::store::{ChatHeader, Message, MessageType, User};
+use confab_chat::store::{ChatHeader, Message, MessageType, User};
 
 use super::settings::PushSettings;
 use super::wire;
@@ -274,7 +274,7 @@ impl Worker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use confab_actors::store::ChatKind;
+    use confab_chat::store::ChatKind;
 
     fn header(members: &[&str]) -> ChatHeader {
         ChatHeader {

@@ -8,11 +8,11 @@ use std::sync::{Arc, OnceLock};
 use serde_json::Value;
 use tracing::warn;
 
-use confab_actors::chat::{Append, ChatError, Chats};
-use confab_actors::store::{
+use confab_chat::store::{
     ChatHeader, Friendship, FriendshipStatus, Message, MessageType, Store, StoreError, User,
     now_millis,
 };
+use confab_chat::{Append, ChatError, Chats};
 
 use super::error::Refusal;
 use super::files::gate::DecodeGate;
@@ -184,7 +184,7 @@ impl ChatService {
     ) -> Result<ChatHeader, Refusal> {
         let size = self.0.store.chat(chat)?.map_or(0, |h| h.members.len());
         self.known_users(users, size + users.len())?;
-        let add = confab_actors::chat::AddMembers {
+        let add = confab_chat::AddMembers {
             by: by.to_owned(),
             users: users.to_vec(),
         };
@@ -200,7 +200,7 @@ impl ChatService {
         chat: u64,
         user: &str,
     ) -> Result<ChatHeader, Refusal> {
-        let remove = confab_actors::chat::RemoveMember {
+        let remove = confab_chat::RemoveMember {
             by: by.to_owned(),
             user: user.to_owned(),
         };

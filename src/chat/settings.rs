@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use confab_actors::chat::ChatConfig;
-use confab_actors::store::MessageType;
+use confab_chat::ChatConfig;
+use confab_chat::store::MessageType;
 
 const MIB: u64 = 1024 * 1024;
 

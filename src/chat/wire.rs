@@ -6,8 +6,8 @@
 
 use serde_json::{Value, json};
 
-use confab_actors::chat::ChatEvent;
-use confab_actors::store::{ChatHeader, ChatKind, Friendship, Message, MessageType, Millis, User};
+use confab_chat::ChatEvent;
+use confab_chat::store::{ChatHeader, ChatKind, Friendship, Message, MessageType, Millis, User};
 
 use super::settings::ChatStyle;
 

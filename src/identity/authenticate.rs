@@ -4,7 +4,7 @@
 use std::future::{Ready, ready};
 use std::sync::Arc;
 
-use confab_actors::{ConnectError, ConnectRequest, Handshake};
+use confab_engine::{ConnectError, ConnectRequest, Handshake};
 use serde_json::Value;
 use tracing::debug;
 

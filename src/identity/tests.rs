@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use confab_actors::{ConnectRequest, Handshake};
+use confab_engine::{ConnectRequest, Handshake};
 use jsonwebtoken::{EncodingKey, Header};
 use serde_json::{Value, json};
 
@@ -813,6 +813,6 @@ fn apply_records_the_identity_in_the_request() {
         .unwrap_err();
     assert_eq!(err.message, "Authentication token required");
     // It fits a namespace.
-    let mut ns = confab_actors::Namespace::new();
+    let mut ns = confab_engine::Namespace::new();
     ns.middleware(v.middleware());
 }

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use confab_actors::Handshake;
+use confab_engine::Handshake;
 use serde_json::Value;
 
 /// Where a token was found, in the order they are looked at.

@@ -216,7 +216,7 @@ impl Auth {
             }
             Err(refusal) => {
                 info!(
-                    target: confab_actors::CONNECTIONS,
+                    target: confab_engine::CONNECTIONS,
                     socket = socket.id(),
                     nsp = socket.nsp(),
                     reason = refusal.message,

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use actix_web::HttpRequest;
 use actix_web::dev::Extensions;
-use confab_actors::outbound::Abort;
+use confab_engine::outbound::Abort;
 use socket2::SockRef;
 use tracing::debug;
 

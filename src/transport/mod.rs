@@ -16,9 +16,9 @@ use std::str::FromStr;
 use std::time::SystemTime;
 
 use actix_web::{HttpRequest, HttpResponse, http::Method, web};
-use confab_actors::Engine;
-use confab_actors::handshake::Handshake;
-use confab_actors::protocol::engineio::Sid;
+use confab_engine::Engine;
+use confab_engine::handshake::Handshake;
+use confab_engine::protocol::engineio::Sid;
 
 pub use connection::on_connect;
 pub use error::EngineIoError;

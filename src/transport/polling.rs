@@ -4,11 +4,11 @@
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::BytesMut;
-use confab_actors::DisconnectReason;
-use confab_actors::Engine;
-use confab_actors::handshake::Handshake;
-use confab_actors::protocol::engineio::{PayloadError, decode_payload};
-use confab_actors::session::{
+use confab_engine::DisconnectReason;
+use confab_engine::Engine;
+use confab_engine::handshake::Handshake;
+use confab_engine::protocol::engineio::{PayloadError, decode_payload};
+use confab_engine::session::{
     CloseSession, Inbound, NewTransport, Packets, Poll, PollError, Session, TransportKind,
 };
 use futures_util::StreamExt;
@@ -66,7 +66,7 @@ pub async fn post(
         .get(CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/octet-stream"));
     if binary {
-        confab_actors::Stats::bump(&engine.stats().malformed_packets);
+        confab_engine::Stats::bump(&engine.stats().malformed_packets);
         session.do_send(CloseSession(DisconnectReason::ParseError));
         return Err(EngineIoError::BadRequest);
     }
@@ -95,7 +95,7 @@ pub async fn post(
         Err(PayloadError::TooLarge { .. }) => Err(EngineIoError::PayloadTooLarge),
         Err(err) => {
             debug!(%err, "malformed polling payload, closing the session");
-            confab_actors::Stats::bump(&engine.stats().malformed_packets);
+            confab_engine::Stats::bump(&engine.stats().malformed_packets);
             session.do_send(CloseSession(DisconnectReason::ParseError));
             Err(EngineIoError::BadRequest)
         }

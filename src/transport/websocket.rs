@@ -14,14 +14,14 @@ use actix_http::ws::{Codec, Item};
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_web_actors::ws::{self, CloseCode, CloseReason, Message, ProtocolError};
 use bytes::{Bytes, BytesMut};
-use confab_actors::handshake::Handshake;
-use confab_actors::outbound::{Outbound, WsSink};
-use confab_actors::protocol::engineio::{Frame, Packet, decode_text};
-use confab_actors::session::{
+use confab_engine::handshake::Handshake;
+use confab_engine::outbound::{Outbound, WsSink};
+use confab_engine::protocol::engineio::{Frame, Packet, decode_text};
+use confab_engine::session::{
     AttachProbe, CloseSession, Inbound, NewTransport, Packets, Session, TransportClosed,
     TransportKind, WsOut,
 };
-use confab_actors::{DisconnectReason, Engine, Stats};
+use confab_engine::{DisconnectReason, Engine, Stats};
 use futures_util::Stream;
 use tracing::debug;
 

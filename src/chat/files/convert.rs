@@ -311,7 +311,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!(
             "confab-convert-{}-{}",
             std::process::id(),
-            confab_actors::store::now_millis()
+            confab_chat::store::now_millis()
         ));
         std::fs::create_dir_all(&dir).unwrap();
         dir.join(name)

@@ -11,7 +11,7 @@ pub mod sniff;
 
 use std::path::{Path, PathBuf};
 
-use confab_actors::store::{MessageType, Upload, now_millis};
+use confab_chat::store::{MessageType, Upload, now_millis};
 
 use self::convert::ConvertError;
 use self::gate::Busy;
@@ -38,7 +38,7 @@ pub enum UploadError {
     #[error("the upload could not be stored")]
     Io(#[from] std::io::Error),
     #[error("the upload could not be recorded")]
-    Store(#[from] confab_actors::store::StoreError),
+    Store(#[from] confab_chat::store::StoreError),
 }
 
 /// The folder of each kind, under `chat-messages/`.

@@ -8,7 +8,7 @@ use actix_multipart::Field;
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
-use confab_actors::store::MessageType;
+use confab_chat::store::MessageType;
 
 use super::sniff::{HEAD_LEN, looks_like_video};
 use crate::chat::settings::UploadSettings;

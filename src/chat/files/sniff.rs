@@ -8,7 +8,7 @@
 //! would stop nothing (the same script without them runs as well), and the
 //! interpreter, not the file, is what runs.
 
-use confab_actors::store::MessageType;
+use confab_chat::store::MessageType;
 
 /// How many leading bytes are looked at.
 pub const HEAD_LEN: usize = 8192;

@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 use tracing::warn;
 
-use confab_actors::chat::Unview;
-use confab_actors::store::FriendshipStatus;
+use confab_chat::Unview;
+use confab_chat::store::FriendshipStatus;
 
 use crate::chat::service::ChatService;
 use crate::{Namespace, Socket};

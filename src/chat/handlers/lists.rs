@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
-use confab_actors::store::{ChatHeader, ChatKind, FriendshipStatus, Message, Millis};
+use confab_chat::store::{ChatHeader, ChatKind, FriendshipStatus, Message, Millis};
 
 use super::messages::{message_json, messages_json};
 use super::{Ctx, Reply};

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
-use confab_actors::chat::{Edit, MarkRead, Remove};
-use confab_actors::store::{Message, MessageType, Store, User};
+use confab_chat::store::{Message, MessageType, Store, User};
+use confab_chat::{Edit, MarkRead, Remove};
 
 use super::{Ctx, Reply};
 use crate::chat::error::Refusal;

@@ -4,8 +4,8 @@
 
 use serde_json::json;
 
-use confab_actors::chat::{Typing, Unview, View};
-use confab_actors::store::ChatHeader;
+use confab_chat::store::ChatHeader;
+use confab_chat::{Typing, Unview, View};
 
 use super::lists::header_json;
 use super::{Ctx, Reply};

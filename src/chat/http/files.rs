@@ -13,7 +13,7 @@ use actix_web::http::header::{
 };
 use actix_web::{HttpRequest, HttpResponse, mime, web};
 
-use confab_actors::store::MessageType;
+use confab_chat::store::MessageType;
 
 use super::{ChatHttp, HttpRefusal};
 use crate::chat::files::disk_path;

@@ -58,7 +58,7 @@ fn group_id(text: &str) -> Result<u64, HttpRefusal> {
 
 fn answer(
     state: &ChatHttp,
-    header: &confab_actors::store::ChatHeader,
+    header: &confab_chat::store::ChatHeader,
     caller: &str,
 ) -> Result<HttpResponse, HttpRefusal> {
     let members = members_json(&state.service, header)?;

@@ -146,8 +146,8 @@ impl ResponseError for HttpRefusal {
     }
 }
 
-impl From<confab_actors::store::StoreError> for HttpRefusal {
-    fn from(err: confab_actors::store::StoreError) -> HttpRefusal {
+impl From<confab_chat::store::StoreError> for HttpRefusal {
+    fn from(err: confab_chat::store::StoreError) -> HttpRefusal {
         HttpRefusal::internal(err)
     }
 }

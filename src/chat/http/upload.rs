@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 use serde_json::json;
 
-use confab_actors::store::MessageType;
+use confab_chat::store::MessageType;
 
 use super::{ChatHttp, HttpRefusal, success};
 use crate::chat::files::receive::{ReceiveError, Received, receive};

@@ -5,13 +5,13 @@ mod common;
 
 use actix::prelude::*;
 use common::*;
-use confab_actors::Args;
-use confab_actors::protocol::engineio::{Frames, Sid};
-use confab_actors::registry::{
+use confab_engine::Args;
+use confab_engine::protocol::engineio::{Frames, Sid};
+use confab_engine::registry::{
     DisconnectSockets, Fanout, FetchSockets, Join, Leave, Register, Registry, RoomsOf, Target,
     Unregister, UserSockets,
 };
-use confab_actors::room::{AddMember, RemoveMember, Room, RoomFanout, UsersPresent};
+use confab_engine::room::{AddMember, RemoveMember, Room, RoomFanout, UsersPresent};
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -46,7 +46,7 @@ async fn register(
         .unwrap();
 }
 
-fn ids(mut infos: Vec<confab_actors::SocketInfo>) -> Vec<String> {
+fn ids(mut infos: Vec<confab_engine::SocketInfo>) -> Vec<String> {
     let mut ids: Vec<String> = infos.drain(..).map(|i| i.id).collect();
     ids.sort();
     ids
@@ -225,7 +225,7 @@ async fn membership_and_fanout_through_the_registry() {
     assert_eq!(c2.text().await, r#"42["eight"]"#);
     // s1 is gone: c1 got neither; its session still takes direct frames.
     c1.session
-        .do_send(confab_actors::session::Deliver(frames("mark")));
+        .do_send(confab_engine::session::Deliver(frames("mark")));
     assert_eq!(c1.text().await, r#"42["mark"]"#);
 }
 
@@ -295,7 +295,7 @@ async fn room_actor_lists_users_and_fans_out() {
     });
     assert_eq!(c1.text().await, r#"42["but"]"#);
     c2.session
-        .do_send(confab_actors::session::Deliver(frames("mark")));
+        .do_send(confab_engine::session::Deliver(frames("mark")));
     assert_eq!(c2.text().await, r#"42["mark"]"#);
 
     room.do_send(RemoveMember(s1));
@@ -305,6 +305,6 @@ async fn room_actor_lists_users_and_fans_out() {
     room.do_send(RemoveMember(s3));
     assert!(room.send(UsersPresent).await.is_err());
     c2.session
-        .do_send(confab_actors::session::Deliver(frames("mark")));
+        .do_send(confab_engine::session::Deliver(frames("mark")));
     assert_eq!(c2.text().await, r#"42["mark"]"#);
 }

@@ -7,10 +7,10 @@ use std::sync::{Arc, RwLock};
 use actix::dev::ToEnvelope;
 use actix::prelude::*;
 
-use super::ChatConfig;
-use super::actor::{Chat, Gone};
-use super::error::ChatError;
-use super::events::ChatEvents;
+use crate::ChatConfig;
+use crate::actor::{Chat, Gone};
+use crate::error::ChatError;
+use crate::events::ChatEvents;
 use crate::store::Store;
 
 /// Knows which chat actors run, and where.

@@ -7,7 +7,7 @@
 mod common;
 
 use common::*;
-use confab_actors::{DisconnectReason, Engine, EngineConfig};
+use confab_engine::{DisconnectReason, Engine, EngineConfig};
 use serde_json::json;
 
 /// A connected client and its socket id.
@@ -243,7 +243,7 @@ async fn rooms_list_own_id_first() {
 async fn fetch_sockets_by_namespace_room_and_exception() {
     let (engine, mut evs) = engine();
     let (a, b, c) = three(&engine, &mut evs).await;
-    let ids = |mut infos: Vec<confab_actors::SocketInfo>| {
+    let ids = |mut infos: Vec<confab_engine::SocketInfo>| {
         infos.sort_by(|x, y| x.id.cmp(&y.id));
         infos.into_iter().map(|i| i.id).collect::<Vec<_>>()
     };

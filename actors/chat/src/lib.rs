@@ -1,5 +1,6 @@
-//! Chats as actors: one [`Chat`] actor per chat header, started on demand
-//! by the [`ChatDirectory`] and stopped when idle.
+//! confab-chat: chats as actors, one [`Chat`] actor per chat header, started
+//! on demand by the [`ChatDirectory`] and stopped when idle, and their
+//! [`store`] in sled. It knows nothing of the engine or of any wire contract.
 //!
 //! A chat actor is the only writer of its chat: it checks who may do what
 //! (members only, senders only), writes to the [`Store`](crate::store::Store),
@@ -11,6 +12,8 @@
 //! The actors know nothing of any wire contract: [`ChatEvents`] is where a
 //! contract (the Syarah events, say) turns changes into emits.
 //!
+//! - [`store`]: the chat data in sled (users, chats, messages, read
+//!   cursors, friendships, uploads), with group-committed flushes.
 //! - [`actor`]: the chat actor and its messages.
 //! - [`directory`]: chat actors by id, and [`Chats`], the handle callers use.
 //! - [`events`]: what a chat publishes.
@@ -20,6 +23,7 @@ pub mod actor;
 pub mod directory;
 pub mod error;
 pub mod events;
+pub mod store;
 
 #[cfg(test)]
 mod tests;

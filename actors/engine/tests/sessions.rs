@@ -6,9 +6,9 @@ mod common;
 
 use bytes::Bytes;
 use common::*;
-use confab_actors::protocol::engineio::Sid;
-use confab_actors::session::NewTransport;
-use confab_actors::{
+use confab_engine::protocol::engineio::Sid;
+use confab_engine::session::NewTransport;
+use confab_engine::{
     AckError, ConnectError, DisconnectReason, Engine, EngineConfig, Handshake, Namespaces, Stats,
 };
 use serde_json::{Value, json};
@@ -107,7 +107,7 @@ async fn poll_on_a_websocket_session_is_refused() {
     let client = Client::open(&engine).await;
     assert_eq!(
         poll(&client.session).await,
-        Err(confab_actors::session::PollError::NotPolling)
+        Err(confab_engine::session::PollError::NotPolling)
     );
     assert_eq!(engine.session_count(), 1);
 }
@@ -294,7 +294,7 @@ async fn unknown_event_with_ack_gets_an_error_ack() {
 
 #[actix_rt::test]
 async fn on_any_catches_events_without_their_own_handler() {
-    let mut ns = confab_actors::Namespace::new();
+    let mut ns = confab_engine::Namespace::new();
     ns.on("named", |_, _, ack| async move {
         ack.unwrap().send("named").unwrap();
     });

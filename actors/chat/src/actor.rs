@@ -12,9 +12,9 @@ use std::sync::Arc;
 use actix::prelude::*;
 use tracing::warn;
 
-use super::ChatConfig;
-use super::error::ChatError;
-use super::events::{ChatEvent, ChatEvents};
+use crate::ChatConfig;
+use crate::error::ChatError;
+use crate::events::{ChatEvent, ChatEvents};
 use crate::store::{
     ChatHeader, ChatKind, ChatWrite, FriendshipStatus, MemberState, Message, MessageType, Store,
     now_millis,

@@ -1,17 +1,13 @@
-//! confab-actors: the engine behind confab.
+//! confab-engine: the engine behind confab. It knows nothing of chat
+//! (that is `confab-chat`) nor of HTTP servers (the transports are `confab`'s).
 //!
 //! - [`protocol`]: Engine.IO frames and Socket.IO packets, no actors.
 //! - [`session::Session`]: one actor per connection (transport, upgrade,
 //!   heartbeat, namespace sockets, acks).
 //! - [`room::Room`]: one actor per room, fanning out shared frames.
 //! - [`registry::Registry`]: sockets by id and user, rooms by name.
-//! - [`store::Store`]: the chat data in sled (users, chats, messages,
-//!   read cursors, friendships), with group-committed flushes.
-//! - [`chat`]: one actor per chat header, started on demand by the
-//!   [`chat::ChatDirectory`]; appends are persisted, then fanned out.
 //! - [`Namespace`], [`Socket`], [`Io`]: what applications program against.
 
-pub mod chat;
 pub mod config;
 pub mod engine;
 pub mod handshake;
@@ -27,7 +23,6 @@ pub mod room;
 pub mod session;
 pub mod socket;
 pub mod stats;
-pub mod store;
 
 pub use config::EngineConfig;
 

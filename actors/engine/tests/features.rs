@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use confab_actors::session::Deliver;
-use confab_actors::{
+use confab_engine::session::Deliver;
+use confab_engine::{
     Args, DisconnectReason, Engine, EngineConfig, Handshake, Namespace, Namespaces, Presence,
 };
 use serde_json::{Value, json};
@@ -340,7 +340,7 @@ async fn late_authenticate_of_a_departed_socket_leaves_its_successor_alone() {
     let (engine, mut evs, _presence) = presence_engine();
     let session = engine.open(
         Handshake::default(),
-        confab_actors::session::NewTransport::Polling,
+        confab_engine::session::NewTransport::Polling,
     );
     assert!(poll(&session).await.unwrap().starts_with('0'));
     send_polling(&session, "40");

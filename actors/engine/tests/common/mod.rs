@@ -13,12 +13,12 @@ use std::time::Duration;
 use actix::prelude::*;
 use bytes::Bytes;
 use bytestring::ByteString;
-use confab_actors::outbound::{Outbound, WsSink};
-use confab_actors::protocol::engineio::{Frame, Packet, decode_payload, decode_text};
-use confab_actors::session::{
+use confab_engine::outbound::{Outbound, WsSink};
+use confab_engine::protocol::engineio::{Frame, Packet, decode_payload, decode_text};
+use confab_engine::session::{
     Inbound, NewTransport, Packets, Poll, PollError, Session, TransportKind, WsOut,
 };
-use confab_actors::{
+use confab_engine::{
     DisconnectReason, Engine, EngineConfig, Handshake, Namespace, Namespaces, Payload, Socket,
 };
 use serde_json::Value;
@@ -330,7 +330,7 @@ fn first_string(payload: &Payload) -> String {
         .expect("first argument is a string")
 }
 
-fn ok(ack: Option<confab_actors::Ack>) {
+fn ok(ack: Option<confab_engine::Ack>) {
     if let Some(ack) = ack {
         ack.send("ok").unwrap();
     }

@@ -5,24 +5,24 @@
 mod common;
 
 use common::*;
-use confab_actors::outbound::{Outbound, WsSink};
-use confab_actors::session::{
+use confab_engine::outbound::{Outbound, WsSink};
+use confab_engine::session::{
     AttachProbe, NewTransport, PollError, TransportClosed, TransportKind, WsOut,
 };
-use confab_actors::{DisconnectReason, Engine, EngineConfig, Handshake, Stats};
+use confab_engine::{DisconnectReason, Engine, EngineConfig, Handshake, Stats};
 use serde_json::json;
 
 /// A closed polling session with no parked GET: the next GET gets the
 /// close packet (or finds the session gone), and then it is forgotten.
-async fn last_get_closes(engine: &Engine, session: &actix::Addr<confab_actors::session::Session>) {
-    match tokio::time::timeout(WAIT, session.send(confab_actors::session::Poll)).await {
+async fn last_get_closes(engine: &Engine, session: &actix::Addr<confab_engine::session::Session>) {
+    match tokio::time::timeout(WAIT, session.send(confab_engine::session::Poll)).await {
         Ok(Ok(Ok(body))) => assert_eq!(&body[..], b"1"),
         Ok(Err(_)) => {} // already stopped
         other => panic!("GET on a closed session: {other:?}"),
     }
     assert_eq!(engine.session_count(), 0);
     assert!(
-        session.send(confab_actors::session::Poll).await.is_err(),
+        session.send(confab_engine::session::Poll).await.is_err(),
         "session stopped"
     );
 }
@@ -209,7 +209,7 @@ async fn overlapping_polls_close_the_session() {
     let socket = evs.connected().await;
     assert!(poll(&session).await.unwrap().starts_with("40"));
 
-    let first = session.send(confab_actors::session::Poll);
+    let first = session.send(confab_engine::session::Poll);
     let second = poll(&session).await;
     assert_eq!(second, Err(PollError::Overlap));
     // The parked GET tells the client the session is over.
@@ -221,7 +221,7 @@ async fn overlapping_polls_close_the_session() {
     );
     assert_eq!(engine.session_count(), 0);
     assert!(
-        session.send(confab_actors::session::Poll).await.is_err(),
+        session.send(confab_engine::session::Poll).await.is_err(),
         "session stopped"
     );
 }
@@ -295,7 +295,7 @@ async fn on_connect_does_not_run_for_a_socket_closed_by_its_connect_reply() {
 async fn polling_client(
     engine: &Engine,
     evs: &mut Evs,
-) -> (actix::Addr<confab_actors::session::Session>, String) {
+) -> (actix::Addr<confab_engine::session::Session>, String) {
     let session = engine.open(Handshake::default(), NewTransport::Polling);
     assert!(poll(&session).await.unwrap().starts_with('0'));
     send_polling(&session, "40");
@@ -326,7 +326,7 @@ async fn upgrade_from_polling_to_websocket() {
     );
 
     // A GET is parked when the probe pings.
-    let parked = session.send(confab_actors::session::Poll);
+    let parked = session.send(confab_engine::session::Poll);
     send_ws(&session, "2probe");
     assert_eq!(probe.text().await, "3probe");
     assert_eq!(&parked.await.unwrap().unwrap()[..], b"6");
