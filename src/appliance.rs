@@ -46,6 +46,8 @@ pub enum ApplianceError {
     ChatOptions(#[from] ChatOptionsError),
     #[error("notification store: {0}")]
     Notifications(#[from] StoreError),
+    #[error(transparent)]
+    Admin(#[from] crate::admin::AdminError),
 }
 
 /// sled says only "could not acquire lock": name the likely cause.
@@ -118,7 +120,7 @@ impl ApplianceBuilder {
             default_rooms: config.rooms.default_rooms.clone(),
         });
         let io_cell = Arc::new(OnceLock::new());
-        let confab = Confab::builder()
+        let builder = Confab::builder()
             .config(&config)
             .presence(presence::hook(&config.presence, io_cell.clone()))
             .namespace("/", |ns| {
@@ -129,8 +131,12 @@ impl ApplianceBuilder {
                 if let Some(chat) = &chat {
                     crate::chat::install(ns, chat.clone());
                 }
-            })
-            .start();
+            });
+        let confab = match config.admin.enabled {
+            true => crate::admin::instrument(builder, &config.admin)?,
+            false => builder,
+        }
+        .start();
         if let Some(chat) = &chat {
             chat.bind(confab.io());
         }

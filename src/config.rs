@@ -15,6 +15,7 @@ use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::admin::AdminConfig;
 use crate::chat::ChatOptions;
 use crate::identity::{self, IdentityConfig};
 use crate::logging::LogFormat;
@@ -67,6 +68,8 @@ pub struct Config {
     pub notifications: NotificationsConfig,
     /// The chat service (`[chat]`).
     pub chat: ChatOptions,
+    /// The Socket.IO admin UI (`[admin]`).
+    pub admin: AdminConfig,
 }
 
 /// `[api]`: the HTTP twin of the server-side API, for backends in other
@@ -130,6 +133,7 @@ impl Default for Config {
             operations: OperationsConfig::default(),
             notifications: NotificationsConfig::default(),
             chat: ChatOptions::default(),
+            admin: AdminConfig::default(),
         }
     }
 }

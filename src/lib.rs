@@ -35,9 +35,11 @@
 //!
 //! Modules: [`transport`] (long-polling and WebSocket), [`config`] (the
 //! appliance's settings), [`identity`] (JWTs checked at namespace CONNECT),
-//! [`chat`] (the Syarah chat contract on chat-header actors and sled). The engine itself, its actors and the protocol
+//! [`chat`] (the Syarah chat contract on chat-header actors and sled),
+//! [`admin`] (the server side of the Socket.IO admin UI). The engine itself, its actors and the protocol
 //! codecs live in the `confab-actors` crate, re-exported here.
 
+pub mod admin;
 pub mod api;
 pub mod appliance;
 pub mod chat;
@@ -58,8 +60,8 @@ pub use api::{ApiError, Delivery, Operation, Targets};
 pub use appliance::Appliance;
 pub use confab_actors::{
     Ack, AckError, Args, ArgsError, Broadcast, ConnectError, ConnectRequest, DisconnectReason,
-    EncodeError, Engine, EngineConfig, Handshake, Io, Namespace, Namespaces, Payload, Presence,
-    PresenceHook, Socket, SocketInfo,
+    EncodeError, Engine, EngineConfig, EngineHooks, Handshake, Io, Namespace, Namespaces, Payload,
+    Presence, PresenceHook, RoomChange, RoomHook, Socket, SocketInfo,
 };
 pub use config::Config;
 
@@ -115,6 +117,7 @@ pub struct ConfabBuilder {
     path: String,
     cors: CorsPolicy,
     namespaces: Namespaces,
+    admin: Option<admin::Admin>,
 }
 
 impl ConfabBuilder {
@@ -156,15 +159,33 @@ impl ConfabBuilder {
         self
     }
 
+    /// Serves the admin UI ([`admin::instrument`] builds it).
+    pub(crate) fn admin(mut self, admin: admin::Admin) -> Self {
+        self.admin = Some(admin);
+        self
+    }
+
     /// Starts the engine's actors. Call inside an actix system, before
     /// `HttpServer::new`, and share the result with every worker.
-    pub fn start(self) -> Confab {
-        let engine = Engine::start_with_presence(self.config, self.namespaces, self.presence);
+    pub fn start(mut self) -> Confab {
+        let rooms = self
+            .admin
+            .as_ref()
+            .map(|admin| admin.install(&mut self.namespaces));
+        let hooks = EngineHooks {
+            presence: self.presence,
+            rooms,
+        };
+        let engine = Engine::start_with_hooks(self.config, self.namespaces, hooks);
+        if let Some(admin) = &self.admin {
+            admin.bind(&engine);
+        }
         let path = self.path.trim_end_matches('/').to_owned();
         Confab {
             engine,
             path,
             cors: self.cors,
+            admin: self.admin,
         }
     }
 }
@@ -175,6 +196,7 @@ pub struct Confab {
     engine: Engine,
     path: String,
     cors: CorsPolicy,
+    admin: Option<admin::Admin>,
 }
 
 impl Confab {
@@ -185,6 +207,7 @@ impl Confab {
             path: "/socket.io/".into(),
             cors: CorsPolicy::Off,
             namespaces: Namespaces::default(),
+            admin: None,
         }
     }
 
@@ -212,6 +235,9 @@ impl Confab {
                         .route(web::post().to(transport::dispatch))
                         .default_service(web::to(transport::dispatch)),
                 );
+            }
+            if let Some(admin) = &confab.admin {
+                admin.configure(cfg);
             }
         }
     }

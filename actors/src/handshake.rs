@@ -15,6 +15,11 @@ pub struct Handshake {
     pub address: Option<SocketAddr>,
     pub issued: Option<SystemTime>,
     pub url: String,
+    /// Whether the request came over TLS (as the proxy in front said).
+    pub secure: bool,
+    /// The Engine.IO session id of the connection, set when the engine
+    /// opens it: what the sockets of one connection have in common.
+    pub connection: String,
 }
 
 impl Handshake {

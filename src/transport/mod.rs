@@ -75,6 +75,8 @@ fn handshake(req: &HttpRequest, query: HashMap<String, String>) -> Handshake {
         address: req.peer_addr(),
         issued: Some(SystemTime::now()),
         url: req.uri().to_string(),
+        secure: req.connection_info().scheme() == "https",
+        connection: String::new(),
     }
 }
 
