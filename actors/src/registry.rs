@@ -265,6 +265,11 @@ impl Registry {
         chosen.filter(|(id, _)| !excluded.contains(id)).collect()
     }
 
+    /// The ids of the sockets a target selects, to change them one by one.
+    fn select_ids(&self, target: &Target) -> Vec<Sid> {
+        self.select(target).into_iter().map(|(id, _)| *id).collect()
+    }
+
     fn info(id: &Sid, s: &SocketEntry) -> SocketInfo {
         let mut rooms: Vec<String> = std::iter::once(id.as_str().to_owned())
             .chain(s.rooms.iter().cloned())
@@ -447,11 +452,7 @@ impl Handler<Leave> for Registry {
 impl Handler<LeaveSockets> for Registry {
     type Result = ();
     fn handle(&mut self, msg: LeaveSockets, ctx: &mut Context<Self>) {
-        let sockets: Vec<Sid> = self
-            .select(&msg.target)
-            .into_iter()
-            .map(|(id, _)| *id)
-            .collect();
+        let sockets = self.select_ids(&msg.target);
         for socket in sockets {
             let leave = Leave {
                 socket,
@@ -465,11 +466,7 @@ impl Handler<LeaveSockets> for Registry {
 impl Handler<JoinSockets> for Registry {
     type Result = ();
     fn handle(&mut self, msg: JoinSockets, _: &mut Context<Self>) {
-        let sockets: Vec<Sid> = self
-            .select(&msg.target)
-            .into_iter()
-            .map(|(id, _)| *id)
-            .collect();
+        let sockets = self.select_ids(&msg.target);
         for socket in sockets {
             for room in &msg.rooms {
                 self.join(socket, room.clone());

@@ -17,12 +17,10 @@ pub(crate) const NEW_SESSION: &str = "adminSession";
 /// Why the admin credentials in the configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    #[error(
-        "admin.password_hash is not a bcrypt hash ($2b$..., from `htpasswd -bnBC 10 \"\" PASSWORD` or bcrypt.hashSync)"
-    )]
+    #[error("admin.password_hash: not a bcrypt hash (`confab hash-password` makes one)")]
     NotBcrypt,
     #[error(
-        "admin.password_hash is empty: set a bcrypt hash, or admin.auth = false to open the admin UI to anyone"
+        "admin.password_hash: empty: set a bcrypt hash (`confab hash-password`), or admin.auth = false to open the admin UI to anyone"
     )]
     Missing,
 }
@@ -112,4 +110,41 @@ fn session_id() -> Option<String> {
         return None;
     }
     Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_bcrypt_hash_is_accepted() {
+        assert!(matches!(
+            Credentials::new("ops", ""),
+            Err(AuthError::Missing)
+        ));
+        for bad in ["hunter2", "$2b$12$short", "$1$abc$def"] {
+            assert!(
+                matches!(Credentials::new("ops", bad), Err(AuthError::NotBcrypt)),
+                "{bad}"
+            );
+        }
+        // bcryptjs writes $2a$, htpasswd $2y$, confab hash-password $2b$.
+        let hunter2 = "$2a$04$gIiPpkxO/D4d2d4tbZbu7evbdrZlvSi7VhMJkwPUiY2c8Chsw..IG";
+        assert!(Credentials::new("ops", hunter2).is_ok());
+        let htpasswd = hunter2.replacen("$2a$", "$2y$", 1);
+        assert!(Credentials::new("ops", &htpasswd).is_ok());
+        assert!(bcrypt::verify("hunter2", &htpasswd).unwrap());
+        let made = crate::admin::hash_password("correct horse").unwrap();
+        assert!(made.starts_with("$2b$12$"), "{made}");
+        assert!(bcrypt::verify("correct horse", &made).unwrap());
+        assert!(!bcrypt::verify("hunter2", &made).unwrap());
+    }
+
+    #[test]
+    fn session_ids_are_sixteen_hex_digits_and_differ() {
+        let (a, b) = (session_id().unwrap(), session_id().unwrap());
+        assert_eq!(a.len(), 16);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
 }

@@ -106,6 +106,12 @@ impl AdminConfig {
     }
 }
 
+/// A bcrypt hash of `password` for `admin.password_hash`, at the bcrypt
+/// crate's default cost (12).
+pub fn hash_password(password: &str) -> Result<String, bcrypt::BcryptError> {
+    bcrypt::hash(password, bcrypt::DEFAULT_COST)
+}
+
 /// The admin side of an engine, carried by its builder until it starts.
 #[derive(Clone)]
 pub struct Admin {

@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { startServer } from "../harness.js";
 import { mintToken } from "../seeds/lib.js";
-import { connect, connectError, close, once } from "../client/helpers.js";
+import { connect, connectError, close, once, collect, sleep, QUIET_MS } from "../client/helpers.js";
 import { io } from "socket.io-client";
 
 // bcrypt of "hunter2" at cost 4 (bcryptjs.hashSync("hunter2", 4)).
@@ -231,4 +231,37 @@ test("the UI's page is served at /admin-ui/", async () => {
     assert.ok((await res.arrayBuffer()).byteLength > 0, asset);
   }
   assert.equal((await fetch(`${server.url}/admin-ui/js/nope.js`)).status, 404);
+});
+
+test("read-only without auth: anyone may watch, no action is carried out, no page is served", async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "confab-admin-ro-"));
+  const roEnv = {
+    ...env,
+    CONFAB_DATA_DIR: dir,
+    CONFAB_ADMIN__AUTH: "false",
+    CONFAB_ADMIN__READ_ONLY: "true",
+    CONFAB_ADMIN__UI_PATH: "",
+    CONFAB_ADMIN__PASSWORD_HASH: "",
+  };
+  const ro = await startServer(roEnv, { command: "confab" });
+  const frank = await connect(ro.url, { auth: { token: await mintToken([], roEnv, "12") } });
+  const ui = io(`${ro.url}/admin`, { forceNew: true, reconnection: false });
+  try {
+    const [[config], [sockets]] = await Promise.all([once(ui, "config"), once(ui, "all_sockets")]);
+    assert.deepEqual(config.supportedFeatures, ["ALL_EVENTS"]);
+    assert.deepEqual(sockets.find((s) => s.id === frank.id).rooms, [frank.id, "user:12"]);
+    const joins = collect(ui, "room_joined");
+    const gone = collect(frank, "disconnect");
+    ui.emit("join", "/", "ops", frank.id);
+    ui.emit("_disconnect", "/", true, frank.id);
+    await sleep(QUIET_MS);
+    assert.deepEqual(joins, []);
+    assert.deepEqual(gone, []);
+    assert.equal(frank.connected, true);
+    assert.equal((await fetch(`${ro.url}/admin-ui/`)).status, 404);
+  } finally {
+    close(ui, frank);
+    await ro.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
