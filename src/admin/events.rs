@@ -63,10 +63,13 @@ impl Live {
         self.sockets.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    fn any_admin(&self) -> bool {
+        self.sockets().get(&self.nsp).is_some_and(|s| !s.is_empty())
+    }
+
     /// Sends `event` to every connected admin; nothing when none is.
     fn tell_admins<T: Serialize + ?Sized>(&self, event: &str, args: &T) {
-        let any = self.sockets().get(&self.nsp).is_some_and(|s| !s.is_empty());
-        if let (true, Some(engine)) = (any, self.engine.get())
+        if let (true, Some(engine)) = (self.any_admin(), self.engine.get())
             && let Err(e) = engine.io().of(&self.nsp).emit(event, args)
         {
             debug!(event, error = %e, "admin: event not encoded");
@@ -85,6 +88,10 @@ impl Live {
                     .entry(socket.nsp().to_owned())
                     .or_default()
                     .insert(socket.id().to_owned(), socket.clone());
+                // No admin to tell: spare the registry the rooms query.
+                if !live.any_admin() {
+                    return;
+                }
                 let rooms = socket.rooms().await;
                 let now = iso(SystemTime::now());
                 live.tell_admins(
