@@ -11,11 +11,12 @@
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 # Only what the binary is built from: its crates, the vendored patch, the
-# profiles compiled into it.
+# profiles and the admin UI's page compiled into it.
 COPY Cargo.toml Cargo.lock ./
 COPY actors ./actors
 COPY vendor ./vendor
 COPY profiles ./profiles
+COPY admin-ui ./admin-ui
 COPY src ./src
 RUN cargo build --release --locked --bin confab
 

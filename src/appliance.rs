@@ -46,6 +46,8 @@ pub enum ApplianceError {
     ChatOptions(#[from] ChatOptionsError),
     #[error("notification store: {0}")]
     Notifications(#[from] StoreError),
+    #[error(transparent)]
+    Admin(#[from] crate::admin::AdminError),
 }
 
 /// sled says only "could not acquire lock": name the likely cause.
@@ -143,7 +145,7 @@ impl ApplianceBuilder {
         if let Some(allow) = self.allow_request {
             builder = builder.allow_request(move |req| allow(req));
         }
-        let confab = builder
+        let builder = builder
             .presence(presence::hook(&config.presence, io_cell.clone()))
             .namespace("/", |ns| {
                 auth.install(ns);
@@ -153,8 +155,12 @@ impl ApplianceBuilder {
                 if let Some(chat) = &chat {
                     crate::chat::install(ns, chat.clone());
                 }
-            })
-            .start();
+            });
+        let confab = match config.admin.enabled {
+            true => crate::admin::instrument(builder, &config.admin)?,
+            false => builder,
+        }
+        .start();
         if let Some(chat) = &chat {
             chat.bind(confab.io());
         }

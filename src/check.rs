@@ -93,6 +93,11 @@ pub fn settings(config: &Config) -> Vec<Problem> {
     {
         problems.push(Problem(err.to_string()));
     }
+    if config.admin.enabled
+        && let Err(err) = config.admin.check()
+    {
+        problems.push(Problem(err.to_string()));
+    }
     problems
 }
 
@@ -206,6 +211,8 @@ mod tests {
             ];
             c.identity.leeway_secs = 1_000_000;
             c.chat.push_webhook = Some("ftp://x".into());
+            c.admin.enabled = true;
+            c.admin.password_hash = "hunter2".into();
         });
         let keys: Vec<&str> = found.iter().map(|p| p.split(':').next().unwrap()).collect();
         assert_eq!(
@@ -215,7 +222,8 @@ mod tests {
                 "ping_interval_ms",
                 "cors_origins",
                 "identity.leeway_secs",
-                "chat.push_webhook"
+                "chat.push_webhook",
+                "admin.password_hash"
             ],
             "{found:#?}"
         );

@@ -15,6 +15,7 @@ use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::admin::AdminConfig;
 use crate::chat::ChatOptions;
 use crate::data_dir::{self, SecretError};
 use crate::identity::{self, IdentityConfig};
@@ -90,6 +91,8 @@ pub struct Config {
     /// received extend its deadline by a second. `0`: the deadline is the
     /// whole body's.
     pub body_min_rate: u64,
+    /// The Socket.IO admin UI (`[admin]`).
+    pub admin: AdminConfig,
 }
 
 /// `[api]`: the HTTP twin of the server-side API, for backends in other
@@ -163,6 +166,7 @@ impl Default for Config {
             // (2G EDGE, ~5 kB/s), so an honest upload never meets it.
             body_timeout_ms: 20_000,
             body_min_rate: 500,
+            admin: AdminConfig::default(),
         }
     }
 }

@@ -37,10 +37,12 @@
 //!
 //! Modules: [`transport`] (long-polling and WebSocket), [`config`] (the
 //! appliance's settings), [`identity`] (JWTs checked at namespace CONNECT),
-//! [`chat`] (the Syarah chat contract on chat-header actors and sled). The engine itself, its actors and the protocol
-//! codecs live in the `confab-engine` crate, re-exported here; the chat
-//! actors and their sled store in `confab-chat`.
+//! [`chat`] (the Syarah chat contract on chat-header actors and sled),
+//! [`admin`] (the server side of the Socket.IO admin UI). The engine itself,
+//! its actors and the protocol codecs live in the `confab-engine` crate,
+//! re-exported here; the chat actors and their sled store in `confab-chat`.
 
+pub mod admin;
 pub mod api;
 pub mod appliance;
 pub mod body_deadline;
@@ -64,8 +66,8 @@ pub use api::{ApiError, Delivery, Operation, Targets};
 pub use appliance::Appliance;
 pub use confab_engine::{
     Ack, AckError, Args, ArgsError, Broadcast, ConnectError, ConnectRequest, DisconnectReason,
-    EncodeError, Engine, EngineConfig, EventRate, Handshake, Io, Namespace, Namespaces, Payload,
-    Presence, PresenceHook, Socket, SocketInfo,
+    EncodeError, Engine, EngineConfig, EngineHooks, EventRate, Handshake, Io, Namespace,
+    Namespaces, Payload, Presence, PresenceHook, RoomChange, RoomHook, Socket, SocketInfo,
 };
 pub use config::Config;
 pub use transport::{AllowRequest, CorsPolicy};
@@ -78,6 +80,7 @@ pub struct ConfabBuilder {
     cors: CorsPolicy,
     allow_request: Option<AllowRequest>,
     namespaces: Namespaces,
+    admin: Option<admin::Admin>,
 }
 
 impl ConfabBuilder {
@@ -134,15 +137,33 @@ impl ConfabBuilder {
         self
     }
 
+    /// Serves the admin UI ([`admin::instrument`] builds it).
+    pub(crate) fn admin(mut self, admin: admin::Admin) -> Self {
+        self.admin = Some(admin);
+        self
+    }
+
     /// Starts the engine's actors. Call inside an actix system, before
     /// `HttpServer::new`, and share the result with every worker.
-    pub fn start(self) -> Confab {
-        let engine = Engine::start_with_presence(self.config, self.namespaces, self.presence);
+    pub fn start(mut self) -> Confab {
+        let rooms = self
+            .admin
+            .as_ref()
+            .map(|admin| admin.install(&mut self.namespaces));
+        let hooks = EngineHooks {
+            presence: self.presence,
+            rooms,
+        };
+        let engine = Engine::start_with_hooks(self.config, self.namespaces, hooks);
+        if let Some(admin) = &self.admin {
+            admin.bind(&engine);
+        }
         let path = self.path.trim_end_matches('/').to_owned();
         Confab {
             engine,
             path,
             admission: transport::Admission::new(self.cors, self.allow_request),
+            admin: self.admin,
         }
     }
 }
@@ -153,6 +174,7 @@ pub struct Confab {
     engine: Engine,
     path: String,
     admission: transport::Admission,
+    admin: Option<admin::Admin>,
 }
 
 impl Confab {
@@ -164,6 +186,7 @@ impl Confab {
             cors: CorsPolicy::Off,
             allow_request: None,
             namespaces: Namespaces::default(),
+            admin: None,
         }
     }
 
@@ -192,6 +215,9 @@ impl Confab {
                         .route(web::post().to(transport::dispatch))
                         .default_service(web::to(transport::dispatch)),
                 );
+            }
+            if let Some(admin) = &confab.admin {
+                admin.configure(cfg);
             }
         }
     }

@@ -26,6 +26,8 @@ Where things live:
                  data_dir/jwt-secret, made on first start
   key files      identity.public_key_file, identity.private_key_file (RS*, ES*, EdDSA)
   API keys       api.keys (CONFAB_API__KEYS)
+  admin UI       admin.password_hash (CONFAB_ADMIN__PASSWORD_HASH), a bcrypt hash
+                 from `confab hash-password`
   logs           stderr; RUST_LOG filters, log_format = text | json
 
 `confab check` validates a configuration; `confab config` prints the effective one
@@ -70,6 +72,9 @@ enum Command {
     /// Print a token for a user, signed with the configured key
     /// (identity.secret, or identity.private_key_file for RS/ES/EdDSA).
     Token(TokenArgs),
+    /// Read a password from stdin (one line) and print its bcrypt hash,
+    /// for admin.password_hash.
+    HashPassword,
 }
 
 #[derive(clap::Args)]
@@ -121,6 +126,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             for key in &mut shown.api.keys {
                 *key = "(redacted)".into();
             }
+            if !shown.admin.password_hash.is_empty() {
+                shown.admin.password_hash = "(redacted)".into();
+            }
             print!("{}", toml::to_string_pretty(&shown)?);
         }
         Command::Token(args) => {
@@ -129,6 +137,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let token =
                 verifier.mint(&args.user_id, args.name.as_deref(), args.ttl, &args.roles)?;
             println!("{token}");
+        }
+        Command::HashPassword => {
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            anyhow::ensure!(!password.is_empty(), "no password on stdin");
+            println!("{}", confab::admin::hash_password(password)?);
         }
     }
     Ok(())

@@ -30,7 +30,8 @@ pub struct PresenceConfig {
     pub disconnected_event: Option<String>,
 }
 
-fn iso(time: SystemTime) -> String {
+/// A time as JavaScript's `Date.toJSON` writes it.
+pub(crate) fn iso(time: SystemTime) -> String {
     humantime::format_rfc3339_millis(time).to_string()
 }
 

@@ -82,6 +82,8 @@ fn handshake(req: &HttpRequest, query: HashMap<String, String>, cors: &CorsPolic
         issued: Some(SystemTime::now()),
         url: req.uri().to_string(),
         trusted_origin: cors.trusts_cookies(req),
+        secure: req.connection_info().scheme() == "https",
+        connection: String::new(),
     }
 }
 

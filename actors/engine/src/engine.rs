@@ -11,10 +11,19 @@ use crate::handshake::Handshake;
 use crate::io::Io;
 use crate::namespace::Namespaces;
 use crate::protocol::engineio::Sid;
-use crate::registry::{PresenceHook, Registry};
+use crate::registry::{PresenceHook, Registry, RoomHook};
 use crate::session::{CloseSession, NewTransport, Session};
 use crate::socket::DisconnectReason;
 use crate::stats::Stats;
+
+/// What an engine tells its observers, each optional.
+#[derive(Default, Clone)]
+pub struct EngineHooks {
+    /// A user's first socket connected, or their last one left.
+    pub presence: Option<PresenceHook>,
+    /// A socket joined or left a room.
+    pub rooms: Option<RoomHook>,
+}
 
 /// A running engine. Cheap to clone; every clone is the same engine.
 #[derive(Clone)]
@@ -45,6 +54,19 @@ impl Engine {
         namespaces: Namespaces,
         presence: Option<PresenceHook>,
     ) -> Engine {
+        let hooks = EngineHooks {
+            presence,
+            rooms: None,
+        };
+        Engine::start_with_hooks(config, namespaces, hooks)
+    }
+
+    /// As [`Engine::start`], with observers of the registry's changes.
+    pub fn start_with_hooks(
+        config: EngineConfig,
+        namespaces: Namespaces,
+        hooks: EngineHooks,
+    ) -> Engine {
         // The registry runs on the caller's arbiter (the system's, which
         // otherwise only accepts connections); rooms fan out on one arbiter
         // per further core. Every extra thread on a busy core costs a
@@ -53,7 +75,9 @@ impl Engine {
             .map(|n| n.get())
             .unwrap_or(2);
         let arbiters: Vec<ArbiterHandle> = (1..cores).map(|_| Arbiter::new().handle()).collect();
-        let registry = Registry::new(arbiters, presence).start();
+        let registry = Registry::new(arbiters, hooks.presence)
+            .with_room_hook(hooks.rooms)
+            .start();
         let io = Io::new(registry.clone());
         Engine(Arc::new(Shared {
             config,
@@ -89,8 +113,9 @@ impl Engine {
 
     /// Opens a session on the current arbiter; its open packet is the first
     /// thing it writes.
-    pub fn open(&self, handshake: Handshake, transport: NewTransport) -> Addr<Session> {
+    pub fn open(&self, mut handshake: Handshake, transport: NewTransport) -> Addr<Session> {
         let sid = Sid::new();
+        handshake.connection = sid.as_str().to_owned();
         let session = Session::new(sid, self.clone(), handshake, transport).start();
         self.sessions().insert(sid, session.clone());
         session

@@ -20,6 +20,11 @@ pub struct Handshake {
     /// authenticate it (a browser sends a site's cookies with a WebSocket
     /// opened by any page). False unless the transport says so.
     pub trusted_origin: bool,
+    /// Whether the request came over TLS (as the proxy in front said).
+    pub secure: bool,
+    /// The Engine.IO session id of the connection, set when the engine
+    /// opens it: what the sockets of one connection have in common.
+    pub connection: String,
 }
 
 impl Handshake {

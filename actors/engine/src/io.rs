@@ -10,8 +10,8 @@ use serde::Serialize;
 use crate::protocol::engineio::Sid;
 use crate::protocol::socketio::{Args, EncodeError};
 use crate::registry::{
-    DisconnectSockets, Fanout, FetchSockets, Join, Leave, LeaveSockets, Registry, RoomsOf,
-    SocketInfo, Target,
+    CloseConnections, DisconnectSockets, Fanout, FetchSockets, Join, JoinSockets, Leave,
+    LeaveSockets, Registry, RoomsOf, SocketInfo, Target,
 };
 
 /// Handle to a running engine's sockets and rooms.
@@ -115,7 +115,15 @@ impl Broadcast {
             .unwrap_or_default()
     }
 
-    /// Disconnects every socket in the selection from its namespace.
+    /// Makes every selected socket join `rooms` (Socket.IO's
+    /// `socketsJoin`).
+    pub fn join(self, rooms: impl IntoIterator<Item = impl Into<String>>) {
+        self.registry.do_send(JoinSockets {
+            target: self.target,
+            rooms: rooms.into_iter().map(Into::into).collect(),
+        });
+    }
+
     /// Makes every selected socket leave `rooms` (Socket.IO's
     /// `socketsLeave`).
     pub fn leave(self, rooms: impl IntoIterator<Item = impl Into<String>>) {
@@ -125,7 +133,14 @@ impl Broadcast {
         });
     }
 
+    /// Disconnects every socket in the selection from its namespace.
     pub fn disconnect(self) {
         self.registry.do_send(DisconnectSockets(self.target));
+    }
+
+    /// Closes the whole connection of every socket in the selection, every
+    /// namespace on it (Socket.IO's `disconnectSockets(true)`).
+    pub fn close_connections(self) {
+        self.registry.do_send(CloseConnections(self.target));
     }
 }

@@ -31,13 +31,13 @@ pub use config::EngineConfig;
 /// closed: `RUST_LOG=info,confab::connections=off` silences them alone.
 pub const CONNECTIONS: &str = "confab::connections";
 
-pub use engine::Engine;
+pub use engine::{Engine, EngineHooks};
 pub use handshake::{ConnectError, ConnectRequest, Handshake};
 pub use io::{Broadcast, Io};
 pub use namespace::{Namespace, Namespaces};
 pub use payload::{ArgsError, Payload};
 pub use protocol::socketio::{Args, EncodeError};
 pub use rate::EventRate;
-pub use registry::{Presence, PresenceHook, SocketInfo};
+pub use registry::{Presence, PresenceHook, RoomChange, RoomHook, SocketInfo};
 pub use socket::{Ack, AckError, DisconnectReason, Socket};
 pub use stats::Stats;

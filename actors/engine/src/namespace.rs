@@ -142,6 +142,18 @@ impl Namespace {
         self
     }
 
+    /// As [`Namespace::on_connect`], before every handler added so far: an
+    /// observer hears of the socket before the application's handlers act
+    /// on it (Node's `prependListener("connection")`).
+    pub fn prepend_on_connect<F, Fut>(&mut self, f: F) -> &mut Self
+    where
+        F: Fn(Socket) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        self.on_connect.insert(0, Arc::new(move |s| Box::pin(f(s))));
+        self
+    }
+
     /// Runs when a socket leaves the namespace, whatever the cause; several
     /// may be added.
     pub fn on_disconnect<F, Fut>(&mut self, f: F) -> &mut Self
@@ -263,6 +275,14 @@ impl Namespaces {
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.0.keys().map(String::as_str)
+    }
+
+    /// Every namespace, to add handlers to before the engine starts (an
+    /// observer that sees all of them, as the admin UI's server side).
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut Namespace)> {
+        self.0
+            .iter_mut()
+            .map(|(name, ns)| (name.as_str(), Arc::make_mut(ns)))
     }
 }
 

@@ -13,7 +13,8 @@ use serde::Serialize;
 
 use crate::protocol::engineio::{Frames, Sid};
 use crate::room::{AddMember, RemoveMember, Room, RoomFanout};
-use crate::session::{Deliver, DisconnectSocket, Session};
+use crate::session::{CloseSession, Deliver, DisconnectSocket, Session};
+use crate::socket::DisconnectReason;
 
 /// Which sockets an emit or a query is for.
 #[derive(Debug, Clone, Default)]
@@ -79,9 +80,30 @@ pub enum Presence {
 /// hand work on (emit, spawn), never block.
 pub type PresenceHook = Arc<dyn Fn(Presence) + Send + Sync>;
 
+/// A socket joined or left a room (its own id room aside).
+#[derive(Debug, Clone, PartialEq)]
+pub enum RoomChange {
+    Joined {
+        nsp: String,
+        room: String,
+        socket: String,
+    },
+    Left {
+        nsp: String,
+        room: String,
+        socket: String,
+    },
+}
+
+/// Told of every room joined and left, on the registry's thread, as the
+/// registry changes: it should only hand work on (emit, spawn), never block.
+/// With none installed, a join costs one `Option` check.
+pub type RoomHook = Arc<dyn Fn(RoomChange) + Send + Sync>;
+
 /// The engine's directory of sockets and rooms.
 pub struct Registry {
     presence: Option<PresenceHook>,
+    room_hook: Option<RoomHook>,
     sockets: HashMap<Sid, SocketEntry>,
     rooms: HashMap<(String, String), RoomEntry>,
     users: HashMap<String, HashSet<Sid>>,
@@ -95,12 +117,19 @@ impl Registry {
     pub fn new(arbiters: Vec<ArbiterHandle>, presence: Option<PresenceHook>) -> Registry {
         Registry {
             presence,
+            room_hook: None,
             sockets: HashMap::new(),
             rooms: HashMap::new(),
             users: HashMap::new(),
             arbiters,
             next_arbiter: 0,
         }
+    }
+
+    /// Tells `hook` of every room joined and left from now on.
+    pub fn with_room_hook(mut self, hook: Option<RoomHook>) -> Registry {
+        self.room_hook = hook;
+        self
     }
 
     fn add_user(&mut self, socket: Sid, user_id: &str) {
@@ -148,6 +177,13 @@ impl Registry {
             return;
         }
         let (session, user_id) = (entry.session.clone(), entry.user_id.clone());
+        if let Some(hook) = &self.room_hook {
+            hook(RoomChange::Joined {
+                nsp: entry.nsp.clone(),
+                room: room.clone(),
+                socket: socket.as_str().to_owned(),
+            });
+        }
         let key = (entry.nsp.clone(), room);
         let room = match self.rooms.get_mut(&key) {
             Some(room) => room,
@@ -168,6 +204,13 @@ impl Registry {
     }
 
     fn leave(&mut self, socket: Sid, nsp: &str, room: &str) {
+        if let Some(hook) = &self.room_hook {
+            hook(RoomChange::Left {
+                nsp: nsp.to_owned(),
+                room: room.to_owned(),
+                socket: socket.as_str().to_owned(),
+            });
+        }
         let key = (nsp.to_owned(), room.to_owned());
         if let Some(entry) = self.rooms.get_mut(&key) {
             entry.members.remove(&socket);
@@ -222,6 +265,11 @@ impl Registry {
         chosen.filter(|(id, _)| !excluded.contains(id)).collect()
     }
 
+    /// The ids of the sockets a target selects, to change them one by one.
+    fn select_ids(&self, target: &Target) -> Vec<Sid> {
+        self.select(target).into_iter().map(|(id, _)| *id).collect()
+    }
+
     fn info(id: &Sid, s: &SocketEntry) -> SocketInfo {
         let mut rooms: Vec<String> = std::iter::once(id.as_str().to_owned())
             .chain(s.rooms.iter().cloned())
@@ -274,6 +322,14 @@ pub struct Leave {
 #[rtype(result = "Vec<String>")]
 pub struct RoomsOf(pub Sid);
 
+/// Every selected socket joins `rooms` (Socket.IO's `socketsJoin`).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct JoinSockets {
+    pub target: Target,
+    pub rooms: Vec<String>,
+}
+
 /// Every selected socket leaves `rooms` (Socket.IO's `socketsLeave`).
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -297,6 +353,12 @@ pub struct FetchSockets(pub Target);
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct DisconnectSockets(pub Target);
+
+/// Closes the whole connection of every selected socket (Socket.IO's
+/// `disconnectSockets(true)`).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CloseConnections(pub Target);
 
 /// The sockets of one user, across all their connections.
 #[derive(Message)]
@@ -390,17 +452,25 @@ impl Handler<Leave> for Registry {
 impl Handler<LeaveSockets> for Registry {
     type Result = ();
     fn handle(&mut self, msg: LeaveSockets, ctx: &mut Context<Self>) {
-        let sockets: Vec<Sid> = self
-            .select(&msg.target)
-            .into_iter()
-            .map(|(id, _)| *id)
-            .collect();
+        let sockets = self.select_ids(&msg.target);
         for socket in sockets {
             let leave = Leave {
                 socket,
                 rooms: msg.rooms.clone(),
             };
             <Self as Handler<Leave>>::handle(self, leave, ctx);
+        }
+    }
+}
+
+impl Handler<JoinSockets> for Registry {
+    type Result = ();
+    fn handle(&mut self, msg: JoinSockets, _: &mut Context<Self>) {
+        let sockets = self.select_ids(&msg.target);
+        for socket in sockets {
+            for room in &msg.rooms {
+                self.join(socket, room.clone());
+            }
         }
     }
 }
@@ -471,6 +541,17 @@ impl Handler<DisconnectSockets> for Registry {
             socket.session.do_send(DisconnectSocket {
                 nsp: socket.nsp.clone(),
             });
+        }
+    }
+}
+
+impl Handler<CloseConnections> for Registry {
+    type Result = ();
+    fn handle(&mut self, msg: CloseConnections, _: &mut Context<Self>) {
+        for (_, socket) in self.select(&msg.0) {
+            socket
+                .session
+                .do_send(CloseSession(DisconnectReason::ForcedClose));
         }
     }
 }

@@ -8,8 +8,8 @@ use common::*;
 use confab_engine::Args;
 use confab_engine::protocol::engineio::{Frames, Sid};
 use confab_engine::registry::{
-    DisconnectSockets, Fanout, FetchSockets, Join, Leave, Register, Registry, RoomsOf, Target,
-    Unregister, UserSockets,
+    DisconnectSockets, Fanout, FetchSockets, Join, JoinSockets, Leave, Register, Registry,
+    RoomChange, RoomsOf, Target, Unregister, UserSockets,
 };
 use confab_engine::room::{AddMember, RemoveMember, Room, RoomFanout, UsersPresent};
 use std::collections::HashSet;
@@ -307,4 +307,63 @@ async fn room_actor_lists_users_and_fans_out() {
     c2.session
         .do_send(confab_engine::session::Deliver(frames("mark")));
     assert_eq!(c2.text().await, r#"42["mark"]"#);
+}
+
+/// The room hook hears every join and leave once, in order, the socket's
+/// own id room and repeated joins aside; `JoinSockets` joins a target's
+/// sockets, and leaving on unregister is heard too.
+#[actix_rt::test]
+async fn the_room_hook_hears_joins_and_leaves() {
+    let (engine, _evs) = engine();
+    let c1 = Client::open(&engine).await;
+    let heard = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = heard.clone();
+    let hook: confab_engine::RoomHook = Arc::new(move |change| sink.lock().unwrap().push(change));
+    let registry = Registry::new(vec![], None)
+        .with_room_hook(Some(hook))
+        .start();
+    let (s1, s2) = (Sid::new(), Sid::new());
+    register(&registry, s1, "/", &c1, None).await;
+    register(&registry, s2, "/", &c1, None).await;
+    let join = |rooms: &[&str]| Join {
+        socket: s1,
+        rooms: rooms.iter().map(|r| r.to_string()).collect(),
+    };
+    registry.send(join(&["a", "a", s1.as_str()])).await.unwrap();
+    registry
+        .send(JoinSockets {
+            target: target(&["a"], &[]),
+            rooms: vec!["b".into()],
+        })
+        .await
+        .unwrap();
+    registry
+        .send(Leave {
+            socket: s1,
+            rooms: vec!["a".into(), "never".into()],
+        })
+        .await
+        .unwrap();
+    registry.send(Unregister(s1)).await.unwrap();
+    let change = |joined: bool, room: &str| {
+        let (nsp, room, socket) = ("/".into(), room.into(), s1.as_str().into());
+        match joined {
+            true => RoomChange::Joined { nsp, room, socket },
+            false => RoomChange::Left { nsp, room, socket },
+        }
+    };
+    assert_eq!(
+        *heard.lock().unwrap(),
+        [
+            change(true, "a"),
+            change(true, "b"),
+            change(false, "a"),
+            change(false, "b")
+        ]
+    );
+    // s2 was in neither room: JoinSockets left it alone.
+    assert_eq!(
+        registry.send(RoomsOf(s2)).await.unwrap(),
+        [s2.as_str().to_owned()]
+    );
 }
