@@ -88,6 +88,7 @@ async fn main() -> std::io::Result<()> {
             )
     })
     .workers(2)
+    .tcp_nodelay(true) // small frames out at once, as in the binary
     .bind((config.host.as_str(), config.port))?;
     for addr in server.addrs() {
         println!("confab listening on http://{addr}");

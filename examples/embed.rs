@@ -46,6 +46,7 @@ async fn main() -> std::io::Result<()> {
                 }),
             )
     })
+    .tcp_nodelay(true) // small frames out at once, as in the binary
     .bind(("127.0.0.1", 3000))?
     .run()
     .await

@@ -64,6 +64,7 @@ async fn main() -> anyhow::Result<()> {
             .route("/api/v1/users", web::get().to(list_users))
     })
     .workers(2)
+    .tcp_nodelay(true) // small frames out at once, as in the binary
     .bind((config.host.as_str(), config.port))?;
     for addr in server.addrs() {
         println!("confab listening on http://{addr}");

@@ -215,6 +215,7 @@ async fn main() -> std::io::Result<()> {
     .disable_signals()
     // A client that drops a parked GET must end its future (and session).
     .h1_allow_half_closed(false)
+    .tcp_nodelay(true) // small frames out at once, as in the binary
     .bind((config.host.as_str(), config.port))?;
     for addr in server.addrs() {
         println!("confab listening on http://{addr}");

@@ -27,6 +27,8 @@
 //!                 "sent"
 //!             }))
 //!     })
+//!     // Small frames out at once (Nagle would hold an ack ~40 ms).
+//!     .tcp_nodelay(true)
 //!     .bind(("127.0.0.1", 3000))?
 //!     .run()
 //!     .await

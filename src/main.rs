@@ -154,6 +154,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     .disable_signals()
     // A client that drops a parked GET must end its future (and session).
     .h1_allow_half_closed(false)
+    // Small frames go out at once: with Nagle's algorithm the second of two
+    // small writes (an event, then an ack) waits for the client's delayed
+    // ACK, ~40 ms.
+    .tcp_nodelay(true)
     .shutdown_timeout(5)
     .bind((config.host.as_str(), config.port))
     .map_err(|err| Problems(vec![check::bind_problem(&config, &err)]))?;

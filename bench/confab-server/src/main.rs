@@ -64,6 +64,7 @@ async fn main() -> std::io::Result<()> {
         server = server.workers(workers);
     }
     let server = server
+        .tcp_nodelay(true)
         .backlog(4096)
         .max_connection_rate(4096)
         .bind(("127.0.0.1", port))?;

@@ -69,8 +69,9 @@ async fn main() -> std::io::Result<()> {
     let (layer, io) = SocketIo::new_layer();
     io.ns("/", on_connect.with(authenticate));
     let app = axum::Router::new().layer(layer);
-    // TCP_NODELAY on every connection, as axum's docs show: actix-web and
-    // Node's http server set it by default, axum::serve does not.
+    // TCP_NODELAY on every connection, as axum's docs show: Node's http
+    // server sets it by default; axum::serve does not, nor does actix-web
+    // (the confab server asks for it with `HttpServer::tcp_nodelay`).
     // A listen backlog of 4096, as the other servers are given.
     let socket = tokio::net::TcpSocket::new_v4()?;
     socket.set_reuseaddr(true)?;
