@@ -312,7 +312,7 @@ pub fn run(args: &[String]) -> Result<(), Error> {
                     })
                 };
                 add(
-                    t("fsync + fdatasync calls/s (strace -c)"),
+                    t("fsync, fdatasync, sync_file_range calls/s (strace)"),
                     None,
                     servers
                         .iter()
