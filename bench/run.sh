@@ -196,20 +196,24 @@ run_chat() { # repeat mode senders variant
     data=$(mktemp -d "$OUT/confab-data.XXXXXX")
     head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$data/jwt-secret"
     echo "--- $(date -u +%T) port $PORT $label $variant" >>"$slog"
+    # Default configuration but for the log: JSON, with the flusher's
+    # one trace line per flush (writers served), which the load generator
+    # counts within its window (--flush-log).
+    local env=(CONFAB_HOST=127.0.0.1 CONFAB_PORT=$PORT CONFAB_DATA_DIR=$data
+        CONFAB_LOG_FORMAT=json RUST_LOG=info,confab_actors::store::flush=trace)
     if [ "$variant" = strace ]; then
         label="$label under strace"
         trace="$OUT/strace-$mode-$senders-$repeat.txt"
-        CONFAB_HOST=127.0.0.1 CONFAB_PORT=$PORT CONFAB_DATA_DIR=$data taskset -c "$SERVER_CPU" \
+        env "${env[@]}" taskset -c "$SERVER_CPU" \
             strace -f --seccomp-bpf -ttt -e trace=fsync,fdatasync,sync_file_range -o "$trace" \
             "$APPLIANCE" >>"$slog" 2>&1 &
     else
-        CONFAB_HOST=127.0.0.1 CONFAB_PORT=$PORT CONFAB_DATA_DIR=$data taskset -c "$SERVER_CPU" \
-            "$APPLIANCE" >>"$slog" 2>&1 &
+        env "${env[@]}" taskset -c "$SERVER_CPU" "$APPLIANCE" >>"$slog" 2>&1 &
     fi
     SERVER_PID=$!
     local ready=""
     for _ in $(seq 1 200); do
-        if tail -n 20 "$slog" | grep -q "listening on http://127.0.0.1:$PORT\$"; then ready=1; break; fi
+        if tail -n 20 "$slog" | grep -q "^confab listening on http://127.0.0.1:$PORT\$"; then ready=1; break; fi
         kill -0 "$SERVER_PID" 2>/dev/null || { echo "confab exited; see $slog" >&2; exit 1; }
         sleep 0.1
     done
@@ -221,7 +225,7 @@ run_chat() { # repeat mode senders variant
     local rc=0 line
     line=$(taskset -c "$LOAD_CPU" "$LOADGEN" chat --mode "$mode" --senders "$senders" \
         --secs "$CHAT_SECS" --warmup "$WARMUP_SECS" --secret-file "$data/jwt-secret" \
-        --variant "$variant" --port "$PORT" --server confab --server-pid "$pid" \
+        --variant "$variant" --flush-log "$slog" --port "$PORT" --server confab --server-pid "$pid" \
         --server-core "$SERVER_CPU" --load-core "$LOAD_CPU" --repeat "$repeat" \
         2> >(tee -a "$LOG" >&2) | sed -n 's/^RESULT //p') || rc=$?
     echo "$line" >>"$RESULTS"

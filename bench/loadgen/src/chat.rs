@@ -12,6 +12,8 @@
 //! the next goes when the ack is back). Measured after `--warmup` for
 //! `--secs`: acked messages/s, ack latency percentiles, the `message`
 //! events the members receive per second, and the server's CPU per message.
+//! With `--flush-log FILE` (the server's JSON log, its flusher traced),
+//! also the flushes per second and the writers each served.
 //! `--variant strace` only labels a run made with strace attached (run.sh
 //! counts the server's fsync calls in a run of its own: strace slows it).
 
@@ -191,6 +193,33 @@ fn unix_secs() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
+/// Where the server's log ends now (`--flush-log`), so that what the
+/// measured window adds can be read afterwards.
+fn log_len(path: &str) -> Option<u64> {
+    std::fs::metadata(path).ok().map(|m| m.len())
+}
+
+/// The flushes the server logged after byte `from` of its log: confab's
+/// flusher logs `store flushed` with the number of `writers` it served at
+/// trace level (`RUST_LOG=confab_actors::store::flush=trace`, JSON lines).
+/// Returns (flushes, writers).
+fn flushes_since(path: &str, from: u64) -> Option<(u64, u64)> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path).ok()?;
+    file.seek(SeekFrom::Start(from)).ok()?;
+    let mut text = String::new();
+    file.read_to_string(&mut text).ok()?;
+    let (mut flushes, mut writers) = (0, 0);
+    for line in text.lines().filter(|l| l.contains("\"store flushed\"")) {
+        flushes += 1;
+        writers += serde_json::from_str::<Value>(line)
+            .ok()
+            .and_then(|v| v["fields"]["writers"].as_u64())
+            .unwrap_or(0);
+    }
+    Some((flushes, writers))
+}
+
 /// The chat id in an ack: `chatHeaderId`, or a header's `id`.
 fn chat_id(ack: &Value) -> Result<u64, Error> {
     ack.get("chatHeaderId")
@@ -283,10 +312,13 @@ pub async fn run(opts: &Opts) -> Result<(), Error> {
         .collect();
     tokio::time::sleep_until(window.measure_from.into()).await;
     let meter = CpuMeter::start(&c.server_pid);
+    let flush_log = opts.str("flush-log", "");
+    let log_from = log_len(&flush_log);
     let window_start = unix_secs();
     tokio::time::sleep_until(window.until.into()).await;
     let (wall, server_cpu, me_cpu) = meter.read();
     let window_end = unix_secs();
+    let flushed = log_from.and_then(|from| flushes_since(&flush_log, from));
     let others = meter.others_pct();
     let load_others = meter.load_others_pct();
 
@@ -348,6 +380,8 @@ pub async fn run(opts: &Opts) -> Result<(), Error> {
             "window_end_unix": window_end,
             "deliveries_per_sec": round(dps, 1),
             "deliveries_per_ack": round(s.deliveries as f64 / acked.max(1) as f64, 2),
+            "flushes_per_sec": flushed.map(|(f, _)| round(f as f64 / wall, 1)),
+            "writers_per_flush": flushed.map(|(f, w)| round(w as f64 / f.max(1) as f64, 2)),
             "refused": s.refused,
             "first_refusal": s.first_refusal,
             "errors": errors,

@@ -302,6 +302,16 @@ pub fn run(args: &[String]) -> Result<(), Error> {
                     None,
                     from_best(run, &f("server_cpu_pct")),
                 );
+                add(
+                    t("store flushes/s (confab's flusher, trace log)"),
+                    None,
+                    from_best(run, &f("flushes_per_sec")),
+                );
+                add(
+                    t("… writers served per flush"),
+                    None,
+                    from_best(run, &f("writers_per_flush")),
+                );
                 let flushes = |s: &str| {
                     let chosen = best(s, run)?;
                     records.iter().find(|r| {
