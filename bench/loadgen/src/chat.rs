@@ -408,3 +408,34 @@ pub async fn run(opts: &Opts) -> Result<(), Error> {
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_the_flushes_logged_after_an_offset() {
+        let path = std::env::temp_dir().join(format!("loadgen-flushlog-{}", std::process::id()));
+        let before = r#"{"level":"TRACE","fields":{"message":"store flushed","writers":7},"target":"confab_actors::store::flush"}"#;
+        std::fs::write(&path, format!("{before}\n")).unwrap();
+        let path_str = path.to_str().unwrap();
+        let from = log_len(path_str).unwrap();
+        let after = [
+            r#"{"level":"TRACE","fields":{"message":"store flushed","writers":3},"target":"confab_actors::store::flush"}"#,
+            r#"{"level":"INFO","fields":{"message":"connected"},"target":"confab::connections"}"#,
+            r#"{"level":"TRACE","fields":{"message":"store flushed","writers":1},"target":"confab_actors::store::flush"}"#,
+        ];
+        std::fs::write(&path, format!("{before}\n{}\n", after.join("\n"))).unwrap();
+        assert_eq!(flushes_since(path_str, from), Some((2, 4)));
+        assert_eq!(flushes_since(path_str, 0), Some((3, 11)));
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(flushes_since(path_str, 0), None);
+    }
+
+    #[test]
+    fn tells_message_events_from_acks() {
+        assert!(is_message(r#"42["message",{"chatHeaderId":1}]"#));
+        assert!(!is_message(r#"43101[{"chatHeaderId":1,"chatMessage":{}}]"#));
+        assert!(!is_message(r#"42["messageUpdated",{}]"#));
+    }
+}
