@@ -26,6 +26,14 @@
 #   FANOUT_ROOMS=10 FANOUT_MEMBERS=100   FANOUT_RATE_START=20 (msg/s per room)
 #   FANOUT_RATE_FACTOR=2 FANOUT_RATE_MAX=5000 FANOUT_STEP_SECS=3 FANOUT_P99_MS=50
 #   SERVER_CPU=0 LOAD_CPU=1 PORT=29000 BUILD=1 OUT=bench/results/<date>
+# The durable-chat scenario (SCENARIOS=chat; not in the default list) runs
+# the confab appliance binary alone (release build of the root workspace,
+# default configuration, a fresh data directory under OUT, on this disk):
+#   CHAT_RUNS="individual:1 individual:20 individual:200 group:20"
+#   CHAT_SECS=6                          measured seconds per run (after WARMUP_SECS)
+#   CHAT_STRACE="individual:20"          runs made once more under strace to
+#                                        count fsync calls ("" for none)
+#   DISK_SECS=3                          write + fsync ceiling of the same disk
 # A bigger run: REPEAT=3 ECHO_SECS=20 POLL_SECS=20 FANOUT_STEP_SECS=5
 # CONNS="1000 10000 19000" FANOUT_MEMBERS=500.
 set -euo pipefail
@@ -48,6 +56,10 @@ FANOUT_RATE_FACTOR=${FANOUT_RATE_FACTOR:-2}
 FANOUT_RATE_MAX=${FANOUT_RATE_MAX:-5000}
 FANOUT_STEP_SECS=${FANOUT_STEP_SECS:-3}
 FANOUT_P99_MS=${FANOUT_P99_MS:-50}
+CHAT_RUNS=${CHAT_RUNS:-"individual:1 individual:20 individual:200 group:20"}
+CHAT_SECS=${CHAT_SECS:-6}
+CHAT_STRACE=${CHAT_STRACE-"individual:20"}
+DISK_SECS=${DISK_SECS:-3}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 # Below the ephemeral range (32768+), where a load generator socket in
@@ -58,6 +70,7 @@ OUT=${OUT:-$HERE/results/$(date -u +%Y%m%d-%H%M%S)}
 
 TARGET=$HERE/target/release
 LOADGEN=$TARGET/loadgen
+APPLIANCE=$HERE/../target/release/confab
 mkdir -p "$OUT"
 RESULTS=$OUT/results.jsonl
 LOG=$OUT/run.log
@@ -73,6 +86,10 @@ if [ "$BUILD" = 1 ]; then
     log "== building (release): loadgen, confab-bench-server, socketioxide-bench-server, actix-floor-server"
     (cd "$HERE" && nice -n 10 cargo build --release -p loadgen -p confab-bench-server \
         -p socketioxide-bench-server -p actix-floor-server 2>&1 | tail -n 3) | tee -a "$LOG" >&2
+    case " $SCENARIOS " in *" chat "*)
+        log "== building (release): the confab appliance binary (root workspace)"
+        (cd "$HERE/.." && nice -n 10 cargo build --release --bin confab 2>&1 | tail -n 3) | tee -a "$LOG" >&2 ;;
+    esac
     log "== installing the Node server's packages (npm ci, from package-lock.json)"
     (cd "$HERE/node-server" && npm ci --no-audit --no-fund --loglevel=error 2>&1 | tail -n 2) | tee -a "$LOG" >&2
 fi
@@ -165,6 +182,77 @@ run_one() { # server repeat run-label loadgen-args...
     sleep 1
 }
 
+# The durable-chat scenario: the appliance binary with its default
+# configuration and a fresh data directory on this disk, whose token
+# secret is written before start so that the load generator can sign
+# tokens with it. With variant "strace", the server runs under strace
+# (seccomp-filtered: only the traced calls stop it), which logs each
+# fsync/fdatasync/sync_file_range with its time; the calls within the
+# load generator's measured window are counted.
+run_chat() { # repeat mode senders variant
+    local repeat=$1 mode=$2 senders=$3 variant=$4 label="chat $2 $3"
+    PORT=$((PORT + 1))
+    local data slog="$OUT/server-confab-appliance.log" trace="" pid
+    data=$(mktemp -d "$OUT/confab-data.XXXXXX")
+    head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$data/jwt-secret"
+    echo "--- $(date -u +%T) port $PORT $label $variant" >>"$slog"
+    # Default configuration but for the log: JSON, with the flusher's
+    # one trace line per flush (writers served), which the load generator
+    # counts within its window (--flush-log).
+    local env=(CONFAB_HOST=127.0.0.1 CONFAB_PORT=$PORT CONFAB_DATA_DIR=$data
+        CONFAB_LOG_FORMAT=json RUST_LOG=info,confab_chat::store::flush=trace)
+    if [ "$variant" = strace ]; then
+        label="$label under strace"
+        trace="$OUT/strace-$mode-$senders-$repeat.txt"
+        env "${env[@]}" taskset -c "$SERVER_CPU" \
+            strace -f --seccomp-bpf -ttt -e trace=fsync,fdatasync,sync_file_range -o "$trace" \
+            "$APPLIANCE" >>"$slog" 2>&1 &
+    else
+        env "${env[@]}" taskset -c "$SERVER_CPU" "$APPLIANCE" >>"$slog" 2>&1 &
+    fi
+    SERVER_PID=$!
+    local ready=""
+    for _ in $(seq 1 200); do
+        if tail -n 20 "$slog" | grep -q "^confab listening on http://127.0.0.1:$PORT\$"; then ready=1; break; fi
+        kill -0 "$SERVER_PID" 2>/dev/null || { echo "confab exited; see $slog" >&2; exit 1; }
+        sleep 0.1
+    done
+    [ -n "$ready" ] || { echo "confab did not listen in 20 s; see $slog" >&2; stop_server; exit 1; }
+    # Under strace, the server is strace's child.
+    pid=$SERVER_PID
+    [ -n "$trace" ] && pid=$(cat "/proc/$SERVER_PID/task/$SERVER_PID/children" | awk '{ print $1 }')
+    log "-- confab (appliance): $label (repeat $repeat)"
+    local rc=0 line
+    line=$(taskset -c "$LOAD_CPU" "$LOADGEN" chat --mode "$mode" --senders "$senders" \
+        --secs "$CHAT_SECS" --warmup "$WARMUP_SECS" --secret-file "$data/jwt-secret" \
+        --variant "$variant" --flush-log "$slog" --port "$PORT" --server confab --server-pid "$pid" \
+        --server-core "$SERVER_CPU" --load-core "$LOAD_CPU" --repeat "$repeat" \
+        2> >(tee -a "$LOG" >&2) | sed -n 's/^RESULT //p') || rc=$?
+    echo "$line" >>"$RESULTS"
+    printf '{"scenario":"server","server":"confab","run":"%s","repeat":%s,"cpu_secs":%s,"hwm_kb":%s}\n' \
+        "$label" "$repeat" "$(cpu_secs "$pid")" "$(hwm_kb "$pid")" >>"$RESULTS"
+    # The server itself first: strace then ends with it.
+    kill "$pid" 2>/dev/null || true
+    stop_server
+    if [ -n "$trace" ]; then
+        local from to
+        from=$(printf '%s' "$line" | sed -n 's/.*"window_start_unix":\([0-9.]*\).*/\1/p')
+        to=$(printf '%s' "$line" | sed -n 's/.*"window_end_unix":\([0-9.]*\).*/\1/p')
+        if [ -n "$from" ] && [ -n "$to" ]; then
+            # Lines: "<tid> <time> fsync(...". A call cut by another thread's
+            # shows as "<unfinished ...>" then "<... resumed>": its first line counts.
+            awk -v a="$from" -v b="$to" -v label="$label" -v repeat="$repeat" '
+                $2 >= a && $2 < b && $3 ~ /^(fsync|fdatasync|sync_file_range)\(/ { n++ }
+                END { printf "{\"scenario\":\"flushes\",\"server\":\"confab\",\"run\":\"%s\",\"repeat\":%s,\"calls\":%d,\"per_sec\":%.1f}\n",
+                      label, repeat, n, n / (b - a) }' "$trace" >>"$RESULTS"
+            log "   fsync-family calls in the window: $(tail -n 1 "$RESULTS")"
+        fi
+    fi
+    rm -rf "$data"
+    [ "$rc" = 0 ] || log "!! confab $label: load generator exited with $rc"
+    sleep 1
+}
+
 START=$(date +%s)
 for repeat in $(seq 1 "$REPEAT"); do
     for scenario in $SCENARIOS; do
@@ -189,6 +277,18 @@ for repeat in $(seq 1 "$REPEAT"); do
                     run_one "$server" "$repeat" fanout fanout --rooms "$FANOUT_ROOMS" --members "$FANOUT_MEMBERS" \
                         --rate-start "$FANOUT_RATE_START" --rate-factor "$FANOUT_RATE_FACTOR" \
                         --rate-max "$FANOUT_RATE_MAX" --step-secs "$FANOUT_STEP_SECS" --p99-ms "$FANOUT_P99_MS"
+                done ;;
+            chat)
+                [ -x "$APPLIANCE" ] || { echo "no $APPLIANCE: build it (BUILD=1)" >&2; exit 1; }
+                if [ "$repeat" = 1 ]; then
+                    taskset -c "$LOAD_CPU" "$LOADGEN" disk --dir "$OUT" --secs "$DISK_SECS" --server confab \
+                        2> >(tee -a "$LOG" >&2) | sed -n 's/^RESULT //p' >>"$RESULTS"
+                fi
+                for run in $CHAT_RUNS; do
+                    run_chat "$repeat" "${run%%:*}" "${run##*:}" ""
+                done
+                for run in $CHAT_STRACE; do
+                    run_chat "$repeat" "${run%%:*}" "${run##*:}" strace
                 done ;;
             *) echo "unknown scenario $scenario" >&2; exit 1 ;;
         esac

@@ -11,6 +11,9 @@
 //!                              [--rate-factor 2] [--rate-max 5000] [--step-secs 4]
 //!                              [--p99-ms 50] [--text 32]
 //! loadgen polling     --port P [--clients 50] [--secs 10] [--warmup 2] [--pad 64]
+//! loadgen chat        --port P --secret-file F [--mode individual|group] [--senders 20]
+//!                              [--secs 6] [--warmup 2] [--text 32]
+//! loadgen disk        --dir D [--secs 3] [--block 4096]
 //! loadgen report      FILE.jsonl
 //! ```
 //! Common options: `--server NAME` (a label), `--server-pid PID` (to read
@@ -18,6 +21,9 @@
 //! Each scenario prints one JSON line on stdout (prefixed `RESULT `) and a
 //! human-readable summary on stderr.
 
+mod chat;
+mod disk;
+mod jwt;
 mod proto;
 mod report;
 
@@ -252,10 +258,11 @@ impl Common {
     }
 }
 
-/// Opens `n` WebSocket sessions, `concurrency` handshakes at a time.
+/// Opens `n` WebSocket sessions, `concurrency` handshakes at a time, the
+/// `i`th to `target(i)` (the same server; the token may differ per client).
 /// Returns the sessions (in index order, failures dropped) and the failures.
 async fn open_many(
-    target: &Target,
+    target: impl Fn(usize) -> Target,
     n: usize,
     concurrency: usize,
     offset: usize,
@@ -264,7 +271,7 @@ async fn open_many(
     let mut tasks: Vec<JoinHandle<Result<Ws, Error>>> = Vec::with_capacity(n);
     for i in 0..n {
         let permits = permits.clone();
-        let target = target.clone();
+        let target = target(i);
         tasks.push(spawn_local(async move {
             let _permit = permits.acquire().await.expect("semaphore open");
             tokio::time::timeout(Duration::from_secs(30), target.ws(offset + i))
@@ -320,7 +327,7 @@ async fn connections(opts: &Opts) -> Result<(), Error> {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let base_kb = c.rss_kb();
     let meter = CpuMeter::start(&c.server_pid);
-    let (sessions, failed, first_error) = open_many(&c.target, n, concurrency, 0).await;
+    let (sessions, failed, first_error) = open_many(|_| c.target.clone(), n, concurrency, 0).await;
     let (connect_secs, server_cpu, me_cpu) = meter.read();
     let others = meter.others_pct();
     let load_others = meter.load_others_pct();
@@ -512,7 +519,7 @@ async fn echo(opts: &Opts, polling: bool) -> Result<(), Error> {
             }
         }
     } else {
-        let (sessions, f, e) = open_many(&c.target, clients, 256, 0).await;
+        let (sessions, f, e) = open_many(|_| c.target.clone(), clients, 256, 0).await;
         ws_sessions = sessions.into_iter().flatten().collect();
         failed = f;
         first_error = e;
@@ -727,7 +734,7 @@ async fn fanout(opts: &Opts) -> Result<(), Error> {
     let text: Rc<str> = "t".repeat(opts.get("text", 32)?).into();
     let n = rooms * members;
 
-    let (sessions, failed, first_error) = open_many(&c.target, n, 256, 0).await;
+    let (sessions, failed, first_error) = open_many(|_| c.target.clone(), n, 256, 0).await;
     if failed > 0 {
         return Err(format!("{failed} of {n} clients failed to connect: {first_error:?}").into());
     }
@@ -965,7 +972,9 @@ async fn fanout(opts: &Opts) -> Result<(), Error> {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(scenario) = args.first().cloned() else {
-        eprintln!("usage: loadgen connections|echo|fanout|polling|report [--key value]...");
+        eprintln!(
+            "usage: loadgen connections|echo|fanout|polling|chat|disk|report [--key value]..."
+        );
         std::process::exit(2);
     };
     if scenario == "report" {
@@ -1010,6 +1019,8 @@ fn main() {
                 "echo" => echo(&opts, false).await,
                 "polling" => echo(&opts, true).await,
                 "fanout" => fanout(&opts).await,
+                "chat" => chat::run(&opts).await,
+                "disk" => disk::run(&opts),
                 other => Err(format!("unknown scenario {other:?}").into()),
             }
         };

@@ -50,7 +50,17 @@ pub fn run(args: &[String]) -> Result<(), Error> {
     let label_of = |r: &Value| -> Option<String> {
         match r["scenario"].as_str()? {
             "connections" => Some(format!("connections {}", r["conns"].as_u64()?)),
-            "server" | "meta" => None,
+            "chat" => Some(format!(
+                "chat {} {}{}",
+                r["mode"].as_str()?,
+                r["senders"].as_u64()?,
+                if r["variant"] == "strace" {
+                    " under strace"
+                } else {
+                    ""
+                }
+            )),
+            "server" | "meta" | "flushes" => None,
             other => Some(other.to_owned()),
         }
     };
@@ -58,6 +68,7 @@ pub fn run(args: &[String]) -> Result<(), Error> {
         let key = match r["scenario"].as_str() {
             Some("connections") => "connect_rate",
             Some("fanout") => "best_deliveries_per_sec",
+            Some("disk") => "overwrite_fsync_per_sec",
             _ => "acks_per_sec",
         };
         r[key].as_f64().unwrap_or(-1.0)
@@ -81,7 +92,14 @@ pub fn run(args: &[String]) -> Result<(), Error> {
         Some("echo") => (1, 0),
         Some("fanout") => (2, 0),
         Some("polling") => (3, 0),
-        _ => (4, 0),
+        Some("chat") => (
+            if l.contains("group") { 5 } else { 4 },
+            l.split(' ')
+                .nth(2)
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0u64),
+        ),
+        _ => (6, 0),
     });
     let best = |server: &str, label: &str| -> Option<&Value> {
         records
@@ -254,6 +272,99 @@ pub fn run(args: &[String]) -> Result<(), Error> {
                     t("… on loadgen core (%)"),
                     None,
                     from_best(run, &f("best_load_core_others_pct")),
+                );
+            }
+            "chat" => {
+                add(
+                    t("acked createMessage/s"),
+                    Some(true),
+                    from_best(run, &f("acks_per_sec")),
+                );
+                add(t("ack p50 (ms)"), Some(false), from_best(run, &f("p50_ms")));
+                add(t("ack p99 (ms)"), Some(false), from_best(run, &f("p99_ms")));
+                add(
+                    t("ack p99.9 (ms)"),
+                    Some(false),
+                    from_best(run, &f("p999_ms")),
+                );
+                add(
+                    t("fan-out: `message` deliveries/s"),
+                    Some(true),
+                    from_best(run, &f("deliveries_per_sec")),
+                );
+                add(
+                    t("server CPU per message (µs)"),
+                    Some(false),
+                    from_best(run, &f("server_cpu_us_per_ack")),
+                );
+                add(
+                    t("server CPU (% of its core)"),
+                    None,
+                    from_best(run, &f("server_cpu_pct")),
+                );
+                add(
+                    t("store flushes/s (confab's flusher, trace log)"),
+                    None,
+                    from_best(run, &f("flushes_per_sec")),
+                );
+                add(
+                    t("… writers served per flush"),
+                    None,
+                    from_best(run, &f("writers_per_flush")),
+                );
+                let flushes = |s: &str| {
+                    let chosen = best(s, run)?;
+                    records.iter().find(|r| {
+                        r["scenario"] == "flushes"
+                            && r["server"] == s
+                            && r["run"] == run.as_str()
+                            && r["repeat"] == chosen["repeat"]
+                    })
+                };
+                add(
+                    t("fsync, fdatasync, sync_file_range calls/s (strace)"),
+                    None,
+                    servers
+                        .iter()
+                        .map(|s| (s.clone(), flushes(s).and_then(|r| r["per_sec"].as_f64())))
+                        .collect(),
+                );
+                add(
+                    t("loadgen CPU (% of its core)"),
+                    None,
+                    from_best(run, &f("loadgen_cpu_pct")),
+                );
+                add(
+                    t("other processes on server core (%)"),
+                    None,
+                    from_best(run, &f("server_core_others_pct")),
+                );
+                add(
+                    t("… on loadgen core (%)"),
+                    None,
+                    from_best(run, &f("load_core_others_pct")),
+                );
+            }
+            "disk" => {
+                add(
+                    t("4 KB write + fsync, overwriting (/s)"),
+                    Some(true),
+                    from_best(run, &f("overwrite_fsync_per_sec")),
+                );
+                add(
+                    t("4 KB write + fsync, appending (/s)"),
+                    Some(true),
+                    from_best(run, &f("append_fsync_per_sec")),
+                );
+                add(
+                    t("… p50 overwriting (ms)"),
+                    None,
+                    from_best(run, &f("overwrite_p50_ms")),
+                );
+                add(
+                    t("… p50 appending (ms)"),
+                    None,
+                    from_best(run, &f("append_p50_ms")),
                 );
             }
             _ => {}
