@@ -33,10 +33,6 @@ impl Payload {
         &self.args
     }
 
-    pub fn into_args(self) -> Args {
-        self.args
-    }
-
     /// The arguments as JSON values; binary parts stay placeholders
     /// (`{"_placeholder":true,"num":n}`) indexing [`Args::attachments`].
     pub fn json(&self) -> Vec<serde_json::Value> {

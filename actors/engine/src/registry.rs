@@ -176,7 +176,7 @@ impl Registry {
         if room == socket.as_str() || !entry.rooms.insert(room.clone()) {
             return;
         }
-        let (session, user_id) = (entry.session.clone(), entry.user_id.clone());
+        let session = entry.session.clone();
         if let Some(hook) = &self.room_hook {
             hook(RoomChange::Joined {
                 nsp: entry.nsp.clone(),
@@ -196,11 +196,7 @@ impl Registry {
             }
         };
         room.members.insert(socket);
-        room.addr.do_send(AddMember {
-            socket,
-            session,
-            user_id,
-        });
+        room.addr.do_send(AddMember { socket, session });
     }
 
     fn leave(&mut self, socket: Sid, nsp: &str, room: &str) {
@@ -359,11 +355,6 @@ pub struct DisconnectSockets(pub Target);
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct CloseConnections(pub Target);
-
-/// The sockets of one user, across all their connections.
-#[derive(Message)]
-#[rtype(result = "Vec<SocketInfo>")]
-pub struct UserSockets(pub String);
 
 impl Handler<Register> for Registry {
     type Result = ();
@@ -553,16 +544,5 @@ impl Handler<CloseConnections> for Registry {
                 .session
                 .do_send(CloseSession(DisconnectReason::ForcedClose));
         }
-    }
-}
-
-impl Handler<UserSockets> for Registry {
-    type Result = MessageResult<UserSockets>;
-    fn handle(&mut self, msg: UserSockets, _: &mut Context<Self>) -> Self::Result {
-        let ids = self.users.get(&msg.0).into_iter().flatten();
-        MessageResult(
-            ids.filter_map(|id| self.sockets.get(id).map(|s| Self::info(id, s)))
-                .collect(),
-        )
     }
 }

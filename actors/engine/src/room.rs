@@ -12,15 +12,10 @@ use actix::prelude::*;
 use crate::protocol::engineio::{Frames, Sid};
 use crate::session::{Deliver, Session};
 
-struct Member {
-    session: Addr<Session>,
-    user_id: Option<String>,
-}
-
 /// A room of one namespace.
 #[derive(Default)]
 pub struct Room {
-    members: HashMap<Sid, Member>,
+    members: HashMap<Sid, Addr<Session>>,
 }
 
 impl Actor for Room {
@@ -32,7 +27,6 @@ impl Actor for Room {
 pub struct AddMember {
     pub socket: Sid,
     pub session: Addr<Session>,
-    pub user_id: Option<String>,
 }
 
 /// Removes a member; the room stops once it has none (the registry has
@@ -49,21 +43,10 @@ pub struct RoomFanout {
     pub except: Option<Arc<HashSet<Sid>>>,
 }
 
-/// The distinct users present in the room.
-#[derive(Message)]
-#[rtype(result = "Vec<String>")]
-pub struct UsersPresent;
-
 impl Handler<AddMember> for Room {
     type Result = ();
     fn handle(&mut self, msg: AddMember, _: &mut Context<Self>) {
-        self.members.insert(
-            msg.socket,
-            Member {
-                session: msg.session,
-                user_id: msg.user_id,
-            },
-        );
+        self.members.insert(msg.socket, msg.session);
     }
 }
 
@@ -81,22 +64,10 @@ impl Handler<RoomFanout> for Room {
     type Result = ();
     fn handle(&mut self, msg: RoomFanout, _: &mut Context<Self>) {
         let excluded = |id: &Sid| msg.except.as_ref().is_some_and(|set| set.contains(id));
-        for (id, member) in &self.members {
+        for (id, session) in &self.members {
             if !excluded(id) {
-                member.session.do_send(Deliver(msg.frames.clone()));
+                session.do_send(Deliver(msg.frames.clone()));
             }
         }
-    }
-}
-
-impl Handler<UsersPresent> for Room {
-    type Result = MessageResult<UsersPresent>;
-    fn handle(&mut self, _: UsersPresent, _: &mut Context<Self>) -> Self::Result {
-        let users: HashSet<&String> = self
-            .members
-            .values()
-            .filter_map(|m| m.user_id.as_ref())
-            .collect();
-        MessageResult(users.into_iter().cloned().collect())
     }
 }

@@ -9,9 +9,9 @@ use confab_engine::Args;
 use confab_engine::protocol::engineio::{Frames, Sid};
 use confab_engine::registry::{
     DisconnectSockets, Fanout, FetchSockets, Join, JoinSockets, Leave, Register, Registry,
-    RoomChange, RoomsOf, Target, Unregister, UserSockets,
+    RoomChange, RoomsOf, Target, Unregister,
 };
-use confab_engine::room::{AddMember, RemoveMember, Room, RoomFanout, UsersPresent};
+use confab_engine::room::{AddMember, RemoveMember, Room, RoomFanout};
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -56,48 +56,6 @@ fn sorted(sids: &[Sid]) -> Vec<String> {
     let mut ids: Vec<String> = sids.iter().map(|s| s.as_str().to_owned()).collect();
     ids.sort();
     ids
-}
-
-#[actix_rt::test]
-async fn sockets_by_user_across_connections() {
-    let (engine, _evs) = engine();
-    let c1 = Client::open(&engine).await;
-    let c2 = Client::open(&engine).await;
-    let registry = Registry::new(vec![], None).start();
-    let (s1, s2, s3) = (Sid::new(), Sid::new(), Sid::new());
-    register(&registry, s1, "/", &c1, Some("ann")).await;
-    register(&registry, s2, "/chat", &c2, Some("ann")).await;
-    register(&registry, s3, "/", &c2, Some("bob")).await;
-
-    let ann = registry.send(UserSockets("ann".into())).await.unwrap();
-    assert_eq!(ids(ann.clone()), sorted(&[s1, s2]));
-    assert!(ann.iter().all(|i| i.user_id.as_deref() == Some("ann")));
-    assert!(
-        registry
-            .send(UserSockets("nobody".into()))
-            .await
-            .unwrap()
-            .is_empty()
-    );
-
-    registry.do_send(Unregister(s1));
-    assert_eq!(
-        ids(registry.send(UserSockets("ann".into())).await.unwrap()),
-        sorted(&[s2])
-    );
-    registry.do_send(Unregister(s2));
-    registry.do_send(Unregister(s2)); // twice is harmless
-    assert!(
-        registry
-            .send(UserSockets("ann".into()))
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert_eq!(
-        ids(registry.send(UserSockets("bob".into())).await.unwrap()),
-        sorted(&[s3])
-    );
 }
 
 #[actix_rt::test]
@@ -263,23 +221,15 @@ async fn room_actor_lists_users_and_fans_out() {
     room.do_send(AddMember {
         socket: s1,
         session: c1.session.clone(),
-        user_id: Some("ann".into()),
     });
     room.do_send(AddMember {
         socket: s2,
         session: c2.session.clone(),
-        user_id: Some("ann".into()),
     });
     room.do_send(AddMember {
         socket: s3,
         session: c2.session.clone(),
-        user_id: None,
     });
-    assert_eq!(
-        room.send(UsersPresent).await.unwrap(),
-        vec!["ann".to_string()]
-    );
-
     room.do_send(RoomFanout {
         frames: frames("all"),
         except: None,
@@ -300,10 +250,19 @@ async fn room_actor_lists_users_and_fans_out() {
 
     room.do_send(RemoveMember(s1));
     room.do_send(RemoveMember(s2));
-    assert!(room.send(UsersPresent).await.unwrap().is_empty());
+    room.do_send(RoomFanout {
+        frames: frames("left"),
+        except: None,
+    });
+    // Only s3 is left: one copy, to c2.
+    assert_eq!(c2.text().await, r#"42["left"]"#);
     // The last member leaves: the room stops.
     room.do_send(RemoveMember(s3));
-    assert!(room.send(UsersPresent).await.is_err());
+    let stopped = RoomFanout {
+        frames: frames("gone"),
+        except: None,
+    };
+    assert!(room.send(stopped).await.is_err());
     c2.session
         .do_send(confab_engine::session::Deliver(frames("mark")));
     assert_eq!(c2.text().await, r#"42["mark"]"#);

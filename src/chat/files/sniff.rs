@@ -13,8 +13,6 @@ use confab_chat::store::MessageType;
 /// How many leading bytes are looked at.
 pub const HEAD_LEN: usize = 8192;
 
-/// The seed's audio formats.
-pub const AUDIO_FORMATS: &[&str] = &["mp3", "wav", "ogg", "m4a", "aac", "flac", "wma"];
 /// The seed's video formats.
 pub const VIDEO_FORMATS: &[&str] = &["mp4", "avi", "mov", "wmv", "flv", "webm", "mkv"];
 /// Images the converter decodes.
