@@ -10,7 +10,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use actix_web::web;
+use actix_web::{HttpRequest, web};
 use tracing::warn;
 
 use confab_chat::store::{Store, StoreError as ChatStoreError};
@@ -245,6 +245,18 @@ impl Appliance {
 
     pub fn verifier(&self) -> &Arc<Verifier> {
         &self.verifier
+    }
+
+    /// The token in the `identity.cookie` cookie, if this request may use
+    /// it: without `Origin` (not a browser) or from an origin trusted with
+    /// credentials, by the same rule as the Engine.IO handshake. A browser
+    /// sends a site's cookies with a form POST from any page: that page must
+    /// not act as the user.
+    pub fn cookie_token(&self, req: &HttpRequest) -> Option<String> {
+        let name = self.verifier.config().cookie.as_deref()?;
+        let cookie = req.cookie(name)?;
+        let trusted = self.confab.admission.cors().trusts_cookies(req);
+        trusted.then(|| cookie.value().to_owned())
     }
 
     /// The room policy (user room names, what a socket may join).

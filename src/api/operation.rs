@@ -120,10 +120,7 @@ impl FromRequest for Operation {
             .app_data::<web::Data<Appliance>>()
             .map(|data| data.get_ref().clone());
         let socket_id = socket_id_header(req);
-        let token = bearer_token(req).or_else(|| {
-            let name = appliance.as_ref()?.verifier().config().cookie.clone()?;
-            req.cookie(&name).map(|c| c.value().to_owned())
-        });
+        let token = bearer_token(req).or_else(|| appliance.as_ref()?.cookie_token(req));
         Box::pin(async move {
             let appliance = appliance.ok_or_else(|| {
                 HttpError::internal("Operation needs the appliance mounted (Appliance::service)")

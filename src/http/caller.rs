@@ -77,9 +77,8 @@ impl Caller {
     /// only ever makes a [`Caller::User`], admin role or not, so that a page
     /// of another site cannot make a browser call the API as an admin.
     fn from_cookie(req: &HttpRequest, appliance: &Appliance) -> Option<Caller> {
-        let name = appliance.verifier().config().cookie.as_deref()?;
-        let cookie = req.cookie(name)?;
-        let identity = appliance.verifier().verify(cookie.value()).ok()?;
+        let token = appliance.cookie_token(req)?;
+        let identity = appliance.verifier().verify(&token).ok()?;
         Some(Caller::User(identity))
     }
 }

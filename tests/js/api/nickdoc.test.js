@@ -161,6 +161,20 @@ describe("notifications", () => {
     const forged = await confab.api("GET", "/api/notifications/unread-count", { headers: { Cookie: "token=x.y.z" } });
     assert.equal(forged.status, 401);
   });
+
+  test("a page of another site cannot use the browser's cookie: its origin is not trusted", async () => {
+    await backend("POST", "/api/notifications", { userId: "c2", title: "Hi", body: "there" });
+    const token = confab.token("c2");
+    const from = (origin) => ({ headers: { Cookie: `token=${token}`, Origin: origin } });
+    // A form POST from anywhere carries the cookie: refused, nothing marked.
+    const foreign = await confab.api("POST", "/api/notifications/seen", from("http://evil.example"));
+    assert.equal(foreign.status, 401);
+    const count = await confab.api("GET", "/api/notifications/unread-count", from("http://evil.example"));
+    assert.equal(count.status, 401);
+    // The server's own origin is trusted with its cookie.
+    const own = await confab.api("POST", "/api/notifications/seen", from(new URL(confab.url).origin));
+    assert.deepEqual([own.status, own.body.unreadCount], [200, 0]);
+  });
 });
 
 describe("emitGlobalEvent and emitToRoom", () => {
