@@ -98,6 +98,11 @@ pub fn settings(config: &Config) -> Vec<Problem> {
     {
         problems.push(Problem(err.to_string()));
     }
+    if config.metrics.enabled
+        && let Err(err) = config.metrics.check()
+    {
+        problems.push(Problem(err.to_string()));
+    }
     problems
 }
 

@@ -11,6 +11,7 @@ use actix::prelude::*;
 
 use crate::protocol::engineio::{Frames, Sid};
 use crate::session::{Deliver, Session};
+use crate::stats::Stats;
 
 struct Member {
     session: Addr<Session>,
@@ -21,6 +22,17 @@ struct Member {
 #[derive(Default)]
 pub struct Room {
     members: HashMap<Sid, Member>,
+    /// The engine's counters: a fan-out adds its deliveries once.
+    stats: Arc<Stats>,
+}
+
+impl Room {
+    pub fn new(stats: Arc<Stats>) -> Room {
+        Room {
+            members: HashMap::new(),
+            stats,
+        }
+    }
 }
 
 impl Actor for Room {
@@ -81,11 +93,14 @@ impl Handler<RoomFanout> for Room {
     type Result = ();
     fn handle(&mut self, msg: RoomFanout, _: &mut Context<Self>) {
         let excluded = |id: &Sid| msg.except.as_ref().is_some_and(|set| set.contains(id));
+        let mut delivered = 0;
         for (id, member) in &self.members {
             if !excluded(id) {
                 member.session.do_send(Deliver(msg.frames.clone()));
+                delivered += 1;
             }
         }
+        Stats::add(&self.stats.deliveries, delivered);
     }
 }
 
