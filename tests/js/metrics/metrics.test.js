@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { startServer, serverKind } from "../harness.js";
 import { connect, close, once, ask, sleep } from "../client/helpers.js";
 import { parse } from "./prometheus.js";
+import { scrape, moved, settle } from "./lib.js";
 
 const skip = serverKind === "node" ? "confab's metrics (the Node reference has none)" : false;
 
@@ -17,32 +18,6 @@ before(async () => {
   server = await startServer({ CONFAB_CORS_ORIGINS: "http://ok.example" });
 });
 after(() => server?.stop());
-
-/** Scrapes and parses; fails the test on a format error. */
-export async function scrape(url, headers = {}) {
-  const res = await fetch(`${url}/metrics`, { headers });
-  assert.equal(res.status, 200);
-  assert.match(res.headers.get("content-type"), /^text\/plain; version=0\.0\.4/);
-  return parse(await res.text());
-}
-
-/** `after - before` of one series (0 when absent before). */
-const moved = (before, after, key) => {
-  assert.ok(after.series.has(key), `no series ${key}`);
-  return after.series.get(key) - (before.series.get(key) ?? 0);
-};
-
-/** Scrapes until `key` reads `value` (a closing connection is gone a moment after the client's close); the last scrape. */
-async function settle(url, key, value) {
-  let last;
-  for (let i = 0; i < 100; i++) {
-    last = await scrape(url);
-    if (last.series.get(key) === value) break;
-    await sleep(50);
-  }
-  assert.equal(last.series.get(key), value, key);
-  return last;
-}
 
 /** Resolves once `socket` runs on WebSocket (socket.io-client upgrades by itself). */
 function upgraded(socket) {
@@ -170,14 +145,14 @@ test("with metrics.key set, a scrape without it is refused (401); with it, as X-
 
 test("metrics.enabled = false serves nothing; metrics.path moves them", { skip }, async () => {
   const off = await startServer({ CONFAB_METRICS__ENABLED: "false" });
-  const moved = await startServer({ CONFAB_METRICS__PATH: "/internal/prom" });
+  const elsewhere = await startServer({ CONFAB_METRICS__PATH: "/internal/prom" });
   try {
     assert.equal((await fetch(`${off.url}/metrics`)).status, 404);
-    assert.equal((await fetch(`${moved.url}/metrics`)).status, 404);
-    const res = await fetch(`${moved.url}/internal/prom`);
+    assert.equal((await fetch(`${elsewhere.url}/metrics`)).status, 404);
+    const res = await fetch(`${elsewhere.url}/internal/prom`);
     assert.equal(res.status, 200);
     assert.ok(parse(await res.text()).families.has("confab_connections"));
   } finally {
-    await Promise.all([off.stop(), moved.stop()]);
+    await Promise.all([off.stop(), elsewhere.stop()]);
   }
 });
