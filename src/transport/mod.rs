@@ -84,6 +84,7 @@ fn handshake(req: &HttpRequest, query: HashMap<String, String>, cors: &CorsPolic
         trusted_origin: cors.trusts_cookies(req),
         secure: req.connection_info().scheme() == "https",
         connection: String::new(),
+        upgraded: Default::default(),
     }
 }
 

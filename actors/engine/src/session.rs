@@ -8,6 +8,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use actix::fut::future::LocalBoxActorFuture;
@@ -317,6 +318,7 @@ impl Session {
                 }
                 self.transport = Transport::WebSocket(sink);
                 self.upgrading = false;
+                self.handshake.upgraded.store(true, Ordering::Relaxed);
                 let stats = self.engine.stats();
                 Stats::bump(&stats.upgrades);
                 Stats::shift(&stats.connections_polling, -1);
