@@ -80,10 +80,17 @@ async fn main() -> std::io::Result<()> {
         .start();
     service.bind(confab.io());
     let deadline = BodyDeadline::from_config(&config);
+    let push = service.pusher().map(|p| p.queue().clone());
+    let (metrics, engine) = (config.metrics.clone(), confab.engine().clone());
     let server = HttpServer::new(move || {
         App::new()
             .wrap(deadline)
             .configure(confab.service())
+            .configure(confab::metrics::mount(
+                &metrics,
+                engine.clone(),
+                push.clone(),
+            ))
             .configure(|cfg| chat::http::configure(cfg, service.clone(), verifier.clone()))
             .route(
                 "/api/health",

@@ -215,10 +215,12 @@ async fn main() -> std::io::Result<()> {
         .start();
     let engine = confab.engine().clone();
     let deadline = BodyDeadline::from_config(&config);
+    let (metrics, metered) = (config.metrics.clone(), engine.clone());
     let server = HttpServer::new(move || {
         App::new()
             .wrap(deadline)
             .configure(confab.service())
+            .configure(confab::metrics::mount(&metrics, metered.clone(), None))
             .route(
                 "/api/health",
                 web::get().to(|| async { HttpResponse::Ok().json(json!({ "ok": true })) }),

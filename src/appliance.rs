@@ -281,15 +281,18 @@ impl Appliance {
         &self.notifications
     }
 
-    /// Mounts the Engine.IO endpoint (unless `socket_enabled` is off) and,
-    /// unless `api.enabled` is off, the HTTP API under `api.prefix`:
+    /// Mounts the Engine.IO endpoint (unless `socket_enabled` is off), the
+    /// metrics (unless `metrics.enabled` is off) and, unless `api.enabled`
+    /// is off, the HTTP API under `api.prefix`:
     /// `App::new().configure(appliance.service())`. Shares the appliance as
     /// `web::Data<Appliance>` for handlers and the [`crate::Operation`]
     /// extractor.
     pub fn service(&self) -> impl FnOnce(&mut web::ServiceConfig) + use<> {
         let engine = self.confab.service();
+        let metrics = crate::metrics::configure(self);
         let appliance = web::Data::new(self.clone());
         move |cfg: &mut web::ServiceConfig| {
+            metrics(cfg);
             if appliance.config.socket_enabled {
                 engine(cfg);
             }

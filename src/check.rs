@@ -98,6 +98,11 @@ pub fn settings(config: &Config) -> Vec<Problem> {
     {
         problems.push(Problem(err.to_string()));
     }
+    if config.metrics.enabled
+        && let Err(err) = config.metrics.check()
+    {
+        problems.push(Problem(err.to_string()));
+    }
     problems
 }
 
@@ -213,6 +218,7 @@ mod tests {
             c.chat.push_webhook = Some("ftp://x".into());
             c.admin.enabled = true;
             c.admin.password_hash = "hunter2".into();
+            c.metrics.path = "metrics".into();
         });
         let keys: Vec<&str> = found.iter().map(|p| p.split(':').next().unwrap()).collect();
         assert_eq!(
@@ -223,7 +229,8 @@ mod tests {
                 "cors_origins",
                 "identity.leeway_secs",
                 "chat.push_webhook",
-                "admin.password_hash"
+                "admin.password_hash",
+                "metrics.path"
             ],
             "{found:#?}"
         );

@@ -20,6 +20,7 @@ use crate::chat::ChatOptions;
 use crate::data_dir::{self, SecretError};
 use crate::identity::{self, IdentityConfig};
 use crate::logging::LogFormat;
+use crate::metrics::MetricsConfig;
 use crate::services::auth::AuthConfig;
 use crate::services::notifications::NotificationsConfig;
 use crate::services::operations::OperationsConfig;
@@ -93,6 +94,8 @@ pub struct Config {
     pub body_min_rate: u64,
     /// The Socket.IO admin UI (`[admin]`).
     pub admin: AdminConfig,
+    /// Prometheus metrics (`[metrics]`).
+    pub metrics: MetricsConfig,
 }
 
 /// `[api]`: the HTTP twin of the server-side API, for backends in other
@@ -167,6 +170,7 @@ impl Default for Config {
             body_timeout_ms: 20_000,
             body_min_rate: 500,
             admin: AdminConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }

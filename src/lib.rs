@@ -54,6 +54,7 @@ pub mod health;
 pub mod http;
 pub mod identity;
 pub mod logging;
+pub mod metrics;
 pub mod services;
 pub mod shutdown;
 pub mod transport;

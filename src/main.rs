@@ -129,6 +129,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if !shown.admin.password_hash.is_empty() {
                 shown.admin.password_hash = "(redacted)".into();
             }
+            if !shown.metrics.key.is_empty() {
+                shown.metrics.key = "(redacted)".into();
+            }
             print!("{}", toml::to_string_pretty(&shown)?);
         }
         Command::Token(args) => {

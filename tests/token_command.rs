@@ -161,7 +161,14 @@ fn token_refuses_without_a_signing_key_or_with_a_bad_ttl() {
 
 #[test]
 fn config_command_hides_the_secret() {
-    let out = confab(&["config"], &[("CONFAB_IDENTITY__SECRET", SECRET)]);
+    let metrics_key = "metrics-key-not-to-show";
+    let out = confab(
+        &["config"],
+        &[
+            ("CONFAB_IDENTITY__SECRET", SECRET),
+            ("CONFAB_METRICS__KEY", metrics_key),
+        ],
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -169,7 +176,9 @@ fn config_command_hides_the_secret() {
     );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(!text.contains(SECRET));
+    assert!(!text.contains(metrics_key));
     assert!(text.contains("[identity]"));
+    assert!(text.contains("[metrics]"));
     assert!(text.contains("(redacted)"));
 }
 

@@ -8,8 +8,7 @@ use serde_json::{Map, Value, json};
 use crate::Socket;
 use crate::services::presence::iso;
 
-/// One socket as the UI lists it. `transport` is the one the connection
-/// opened with: the engine does not report upgrades to the admin.
+/// One socket as the UI lists it, with its connection's transport now.
 pub(crate) fn socket(socket: &Socket, rooms: Vec<String>) -> Value {
     let hs = socket.handshake();
     let address = hs
@@ -29,7 +28,7 @@ pub(crate) fn socket(socket: &Socket, rooms: Vec<String>) -> Value {
         // The UI groups sockets by client: the connection's Engine.IO id,
         // cut to 12 characters as the Node server does.
         "clientId": hs.connection.chars().take(12).collect::<String>(),
-        "transport": hs.query("transport").unwrap_or("polling"),
+        "transport": hs.transport(),
         "nsp": socket.nsp(),
         "data": data,
         "handshake": {

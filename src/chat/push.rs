@@ -99,6 +99,30 @@ pub struct PushQueue {
     capacity: usize,
     ready: Notify,
     dropped: AtomicU64,
+    /// Hand-offs queued, webhook answers, and what was given up: read by
+    /// the metrics at scrape time.
+    pub counts: PushCounts,
+}
+
+/// What became of the hand-offs (relaxed atomics: one add a hand-off).
+#[derive(Debug, Default)]
+pub struct PushCounts {
+    /// Hand-offs queued.
+    pub queued: AtomicU64,
+    /// Hand-offs the webhook accepted (2xx).
+    pub sent: AtomicU64,
+    /// Attempts that failed and were tried again.
+    pub retried: AtomicU64,
+    /// Hand-offs the webhook refused with a status not worth retrying.
+    pub refused: AtomicU64,
+    /// Hand-offs given up after `push_attempts` failures.
+    pub given_up: AtomicU64,
+}
+
+impl PushCounts {
+    fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 impl PushQueue {
@@ -108,6 +132,7 @@ impl PushQueue {
             capacity: capacity.max(1),
             ready: Notify::new(),
             dropped: AtomicU64::new(0),
+            counts: PushCounts::default(),
         }
     }
 
@@ -127,6 +152,7 @@ impl PushQueue {
             items.push_back(item);
             dropped
         };
+        PushCounts::bump(&self.counts.queued);
         if dropped.is_some() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
@@ -206,7 +232,7 @@ impl Pusher {
         }
     }
 
-    pub fn queue(&self) -> &PushQueue {
+    pub fn queue(&self) -> &Arc<PushQueue> {
         &self.queue
     }
 }
@@ -249,10 +275,12 @@ impl Worker {
                 Ok(response) => {
                     let status = response.status().as_u16();
                     if response.status().is_success() {
+                        PushCounts::bump(&self.queue.counts.sent);
                         debug!(attempt, chat = %body["chatHeaderId"], "push handed off");
                         return;
                     }
                     if !retryable(status) {
+                        PushCounts::bump(&self.queue.counts.refused);
                         warn!(status, chat = %body["chatHeaderId"], "push refused by the webhook; not retried");
                         return;
                     }
@@ -261,10 +289,12 @@ impl Worker {
                 Err(err) => err.to_string(),
             };
             if attempt == attempts {
+                PushCounts::bump(&self.queue.counts.given_up);
                 warn!(attempts, chat = %body["chatHeaderId"], %outcome, "push given up");
                 return;
             }
             let wait = backoff(attempt, self.settings.backoff, self.settings.backoff_max);
+            PushCounts::bump(&self.queue.counts.retried);
             debug!(attempt, %outcome, ?wait, "push failed; retrying");
             actix_web::rt::time::sleep(wait).await;
         }

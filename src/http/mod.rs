@@ -28,7 +28,7 @@
 //! | `GET /api/users/{id}/friendships` | `{friendships: [...]}` |
 //! | `PUT /api/friendships` | `{userId, otherUserId, status: 0-3 \| null, by?}` |
 
-mod caller;
+pub(crate) mod caller;
 mod emit;
 mod error;
 mod input;

@@ -1,6 +1,7 @@
 //! Engine.IO request errors, answered as the Node server answers them.
 
 use actix_web::{HttpResponse, ResponseError, http::StatusCode};
+use confab_engine::Refusal;
 
 /// A refused Engine.IO request. The codes and messages are the Node
 /// server's, which clients and tooling already recognise.
@@ -26,6 +27,19 @@ pub enum EngineIoError {
 }
 
 impl EngineIoError {
+    /// The reason counted in the engine's refusal metrics.
+    pub fn refusal(&self) -> Refusal {
+        match self {
+            Self::UnknownTransport => Refusal::UnknownTransport,
+            Self::UnknownSid => Refusal::UnknownSid,
+            Self::PayloadTooLarge => Refusal::PayloadTooLarge,
+            Self::Forbidden(_) => Refusal::Origin,
+            Self::BadHandshakeMethod | Self::BadRequest | Self::UnsupportedProtocolVersion => {
+                Refusal::BadRequest
+            }
+        }
+    }
+
     fn code(&self) -> u8 {
         match self {
             Self::UnknownTransport => 0,

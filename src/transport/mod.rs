@@ -84,6 +84,7 @@ fn handshake(req: &HttpRequest, query: HashMap<String, String>, cors: &CorsPolic
         trusted_origin: cors.trusts_cookies(req),
         secure: req.connection_info().scheme() == "https",
         connection: String::new(),
+        upgraded: Default::default(),
     }
 }
 
@@ -102,10 +103,15 @@ pub(crate) async fn dispatch(
     engine: web::Data<Engine>,
     admission: web::Data<Admission>,
 ) -> HttpResponse {
-    match route(&req, body, &engine, &admission).await {
-        Ok(response) => response,
-        Err(err) if wants_websocket(&req) => err.plain_response(),
-        Err(err) => actix_web::ResponseError::error_response(&err),
+    let err = match route(&req, body, &engine, &admission).await {
+        Ok(response) => return response,
+        Err(err) => err,
+    };
+    engine.stats().refuse(err.refusal());
+    if wants_websocket(&req) {
+        err.plain_response()
+    } else {
+        actix_web::ResponseError::error_response(&err)
     }
 }
 
@@ -135,7 +141,7 @@ async fn route(
                 (Transport::WebSocket, &Method::GET) if websocket => {
                     websocket::upgrade(req, body, engine, session)
                 }
-                (Transport::Polling, &Method::GET) => polling::poll(session).await,
+                (Transport::Polling, &Method::GET) => polling::poll(engine, session).await,
                 (Transport::Polling, &Method::POST) => {
                     polling::post(req, body, engine, session).await
                 }

@@ -20,17 +20,23 @@ const TEXT: &str = "text/plain; charset=UTF-8";
 
 /// The handshake over polling: the open packet is the first GET's answer.
 pub async fn open(engine: &Engine, handshake: Handshake) -> Result<HttpResponse, EngineIoError> {
-    poll(engine.open(handshake, NewTransport::Polling)).await
+    poll(engine, engine.open(handshake, NewTransport::Polling)).await
 }
 
-pub async fn poll(session: actix::Addr<Session>) -> Result<HttpResponse, EngineIoError> {
+pub async fn poll(
+    engine: &Engine,
+    session: actix::Addr<Session>,
+) -> Result<HttpResponse, EngineIoError> {
     // A GET the client abandons (the connection drops while it is parked)
     // ends the session, as in the Node server; the guard notices the drop.
     let guard = AbandonGuard(Some(session.clone()));
     let answer = session.send(Poll).await;
     guard.defuse();
     match answer {
-        Ok(Ok(payload)) => Ok(HttpResponse::Ok().content_type(TEXT).body(payload)),
+        Ok(Ok(payload)) => {
+            confab_engine::Stats::add(&engine.stats().bytes_out, payload.len() as u64);
+            Ok(HttpResponse::Ok().content_type(TEXT).body(payload))
+        }
         Ok(Err(PollError::Overlap | PollError::NotPolling)) => Err(EngineIoError::BadRequest),
         Err(_) => Err(EngineIoError::UnknownSid),
     }
@@ -80,6 +86,7 @@ pub async fn post(
         }
         bytes.extend_from_slice(&chunk);
     }
+    confab_engine::Stats::add(&engine.stats().bytes_in, bytes.len() as u64);
     match decode_payload(bytes.freeze(), max) {
         Ok(packets) => match session
             .send(Inbound {

@@ -157,6 +157,7 @@ impl WsTransport {
     }
 
     fn on_message(&mut self, text: bool, data: Bytes, ctx: &mut ws::WebsocketContext<Self>) {
+        Stats::add(&self.engine.stats().bytes_in, data.len() as u64);
         if !text {
             return self.deliver(Packet::Binary(data));
         }
@@ -216,6 +217,8 @@ impl Handler<WsOut> for WsTransport {
         match msg {
             WsOut::Frames(frames) => {
                 self.outbound.handed(&frames);
+                let bytes = frames.iter().map(Frame::wire_len).sum::<usize>();
+                Stats::add(&self.engine.stats().bytes_out, bytes as u64);
                 for frame in frames.iter() {
                     match frame {
                         Frame::Text(text) => ctx.text(text.clone()),
@@ -234,8 +237,14 @@ impl Handler<WsOut> for WsTransport {
 impl StreamHandler<Result<Message, ProtocolError>> for WsTransport {
     fn handle(&mut self, msg: Result<Message, ProtocolError>, ctx: &mut Self::Context) {
         match msg {
-            Ok(Message::Text(text)) => self.on_text(text, ctx),
-            Ok(Message::Binary(data)) => self.deliver(Packet::Binary(data)),
+            Ok(Message::Text(text)) => {
+                Stats::add(&self.engine.stats().bytes_in, text.len() as u64);
+                self.on_text(text, ctx)
+            }
+            Ok(Message::Binary(data)) => {
+                Stats::add(&self.engine.stats().bytes_in, data.len() as u64);
+                self.deliver(Packet::Binary(data))
+            }
             Ok(Message::Continuation(item)) => self.on_fragment(item, ctx),
             Ok(Message::Ping(data)) => ctx.pong(&data),
             Ok(Message::Pong(_) | Message::Nop) => {}

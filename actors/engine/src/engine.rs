@@ -11,7 +11,7 @@ use crate::handshake::Handshake;
 use crate::io::Io;
 use crate::namespace::Namespaces;
 use crate::protocol::engineio::Sid;
-use crate::registry::{PresenceHook, Registry, RoomHook};
+use crate::registry::{Census, PresenceHook, Registry, RoomHook, TakeCensus};
 use crate::session::{CloseSession, NewTransport, Session};
 use crate::socket::DisconnectReason;
 use crate::stats::Stats;
@@ -37,7 +37,7 @@ struct Shared {
     /// Sessions by sid, read by every long-polling request: a lock rather
     /// than an actor, so finding a session costs no message round trip.
     sessions: RwLock<HashMap<Sid, Addr<Session>>>,
-    stats: Stats,
+    stats: Arc<Stats>,
 }
 
 impl Engine {
@@ -75,8 +75,10 @@ impl Engine {
             .map(|n| n.get())
             .unwrap_or(2);
         let arbiters: Vec<ArbiterHandle> = (1..cores).map(|_| Arbiter::new().handle()).collect();
+        let stats = Arc::new(Stats::default());
         let registry = Registry::new(arbiters, hooks.presence)
             .with_room_hook(hooks.rooms)
+            .with_stats(stats.clone())
             .start();
         let io = Io::new(registry.clone());
         Engine(Arc::new(Shared {
@@ -85,7 +87,7 @@ impl Engine {
             registry,
             io,
             sessions: RwLock::default(),
-            stats: Stats::default(),
+            stats,
         }))
     }
 
@@ -93,7 +95,7 @@ impl Engine {
         &self.0.config
     }
 
-    /// What the engine refused so far.
+    /// The engine's counters and gauges (see [`Stats`]).
     pub fn stats(&self) -> &Stats {
         &self.0.stats
     }
@@ -105,6 +107,12 @@ impl Engine {
     /// The handle applications emit with.
     pub fn io(&self) -> Io {
         self.0.io.clone()
+    }
+
+    /// Sockets and rooms by namespace, now (for the metrics): empty if
+    /// the registry is gone (the system is stopping).
+    pub async fn census(&self) -> Census {
+        self.0.registry.send(TakeCensus).await.unwrap_or_default()
     }
 
     pub(crate) fn registry(&self) -> &Addr<Registry> {

@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
 /// The HTTP request that opened an Engine.IO connection.
@@ -25,6 +27,9 @@ pub struct Handshake {
     /// The Engine.IO session id of the connection, set when the engine
     /// opens it: what the sockets of one connection have in common.
     pub connection: String,
+    /// Set by the session when the connection upgrades from long-polling to
+    /// WebSocket (shared by every copy): see [`Handshake::transport`].
+    pub upgraded: Arc<AtomicBool>,
 }
 
 impl Handshake {
@@ -36,6 +41,16 @@ impl Handshake {
 
     pub fn query(&self, name: &str) -> Option<&str> {
         self.query.get(name).map(String::as_str)
+    }
+
+    /// The connection's transport now: `websocket` once upgraded or if it
+    /// opened so, else `polling`.
+    pub fn transport(&self) -> &'static str {
+        match self.upgraded.load(Ordering::Relaxed) || self.query("transport") == Some("websocket")
+        {
+            true => "websocket",
+            false => "polling",
+        }
     }
 }
 

@@ -40,4 +40,4 @@ pub use protocol::socketio::{Args, EncodeError};
 pub use rate::EventRate;
 pub use registry::{Presence, PresenceHook, RoomChange, RoomHook, SocketInfo};
 pub use socket::{Ack, AckError, DisconnectReason, Socket};
-pub use stats::Stats;
+pub use stats::{Refusal, Stats};

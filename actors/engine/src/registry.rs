@@ -15,6 +15,7 @@ use crate::protocol::engineio::{Frames, Sid};
 use crate::room::{AddMember, RemoveMember, Room, RoomFanout};
 use crate::session::{CloseSession, Deliver, DisconnectSocket, Session};
 use crate::socket::DisconnectReason;
+use crate::stats::Stats;
 
 /// Which sockets an emit or a query is for.
 #[derive(Debug, Clone, Default)]
@@ -111,6 +112,8 @@ pub struct Registry {
     /// registry rather than on its thread.
     arbiters: Vec<ArbiterHandle>,
     next_arbiter: usize,
+    /// The engine's counters (broadcasts and their deliveries).
+    stats: Arc<Stats>,
 }
 
 impl Registry {
@@ -123,7 +126,14 @@ impl Registry {
             users: HashMap::new(),
             arbiters,
             next_arbiter: 0,
+            stats: Arc::default(),
         }
+    }
+
+    /// Counts broadcasts and deliveries in `stats` (the engine's).
+    pub fn with_stats(mut self, stats: Arc<Stats>) -> Registry {
+        self.stats = stats;
+        self
     }
 
     /// Tells `hook` of every room joined and left from now on.
@@ -161,12 +171,13 @@ impl Registry {
     }
 
     fn start_room(&mut self) -> Addr<Room> {
+        let stats = self.stats.clone();
         if self.arbiters.is_empty() {
-            return Room::default().start();
+            return Room::new(stats).start();
         }
         let arbiter = &self.arbiters[self.next_arbiter % self.arbiters.len()];
         self.next_arbiter = self.next_arbiter.wrapping_add(1);
-        Room::start_in_arbiter(arbiter, |_| Room::default())
+        Room::start_in_arbiter(arbiter, |_| Room::new(stats))
     }
 
     fn join(&mut self, socket: Sid, room: String) {
@@ -482,6 +493,7 @@ impl Handler<Fanout> for Registry {
     type Result = ();
     fn handle(&mut self, msg: Fanout, _: &mut Context<Self>) {
         let Fanout { target, frames } = msg;
+        Stats::bump(&self.stats.broadcasts);
         // The common case, one room and no excluded room: the room actor
         // fans out on its own arbiter. A socket id names a room its socket
         // is in without joining it: that socket gets its copy here.
@@ -498,6 +510,7 @@ impl Handler<Fanout> for Registry {
                 .filter(|s| s.nsp == target.nsp)
             {
                 socket.session.do_send(Deliver(frames.clone()));
+                Stats::bump(&self.stats.deliveries);
             }
             if let Some(entry) = self.rooms.get(&(target.nsp.clone(), room.clone())) {
                 entry.addr.do_send(RoomFanout {
@@ -507,9 +520,37 @@ impl Handler<Fanout> for Registry {
             }
             return;
         }
-        for (_, socket) in self.select(&target) {
+        let chosen = self.select(&target);
+        Stats::add(&self.stats.deliveries, chosen.len() as u64);
+        for (_, socket) in chosen {
             socket.session.do_send(Deliver(frames.clone()));
         }
+    }
+}
+
+/// How many sockets and rooms each namespace has now, for the metrics.
+#[derive(Message)]
+#[rtype(result = "Census")]
+pub struct TakeCensus;
+
+/// The answer to [`TakeCensus`]: namespace → count.
+#[derive(Debug, Default, Clone, PartialEq, MessageResponse)]
+pub struct Census {
+    pub sockets: HashMap<String, u64>,
+    pub rooms: HashMap<String, u64>,
+}
+
+impl Handler<TakeCensus> for Registry {
+    type Result = Census;
+    fn handle(&mut self, _: TakeCensus, _: &mut Context<Self>) -> Census {
+        let mut census = Census::default();
+        for entry in self.sockets.values() {
+            *census.sockets.entry(entry.nsp.clone()).or_default() += 1;
+        }
+        for (nsp, _) in self.rooms.keys() {
+            *census.rooms.entry(nsp.clone()).or_default() += 1;
+        }
+        census
     }
 }
 

@@ -11,11 +11,23 @@ use actix::prelude::*;
 
 use crate::protocol::engineio::{Frames, Sid};
 use crate::session::{Deliver, Session};
+use crate::stats::Stats;
 
 /// A room of one namespace.
 #[derive(Default)]
 pub struct Room {
     members: HashMap<Sid, Addr<Session>>,
+    /// The engine's counters: a fan-out adds its deliveries once.
+    stats: Arc<Stats>,
+}
+
+impl Room {
+    pub fn new(stats: Arc<Stats>) -> Room {
+        Room {
+            members: HashMap::new(),
+            stats,
+        }
+    }
 }
 
 impl Actor for Room {
@@ -64,10 +76,13 @@ impl Handler<RoomFanout> for Room {
     type Result = ();
     fn handle(&mut self, msg: RoomFanout, _: &mut Context<Self>) {
         let excluded = |id: &Sid| msg.except.as_ref().is_some_and(|set| set.contains(id));
+        let mut delivered = 0;
         for (id, session) in &self.members {
             if !excluded(id) {
                 session.do_send(Deliver(msg.frames.clone()));
+                delivered += 1;
             }
         }
+        Stats::add(&self.stats.deliveries, delivered);
     }
 }

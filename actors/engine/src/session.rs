@@ -8,6 +8,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use actix::fut::future::LocalBoxActorFuture;
@@ -28,7 +29,7 @@ use crate::protocol::socketio::{self, Args, DecodeError, Decoder, Incoming};
 use crate::rate::{RateLimit, Verdict};
 use crate::registry::{Register, SetUser, Unregister};
 use crate::socket::{Ack, AckError, AckReply, DisconnectReason, Socket, SocketParts};
-use crate::stats::Stats;
+use crate::stats::{Refusal, Stats};
 
 /// What an event over the rate limit is answered.
 const RATE_LIMITED: &str = "rate limited";
@@ -203,6 +204,15 @@ impl Session {
         self.close(reason, ctx);
     }
 
+    /// The open-connections gauge of the current transport.
+    fn connections_gauge(&self) -> &std::sync::atomic::AtomicI64 {
+        let stats = self.engine.stats();
+        match self.transport {
+            Transport::Polling(_) => &stats.connections_polling,
+            Transport::WebSocket(_) => &stats.connections_websocket,
+        }
+    }
+
     fn write_control(&mut self, packet: Packet, ctx: &mut Context<Self>) {
         self.write(Frames::from([Frame::control(packet)]), ctx);
     }
@@ -308,6 +318,11 @@ impl Session {
                 }
                 self.transport = Transport::WebSocket(sink);
                 self.upgrading = false;
+                self.handshake.upgraded.store(true, Ordering::Relaxed);
+                let stats = self.engine.stats();
+                Stats::bump(&stats.upgrades);
+                Stats::shift(&stats.connections_polling, -1);
+                Stats::shift(&stats.connections_websocket, 1);
                 debug!(sid = %self.sid.as_str(), "upgraded to websocket");
             }
             other => {
@@ -347,13 +362,17 @@ impl Session {
                 name,
                 args,
                 ack,
-            } => self.on_event(nsp, Payload::new(name, args), ack, ctx),
+            } => {
+                Stats::bump(&self.engine.stats().events_received);
+                self.on_event(nsp, Payload::new(name, args), ack, ctx)
+            }
             Incoming::Ack { nsp, id, args } => self.on_ack(&nsp, id, args),
         }
     }
 
     fn connect(&mut self, nsp: String, auth: serde_json::Value, ctx: &mut Context<Self>) {
         let Some(ns) = self.engine.namespaces().get(&nsp).cloned() else {
+            self.engine.stats().refuse(Refusal::ConnectRefused);
             info!(target: CONNECTIONS, sid = %self.sid.as_str(), nsp, "CONNECT refused: unknown namespace");
             self.write(
                 socketio::connect_error_frames(&nsp, "Invalid namespace", None),
@@ -381,6 +400,7 @@ impl Session {
                 _ if act.closed => Box::pin(fut::ready(())) as LocalBoxActorFuture<Self, ()>,
                 Ok(request) => act.accept(ns, request, ctx),
                 Err(refusal) => {
+                    act.engine.stats().refuse(Refusal::ConnectRefused);
                     let dropped = act.connecting.remove(&nsp).map_or(0, |held| held.len());
                     info!(target: CONNECTIONS, sid = %act.sid.as_str(), nsp, reason = %refusal, dropped, "CONNECT refused");
                     act.write(
@@ -641,6 +661,7 @@ impl Session {
     fn on_ack(&mut self, nsp: &str, id: i64, args: Args) {
         match self.sockets.get_mut(nsp).and_then(|s| s.acks.remove(&id)) {
             Some(reply) => {
+                Stats::shift(&self.engine.stats().acks_pending, -1);
                 let _ = reply.send(Ok(Payload::new(String::new(), args)));
             }
             None => debug!(sid = %self.sid.as_str(), nsp, id, "ack with unknown id ignored"),
@@ -657,6 +678,10 @@ impl Session {
         self.engine
             .registry()
             .do_send(Unregister(state.socket.sid()));
+        Stats::shift(
+            &self.engine.stats().acks_pending,
+            -(state.acks.len() as i64),
+        );
         for (_, reply) in state.acks {
             let _ = reply.send(Err(AckError::Disconnected));
         }
@@ -670,6 +695,7 @@ impl Session {
             return;
         }
         self.closed = true;
+        Stats::shift(self.connections_gauge(), -1);
         info!(target: CONNECTIONS, sid = %self.sid.as_str(), %reason, "connection closed");
         let namespaces: Vec<String> = self.sockets.keys().cloned().collect();
         for nsp in namespaces {
@@ -707,6 +733,7 @@ impl Actor for Session {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        Stats::shift(self.connections_gauge(), 1);
         info!(
             target: CONNECTIONS,
             sid = %self.sid.as_str(),
@@ -746,6 +773,7 @@ impl Handler<Deliver> for Session {
     type Result = ();
     fn handle(&mut self, msg: Deliver, ctx: &mut Context<Self>) {
         if !self.closed {
+            Stats::bump(&self.engine.stats().events_sent);
             self.write(msg.0, ctx);
         }
     }
@@ -906,6 +934,9 @@ impl Handler<EmitWithAck> for Session {
         let id = state.next_ack;
         state.next_ack += 1;
         state.acks.insert(id, msg.reply);
+        let stats = self.engine.stats();
+        Stats::bump(&stats.events_sent);
+        Stats::shift(&stats.acks_pending, 1);
         let socket = state.socket.sid();
         let frames = msg.args.event_frames(&msg.nsp, &msg.event, Some(id));
         self.write(frames, ctx);
@@ -916,6 +947,9 @@ impl Handler<EmitWithAck> for Session {
                 .get_mut(&nsp)
                 .filter(|s| s.socket.sid() == socket);
             if let Some(reply) = state.and_then(|s| s.acks.remove(&id)) {
+                let stats = act.engine.stats();
+                Stats::shift(&stats.acks_pending, -1);
+                Stats::bump(&stats.acks_timed_out);
                 let _ = reply.send(Err(AckError::Timeout(timeout)));
             }
         });

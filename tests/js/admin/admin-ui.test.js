@@ -72,7 +72,8 @@ function until(socket, event, pred, ms = 5000) {
 }
 
 test("the UI logs in and gets its config, the sockets with rooms and handshake, and server stats", async () => {
-  const alice = await user("7", { query: { app: "web" } });
+  // On long-polling only: listed as such (see the upgrade test below).
+  const alice = await user("7", { query: { app: "web" }, transports: ["polling"] });
   const ui = await admin();
   try {
     assert.deepEqual(ui.config.supportedFeatures.sort(), [
@@ -113,6 +114,21 @@ test("the UI logs in and gets its config, the sockets with rooms and handshake, 
   } finally {
     close(ui.socket);
     close(alice);
+  }
+});
+
+test("a socket whose connection upgraded to WebSocket is listed on websocket", async () => {
+  const dave = await user("10");
+  const engine = dave.io.engine;
+  if (engine.transport.name !== "websocket") await once(engine, "upgrade");
+  const ui = await admin();
+  try {
+    const listed = ui.sockets.find((s) => s.id === dave.id);
+    assert.ok(listed, JSON.stringify(ui.sockets));
+    assert.equal(listed.transport, "websocket");
+  } finally {
+    close(ui.socket);
+    close(dave);
   }
 });
 

@@ -20,6 +20,10 @@ pub struct ChatWrite<'a> {
     pub files: Vec<&'a str>,
 }
 
+/// Message records written (new, edited or deleted), a counter of the
+/// global `metrics` recorder: once a chat write, beside its sled batch.
+pub const MESSAGES_STORED: &str = "confab_chat_messages_stored_total";
+
 impl Store {
     /// The next message id (ids are global and only grow, so a chat's
     /// messages sort by id in the order they were written).
@@ -34,6 +38,7 @@ impl Store {
         if let Some(header) = change.header {
             batch.insert(keys::header(header.id), encode(header)?);
         }
+        let written = change.messages.len() as u64;
         for message in change.messages {
             batch.insert(keys::message(message.chat_id, message.id), encode(message)?);
         }
@@ -44,6 +49,7 @@ impl Store {
             batch.insert(keys::file_ref(path, change.chat), &[][..]);
         }
         self.0.chats.apply_batch(batch)?;
+        metrics::counter!(MESSAGES_STORED).increment(written);
         Ok(())
     }
 

@@ -29,7 +29,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub use messages::ChatWrite;
+pub use flush::{FLUSH_BATCH, FLUSH_SECONDS};
+pub use messages::{ChatWrite, MESSAGES_STORED};
 pub use model::{
     ChatHeader, ChatKind, Friendship, FriendshipStatus, MemberState, Message, MessageType, Millis,
     Upload, User, now_millis,
