@@ -203,115 +203,19 @@ pub fn run(args: &[String]) -> Result<(), Error> {
                 }
             }
             "echo" | "polling" => {
-                add(t("acks/s"), Some(true), from_best(run, &f("acks_per_sec")));
-                add(t("p50 (ms)"), Some(false), from_best(run, &f("p50_ms")));
-                add(t("p99 (ms)"), Some(false), from_best(run, &f("p99_ms")));
-                add(
-                    t("server CPU per ack (µs)"),
-                    Some(false),
-                    from_best(run, &f("server_cpu_us_per_ack")),
-                );
-                add(
-                    t("loadgen CPU (% of its core)"),
-                    None,
-                    from_best(run, &f("loadgen_cpu_pct")),
-                );
-                add(
-                    t("other processes on server core (%)"),
-                    None,
-                    from_best(run, &|r: &Value| r["server_core_others_pct"].as_f64()),
-                );
-                add(
-                    t("… on loadgen core (%)"),
-                    None,
-                    from_best(run, &f("load_core_others_pct")),
-                );
+                for (what, better, key) in ECHO_ROWS.iter().chain(&CONTEXT_ROWS) {
+                    add(t(what), *better, from_best(run, &f(key)));
+                }
             }
             "fanout" => {
-                add(
-                    t("highest rate/room with p99 within limit (msg/s)"),
-                    Some(true),
-                    from_best(run, &f("best_rate_per_room")),
-                );
-                add(
-                    t("deliveries/s at that rate"),
-                    Some(true),
-                    from_best(run, &f("best_deliveries_per_sec")),
-                );
-                add(
-                    t("p50 at that rate (ms)"),
-                    Some(false),
-                    from_best(run, &f("best_p50_ms")),
-                );
-                add(
-                    t("p99 at that rate (ms)"),
-                    Some(false),
-                    from_best(run, &f("best_p99_ms")),
-                );
-                add(
-                    t("server CPU per delivery at that rate (µs)"),
-                    Some(false),
-                    from_best(run, &f("best_server_cpu_us_per_delivery")),
-                );
-                add(
-                    t("first failing rate/room (msg/s)"),
-                    Some(true),
-                    from_best(run, &f("first_fail_rate_per_room")),
-                );
-                add(
-                    t("loadgen CPU at that rate (% of its core)"),
-                    None,
-                    from_best(run, &f("best_loadgen_cpu_pct")),
-                );
-                add(
-                    t("other processes on server core (%)"),
-                    None,
-                    from_best(run, &f("best_server_core_others_pct")),
-                );
-                add(
-                    t("… on loadgen core (%)"),
-                    None,
-                    from_best(run, &f("best_load_core_others_pct")),
-                );
+                for (what, better, key) in &FANOUT_ROWS {
+                    add(t(what), *better, from_best(run, &f(key)));
+                }
             }
             "chat" => {
-                add(
-                    t("acked createMessage/s"),
-                    Some(true),
-                    from_best(run, &f("acks_per_sec")),
-                );
-                add(t("ack p50 (ms)"), Some(false), from_best(run, &f("p50_ms")));
-                add(t("ack p99 (ms)"), Some(false), from_best(run, &f("p99_ms")));
-                add(
-                    t("ack p99.9 (ms)"),
-                    Some(false),
-                    from_best(run, &f("p999_ms")),
-                );
-                add(
-                    t("fan-out: `message` deliveries/s"),
-                    Some(true),
-                    from_best(run, &f("deliveries_per_sec")),
-                );
-                add(
-                    t("server CPU per message (µs)"),
-                    Some(false),
-                    from_best(run, &f("server_cpu_us_per_ack")),
-                );
-                add(
-                    t("server CPU (% of its core)"),
-                    None,
-                    from_best(run, &f("server_cpu_pct")),
-                );
-                add(
-                    t("store flushes/s (confab's flusher, trace log)"),
-                    None,
-                    from_best(run, &f("flushes_per_sec")),
-                );
-                add(
-                    t("… writers served per flush"),
-                    None,
-                    from_best(run, &f("writers_per_flush")),
-                );
+                for (what, better, key) in &CHAT_ROWS {
+                    add(t(what), *better, from_best(run, &f(key)));
+                }
                 let flushes = |s: &str| {
                     let chosen = best(s, run)?;
                     records.iter().find(|r| {
@@ -329,43 +233,14 @@ pub fn run(args: &[String]) -> Result<(), Error> {
                         .map(|s| (s.clone(), flushes(s).and_then(|r| r["per_sec"].as_f64())))
                         .collect(),
                 );
-                add(
-                    t("loadgen CPU (% of its core)"),
-                    None,
-                    from_best(run, &f("loadgen_cpu_pct")),
-                );
-                add(
-                    t("other processes on server core (%)"),
-                    None,
-                    from_best(run, &f("server_core_others_pct")),
-                );
-                add(
-                    t("… on loadgen core (%)"),
-                    None,
-                    from_best(run, &f("load_core_others_pct")),
-                );
+                for (what, better, key) in &CONTEXT_ROWS {
+                    add(t(what), *better, from_best(run, &f(key)));
+                }
             }
             "disk" => {
-                add(
-                    t("4 KB write + fsync, overwriting (/s)"),
-                    Some(true),
-                    from_best(run, &f("overwrite_fsync_per_sec")),
-                );
-                add(
-                    t("4 KB write + fsync, appending (/s)"),
-                    Some(true),
-                    from_best(run, &f("append_fsync_per_sec")),
-                );
-                add(
-                    t("… p50 overwriting (ms)"),
-                    None,
-                    from_best(run, &f("overwrite_p50_ms")),
-                );
-                add(
-                    t("… p50 appending (ms)"),
-                    None,
-                    from_best(run, &f("append_p50_ms")),
-                );
+                for (what, better, key) in &DISK_ROWS {
+                    add(t(what), *better, from_best(run, &f(key)));
+                }
             }
             _ => {}
         }
@@ -437,6 +312,109 @@ pub fn run(args: &[String]) -> Result<(), Error> {
     }
     Ok(())
 }
+
+/// A table row read straight from a run's best repeat: its label, whether
+/// higher is better (`None`: context, not compared), and the result field.
+type Row = (&'static str, Option<bool>, &'static str);
+
+/// What the load generator cost and what else ran on both cores: the
+/// context of every timed run.
+const CONTEXT_ROWS: [Row; 3] = [
+    ("loadgen CPU (% of its core)", None, "loadgen_cpu_pct"),
+    (
+        "other processes on server core (%)",
+        None,
+        "server_core_others_pct",
+    ),
+    ("… on loadgen core (%)", None, "load_core_others_pct"),
+];
+
+const ECHO_ROWS: [Row; 4] = [
+    ("acks/s", Some(true), "acks_per_sec"),
+    ("p50 (ms)", Some(false), "p50_ms"),
+    ("p99 (ms)", Some(false), "p99_ms"),
+    (
+        "server CPU per ack (µs)",
+        Some(false),
+        "server_cpu_us_per_ack",
+    ),
+];
+
+const FANOUT_ROWS: [Row; 9] = [
+    (
+        "highest rate/room with p99 within limit (msg/s)",
+        Some(true),
+        "best_rate_per_room",
+    ),
+    (
+        "deliveries/s at that rate",
+        Some(true),
+        "best_deliveries_per_sec",
+    ),
+    ("p50 at that rate (ms)", Some(false), "best_p50_ms"),
+    ("p99 at that rate (ms)", Some(false), "best_p99_ms"),
+    (
+        "server CPU per delivery at that rate (µs)",
+        Some(false),
+        "best_server_cpu_us_per_delivery",
+    ),
+    (
+        "first failing rate/room (msg/s)",
+        Some(true),
+        "first_fail_rate_per_room",
+    ),
+    (
+        "loadgen CPU at that rate (% of its core)",
+        None,
+        "best_loadgen_cpu_pct",
+    ),
+    (
+        "other processes on server core (%)",
+        None,
+        "best_server_core_others_pct",
+    ),
+    ("… on loadgen core (%)", None, "best_load_core_others_pct"),
+];
+
+/// The chat rows before the strace count; [`CONTEXT_ROWS`] follow it.
+const CHAT_ROWS: [Row; 9] = [
+    ("acked createMessage/s", Some(true), "acks_per_sec"),
+    ("ack p50 (ms)", Some(false), "p50_ms"),
+    ("ack p99 (ms)", Some(false), "p99_ms"),
+    ("ack p99.9 (ms)", Some(false), "p999_ms"),
+    (
+        "fan-out: `message` deliveries/s",
+        Some(true),
+        "deliveries_per_sec",
+    ),
+    (
+        "server CPU per message (µs)",
+        Some(false),
+        "server_cpu_us_per_ack",
+    ),
+    ("server CPU (% of its core)", None, "server_cpu_pct"),
+    (
+        "store flushes/s (confab's flusher, trace log)",
+        None,
+        "flushes_per_sec",
+    ),
+    ("… writers served per flush", None, "writers_per_flush"),
+];
+
+const DISK_ROWS: [Row; 4] = [
+    (
+        "4 KB write + fsync, overwriting (/s)",
+        Some(true),
+        "overwrite_fsync_per_sec",
+    ),
+    (
+        "4 KB write + fsync, appending (/s)",
+        Some(true),
+        "append_fsync_per_sec",
+    ),
+    ("… p50 overwriting (ms)", None, "overwrite_p50_ms"),
+    ("… p50 appending (ms)", None, "append_p50_ms"),
+];
 
 fn fmt(v: Option<f64>) -> String {
     match v {
