@@ -6,6 +6,9 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use std::time::Duration;
+
+use crate::ack::{AckReplies, Asked};
 use crate::adapter::{Adapter, Remote, SocketInfo, Target};
 use crate::protocol::socketio::{Args, EncodeError};
 
@@ -101,6 +104,37 @@ impl Broadcast {
     pub fn emit_args(self, event: &str, args: &Args) {
         let frames = args.event_frames(&self.target.nsp, event, None);
         self.adapter.broadcast(&self.target, frames, event, args);
+    }
+
+    /// Sends `event` to the selection and waits for every client's ack, on
+    /// every node, for at most `timeout` (Node's
+    /// `io.timeout(t).emitWithAck`). Encoded once, with one ack id.
+    pub async fn emit_with_ack<T: Serialize + ?Sized>(
+        self,
+        event: &str,
+        data: &T,
+        timeout: Duration,
+    ) -> Result<AckReplies, EncodeError> {
+        let args = Args::new(data)?;
+        Ok(self.emit_args_with_ack(event, &args, timeout).await)
+    }
+
+    pub async fn emit_args_with_ack(
+        self,
+        event: &str,
+        args: &Args,
+        timeout: Duration,
+    ) -> AckReplies {
+        self.adapter
+            .broadcast_with_ack(&self.target, event, args, timeout)
+            .await
+    }
+
+    /// This node's part of a broadcast with acks, each answer pending on
+    /// its own: how a cluster relays another node's request one reply at a
+    /// time.
+    pub fn ask_local(self, event: &str, args: &Args, timeout: Duration) -> Asked {
+        self.adapter.ask_local(&self.target, event, args, timeout)
     }
 
     /// The sockets in the selection, on every node.

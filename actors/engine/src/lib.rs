@@ -8,6 +8,7 @@
 //!   membership and presence), read by each emitter, and the cluster seam.
 //! - [`Namespace`], [`Socket`], [`Io`]: what applications program against.
 
+pub mod ack;
 pub mod adapter;
 pub mod config;
 pub mod engine;
@@ -30,6 +31,7 @@ pub use config::EngineConfig;
 /// closed: `RUST_LOG=info,confab::connections=off` silences them alone.
 pub const CONNECTIONS: &str = "confab::connections";
 
+pub use ack::{AckError, AckReplies, Asked};
 pub use adapter::{
     Census, Cluster, Presence, PresenceHook, Remote, RoomChange, RoomHook, SocketInfo, Target,
 };
@@ -40,5 +42,5 @@ pub use namespace::{Namespace, Namespaces};
 pub use payload::{ArgsError, Payload};
 pub use protocol::socketio::{Args, EncodeError};
 pub use rate::EventRate;
-pub use socket::{Ack, AckError, DisconnectReason, Socket};
+pub use socket::{Ack, DisconnectReason, Socket};
 pub use stats::{Refusal, Stats};

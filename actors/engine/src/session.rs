@@ -9,7 +9,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use actix::fut::future::LocalBoxActorFuture;
 use actix::prelude::*;
@@ -18,6 +18,7 @@ use tokio::sync::oneshot;
 use tracing::{debug, info, warn};
 
 use crate::CONNECTIONS;
+use crate::ack::{AckError, AckReply, Ask};
 use crate::adapter::{Control, Deliver, SocketHandle};
 use crate::engine::Engine;
 use crate::handshake::{ConnectRequest, Handshake};
@@ -28,7 +29,7 @@ use crate::payload::Payload;
 use crate::protocol::engineio::{Frame, Frames, OpenPacket, Packet, Sid, encode_payload};
 use crate::protocol::socketio::{self, Args, DecodeError, Decoder, Incoming};
 use crate::rate::{RateLimit, Verdict};
-use crate::socket::{Ack, AckError, AckReply, DisconnectReason, Socket, SocketParts};
+use crate::socket::{Ack, DisconnectReason, Socket, SocketParts};
 use crate::stats::{Refusal, Stats};
 
 /// What an event over the rate limit is answered.
@@ -110,7 +111,6 @@ struct SocketState {
     socket: Socket,
     ns: Arc<Namespace>,
     acks: HashMap<i64, AckReply>,
-    next_ack: i64,
     /// Disconnects the socket if it has not authenticated in time.
     auth_deadline: Option<SpawnHandle>,
     /// The namespace's periodic event to this socket.
@@ -442,7 +442,6 @@ impl Session {
             socket: socket.clone(),
             ns: ns.clone(),
             acks: HashMap::new(),
-            next_ack: 0,
             auth_deadline: None,
             periodic: None,
         };
@@ -907,33 +906,22 @@ impl Handler<TransportClosed> for Session {
     }
 }
 
-/// Emits to one socket and expects its ack.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct EmitWithAck {
-    pub nsp: String,
-    pub event: String,
-    pub args: Args,
-    pub timeout: Duration,
-    pub reply: AckReply,
-}
-
-impl Handler<EmitWithAck> for Session {
+/// Sends an event that awaits the client's ack (one socket's, or a
+/// broadcast's: the adapter asks through [`Control::Ask`]).
+impl Handler<Ask> for Session {
     type Result = ();
-    fn handle(&mut self, msg: EmitWithAck, ctx: &mut Context<Self>) {
+    fn handle(&mut self, msg: Ask, ctx: &mut Context<Self>) {
         let Some(state) = self.sockets.get_mut(&msg.nsp) else {
             let _ = msg.reply.send(Err(AckError::Disconnected));
             return;
         };
-        let id = state.next_ack;
-        state.next_ack += 1;
+        let id = msg.id;
         state.acks.insert(id, msg.reply);
         let stats = self.engine.stats();
         Stats::bump(&stats.events_sent);
         Stats::shift(&stats.acks_pending, 1);
         let socket = state.socket.sid();
-        let frames = msg.args.event_frames(&msg.nsp, &msg.event, Some(id));
-        self.write(frames, ctx);
+        self.write(msg.frames, ctx);
         let (nsp, timeout) = (msg.nsp, msg.timeout);
         ctx.run_later(timeout, move |act, _| {
             let state = act
@@ -961,6 +949,7 @@ impl Handler<Control> for Session {
             }
             Control::Disconnect { .. } => {}
             Control::Close => self.close(DisconnectReason::ForcedClose, ctx),
+            Control::Ask(ask) => <Self as Handler<Ask>>::handle(self, ask, ctx),
         }
     }
 }

@@ -8,13 +8,14 @@ use actix::Addr;
 use serde::Serialize;
 use tokio::sync::oneshot;
 
+use crate::ack::{AckError, Ask};
 use crate::adapter::{Control, Deliver};
 use crate::handshake::Handshake;
 use crate::io::{Broadcast, Io};
 use crate::payload::Payload;
 use crate::protocol::engineio::Sid;
 use crate::protocol::socketio::{Args, EncodeError};
-use crate::session::{Authenticated, CloseSession, EmitWithAck, Session};
+use crate::session::{Authenticated, CloseSession, Session};
 
 /// Why a socket left its namespace, in the Node server's words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,19 +62,6 @@ impl std::fmt::Display for DisconnectReason {
         f.write_str(self.as_str())
     }
 }
-
-/// Why an emit that asked for an ack got none.
-#[derive(Debug, thiserror::Error)]
-pub enum AckError {
-    #[error("no ack within {0:?}")]
-    Timeout(Duration),
-    #[error("the socket disconnected before acking")]
-    Disconnected,
-    #[error(transparent)]
-    Encode(#[from] EncodeError),
-}
-
-pub(crate) type AckReply = oneshot::Sender<Result<Payload, AckError>>;
 
 /// A connected socket: one namespace of one Engine.IO connection.
 #[derive(Clone)]
@@ -214,10 +202,11 @@ impl Socket {
         timeout: Duration,
     ) -> Result<Payload, AckError> {
         let (reply, answer) = oneshot::channel();
-        let request = EmitWithAck {
+        let id = self.0.io.adapter().ack_ids().next();
+        let request = Ask {
+            frames: args.event_frames(&self.0.nsp, event, Some(id)),
             nsp: self.0.nsp.clone(),
-            event: event.to_owned(),
-            args,
+            id,
             timeout,
             reply,
         };

@@ -13,12 +13,14 @@ pub mod index;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix::prelude::*;
 use futures_util::future::BoxFuture;
 use serde::Serialize;
+use tokio::sync::oneshot;
 
+use crate::ack::{AckIds, AckReplies, Ask, Asked};
 use crate::protocol::engineio::{Frames, Sid};
 use crate::protocol::socketio::Args;
 use crate::stats::Stats;
@@ -30,13 +32,15 @@ use index::{Change, Index, Member};
 pub struct Deliver(pub Frames);
 
 /// What the adapter asks of a member's session besides delivery.
-#[derive(Message, Debug, Clone, PartialEq)]
+#[derive(Message)]
 #[rtype(result = "()")]
 pub enum Control {
     /// Disconnect the socket of this namespace; the connection stays.
     Disconnect { nsp: String },
     /// Close the whole connection (Socket.IO's `disconnectSockets(true)`).
     Close,
+    /// Send an event that awaits the client's ack (a broadcast with acks).
+    Ask(Ask),
 }
 
 /// How the index reaches a socket's session: recipients of the two messages
@@ -137,6 +141,16 @@ pub trait Cluster: Send + Sync + 'static {
     fn disconnect_sockets(&self, target: &Target, close: bool);
     /// The selected sockets of every other node.
     fn fetch_sockets(&self, target: &Target) -> BoxFuture<'static, Remote<Vec<SocketInfo>>>;
+    /// A broadcast with acks this node made: the other nodes' clients'
+    /// answers within `timeout` (`complete` when every node was heard and
+    /// every client answered).
+    fn broadcast_with_ack(
+        &self,
+        target: &Target,
+        event: &str,
+        args: &Args,
+        timeout: Duration,
+    ) -> BoxFuture<'static, AckReplies>;
 }
 
 /// What the other nodes answered: everything, or what arrived before the
@@ -155,6 +169,7 @@ pub struct Adapter {
     /// Set once, as the engine starts: the cluster needs the engine's
     /// handle, which needs this adapter.
     cluster: OnceLock<Arc<dyn Cluster>>,
+    ack_ids: AckIds,
     stats: Arc<Stats>,
 }
 
@@ -169,6 +184,7 @@ impl Adapter {
             presence,
             rooms,
             cluster: OnceLock::new(),
+            ack_ids: AckIds::default(),
             stats,
         }
     }
@@ -311,19 +327,74 @@ impl Adapter {
 
     /// Disconnects the selected sockets (`close`: their whole connection).
     pub fn disconnect_sockets(&self, target: &Target, close: bool) {
-        let control = if close {
-            Control::Close
-        } else {
-            Control::Disconnect {
-                nsp: target.nsp.clone(),
-            }
-        };
         for (_, member) in self.read().select(target) {
-            member.handle.control.do_send(control.clone());
+            let control = if close {
+                Control::Close
+            } else {
+                Control::Disconnect {
+                    nsp: target.nsp.clone(),
+                }
+            };
+            member.handle.control.do_send(control);
         }
         if let Some(cluster) = self.remote(target) {
             cluster.disconnect_sockets(target, close);
         }
+    }
+
+    /// The ack ids of this engine's emits.
+    pub fn ack_ids(&self) -> &AckIds {
+        &self.ack_ids
+    }
+
+    /// Sends `event` with one ack id to the target's sockets here, each
+    /// answering on its own (or timing out after `timeout`).
+    pub fn ask_local(&self, target: &Target, event: &str, args: &Args, timeout: Duration) -> Asked {
+        let id = self.ack_ids.next();
+        let frames = args.event_frames(&target.nsp, event, Some(id));
+        let index = self.read();
+        let chosen = index.select(target);
+        let mut answers = Vec::with_capacity(chosen.len());
+        for (_, member) in chosen {
+            let (reply, answer) = oneshot::channel();
+            answers.push(answer);
+            member.handle.control.do_send(Control::Ask(Ask {
+                nsp: target.nsp.clone(),
+                id,
+                frames: frames.clone(),
+                timeout,
+                reply,
+            }));
+        }
+        Stats::bump(&self.stats.broadcasts);
+        Stats::add(&self.stats.deliveries, answers.len() as u64);
+        Asked {
+            count: answers.len(),
+            answers,
+        }
+    }
+
+    /// A broadcast with acks on every node (Node's
+    /// `io.timeout(t).emitWithAck`): each client's answer within `timeout`.
+    pub async fn broadcast_with_ack(
+        &self,
+        target: &Target,
+        event: &str,
+        args: &Args,
+        timeout: Duration,
+    ) -> AckReplies {
+        let asked = self.ask_local(target, event, args, timeout);
+        let remote = self
+            .remote(target)
+            .map(|cluster| cluster.broadcast_with_ack(target, event, args, timeout));
+        let mut replies = asked.collect().await;
+        if let Some(remote) = remote {
+            let other = remote.await;
+            replies.expected += other.expected;
+            replies.replies.extend(other.replies);
+            replies.complete &= other.complete;
+        }
+        replies
     }
 
     /// The selected sockets of this node.
