@@ -112,7 +112,8 @@ impl Engine {
         self.0.io.adapter().census()
     }
 
-    pub(crate) fn adapter(&self) -> &Adapter {
+    /// Where this engine's rooms live (for a cluster, and for tests).
+    pub fn adapter(&self) -> &Adapter {
         self.0.io.adapter()
     }
 

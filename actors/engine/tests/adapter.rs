@@ -207,3 +207,153 @@ async fn presence_counts_a_users_sockets_across_namespaces() {
     assert_eq!(*heard.lock().unwrap(), ["+u", "+v", "-u", "-v"]);
     assert!(adapter.census().sockets.is_empty());
 }
+
+/// Another node, as the adapter sees it: it records what it is asked and
+/// answers with one socket, one ack reply, and a presence it filters.
+#[derive(Default)]
+struct OtherNode(std::sync::Mutex<Vec<String>>);
+
+impl OtherNode {
+    fn heard(&self, line: String) {
+        self.0.lock().unwrap().push(line);
+    }
+}
+
+impl confab_engine::Cluster for OtherNode {
+    fn broadcast(&self, target: &Target, event: &str, _: &Args) {
+        self.heard(format!("broadcast {event} to {:?}", target.rooms));
+    }
+    fn add_sockets(&self, target: &Target, rooms: &[String]) {
+        self.heard(format!("join {:?} -> {rooms:?}", target.rooms));
+    }
+    fn del_sockets(&self, target: &Target, rooms: &[String]) {
+        self.heard(format!("leave {:?} -> {rooms:?}", target.rooms));
+    }
+    fn disconnect_sockets(&self, target: &Target, close: bool) {
+        self.heard(format!("disconnect {:?} close={close}", target.rooms));
+    }
+    fn fetch_sockets(
+        &self,
+        target: &Target,
+    ) -> futures_util::future::BoxFuture<
+        'static,
+        confab_engine::Remote<Vec<confab_engine::SocketInfo>>,
+    > {
+        let info = confab_engine::SocketInfo {
+            id: "remote".into(),
+            nsp: target.nsp.clone(),
+            user_id: None,
+            rooms: vec!["remote".into()],
+            connected_at: 0,
+        };
+        Box::pin(async move {
+            confab_engine::Remote {
+                value: vec![info],
+                complete: false,
+            }
+        })
+    }
+    fn broadcast_with_ack(
+        &self,
+        _: &Target,
+        event: &str,
+        _: &Args,
+        _: std::time::Duration,
+    ) -> futures_util::future::BoxFuture<'static, confab_engine::AckReplies> {
+        self.heard(format!("ask {event}"));
+        let reply = confab_engine::Payload::new(String::new(), Args::new(&"far").unwrap());
+        Box::pin(async move {
+            confab_engine::AckReplies {
+                expected: 2,
+                replies: vec![reply],
+                complete: false,
+            }
+        })
+    }
+    fn presence(&self, change: confab_engine::Presence, hook: confab_engine::PresenceHook) {
+        self.heard(
+            format!("presence {change:?}")
+                .split(',')
+                .next()
+                .unwrap()
+                .to_owned(),
+        );
+        // The user is still online on this other node: no offline.
+        if matches!(change, confab_engine::Presence::Online { .. }) {
+            hook(change)
+        }
+    }
+}
+
+/// Every operation reaches the other nodes after this one, but those made
+/// local (Node's `local` flag, or applied for another node); answers merge.
+#[actix_rt::test]
+async fn the_cluster_hears_every_operation_but_local_ones() {
+    let node = Arc::new(OtherNode::default());
+    let heard = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = heard.clone();
+    let presence: confab_engine::PresenceHook = Arc::new(move |p| sink.lock().unwrap().push(p));
+    let hooks = confab_engine::EngineHooks {
+        presence: Some(presence),
+        cluster: Some(Box::new({
+            let node = node.clone();
+            move |_io| node as Arc<dyn confab_engine::Cluster>
+        })),
+        ..Default::default()
+    };
+    let engine = confab_engine::Engine::start_with_hooks(
+        confab_engine::EngineConfig::default(),
+        confab_engine::Namespaces::default(),
+        hooks,
+    );
+    let mut client = Client::open(&engine).await;
+    let io = engine.io();
+    let adapter = io.of("/").to("r");
+    let s = Sid::new();
+    // Registered straight in the engine's adapter, as a session does.
+    engine
+        .adapter()
+        .add_socket("/", s, handle(&client.session), Some("u".into()));
+    io.of("/").join(["r"]);
+    adapter.clone().emit("hi", &1).unwrap();
+    assert_eq!(client.text().await, r#"42["hi",1]"#);
+    adapter.clone().local().emit("quiet", &2).unwrap();
+    assert_eq!(client.text().await, r#"42["quiet",2]"#);
+    io.apply(Target::namespace("/"))
+        .emit("applied", &3)
+        .unwrap();
+    assert_eq!(client.text().await, r#"42["applied",3]"#);
+    let sockets = io.of("/").fetch_sockets().await;
+    assert_eq!(sockets.value.len(), 2);
+    assert!(!sockets.complete, "the other node's answer was partial");
+    let asked = io
+        .of("/")
+        .to("nobody")
+        .emit_with_ack("q", &0, std::time::Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        (asked.expected, asked.replies.len(), asked.complete),
+        (2, 1, false)
+    );
+    io.of("/").to("r").leave(["r"]);
+    io.of("/").to("r").disconnect();
+    engine.adapter().remove_socket("/", s);
+    assert_eq!(
+        *node.0.lock().unwrap(),
+        [
+            r#"presence Online { user_id: "u" }"#.to_owned(),
+            r#"join [] -> ["r"]"#.into(),
+            r#"broadcast hi to ["r"]"#.into(),
+            r#"ask q"#.into(),
+            r#"leave ["r"] -> ["r"]"#.into(),
+            r#"disconnect ["r"] close=false"#.into(),
+            r#"presence Offline { user_id: "u""#.into(),
+        ]
+    );
+    assert_eq!(
+        heard.lock().unwrap().len(),
+        1,
+        "online told, offline held back"
+    );
+}

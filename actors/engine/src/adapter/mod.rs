@@ -151,6 +151,13 @@ pub trait Cluster: Send + Sync + 'static {
         args: &Args,
         timeout: Duration,
     ) -> BoxFuture<'static, AckReplies>;
+    /// A user's first socket or last socket on this node came or went:
+    /// `hook` is told when the whole cluster sees a change (their first
+    /// socket on any node, their last one anywhere). Alone, a node's change
+    /// is the cluster's.
+    fn presence(&self, change: Presence, hook: PresenceHook) {
+        hook(change)
+    }
 }
 
 /// What the other nodes answered: everything, or what arrived before the
@@ -217,15 +224,9 @@ impl Adapter {
 
     fn tell(&self, change: Change) {
         match change {
-            Change::Online { user_id } => {
-                if let Some(hook) = &self.presence {
-                    hook(Presence::Online { user_id });
-                }
-            }
+            Change::Online { user_id } => self.tell_presence(Presence::Online { user_id }),
             Change::Offline { user_id, last_seen } => {
-                if let Some(hook) = &self.presence {
-                    hook(Presence::Offline { user_id, last_seen });
-                }
+                self.tell_presence(Presence::Offline { user_id, last_seen })
             }
             Change::Joined { nsp, room, socket } => {
                 if let Some(hook) = &self.rooms {
@@ -239,6 +240,14 @@ impl Adapter {
                     hook(RoomChange::Left { nsp, room, socket });
                 }
             }
+        }
+    }
+
+    fn tell_presence(&self, change: Presence) {
+        let Some(hook) = &self.presence else { return };
+        match self.cluster.get() {
+            Some(cluster) => cluster.presence(change, hook.clone()),
+            None => hook(change),
         }
     }
 
