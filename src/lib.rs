@@ -66,9 +66,10 @@ use actix_web::{HttpRequest, web};
 pub use api::{ApiError, Delivery, Operation, Targets};
 pub use appliance::Appliance;
 pub use confab_engine::{
-    Ack, AckError, Args, ArgsError, Broadcast, ConnectError, ConnectRequest, DisconnectReason,
-    EncodeError, Engine, EngineConfig, EngineHooks, EventRate, Handshake, Io, Namespace,
-    Namespaces, Payload, Presence, PresenceHook, RoomChange, RoomHook, Socket, SocketInfo,
+    Ack, AckError, AckReplies, Args, ArgsError, Broadcast, ConnectError, ConnectRequest,
+    DisconnectReason, EncodeError, Engine, EngineConfig, EngineHooks, EventRate, Handshake, Io,
+    Namespace, Namespaces, Payload, Presence, PresenceHook, Remote, RoomChange, RoomHook, Socket,
+    SocketInfo,
 };
 pub use config::Config;
 pub use transport::{AllowRequest, CorsPolicy};

@@ -38,12 +38,14 @@ use serde_json::Value;
 
 pub use operation::Operation;
 
+use std::time::Duration;
+
 use crate::appliance::Appliance;
 use crate::services::auth::now_iso;
 use crate::services::items::{self, FileAction, ItemAction};
 use crate::services::notifications::StoreError;
 use crate::services::operations::{self, Progress};
-use crate::{Args, Broadcast, EncodeError, SocketInfo};
+use crate::{AckReplies, Args, Broadcast, EncodeError, Remote, SocketInfo};
 
 /// Why a server-side call was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +73,10 @@ impl From<StoreError> for ApiError {
         }
     }
 }
+
+/// The longest a server-side emit may wait for its acks: a caller holds a
+/// request (and the replies) open that long.
+pub const MAX_ACK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Event names the Socket.IO client keeps for itself: a server must not
 /// emit them either.
@@ -274,9 +280,38 @@ impl Appliance {
         self.io().of("/").sockets().await
     }
 
-    /// The sockets `targets` selects.
+    /// The sockets `targets` selects, on every node that answered.
     pub async fn find_clients(&self, targets: &Targets) -> Result<Vec<SocketInfo>, ApiError> {
-        Ok(self.select(targets)?.sockets().await)
+        Ok(self.fetch_clients(targets).await?.value)
+    }
+
+    /// The sockets `targets` selects, saying whether every node answered
+    /// (with a cluster adapter, a node may be unreachable).
+    pub async fn fetch_clients(
+        &self,
+        targets: &Targets,
+    ) -> Result<Remote<Vec<SocketInfo>>, ApiError> {
+        Ok(self.select(targets)?.fetch_sockets().await)
+    }
+
+    /// Emits `event` to `targets` and waits up to `timeout` for every
+    /// client's ack, on every node (Node's `io.timeout(t).emitWithAck`).
+    pub async fn emit_with_ack(
+        &self,
+        targets: &Targets,
+        event: &str,
+        args: &Args,
+        timeout: Duration,
+    ) -> Result<AckReplies, ApiError> {
+        check_event(event)?;
+        if timeout.is_zero() || timeout > MAX_ACK_TIMEOUT {
+            return Err(ApiError::Invalid(format!(
+                "the ack timeout must be between 1 ms and {} ms",
+                MAX_ACK_TIMEOUT.as_millis()
+            )));
+        }
+        let selection = self.select(targets)?;
+        Ok(selection.emit_args_with_ack(event, args, timeout).await)
     }
 
     /// Disconnects the sockets `targets` selects, which must select

@@ -1,4 +1,8 @@
-//! `POST /api/emit`, `GET /api/clients`, `POST /api/disconnect`.
+//! `POST /api/emit` (with `ackTimeoutMs`: a broadcast with acks), `GET
+//! /api/clients` (`partial` when a node of the cluster did not answer),
+//! `POST /api/disconnect`.
+
+use std::time::Duration;
 
 use actix_web::HttpResponse;
 use actix_web::web;
@@ -31,6 +35,9 @@ pub struct EmitRequest {
     /// Passed on as sent: key order and number text kept.
     #[serde(default, deserialize_with = "present")]
     pub data: Option<Box<RawValue>>,
+    /// Wait this long for every client's ack and answer with the replies.
+    #[serde(rename = "ackTimeoutMs")]
+    pub ack_timeout_ms: Option<u64>,
 }
 
 /// A namespace as given: `/name`.
@@ -45,7 +52,9 @@ fn namespace(nsp: Option<String>) -> Result<Option<String>, HttpError> {
 
 impl EmitRequest {
     /// The targets, the event and its arguments, or why not.
-    pub fn validate(self) -> Result<(Targets, String, Args), HttpError> {
+    /// The targets, the event, its arguments and how long to wait for acks
+    /// (none: do not wait), or why not.
+    pub fn validate(self) -> Result<(Targets, String, Args, Option<Duration>), HttpError> {
         check_event(&self.event)?;
         let targets = Targets {
             nsp: namespace(self.nsp)?,
@@ -58,7 +67,8 @@ impl EmitRequest {
             None => Args::empty(),
             Some(data) => Args::from_raw(format!("[{}]", data.get()), Vec::new()),
         };
-        Ok((targets, self.event, args))
+        let ack = self.ack_timeout_ms.map(Duration::from_millis);
+        Ok((targets, self.event, args, ack))
     }
 }
 
@@ -67,9 +77,24 @@ pub async fn emit(
     app: web::Data<Appliance>,
     Body(req): Body<EmitRequest>,
 ) -> Result<HttpResponse, HttpError> {
-    let (targets, event, args) = req.validate()?;
-    app.emit_args(&targets, &event, &args)?;
-    Ok(HttpResponse::Ok().json(json!({ "ok": true })))
+    let (targets, event, args, ack) = req.validate()?;
+    let Some(timeout) = ack else {
+        app.emit_args(&targets, &event, &args)?;
+        return Ok(HttpResponse::Ok().json(json!({ "ok": true })));
+    };
+    let answers = app.emit_with_ack(&targets, &event, &args, timeout).await?;
+    // Each client's first answer, as Node's broadcast acks give them.
+    let replies: Vec<Value> = answers
+        .replies
+        .iter()
+        .map(|reply| reply.json().into_iter().next().unwrap_or(Value::Null))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({
+        "ok": true,
+        "complete": answers.complete,
+        "expected": answers.expected,
+        "replies": replies,
+    })))
 }
 
 #[derive(Debug, Deserialize)]
@@ -106,12 +131,17 @@ pub async fn clients(
         ..Targets::default()
     };
     let user = nonempty(query.user);
-    let mut found = app.find_clients(&targets).await?;
+    let fetched = app.fetch_clients(&targets).await?;
+    let mut found = fetched.value;
     if let Some(user) = &user {
         found.retain(|s| s.user_id.as_ref() == Some(user));
     }
     found.sort_by_key(|s| (s.connected_at, s.id.clone()));
     let list: Vec<Value> = found.iter().map(client_json).collect();
+    // A node of the cluster did not answer: say so rather than look whole.
+    if !fetched.complete {
+        return Ok(HttpResponse::Ok().json(json!({ "clients": list, "partial": true })));
+    }
     Ok(HttpResponse::Ok().json(json!({ "clients": list })))
 }
 
@@ -163,7 +193,24 @@ mod tests {
     use crate::http::input::parse_body;
 
     fn emit_req(v: Value) -> Result<(Targets, String, Args), HttpError> {
-        parse_body::<EmitRequest>(v.to_string().as_bytes())?.validate()
+        let (targets, event, args, _) =
+            parse_body::<EmitRequest>(v.to_string().as_bytes())?.validate()?;
+        Ok((targets, event, args))
+    }
+
+    #[test]
+    fn an_emit_may_wait_for_acks() {
+        let ack = |v: Value| {
+            let (_, _, _, ack) = parse_body::<EmitRequest>(v.to_string().as_bytes())?.validate()?;
+            Ok::<_, HttpError>(ack)
+        };
+        assert_eq!(ack(json!({"event": "x"})).unwrap(), None);
+        assert_eq!(
+            ack(json!({"event": "x", "ackTimeoutMs": 1500})).unwrap(),
+            Some(Duration::from_millis(1500))
+        );
+        assert!(ack(json!({"event": "x", "ackTimeoutMs": -1})).is_err());
+        assert!(ack(json!({"event": "x", "ackTimeoutMs": "soon"})).is_err());
     }
 
     #[test]
@@ -187,7 +234,7 @@ mod tests {
         let (_, _, args) = emit_req(json!({"event": "tick", "data": [1, 2]})).unwrap();
         assert_eq!(args.json(), "[[1,2]]", "an array is one argument");
         let sent = br#"{"event":"x","data":{"z":1.50,"a":{"y":12345678901234567890,"b":1}}}"#;
-        let (_, _, args) = parse_body::<EmitRequest>(sent).unwrap().validate().unwrap();
+        let (_, _, args, _) = parse_body::<EmitRequest>(sent).unwrap().validate().unwrap();
         assert_eq!(
             args.json(),
             r#"[{"z":1.50,"a":{"y":12345678901234567890,"b":1}}]"#,

@@ -11,8 +11,8 @@
 //!
 //! | route | what |
 //! | --- | --- |
-//! | `POST /api/emit` | `{nsp?, rooms?, users?, sockets?, except?, event, data?}` |
-//! | `GET /api/clients?nsp=&room=&user=` | `{clients: [{id, nsp, userId, rooms, connectedAt}]}` |
+//! | `POST /api/emit` | `{nsp?, rooms?, users?, sockets?, except?, event, data?, ackTimeoutMs?}` |
+//! | `GET /api/clients?nsp=&room=&user=` | `{clients: [{id, nsp, userId, rooms, connectedAt}], partial?}` |
 //! | `POST /api/disconnect` | `{nsp?, sockets?, users?, rooms?}` |
 //! | `POST /api/operations` | `{operation, status, message?, data?, socketId?, userId}` |
 //! | `POST /api/items/{collection}/{created\|updated\|deleted}` | `{item: {id, ...}, userId?}` |

@@ -62,6 +62,46 @@ describe("send", () => {
   });
 });
 
+describe("send with acks", () => {
+  test("the backend waits for each client's ack (ackTimeoutMs) and gets every reply", async () => {
+    const a = await client("ig-ack-a");
+    const b = await client("ig-ack-b");
+    const mute = await client("ig-ack-mute");
+    try {
+      for (const s of [a, b]) s.on("confirm", (data, cb) => cb({ id: s.id, n: data.n }));
+      mute.on("confirm", () => {});
+      const res = await backend("POST", "/api/emit", {
+        sockets: [a.id, b.id],
+        event: "confirm",
+        data: { n: 3 },
+        ackTimeoutMs: 3000,
+      });
+      assert.equal(res.status, 200);
+      assert.equal(res.body.complete, true);
+      assert.equal(res.body.expected, 2);
+      assert.deepEqual(res.body.replies.map((r) => r.id).sort(), [a.id, b.id].sort());
+      assert.ok(res.body.replies.every((r) => r.n === 3));
+      // a client that never acks: the replies that came, not complete
+      const late = await backend("POST", "/api/emit", {
+        sockets: [a.id, mute.id],
+        event: "confirm",
+        data: { n: 4 },
+        ackTimeoutMs: 300,
+      });
+      assert.deepEqual(
+        [late.body.complete, late.body.expected, late.body.replies],
+        [false, 2, [{ id: a.id, n: 4 }]],
+      );
+      for (const ackTimeoutMs of [0, 600001]) {
+        const bad = await backend("POST", "/api/emit", { event: "confirm", ackTimeoutMs });
+        assert.equal(bad.status, 400, `ackTimeoutMs ${ackTimeoutMs}`);
+      }
+    } finally {
+      close(a, b, mute);
+    }
+  });
+});
+
 describe("clients", () => {
   test("listed with user, rooms and connection time; filtered by room and user", async () => {
     const a = await client("ig-list");
