@@ -69,6 +69,7 @@ pub use confab_engine::{
     Ack, AckError, Args, ArgsError, Broadcast, ConnectError, ConnectRequest, DisconnectReason,
     EncodeError, Engine, EngineConfig, EngineHooks, EventRate, Handshake, Io, Namespace,
     Namespaces, Payload, Presence, PresenceHook, RoomChange, RoomHook, Socket, SocketInfo,
+    SocketPolicy,
 };
 pub use config::Config;
 pub use transport::{AllowRequest, CorsPolicy};

@@ -2,13 +2,17 @@
 //! (that is `confab-chat`) nor of HTTP servers (the transports are `confab`'s).
 //!
 //! - [`protocol`]: Engine.IO frames and Socket.IO packets, no actors.
-//! - [`session::Session`]: one actor per connection (transport, upgrade,
-//!   heartbeat, namespace sockets, acks).
+//! - [`session::Session`]: one actor per connection, its Engine.IO half
+//!   (transport, upgrade, heartbeat) and its Socket.IO half (namespace
+//!   sockets, acks, per-socket timers) in their own files.
 //! - [`room::Room`]: one actor per room, fanning out shared frames.
 //! - [`registry::Registry`]: sockets by id and user, rooms by name.
-//! - [`Namespace`], [`Socket`], [`Io`]: what applications program against.
+//! - [`Namespace`], [`Socket`], [`Io`]: what applications program against;
+//!   [`SocketPolicy`] the seam for policies beyond Socket.IO (confab's
+//!   deferred authentication and periodic events).
 
 pub mod config;
+pub mod disconnect;
 pub mod engine;
 pub mod handshake;
 mod held;
@@ -16,11 +20,13 @@ pub mod io;
 pub mod namespace;
 pub mod outbound;
 pub mod payload;
+pub mod policy;
 pub mod protocol;
 pub mod rate;
 pub mod registry;
 pub mod room;
 pub mod session;
+mod shared;
 pub mod socket;
 pub mod stats;
 
@@ -36,6 +42,7 @@ pub use handshake::{ConnectError, ConnectRequest, Handshake};
 pub use io::{Broadcast, Io};
 pub use namespace::{Namespace, Namespaces};
 pub use payload::{ArgsError, Payload};
+pub use policy::SocketPolicy;
 pub use protocol::socketio::{Args, EncodeError};
 pub use rate::EventRate;
 pub use registry::{Presence, PresenceHook, RoomChange, RoomHook, SocketInfo};
