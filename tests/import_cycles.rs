@@ -15,10 +15,15 @@ use std::path::{Path, PathBuf};
 /// The crates' source roots, from the workspace root.
 const CRATES: [&str; 3] = ["src", "actors/engine/src", "actors/chat/src"];
 
-/// Edges of circles not cut yet (crate root, from, to): the engine's
-/// registry, rooms and `Io` still name each other while the registry is
-/// being replaced by the adapter seam.
-const KNOWN: &[(&str, &str, &str)] = &[];
+/// Edges of circles not cut yet (crate root, from, to): the registry and
+/// the rooms hold `Addr<Session>` (the session registers with the registry,
+/// which also reaches `Io`, rooms and sockets), until the registry is
+/// replaced by the adapter seam and they hold recipients of the session's
+/// messages instead.
+const KNOWN: &[(&str, &str, &str)] = &[
+    ("actors/engine/src", "registry.rs", "session/mod.rs"),
+    ("actors/engine/src", "room.rs", "session/mod.rs"),
+];
 
 #[test]
 fn no_import_circle_between_files() {

@@ -27,7 +27,11 @@ use actix::prelude::*;
 use tracing::{debug, info, warn};
 
 pub use crate::outbound::WsOut;
-pub use messages::*;
+pub use messages::{
+    AckError, AttachProbe, Authenticated, CloseSession, Deliver, DisconnectSocket, EmitWithAck,
+    Inbound, NewTransport, Packets, Poll, PollError, SocketRequest, SocketTimer, TimerAction,
+    TransportClosed, TransportKind, UpgradeError,
+};
 
 use crate::CONNECTIONS;
 use crate::disconnect::DisconnectReason;
