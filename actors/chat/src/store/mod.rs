@@ -136,11 +136,6 @@ impl Store {
             .and_then(keys::read_u64)
             .ok_or_else(|| corrupt(name.as_bytes(), "counter"))
     }
-
-    /// Bytes on disk, for metrics.
-    pub fn size_on_disk(&self) -> Result<u64> {
-        Ok(self.0.db.size_on_disk()?)
-    }
 }
 
 fn corrupt(key: &[u8], reason: impl Into<String>) -> StoreError {
