@@ -51,6 +51,20 @@ async fn skip_ticks_to_marker(client: &mut Client) {
     }
 }
 
+/// The client leaves `/`, and its ticks stop.
+async fn leave_and_see_ticks_stop(client: &mut Client, evs: &mut Evs, id: String) {
+    client.send("41");
+    assert_eq!(
+        evs.disconnected().await,
+        (id, DisconnectReason::ClientNamespaceDisconnect)
+    );
+    // Ticks written before the `41` was handled may still come.
+    skip_ticks_to_marker(client).await;
+    // No socket on `/` any more: three intervals without a tick.
+    actix_rt::time::sleep(ms(100)).await;
+    only_marker_follows(client).await;
+}
+
 #[actix_rt::test]
 async fn deferred_socket_is_disconnected_without_authentication() {
     let (engine, mut evs) = deferred(ms(200), None);
@@ -142,16 +156,7 @@ async fn periodic_event_runs_while_the_socket_is_connected() {
     assert_eq!(client.text().await, TICK);
     assert_eq!(client.text().await, TICK);
 
-    client.send("41");
-    assert_eq!(
-        evs.disconnected().await,
-        (id, DisconnectReason::ClientNamespaceDisconnect)
-    );
-    // Ticks written before the `41` was handled may still come.
-    skip_ticks_to_marker(&mut client).await;
-    // No socket on `/` any more: three intervals without a tick.
-    actix_rt::time::sleep(ms(100)).await;
-    only_marker_follows(&mut client).await;
+    leave_and_see_ticks_stop(&mut client, &mut evs, id).await;
 }
 
 #[actix_rt::test]
@@ -195,14 +200,5 @@ async fn authenticate_without_deferred_mode_keeps_one_periodic_timer() {
         }
         assert_eq!(frame, TICK);
     }
-    client.send("41");
-    assert_eq!(
-        evs.disconnected().await,
-        (id, DisconnectReason::ClientNamespaceDisconnect)
-    );
-    // Ticks written before the `41` was handled may still come.
-    skip_ticks_to_marker(&mut client).await;
-    // No socket on `/` any more: three intervals without a tick.
-    actix_rt::time::sleep(ms(100)).await;
-    only_marker_follows(&mut client).await;
+    leave_and_see_ticks_stop(&mut client, &mut evs, id).await;
 }

@@ -74,7 +74,6 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Store(Arc<Inner>);
 
 struct Inner {
-    db: sled::Db,
     /// Headers, messages and member states, by chat (see [`keys`]).
     chats: sled::Tree,
     /// Which chats each user is in.
@@ -115,8 +114,8 @@ impl Store {
             friends: tree("friends")?,
             counters: tree("counters")?,
             uploads: tree("uploads")?,
-            flusher: Flusher::start(db.clone())?,
-            db,
+            // The flusher's handle keeps the database open.
+            flusher: Flusher::start(db)?,
         })))
     }
 
