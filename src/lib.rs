@@ -65,7 +65,7 @@ use std::sync::Arc;
 
 use actix_web::{HttpRequest, web};
 
-pub use api::{ApiError, Delivery, Operation, Targets};
+pub use api::{ApiError, Delivery, Targets};
 pub use appliance::Appliance;
 pub use confab_engine::{
     Ack, AckError, Args, ArgsError, Broadcast, ConnectError, ConnectRequest, DisconnectReason,
@@ -74,6 +74,7 @@ pub use confab_engine::{
     SocketPolicy,
 };
 pub use config::Config;
+pub use http::Operation;
 pub use transport::{AllowRequest, CorsPolicy};
 
 /// Builds an engine: settings, CORS, the Engine.IO path and namespaces.

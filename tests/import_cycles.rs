@@ -4,8 +4,10 @@
 //! must have no cycle. A circle hides the layers (a file cannot be read, or
 //! tested, without the ones that read it back).
 //!
-//! A folder module is one unit: its files reach each other by `self::` and
-//! `super::`, which this check leaves out, as it leaves out `mod` lines.
+//! A folder module's files reach each other by `self::` and `super::`,
+//! which this check leaves out; its own file depends on the files it
+//! declares (`mod x;`), so a circle that leaves the folder and comes back
+//! is caught.
 //! `KNOWN` lists the edges of the circles still open, each to be cut.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -80,6 +82,16 @@ impl Graph {
             let from = relative(src, &file);
             let text = code_only(&fs::read_to_string(&file).unwrap());
             let mut to = BTreeSet::new();
+            // A folder module's own file depends on the files it declares
+            // (`mod x;`): a circle through any of them is a circle through
+            // the module. The crate root declares everything and is left out.
+            if !matches!(from.as_str(), "lib.rs" | "main.rs") {
+                let module = module_of(&from);
+                for child in declared_modules(&text) {
+                    let path = [module.clone(), vec![child]].concat();
+                    to.extend(graph.module_file(&path));
+                }
+            }
             for path in crate_paths(&text) {
                 if let Some(target) = graph.resolve(&path, 0)
                     && target != from
@@ -176,6 +188,35 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
     }
     files.sort();
     files
+}
+
+/// The module path of a file: `a/b/mod.rs` and `a/b.rs` are `a::b`.
+fn module_of(file: &str) -> Vec<String> {
+    let path = file.strip_suffix(".rs").unwrap_or(file);
+    let path = path.strip_suffix("/mod").unwrap_or(path);
+    path.split('/').map(str::to_owned).collect()
+}
+
+/// The modules a file declares in files of their own (`mod x;`, any
+/// visibility), not inline ones (`mod x { ... }`).
+fn declared_modules(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("mod ") {
+        let before = rest[..at].chars().next_back();
+        rest = &rest[at + "mod ".len()..];
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        let trimmed = rest.trim_start();
+        let end = trimmed
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(trimmed.len());
+        if end > 0 && trimmed[end..].trim_start().starts_with(';') {
+            found.push(trimmed[..end].to_owned());
+        }
+    }
+    found
 }
 
 fn relative(src: &Path, file: &Path) -> String {
@@ -368,6 +409,14 @@ fn use_trees_expand_to_their_leaves() {
     .map(|p| p.iter().map(|s| s.to_string()).collect())
     .collect();
     assert_eq!(paths, expected);
+}
+
+#[test]
+fn declared_modules_are_those_in_files_of_their_own() {
+    let text = "pub mod a;\nmod b ;\npub(crate) mod c;\nmod inline { }\nlet model = 1;";
+    assert_eq!(declared_modules(text), ["a", "b", "c"]);
+    assert_eq!(module_of("x/y/mod.rs"), ["x", "y"]);
+    assert_eq!(module_of("x/z.rs"), ["x", "z"]);
 }
 
 #[test]

@@ -35,6 +35,7 @@ mod input;
 mod items;
 pub(crate) mod keys;
 mod notifications;
+pub mod operation;
 mod operations;
 mod users;
 
@@ -44,6 +45,7 @@ pub use caller::{Admin, Caller};
 pub use error::HttpError;
 pub use input::{Body, Id, List, Query};
 pub use keys::{API_KEY_HEADER, bearer_token};
+pub use operation::Operation;
 
 use crate::appliance::Appliance;
 

@@ -91,10 +91,10 @@ impl Socket {
         self.0.user_id.get().map(String::as_str)
     }
 
-    /// Authenticates a socket that connected without a user (a namespace
-    /// with deferred authentication): its auth timer stops, its events are
-    /// accepted, its periodic event starts, and it counts for the user's
-    /// presence. `false` if it already belongs to a user.
+    /// Gives a socket that connected without a user its user: it counts
+    /// for the user's presence from then on, and its namespace's policies
+    /// are told (confab's deferred authentication stops its deadline, its
+    /// periodic event starts). `false` if it already belongs to a user.
     pub async fn authenticate(&self, user_id: impl Into<String>) -> bool {
         let user_id = user_id.into();
         if self.0.user_id.set(user_id.clone()).is_err() {

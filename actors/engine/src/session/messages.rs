@@ -114,7 +114,8 @@ pub struct DisconnectSocket {
 #[rtype(result = "()")]
 pub struct CloseSession(pub DisconnectReason);
 
-/// A socket of this session has authenticated (deferred authentication).
+/// A socket of this session got its user after its CONNECT
+/// ([`Socket::authenticate`](crate::Socket::authenticate)).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Authenticated {
