@@ -10,7 +10,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use actix_web::{HttpRequest, web};
+use actix_web::HttpRequest;
 use tracing::warn;
 
 use confab_chat::store::{Store, StoreError as ChatStoreError};
@@ -279,31 +279,5 @@ impl Appliance {
     /// Stored notifications, which tell the user's sockets as they change.
     pub fn notifications(&self) -> &Notifications {
         &self.notifications
-    }
-
-    /// Mounts the Engine.IO endpoint (unless `socket_enabled` is off), the
-    /// metrics (unless `metrics.enabled` is off) and, unless `api.enabled`
-    /// is off, the HTTP API under `api.prefix`:
-    /// `App::new().configure(appliance.service())`. Shares the appliance as
-    /// `web::Data<Appliance>` for handlers and the [`crate::Operation`]
-    /// extractor.
-    pub fn service(&self) -> impl FnOnce(&mut web::ServiceConfig) + use<> {
-        let engine = self.confab.service();
-        let metrics = crate::metrics::configure(self);
-        let appliance = web::Data::new(self.clone());
-        move |cfg: &mut web::ServiceConfig| {
-            metrics(cfg);
-            if appliance.config.socket_enabled {
-                engine(cfg);
-            }
-            if appliance.config.api.enabled {
-                crate::http::configure(cfg, &appliance);
-            }
-            // Uploads, chat lookup and history, served files.
-            if let Some(chat) = &appliance.chat {
-                crate::chat::http::configure(cfg, chat.clone(), appliance.verifier.clone());
-            }
-            cfg.app_data(appliance);
-        }
     }
 }

@@ -13,12 +13,13 @@ use confab_engine::{EngineConfig, EventRate};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 use crate::admin::AdminConfig;
 use crate::chat::ChatOptions;
 use crate::data_dir::{self, SecretError};
 use crate::identity::{self, IdentityConfig};
+use crate::list_setting::list_or_csv;
 use crate::logging::LogFormat;
 use crate::metrics::MetricsConfig;
 use crate::services::auth::AuthConfig;
@@ -398,27 +399,6 @@ fn merge_dicts(into: &mut Dict, from: Dict) {
             }
         }
     }
-}
-
-/// Accepts `["a", "b"]` (file) or `"a,b"` (environment).
-pub(crate) fn list_or_csv<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum ListOrCsv {
-        List(Vec<String>),
-        Csv(String),
-    }
-    Ok(match ListOrCsv::deserialize(deserializer)? {
-        ListOrCsv::List(list) => list,
-        ListOrCsv::Csv(csv) => csv
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(String::from)
-            .collect(),
-    })
 }
 
 #[cfg(test)]

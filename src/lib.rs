@@ -53,8 +53,10 @@ pub mod data_dir;
 pub mod health;
 pub mod http;
 pub mod identity;
+mod list_setting;
 pub mod logging;
 pub mod metrics;
+mod mount;
 pub mod services;
 pub mod shutdown;
 pub mod transport;
@@ -63,15 +65,16 @@ use std::sync::Arc;
 
 use actix_web::{HttpRequest, web};
 
-pub use api::{ApiError, Delivery, Operation, Targets};
+pub use api::{ApiError, Delivery, Targets};
 pub use appliance::Appliance;
 pub use confab_engine::{
     Ack, AckError, AckReplies, Args, ArgsError, Broadcast, ConnectError, ConnectRequest,
     DisconnectReason, EncodeError, Engine, EngineConfig, EngineHooks, EventRate, Handshake, Io,
     Namespace, Namespaces, Payload, Presence, PresenceHook, Remote, RoomChange, RoomHook, Socket,
-    SocketInfo,
+    SocketInfo, SocketPolicy,
 };
 pub use config::Config;
+pub use http::Operation;
 pub use transport::{AllowRequest, CorsPolicy};
 
 /// Builds an engine: settings, CORS, the Engine.IO path and namespaces.

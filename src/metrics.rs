@@ -19,9 +19,8 @@ use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogra
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde::{Deserialize, Serialize};
 
-use crate::appliance::Appliance;
 use crate::chat::push::PushQueue;
-use crate::http::caller::{API_KEY_HEADER, key_matches};
+use crate::http::keys::{API_KEY_HEADER, bearer_token, key_matches};
 
 /// `[metrics]` in the configuration.
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
@@ -218,19 +217,6 @@ struct Sources {
     key: [String; 1],
 }
 
-/// The appliance's metrics: its engine and its chat's push queue.
-pub fn configure(appliance: &Appliance) -> impl FnOnce(&mut web::ServiceConfig) + use<> {
-    let push = appliance
-        .chat()
-        .and_then(|c| c.pusher())
-        .map(|p| p.queue().clone());
-    mount(
-        &appliance.config().metrics,
-        appliance.confab().engine().clone(),
-        push,
-    )
-}
-
 /// Installs the recorder (so the store's histograms count from the start)
 /// and mounts the route, when `config` enables them. For an embedding
 /// server (the testbed) as for the appliance.
@@ -278,7 +264,7 @@ async fn scrape(req: HttpRequest, sources: web::Data<Sources>) -> HttpResponse {
 fn presents(req: &HttpRequest, keys: &[String]) -> bool {
     match req.headers().get(API_KEY_HEADER) {
         Some(given) => key_matches(keys, given.to_str().unwrap_or_default().trim()),
-        None => crate::http::bearer_token(req).is_some_and(|given| key_matches(keys, &given)),
+        None => bearer_token(req).is_some_and(|given| key_matches(keys, &given)),
     }
 }
 

@@ -134,7 +134,7 @@ mod tests {
         let htpasswd = hunter2.replacen("$2a$", "$2y$", 1);
         assert!(Credentials::new("ops", &htpasswd).is_ok());
         assert!(bcrypt::verify("hunter2", &htpasswd).unwrap());
-        let made = crate::admin::hash_password("correct horse").unwrap();
+        let made = super::super::hash_password("correct horse").unwrap();
         assert!(made.starts_with("$2b$12$"), "{made}");
         assert!(bcrypt::verify("correct horse", &made).unwrap());
         assert!(!bcrypt::verify("hunter2", &made).unwrap());

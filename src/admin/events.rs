@@ -1,6 +1,6 @@
 //! What the admin namespace says and hears: the live picture of every
 //! namespace's sockets (kept from their connect and disconnect handlers and
-//! the registry's room hook), the events pushed to connected admins, the
+//! the adapter's room hook), the events pushed to connected admins, the
 //! periodic server stats, and the UI's actions on sockets.
 
 use std::collections::{BTreeMap, HashMap};
@@ -88,7 +88,7 @@ impl Live {
                     .entry(socket.nsp().to_owned())
                     .or_default()
                     .insert(socket.id().to_owned(), socket.clone());
-                // No admin to tell: spare the registry the rooms query.
+                // No admin to tell: spare the adapter the rooms query.
                 if !live.any_admin() {
                     return;
                 }
@@ -114,7 +114,7 @@ impl Live {
         });
     }
 
-    /// The registry's room hook: `room_joined` and `room_left`.
+    /// The adapter's room hook: `room_joined` and `room_left`.
     pub(crate) fn room_hook(self: &Arc<Self>) -> RoomHook {
         let live = self.clone();
         Arc::new(move |change| {
@@ -170,7 +170,7 @@ impl Live {
         let _ = socket.emit("server_stats", &self.stats());
     }
 
-    /// Every socket of every namespace, with its rooms from the registry.
+    /// Every socket of every namespace, with its rooms from the adapter.
     async fn all_sockets(&self) -> Vec<Value> {
         let Some(engine) = self.engine.get() else {
             return Vec::new();
@@ -191,7 +191,7 @@ impl Live {
                 .map(|info| (info.id, info.rooms))
                 .collect();
             for socket in sockets {
-                // Gone between the snapshot and the registry's answer.
+                // Gone between the snapshot and the adapter's answer.
                 if let Some(rooms) = rooms.remove(socket.id()) {
                     all.push(serialize::socket(&socket, rooms));
                 }

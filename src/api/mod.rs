@@ -9,8 +9,8 @@
 //! - Clients: [`Appliance::clients`], [`Appliance::find_clients`];
 //!   [`Appliance::disconnect_user`], [`Appliance::disconnect_socket`],
 //!   [`Appliance::disconnect`].
-//! - SEAM's operation progress: the [`Operation`] extractor, or
-//!   [`Appliance::report_progress`].
+//! - SEAM's operation progress: [`Appliance::report_progress`], or the
+//!   [`Operation`](crate::Operation) extractor in an actix-web handler.
 //! - BAASIX's item and file events: [`Appliance::item_event`],
 //!   [`Appliance::file_event`].
 //! - Notifications: [`Appliance::notifications`].
@@ -31,12 +31,8 @@
 //! }
 //! ```
 
-pub mod operation;
-
 use serde::Serialize;
 use serde_json::Value;
-
-pub use operation::Operation;
 
 use std::time::Duration;
 

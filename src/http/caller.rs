@@ -8,11 +8,9 @@ use std::future::{Ready, ready};
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
 use super::HttpError;
+use super::keys::{API_KEY_HEADER, bearer_token, key_matches};
 use crate::appliance::Appliance;
 use crate::identity::Identity;
-
-/// The header a backend may send its API key in.
-pub const API_KEY_HEADER: &str = "x-api-key";
 
 /// An authenticated caller of the HTTP API. Extracting it refuses (401,
 /// JSON `{error}`) a request without credentials or with ones that do not
@@ -52,7 +50,7 @@ impl Caller {
                 Err(HttpError::unauthorized("invalid API key"))
             };
         }
-        let Some(token) = super::bearer_token(req) else {
+        let Some(token) = bearer_token(req) else {
             return Caller::from_cookie(req, appliance).ok_or_else(|| {
                 HttpError::unauthorized(
                     "an API key (Authorization: Bearer or X-API-Key) or an admin token is required",
@@ -81,22 +79,6 @@ impl Caller {
         let identity = appliance.verifier().verify(&token).ok()?;
         Some(Caller::User(identity))
     }
-}
-
-/// Compares with every configured key, each in time independent of where
-/// the texts differ.
-pub(crate) fn key_matches(keys: &[String], given: &str) -> bool {
-    !given.is_empty()
-        && keys
-            .iter()
-            .filter(|k| !k.is_empty())
-            .fold(false, |found, key| {
-                found | same_bytes(key.as_bytes(), given.as_bytes())
-            })
-}
-
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn appliance(req: &HttpRequest) -> Result<&Appliance, HttpError> {

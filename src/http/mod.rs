@@ -33,25 +33,21 @@ mod emit;
 mod error;
 mod input;
 mod items;
+pub(crate) mod keys;
 mod notifications;
+pub mod operation;
 mod operations;
 mod users;
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 
-pub use caller::{API_KEY_HEADER, Admin, Caller};
+pub use caller::{Admin, Caller};
 pub use error::HttpError;
 pub use input::{Body, Id, List, Query};
+pub use keys::{API_KEY_HEADER, bearer_token};
+pub use operation::Operation;
 
 use crate::appliance::Appliance;
-
-/// The credentials of an `Authorization: Bearer` header.
-pub fn bearer_token(req: &HttpRequest) -> Option<String> {
-    let value = req.headers().get("authorization")?.to_str().ok()?.trim();
-    let (scheme, token) = value.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
-}
 
 async fn method_not_allowed() -> Result<HttpResponse, HttpError> {
     Err(HttpError::new(

@@ -6,8 +6,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::input::{Id, present};
+use super::operation::socket_id_header;
 use super::{Admin, Body, HttpError};
-use crate::api::operation::socket_id_header;
 use crate::appliance::Appliance;
 use crate::services::operations::{Progress, Status, check_operation};
 

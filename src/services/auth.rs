@@ -10,6 +10,7 @@ use tracing::info;
 
 use super::event_token::{EventToken, event_token};
 use super::rooms::RoomPolicy;
+use super::socket_policies::{DeferredAuthentication, PeriodicEvent};
 use crate::identity::{IDENTITY_DATA_KEY, Identity, Verifier};
 use crate::{ConnectRequest, Namespace, Socket};
 
@@ -114,7 +115,9 @@ impl Auth {
         self.install_token_guard(ns);
         if let Some(event) = &self.config.ping_event {
             let interval = Duration::from_millis(self.config.ping_interval_ms);
-            ns.periodic_event(interval, event.clone(), || json!({ "time": now_iso() }));
+            let payload = || json!({ "time": now_iso() });
+            let wait_for_user = self.config.mode == AuthMode::Deferred;
+            PeriodicEvent::install(ns, interval, event.clone(), payload, wait_for_user);
         }
     }
 
@@ -168,7 +171,7 @@ impl Auth {
 
     fn install_deferred(self: &Arc<Self>, ns: &mut Namespace) {
         let timeout = Duration::from_millis(self.config.timeout_ms);
-        ns.deferred_authentication(timeout, [self.config.event.clone()]);
+        DeferredAuthentication::install(ns, timeout, [self.config.event.clone()]);
         let auth = self.clone();
         ns.on(self.config.event.clone(), move |socket, payload, ack| {
             let auth = auth.clone();

@@ -2,6 +2,8 @@
 //! main namespace, each configured by its own section of the configuration.
 //!
 //! - [`auth`]: JWT at CONNECT or by an `authenticate` event; the user's rooms.
+//! - [`socket_policies`]: deferred authentication and the periodic event,
+//!   on the engine's `SocketPolicy` seam.
 //! - [`event_token`]: the `accessToken` of an event's first argument, as decoded.
 //! - [`rooms`]: the room policy, `join`/`leave`, and event rules.
 //! - [`presence`]: online/offline across devices.
@@ -21,4 +23,5 @@ pub mod passthrough;
 pub mod presence;
 pub mod relay;
 pub mod rooms;
+pub mod socket_policies;
 pub mod template;

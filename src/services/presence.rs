@@ -1,5 +1,5 @@
 //! Presence: a user is online while any of their sockets is connected, on
-//! any device. The registry tells us of the first and the last socket; this
+//! any device. The adapter tells us of the first and the last socket; this
 //! module turns that into the events the seeds expect.
 
 use std::sync::{Arc, OnceLock};
@@ -35,7 +35,7 @@ pub(crate) fn iso(time: SystemTime) -> String {
     humantime::format_rfc3339_millis(time).to_string()
 }
 
-/// The registry's presence hook. It is created before the engine (the
+/// The adapter's presence hook. It is created before the engine (the
 /// engine takes it at start), so the `Io` it emits with is filled in after.
 pub fn hook(config: &PresenceConfig, io: Arc<OnceLock<Io>>) -> PresenceHook {
     let config = config.clone();

@@ -9,7 +9,7 @@ use confab_engine::Engine;
 use confab_engine::handshake::Handshake;
 use confab_engine::protocol::engineio::{PayloadError, decode_payload};
 use confab_engine::session::{
-    CloseSession, Inbound, NewTransport, Packets, Poll, PollError, Session, TransportKind,
+    Inbound, NewTransport, Packets, Poll, PollError, Session, SessionRequest, TransportKind,
 };
 use futures_util::StreamExt;
 use tracing::debug;
@@ -55,7 +55,7 @@ impl Drop for AbandonGuard {
     fn drop(&mut self) {
         if let Some(session) = self.0.take() {
             debug!("polling GET abandoned by the client, closing its session");
-            session.do_send(CloseSession(DisconnectReason::TransportClose));
+            session.do_send(SessionRequest::Close(DisconnectReason::TransportClose));
         }
     }
 }
@@ -73,7 +73,7 @@ pub async fn post(
         .is_some_and(|v| v.as_bytes().starts_with(b"application/octet-stream"));
     if binary {
         confab_engine::Stats::bump(&engine.stats().malformed_packets);
-        session.do_send(CloseSession(DisconnectReason::ParseError));
+        session.do_send(SessionRequest::Close(DisconnectReason::ParseError));
         return Err(EngineIoError::BadRequest);
     }
     let max = engine.config().max_payload;
@@ -103,7 +103,7 @@ pub async fn post(
         Err(err) => {
             debug!(%err, "malformed polling payload, closing the session");
             confab_engine::Stats::bump(&engine.stats().malformed_packets);
-            session.do_send(CloseSession(DisconnectReason::ParseError));
+            session.do_send(SessionRequest::Close(DisconnectReason::ParseError));
             Err(EngineIoError::BadRequest)
         }
     }

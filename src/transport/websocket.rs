@@ -18,7 +18,7 @@ use confab_engine::handshake::Handshake;
 use confab_engine::outbound::{Outbound, WsSink};
 use confab_engine::protocol::engineio::{Frame, Packet, decode_text};
 use confab_engine::session::{
-    AttachProbe, CloseSession, Inbound, NewTransport, Packets, Session, TransportClosed,
+    AttachProbe, Inbound, NewTransport, Packets, Session, SessionRequest, TransportClosed,
     TransportKind, WsOut,
 };
 use confab_engine::{DisconnectReason, Engine, Stats};
@@ -149,7 +149,7 @@ impl WsTransport {
                 debug!(%err, "malformed Engine.IO packet on websocket");
                 Stats::bump(&self.engine.stats().malformed_packets);
                 if let Some(session) = &self.session {
-                    session.do_send(CloseSession(DisconnectReason::ParseError));
+                    session.do_send(SessionRequest::Close(DisconnectReason::ParseError));
                 }
                 self.close_quietly(ctx);
             }

@@ -12,7 +12,9 @@ use crate::handshake::Handshake;
 use crate::io::Io;
 use crate::namespace::Namespaces;
 use crate::protocol::engineio::Sid;
-use crate::session::{CloseSession, NewTransport, Session};
+use crate::requests::SessionRequest;
+use crate::session::{NewTransport, Session};
+use crate::shared::Shared;
 use crate::socket::DisconnectReason;
 use crate::stats::Stats;
 
@@ -34,17 +36,15 @@ pub struct EngineHooks {
 
 /// A running engine. Cheap to clone; every clone is the same engine.
 #[derive(Clone)]
-pub struct Engine(Arc<Shared>);
-
-struct Shared {
-    config: EngineConfig,
-    namespaces: Namespaces,
-    io: Io,
+pub struct Engine {
+    /// What its sessions read too.
+    shared: Arc<Shared>,
     /// Sessions by sid, read by every long-polling request: a lock rather
     /// than an actor, so finding a session costs no message round trip.
-    sessions: RwLock<HashMap<Sid, Addr<Session>>>,
-    stats: Arc<Stats>,
+    sessions: Arc<SessionTable>,
 }
+
+type SessionTable = RwLock<HashMap<Sid, Addr<Session>>>;
 
 impl Engine {
     /// Starts an engine. Must run inside an actix system (e.g. in
@@ -80,41 +80,50 @@ impl Engine {
         if let Some(cluster) = hooks.cluster {
             adapter.join_cluster(cluster(io.clone()));
         }
-        Engine(Arc::new(Shared {
+        let sessions = Arc::new(SessionTable::default());
+        let table = sessions.clone();
+        let forget = Box::new(move |sid: &Sid| {
+            table.write().unwrap_or_else(|e| e.into_inner()).remove(sid);
+        });
+        let shared = Shared {
             config,
             namespaces,
             io,
-            sessions: RwLock::default(),
             stats,
-        }))
+            forget,
+        };
+        Engine {
+            shared: Arc::new(shared),
+            sessions,
+        }
     }
 
     pub fn config(&self) -> &EngineConfig {
-        &self.0.config
+        &self.shared.config
     }
 
     /// The engine's counters and gauges (see [`Stats`]).
     pub fn stats(&self) -> &Stats {
-        &self.0.stats
+        &self.shared.stats
     }
 
     pub fn namespaces(&self) -> &Namespaces {
-        &self.0.namespaces
+        &self.shared.namespaces
     }
 
     /// The handle applications emit with.
     pub fn io(&self) -> Io {
-        self.0.io.clone()
+        self.shared.io.clone()
     }
 
     /// Sockets and rooms by namespace on this node, now (for the metrics).
     pub fn census(&self) -> Census {
-        self.0.io.adapter().census()
+        self.adapter().census()
     }
 
     /// Where this engine's rooms live (for a cluster, and for tests).
     pub fn adapter(&self) -> &Adapter {
-        self.0.io.adapter()
+        self.shared.io.adapter()
     }
 
     /// Opens a session on the current arbiter; its open packet is the first
@@ -122,14 +131,16 @@ impl Engine {
     pub fn open(&self, mut handshake: Handshake, transport: NewTransport) -> Addr<Session> {
         let sid = Sid::new();
         handshake.connection = sid.as_str().to_owned();
-        let session = Session::new(sid, self.clone(), handshake, transport).start();
-        self.sessions().insert(sid, session.clone());
+        let session = Session::new(sid, self.shared.clone(), handshake, transport).start();
+        self.sessions
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(sid, session.clone());
         session
     }
 
     pub fn session(&self, sid: &Sid) -> Option<Addr<Session>> {
-        self.0
-            .sessions
+        self.sessions
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(sid)
@@ -137,25 +148,15 @@ impl Engine {
     }
 
     pub fn session_count(&self) -> usize {
-        self.0
-            .sessions
+        self.sessions
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .len()
     }
 
-    pub(crate) fn forget(&self, sid: &Sid) {
-        self.sessions().remove(sid);
-    }
-
-    fn sessions(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Sid, Addr<Session>>> {
-        self.0.sessions.write().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Closes every session, telling each socket the server is shutting down.
     pub fn shutdown(&self) {
         let sessions: Vec<Addr<Session>> = self
-            .0
             .sessions
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -163,7 +164,7 @@ impl Engine {
             .cloned()
             .collect();
         for session in sessions {
-            session.do_send(CloseSession(DisconnectReason::ServerShutdown));
+            session.do_send(SessionRequest::Close(DisconnectReason::ServerShutdown));
         }
     }
 }

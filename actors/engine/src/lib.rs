@@ -2,15 +2,20 @@
 //! (that is `confab-chat`) nor of HTTP servers (the transports are `confab`'s).
 //!
 //! - [`protocol`]: Engine.IO frames and Socket.IO packets, no actors.
-//! - [`session::Session`]: one actor per connection (transport, upgrade,
-//!   heartbeat, namespace sockets, acks).
+//! - [`session::Session`]: one actor per connection, its Engine.IO half
+//!   (transport, upgrade, heartbeat) and its Socket.IO half (namespace
+//!   sockets, acks, per-socket timers) in their own files; what anyone may
+//!   ask of it is one message type, [`requests::SessionRequest`].
 //! - [`adapter`]: where rooms live: the local index (the one owner of room
 //!   membership and presence), read by each emitter, and the cluster seam.
-//! - [`Namespace`], [`Socket`], [`Io`]: what applications program against.
+//! - [`Namespace`], [`Socket`], [`Io`]: what applications program against;
+//!   [`SocketPolicy`] the seam for policies beyond Socket.IO (confab's
+//!   deferred authentication and periodic events).
 
 pub mod ack;
 pub mod adapter;
 pub mod config;
+pub mod disconnect;
 pub mod engine;
 pub mod handshake;
 mod held;
@@ -18,9 +23,12 @@ pub mod io;
 pub mod namespace;
 pub mod outbound;
 pub mod payload;
+pub mod policy;
 pub mod protocol;
 pub mod rate;
+pub mod requests;
 pub mod session;
+mod shared;
 pub mod socket;
 pub mod stats;
 
@@ -40,6 +48,7 @@ pub use handshake::{ConnectError, ConnectRequest, Handshake};
 pub use io::{Broadcast, Io};
 pub use namespace::{Namespace, Namespaces};
 pub use payload::{ArgsError, Payload};
+pub use policy::SocketPolicy;
 pub use protocol::socketio::{Args, EncodeError};
 pub use rate::EventRate;
 pub use socket::{Ack, DisconnectReason, Socket};

@@ -1,18 +1,18 @@
 //! Namespaces: the handlers an application registers, shared read-only by
 //! every session.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::Duration;
 
 use futures_util::future::LocalBoxFuture;
 use tracing::error;
 
 use crate::handshake::{ConnectError, ConnectRequest};
 use crate::payload::Payload;
+use crate::policy::SocketPolicy;
 use crate::socket::{Ack, DisconnectReason, Socket};
 
 type Middleware = Arc<
@@ -26,31 +26,12 @@ type EventHandler =
 type DisconnectHandler =
     Arc<dyn Fn(Socket, DisconnectReason) -> LocalBoxFuture<'static, ()> + Send + Sync>;
 
-type PayloadFn = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
 type Guard = Arc<dyn Fn(&Socket, &Payload) -> Result<(), String> + Send + Sync>;
-
-/// An event the server sends to every authenticated socket at an interval
-/// (the Ignis `ping {time}`), from the session's own timer.
-#[derive(Clone)]
-pub(crate) struct Periodic {
-    pub interval: Duration,
-    pub event: String,
-    pub payload: PayloadFn,
-}
-
-/// Deferred authentication: a socket connects without a user and must
-/// authenticate within `timeout`; until then only `open_events` reach it.
-#[derive(Clone)]
-pub(crate) struct Deferred {
-    pub timeout: Duration,
-    pub open_events: HashSet<String>,
-}
 
 /// One namespace's middlewares and handlers.
 #[derive(Default, Clone)]
 pub struct Namespace {
-    pub(crate) deferred: Option<Deferred>,
-    pub(crate) periodic: Option<Periodic>,
+    policies: Vec<Arc<dyn SocketPolicy>>,
     middlewares: Vec<Middleware>,
     guards: Vec<Guard>,
     on_connect: Vec<ConnectHandler>,
@@ -75,36 +56,15 @@ impl Namespace {
         self
     }
 
-    /// Lets sockets connect without a user; each must call
-    /// [`Socket::authenticate`] within `timeout` or be disconnected. Until
-    /// then only `open_events` are dispatched; others are refused.
-    pub fn deferred_authentication(
-        &mut self,
-        timeout: Duration,
-        open_events: impl IntoIterator<Item = impl Into<String>>,
-    ) -> &mut Self {
-        let open_events = open_events.into_iter().map(Into::into).collect();
-        self.deferred = Some(Deferred {
-            timeout,
-            open_events,
-        });
+    /// Adds a policy the session tells of each socket's milestones
+    /// (connected, authenticated), in the order added.
+    pub fn policy(&mut self, policy: impl SocketPolicy + 'static) -> &mut Self {
+        self.policies.push(Arc::new(policy));
         self
     }
 
-    /// Sends `event` with `payload()` to each socket every `interval`, from
-    /// the moment it is authenticated (or connected, without deferred auth).
-    pub fn periodic_event(
-        &mut self,
-        interval: Duration,
-        event: impl Into<String>,
-        payload: impl Fn() -> serde_json::Value + Send + Sync + 'static,
-    ) -> &mut Self {
-        self.periodic = Some(Periodic {
-            interval,
-            event: event.into(),
-            payload: Arc::new(payload),
-        });
-        self
+    pub(crate) fn policies(&self) -> &[Arc<dyn SocketPolicy>] {
+        &self.policies
     }
 
     /// Adds a check every event passes before its handler: an `Err` refuses
@@ -122,13 +82,6 @@ impl Namespace {
         self.guards
             .iter()
             .try_for_each(|guard| guard(socket, payload))
-    }
-
-    /// Whether `event` may reach a socket that has no user yet.
-    pub(crate) fn admits_before_auth(&self, event: &str) -> bool {
-        self.deferred
-            .as_ref()
-            .is_none_or(|d| d.open_events.contains(event))
     }
 
     /// Runs when a socket has connected (after the CONNECT reply is sent).

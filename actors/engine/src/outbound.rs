@@ -16,10 +16,9 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use actix::Recipient;
+use actix::{Message, Recipient};
 
 use crate::protocol::engineio::{Frame, Frames};
-use crate::session::WsOut;
 
 /// What a queued frame costs besides its bytes (its queue slot, the
 /// message that carries it, a WebSocket header): many tiny frames are
@@ -119,6 +118,16 @@ impl Outbound {
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<Abort>> {
         self.0.abort.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// What a session asks of a WebSocket transport actor.
+#[derive(Message, Clone)]
+#[rtype(result = "()")]
+pub enum WsOut {
+    /// Write these frames, in order.
+    Frames(Frames),
+    /// Close the WebSocket.
+    Close,
 }
 
 /// A WebSocket transport as its session sees it: where frames go, and the

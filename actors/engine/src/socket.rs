@@ -4,64 +4,18 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use actix::Addr;
+use actix::Recipient;
 use serde::Serialize;
 use tokio::sync::oneshot;
 
 use crate::ack::{AckError, Ask};
-use crate::adapter::{Control, Deliver};
+pub use crate::disconnect::DisconnectReason;
 use crate::handshake::Handshake;
 use crate::io::{Broadcast, Io};
 use crate::payload::Payload;
 use crate::protocol::engineio::Sid;
 use crate::protocol::socketio::{Args, EncodeError};
-use crate::session::{Authenticated, CloseSession, Session};
-
-/// Why a socket left its namespace, in the Node server's words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DisconnectReason {
-    /// The client sent DISCONNECT for this namespace.
-    ClientNamespaceDisconnect,
-    /// The server disconnected the socket.
-    ServerNamespaceDisconnect,
-    /// The client closed the Engine.IO connection.
-    ClientClose,
-    /// The connection was lost (WebSocket closed, polling session ended).
-    TransportClose,
-    /// The client missed a pong.
-    PingTimeout,
-    /// The client sent something the protocol does not allow.
-    ParseError,
-    /// The outbound queue overflowed or the transport failed.
-    TransportError,
-    /// The server is shutting down.
-    ServerShutdown,
-    /// The server closed the whole connection (or the client never
-    /// connected to a namespace in time).
-    ForcedClose,
-}
-
-impl DisconnectReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ClientNamespaceDisconnect => "client namespace disconnect",
-            Self::ServerNamespaceDisconnect => "server namespace disconnect",
-            Self::ClientClose => "client close",
-            Self::TransportClose => "transport close",
-            Self::PingTimeout => "ping timeout",
-            Self::ParseError => "parse error",
-            Self::TransportError => "transport error",
-            Self::ServerShutdown => "server shutting down",
-            Self::ForcedClose => "forced close",
-        }
-    }
-}
-
-impl std::fmt::Display for DisconnectReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::requests::{Authenticated, SessionRequest, SocketTimer, TimerAction};
 
 /// A connected socket: one namespace of one Engine.IO connection.
 #[derive(Clone)]
@@ -70,7 +24,7 @@ pub struct Socket(Arc<Inner>);
 struct Inner {
     id: Sid,
     nsp: String,
-    session: Addr<Session>,
+    session: Recipient<SessionRequest>,
     io: Io,
     handshake: Arc<Handshake>,
     auth: serde_json::Value,
@@ -84,7 +38,7 @@ struct Inner {
 pub(crate) struct SocketParts {
     pub id: Sid,
     pub nsp: String,
-    pub session: Addr<Session>,
+    pub session: Recipient<SessionRequest>,
     pub io: Io,
     pub handshake: Arc<Handshake>,
     pub auth: serde_json::Value,
@@ -135,20 +89,20 @@ impl Socket {
         self.0.user_id.get().map(String::as_str)
     }
 
-    /// Authenticates a socket that connected without a user (a namespace
-    /// with deferred authentication): its auth timer stops, its events are
-    /// accepted, its periodic event starts, and it counts for the user's
-    /// presence. `false` if it already belongs to a user.
+    /// Gives a socket that connected without a user its user: it counts
+    /// for the user's presence from then on, and its namespace's policies
+    /// are told (confab's deferred authentication stops its deadline, its
+    /// periodic event starts). `false` if it already belongs to a user.
     pub async fn authenticate(&self, user_id: impl Into<String>) -> bool {
         let user_id = user_id.into();
         if self.0.user_id.set(user_id.clone()).is_err() {
             return false;
         }
-        let msg = Authenticated {
+        let msg = SessionRequest::Authenticated(Authenticated {
             nsp: self.0.nsp.clone(),
             socket: self.0.id,
             user_id,
-        };
+        });
         self.0.session.send(msg).await.is_ok()
     }
 
@@ -169,9 +123,8 @@ impl Socket {
     }
 
     pub fn emit_args(&self, event: &str, args: &Args) {
-        self.0
-            .session
-            .do_send(Deliver(args.event_frames(&self.0.nsp, event, None)));
+        let frames = args.event_frames(&self.0.nsp, event, None);
+        self.0.session.do_send(SessionRequest::Deliver(frames));
     }
 
     /// Sends `event` and waits for the client's ack (the default ack timeout).
@@ -203,13 +156,13 @@ impl Socket {
     ) -> Result<Payload, AckError> {
         let (reply, answer) = oneshot::channel();
         let id = self.0.io.adapter().ack_ids().next();
-        let request = Ask {
+        let request = SessionRequest::Ask(Ask {
             frames: args.event_frames(&self.0.nsp, event, Some(id)),
             nsp: self.0.nsp.clone(),
             id,
             timeout,
             reply,
-        };
+        });
         self.0
             .session
             .send(request)
@@ -248,29 +201,67 @@ impl Socket {
 
     /// Disconnects this socket from its namespace; the connection stays.
     pub fn disconnect(&self) {
-        self.0.session.do_send(Control::Disconnect {
+        self.0.session.do_send(SessionRequest::Disconnect {
             nsp: self.0.nsp.clone(),
+            socket: self.0.id,
         });
     }
 
     /// Closes the whole Engine.IO connection, every namespace on it.
     pub fn close_connection(&self) {
-        self.0
-            .session
-            .do_send(CloseSession(DisconnectReason::ForcedClose));
+        let close = SessionRequest::Close(DisconnectReason::ForcedClose);
+        self.0.session.do_send(close);
+    }
+
+    /// Runs `f` once after `delay`, on the session's thread, unless this
+    /// socket has left by then or the timer `name` was armed again or
+    /// cancelled meanwhile.
+    pub fn run_later(
+        &self,
+        name: &'static str,
+        delay: Duration,
+        f: impl FnOnce() + Send + 'static,
+    ) {
+        self.timer(name, Some(TimerAction::Once(delay, Box::new(f))));
+    }
+
+    /// Runs `f` every `interval` (the first time one interval from now),
+    /// on the session's thread, until this socket leaves or the timer
+    /// `name` is armed again or cancelled.
+    pub fn run_interval(
+        &self,
+        name: &'static str,
+        interval: Duration,
+        f: impl FnMut() + Send + 'static,
+    ) {
+        self.timer(name, Some(TimerAction::Every(interval, Box::new(f))));
+    }
+
+    /// Stops the timer `name` of this socket, if it runs.
+    pub fn cancel_timer(&self, name: &'static str) {
+        self.timer(name, None);
+    }
+
+    fn timer(&self, name: &'static str, action: Option<TimerAction>) {
+        self.0.session.do_send(SessionRequest::Timer(SocketTimer {
+            nsp: self.0.nsp.clone(),
+            socket: self.0.id,
+            name,
+            action,
+        }));
     }
 }
 
 /// The answer to one client emit that asked for an ack. Sending consumes
 /// it, so an ack goes out at most once.
 pub struct Ack {
-    session: Addr<Session>,
+    session: Recipient<SessionRequest>,
     nsp: String,
     id: i64,
 }
 
 impl Ack {
-    pub(crate) fn new(session: Addr<Session>, nsp: String, id: i64) -> Ack {
+    pub(crate) fn new(session: Recipient<SessionRequest>, nsp: String, id: i64) -> Ack {
         Ack { session, nsp, id }
     }
 
@@ -280,7 +271,7 @@ impl Ack {
     }
 
     pub fn send_args(self, args: &Args) {
-        self.session
-            .do_send(Deliver(args.ack_frames(&self.nsp, self.id)));
+        let frames = args.ack_frames(&self.nsp, self.id);
+        self.session.do_send(SessionRequest::Deliver(frames));
     }
 }

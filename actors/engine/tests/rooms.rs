@@ -1,5 +1,5 @@
-//! Rooms and broadcasts: the registry's membership, the room actors'
-//! fan-out, and the selections of `Io` and `Socket`.
+//! Rooms and broadcasts: the adapter's membership and fan-out, and the
+//! selections of `Io` and `Socket`.
 //!
 //! Absence is proven with a marker: after the expected frames, the server
 //! emits to the socket alone, and the marker must be its very next frame.
@@ -374,7 +374,7 @@ async fn joining_another_sockets_id_room_keeps_that_socket_in_it() {
     let mut b = member(&engine, &mut evs).await;
     a.join(&b.id.clone()).await;
 
-    // The registry's own view: both are in b's id room.
+    // The adapter's own view: both are in b's id room.
     let listed = engine.io().to(b.id.clone()).sockets().await;
     assert_eq!(listed.len(), 2, "FetchSockets sees a and b");
 

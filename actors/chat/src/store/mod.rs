@@ -74,7 +74,6 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Store(Arc<Inner>);
 
 struct Inner {
-    db: sled::Db,
     /// Headers, messages and member states, by chat (see [`keys`]).
     chats: sled::Tree,
     /// Which chats each user is in.
@@ -115,8 +114,8 @@ impl Store {
             friends: tree("friends")?,
             counters: tree("counters")?,
             uploads: tree("uploads")?,
-            flusher: Flusher::start(db.clone())?,
-            db,
+            // The flusher's handle keeps the database open.
+            flusher: Flusher::start(db)?,
         })))
     }
 
@@ -135,11 +134,6 @@ impl Store {
         next.as_deref()
             .and_then(keys::read_u64)
             .ok_or_else(|| corrupt(name.as_bytes(), "counter"))
-    }
-
-    /// Bytes on disk, for metrics.
-    pub fn size_on_disk(&self) -> Result<u64> {
-        Ok(self.0.db.size_on_disk()?)
     }
 }
 

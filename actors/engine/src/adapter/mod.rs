@@ -21,35 +21,17 @@ use serde::Serialize;
 use tokio::sync::oneshot;
 
 use crate::ack::{AckIds, AckReplies, Ask, Asked};
+use crate::disconnect::DisconnectReason;
 use crate::protocol::engineio::{Frames, Sid};
 use crate::protocol::socketio::Args;
+use crate::requests::SessionRequest;
 use crate::stats::Stats;
 use index::{Change, Index, Member};
 
-/// Encoded frames for one socket's session to write.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Deliver(pub Frames);
-
-/// What the adapter asks of a member's session besides delivery.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub enum Control {
-    /// Disconnect the socket of this namespace; the connection stays.
-    Disconnect { nsp: String },
-    /// Close the whole connection (Socket.IO's `disconnectSockets(true)`).
-    Close,
-    /// Send an event that awaits the client's ack (a broadcast with acks).
-    Ask(Ask),
-}
-
-/// How the index reaches a socket's session: recipients of the two messages
-/// it needs, so that the index does not know the session's type.
-#[derive(Clone)]
-pub struct SocketHandle {
-    pub deliver: Recipient<Deliver>,
-    pub control: Recipient<Control>,
-}
+/// How the index reaches a socket's session: a recipient of the one
+/// message type it accepts from anyone, so that the index does not know the
+/// session's type.
+pub type SocketHandle = Recipient<SessionRequest>;
 
 /// Which sockets an operation is for (Node's `BroadcastOptions`).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -297,7 +279,9 @@ impl Adapter {
             let index = self.read();
             let chosen = index.select(target);
             for (_, member) in &chosen {
-                member.handle.deliver.do_send(Deliver(frames.clone()));
+                member
+                    .handle
+                    .do_send(SessionRequest::Deliver(frames.clone()));
             }
             chosen.len()
         };
@@ -336,15 +320,16 @@ impl Adapter {
 
     /// Disconnects the selected sockets (`close`: their whole connection).
     pub fn disconnect_sockets(&self, target: &Target, close: bool) {
-        for (_, member) in self.read().select(target) {
-            let control = if close {
-                Control::Close
+        for (socket, member) in self.read().select(target) {
+            let request = if close {
+                SessionRequest::Close(DisconnectReason::ForcedClose)
             } else {
-                Control::Disconnect {
+                SessionRequest::Disconnect {
                     nsp: target.nsp.clone(),
+                    socket,
                 }
             };
-            member.handle.control.do_send(control);
+            member.handle.do_send(request);
         }
         if let Some(cluster) = self.remote(target) {
             cluster.disconnect_sockets(target, close);
@@ -367,7 +352,7 @@ impl Adapter {
         for (_, member) in chosen {
             let (reply, answer) = oneshot::channel();
             answers.push(answer);
-            member.handle.control.do_send(Control::Ask(Ask {
+            member.handle.do_send(SessionRequest::Ask(Ask {
                 nsp: target.nsp.clone(),
                 id,
                 frames: frames.clone(),

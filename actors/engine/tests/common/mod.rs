@@ -408,6 +408,30 @@ pub fn recording(tx: UnboundedSender<Ev>) -> Namespace {
     ns
 }
 
+/// `authenticate(user)`: calls `socket.authenticate(user)` and acks with
+/// its result.
+pub fn with_authenticate(ns: &mut Namespace) {
+    ns.on("authenticate", |socket, payload, ack| async move {
+        let user: String = payload.decode().unwrap();
+        let accepted = socket.authenticate(user).await;
+        if let Some(ack) = ack {
+            ack.send(&accepted).unwrap();
+        }
+    });
+}
+
+/// A middleware that takes the socket's user from `auth.user`.
+pub fn user_from_auth(ns: &mut Namespace) {
+    ns.middleware(|mut req| async move {
+        req.user_id = req
+            .auth
+            .get("user")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        Ok(req)
+    });
+}
+
 /// An engine whose `/` (and the given extra namespaces) are [`recording`].
 pub fn engine_with(config: EngineConfig, extra: &[&str]) -> (Engine, Evs) {
     let (tx, evs) = ev_channel();

@@ -1,5 +1,5 @@
 //! The [`Operation`] extractor: SEAM's operation progress from an actix-web
-//! handler.
+//! handler (the HTTP side of [`Appliance::report_progress`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,9 +9,10 @@ use serde::Serialize;
 use serde_json::Value;
 use tracing::warn;
 
-use super::{ApiError, Delivery};
+use super::HttpError;
+use super::keys::bearer_token;
+use crate::api::{ApiError, Delivery};
 use crate::appliance::Appliance;
-use crate::http::{HttpError, bearer_token};
 use crate::identity::Identity;
 use crate::services::operations::{Progress, Status};
 

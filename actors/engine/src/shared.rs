@@ -1,0 +1,51 @@
+//! What every session of an engine reads: its settings, namespaces, `Io`
+//! (and through it the adapter) and counters. The engine hands each session this, not
+//! itself, so that a session does not know the engine that opens and finds
+//! sessions.
+
+use std::sync::Arc;
+
+use crate::adapter::Adapter;
+use crate::config::EngineConfig;
+use crate::io::Io;
+use crate::namespace::Namespaces;
+use crate::protocol::engineio::Sid;
+use crate::stats::Stats;
+
+/// Called by a session as it stops, to leave the engine's table of
+/// sessions.
+pub(crate) type Forget = Box<dyn Fn(&Sid) + Send + Sync>;
+
+pub(crate) struct Shared {
+    pub config: EngineConfig,
+    pub namespaces: Namespaces,
+    pub io: Io,
+    pub stats: Arc<Stats>,
+    pub forget: Forget,
+}
+
+impl Shared {
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    pub fn namespaces(&self) -> &Namespaces {
+        &self.namespaces
+    }
+
+    pub fn io(&self) -> Io {
+        self.io.clone()
+    }
+
+    pub fn adapter(&self) -> &Adapter {
+        self.io.adapter()
+    }
+
+    pub fn forget(&self, sid: &Sid) {
+        (self.forget)(sid)
+    }
+}
