@@ -50,6 +50,14 @@ pub fn settings(config: &Config) -> Vec<Problem> {
         ("max_payload", config.max_payload as u64),
         ("auth.timeout_ms", config.auth.timeout_ms),
         ("auth.ping_interval_ms", config.auth.ping_interval_ms),
+        (
+            "recovery.max_disconnection_duration_ms",
+            config.recovery.max_disconnection_duration_ms,
+        ),
+        (
+            "recovery.max_missed_bytes",
+            config.recovery.max_missed_bytes as u64,
+        ),
     ] {
         if value == 0 {
             problems.push(Problem::new(key, "must be at least 1"));

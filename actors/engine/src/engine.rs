@@ -75,7 +75,9 @@ impl Engine {
         hooks: EngineHooks,
     ) -> Engine {
         let stats = Arc::new(Stats::default());
-        let adapter = Arc::new(Adapter::new(hooks.presence, hooks.rooms, stats.clone()));
+        let adapter = Adapter::new(hooks.presence, hooks.rooms, stats.clone())
+            .recoverable(config.recovery.clone());
+        let adapter = Arc::new(adapter);
         let io = Io::new(adapter.clone());
         if let Some(cluster) = hooks.cluster {
             adapter.join_cluster(cluster(io.clone()));
@@ -112,7 +114,7 @@ impl Engine {
         self.0.io.adapter().census()
     }
 
-    pub(crate) fn adapter(&self) -> &Adapter {
+    pub(crate) fn adapter(&self) -> &Arc<Adapter> {
         self.0.io.adapter()
     }
 

@@ -48,7 +48,7 @@ impl Io {
         }
     }
 
-    pub(crate) fn adapter(&self) -> &Adapter {
+    pub(crate) fn adapter(&self) -> &Arc<Adapter> {
         &self.adapter
     }
 }
@@ -99,8 +99,7 @@ impl Broadcast {
     }
 
     pub fn emit_args(self, event: &str, args: &Args) {
-        let frames = args.event_frames(&self.target.nsp, event, None);
-        self.adapter.broadcast(&self.target, frames, event, args);
+        self.adapter.broadcast(&self.target, event, args);
     }
 
     /// The sockets in the selection, on every node.

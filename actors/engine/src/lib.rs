@@ -30,6 +30,7 @@ pub use config::EngineConfig;
 /// closed: `RUST_LOG=info,confab::connections=off` silences them alone.
 pub const CONNECTIONS: &str = "confab::connections";
 
+pub use adapter::recovery::Recovery;
 pub use adapter::{
     Census, Cluster, Presence, PresenceHook, Remote, RoomChange, RoomHook, SocketInfo, Target,
 };

@@ -6,6 +6,8 @@
 //! namespace and their pending acks. Transports feed it packets; rooms and
 //! handlers feed it encoded frames to write.
 
+mod recovery;
+
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -18,7 +20,8 @@ use tokio::sync::oneshot;
 use tracing::{debug, info, warn};
 
 use crate::CONNECTIONS;
-use crate::adapter::{Control, Deliver, SocketHandle};
+use crate::adapter::recovery::Resume;
+use crate::adapter::{Control, Deliver};
 use crate::engine::Engine;
 use crate::handshake::{ConnectRequest, Handshake};
 use crate::held::HeldEvents;
@@ -115,6 +118,8 @@ struct SocketState {
     auth_deadline: Option<SpawnHandle>,
     /// The namespace's periodic event to this socket.
     periodic: Option<SpawnHandle>,
+    /// Its private id and last offset, with connection state recovery on.
+    recovery: Option<recovery::Tracking>,
 }
 
 /// One Engine.IO connection.
@@ -387,6 +392,7 @@ impl Session {
         }
         let held = HeldEvents::new(self.engine.config().max_payload);
         self.connecting.insert(nsp.clone(), held);
+        let resume = self.resume_of(&auth);
         let request = ConnectRequest {
             nsp: nsp.clone(),
             auth,
@@ -394,11 +400,15 @@ impl Session {
             user_id: None,
             data: serde_json::Map::new(),
         };
+        let Err(request) = self.resume_before_middlewares(&ns, request, resume.as_ref(), ctx)
+        else {
+            return;
+        };
         let admitted = ns.admit(request);
         ctx.spawn(admitted.into_actor(self).then(move |result, act, ctx| {
             match result {
                 _ if act.closed => Box::pin(fut::ready(())) as LocalBoxActorFuture<Self, ()>,
-                Ok(request) => act.accept(ns, request, ctx),
+                Ok(request) => act.accept(ns, request, resume, ctx),
                 Err(refusal) => {
                     act.engine.stats().refuse(Refusal::ConnectRefused);
                     let dropped = act.connecting.remove(&nsp).map_or(0, |held| held.len());
@@ -417,15 +427,44 @@ impl Session {
         }));
     }
 
-    /// Creates the socket, registers it, then answers CONNECT, runs the
+    /// Resumes the client's lost socket if it asked and may, else creates
+    /// a socket and registers it; then answers CONNECT, runs the
     /// connection handler and handles the events held meanwhile.
     fn accept(
         &mut self,
         ns: Arc<Namespace>,
         req: ConnectRequest,
+        resume: Option<Resume>,
         ctx: &mut Context<Self>,
     ) -> LocalBoxActorFuture<Self, ()> {
+        let req = match resume {
+            Some(resume) => match self.resume(&ns, req, &resume, true, ctx) {
+                Ok(()) => return Box::pin(fut::ready(())),
+                Err(req) => req,
+            },
+            None => req,
+        };
         let id = Sid::new();
+        let tracking = self.new_tracking();
+        let handle = self.socket_handle(tracking.as_ref(), ctx);
+        let (nsp, user_id) = (req.nsp.clone(), req.user_id.clone());
+        let socket = self.register(ns.clone(), req, id, tracking, false, ctx);
+        self.engine.adapter().add_socket(&nsp, id, handle, user_id);
+        self.answer_connect(ns, socket, Vec::new(), ctx);
+        Box::pin(fut::ready(()))
+    }
+
+    /// Makes the socket `id` of a CONNECT this session's (`tracking`: a
+    /// `recovered` one has its own back).
+    fn register(
+        &mut self,
+        ns: Arc<Namespace>,
+        req: ConnectRequest,
+        id: Sid,
+        tracking: Option<recovery::Tracking>,
+        recovered: bool,
+        ctx: &mut Context<Self>,
+    ) -> Socket {
         let socket = Socket::new(SocketParts {
             id,
             nsp: req.nsp.clone(),
@@ -433,37 +472,41 @@ impl Session {
             io: self.engine.io(),
             handshake: req.handshake,
             auth: req.auth,
-            user_id: req.user_id.clone(),
+            user_id: req.user_id,
             data: req.data,
             ack_timeout: self.engine.config().ack_timeout,
+            recovered,
         });
-        let nsp = req.nsp;
         let state = SocketState {
             socket: socket.clone(),
-            ns: ns.clone(),
+            ns,
             acks: HashMap::new(),
             next_ack: 0,
             auth_deadline: None,
             periodic: None,
+            recovery: tracking,
         };
-        self.sockets.insert(nsp.clone(), state);
-        let handle = SocketHandle {
-            deliver: ctx.address().recipient(),
-            control: ctx.address().recipient(),
-        };
-        self.engine
-            .adapter()
-            .add_socket(&nsp, id, handle, req.user_id);
-        self.answer_connect(ns, socket, ctx);
-        Box::pin(fut::ready(()))
+        self.sockets.insert(req.nsp, state);
+        socket
     }
 
-    /// Answers CONNECT for a registered socket, runs the connection handler
-    /// and handles the events held meanwhile.
-    fn answer_connect(&mut self, ns: Arc<Namespace>, socket: Socket, ctx: &mut Context<Self>) {
+    /// Answers CONNECT for a registered socket, writes what a recovered one
+    /// missed, runs the connection handler and handles the events held
+    /// meanwhile.
+    fn answer_connect(
+        &mut self,
+        ns: Arc<Namespace>,
+        socket: Socket,
+        missed: Vec<Frames>,
+        ctx: &mut Context<Self>,
+    ) {
         let (nsp, id) = (socket.nsp().to_owned(), socket.sid());
-        if self.sockets.get(&nsp).is_some_and(|s| s.socket.sid() == id) {
-            self.write(socketio::connect_frames(&nsp, id.as_str()), ctx);
+        if let Some(state) = self.sockets.get(&nsp).filter(|s| s.socket.sid() == id) {
+            let pid = state.recovery.as_ref().map(|t| t.pid.as_str());
+            self.write(socketio::connect_frames(&nsp, id.as_str(), pid), ctx);
+            for frames in missed {
+                self.write(frames, ctx);
+            }
             if let Some(deadline) = self.connect_deadline.take() {
                 ctx.cancel_future(deadline);
             }
@@ -676,7 +719,10 @@ impl Session {
         for timer in [state.auth_deadline, state.periodic].into_iter().flatten() {
             ctx.cancel_future(timer);
         }
-        self.engine.adapter().remove_socket(nsp, state.socket.sid());
+        let parked = self.park(&state, reason);
+        if !parked {
+            self.engine.adapter().remove_socket(nsp, state.socket.sid());
+        }
         Stats::shift(
             &self.engine.stats().acks_pending,
             -(state.acks.len() as i64),
@@ -684,7 +730,9 @@ impl Session {
         for (_, reply) in state.acks {
             let _ = reply.send(Err(AckError::Disconnected));
         }
-        state.ns.disconnected(state.socket, reason);
+        if !parked {
+            state.ns.disconnected(state.socket, reason);
+        }
     }
 
     /// Ends the connection: every socket leaves with `reason`, the

@@ -8,7 +8,7 @@ use actix::Addr;
 use serde::Serialize;
 use tokio::sync::oneshot;
 
-use crate::adapter::{Control, Deliver};
+use crate::adapter::{Control, Deliver, Target};
 use crate::handshake::Handshake;
 use crate::io::{Broadcast, Io};
 use crate::payload::Payload;
@@ -90,6 +90,7 @@ struct Inner {
     user_id: OnceLock<String>,
     data: serde_json::Map<String, serde_json::Value>,
     ack_timeout: Duration,
+    recovered: bool,
 }
 
 /// Everything a socket is made of, gathered by the session on CONNECT.
@@ -103,6 +104,8 @@ pub(crate) struct SocketParts {
     pub user_id: Option<String>,
     pub data: serde_json::Map<String, serde_json::Value>,
     pub ack_timeout: Duration,
+    /// The socket came back after a lost connection (same id, rooms, data).
+    pub recovered: bool,
 }
 
 impl Socket {
@@ -117,6 +120,7 @@ impl Socket {
             user_id: p.user_id.map(OnceLock::from).unwrap_or_default(),
             data: p.data,
             ack_timeout: p.ack_timeout,
+            recovered: p.recovered,
         }))
     }
 
@@ -164,6 +168,13 @@ impl Socket {
         self.0.session.send(msg).await.is_ok()
     }
 
+    /// Whether this socket was recovered after a lost connection (Node's
+    /// `socket.recovered`): it kept its id, rooms, user and data, and got
+    /// the events it missed; its connect handlers run again.
+    pub fn recovered(&self) -> bool {
+        self.0.recovered
+    }
+
     /// What the middlewares attached to this socket.
     pub fn data(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.0.data
@@ -180,10 +191,24 @@ impl Socket {
         Ok(())
     }
 
+    /// With connection state recovery on, through the adapter as in Node,
+    /// so that the event gets its offset and is kept while the connection
+    /// is lost.
     pub fn emit_args(&self, event: &str, args: &Args) {
-        self.0
-            .session
-            .do_send(Deliver(args.event_frames(&self.0.nsp, event, None)));
+        let adapter = self.0.io.adapter();
+        if adapter.recovery().is_some() {
+            let target = Target {
+                nsp: self.0.nsp.clone(),
+                rooms: vec![self.id().to_owned()],
+                except: Vec::new(),
+                local: true,
+            };
+            adapter.broadcast(&target, event, args);
+        } else {
+            self.0
+                .session
+                .do_send(Deliver(args.event_frames(&self.0.nsp, event, None)));
+        }
     }
 
     /// Sends `event` and waits for the client's ack (the default ack timeout).

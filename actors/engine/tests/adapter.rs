@@ -28,6 +28,7 @@ fn handle(session: &Addr<Session>) -> SocketHandle {
     SocketHandle {
         deliver: session.clone().recipient(),
         control: session.clone().recipient(),
+        offset: None,
     }
 }
 
@@ -36,7 +37,7 @@ fn adapter() -> Adapter {
 }
 
 fn emit(adapter: &Adapter, target: &Target, event: &str) {
-    adapter.broadcast(target, frames(event), event, &Args::empty());
+    adapter.broadcast(target, event, &Args::empty());
 }
 
 fn ids(mut infos: Vec<confab_engine::SocketInfo>) -> Vec<String> {

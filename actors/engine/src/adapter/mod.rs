@@ -10,8 +10,10 @@
 //! and applies theirs here through [`crate::Io`] with [`Target::local`].
 
 pub mod index;
+pub mod recovery;
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -23,6 +25,7 @@ use crate::protocol::engineio::{Frames, Sid};
 use crate::protocol::socketio::Args;
 use crate::stats::Stats;
 use index::{Change, Index, Member};
+use recovery::{Recovery, Route, Sessions};
 
 /// Encoded frames for one socket's session to write.
 #[derive(Message)]
@@ -45,6 +48,9 @@ pub enum Control {
 pub struct SocketHandle {
     pub deliver: Recipient<Deliver>,
     pub control: Recipient<Control>,
+    /// The last replayable offset routed to the socket, with recovery on:
+    /// the one its client must come back with after a loss.
+    pub offset: Option<Arc<AtomicU64>>,
 }
 
 /// Which sockets an operation is for (Node's `BroadcastOptions`).
@@ -149,13 +155,15 @@ pub struct Remote<T> {
 
 /// The engine's adapter: the local index, its observers and the cluster.
 pub struct Adapter {
-    index: RwLock<Index<SocketHandle>>,
+    index: RwLock<Index<Route>>,
     presence: Option<PresenceHook>,
     rooms: Option<RoomHook>,
     /// Set once, as the engine starts: the cluster needs the engine's
     /// handle, which needs this adapter.
     cluster: OnceLock<Arc<dyn Cluster>>,
     stats: Arc<Stats>,
+    /// Offsets and lost sockets (connection state recovery).
+    sessions: Sessions,
 }
 
 impl Adapter {
@@ -170,7 +178,14 @@ impl Adapter {
             rooms,
             cluster: OnceLock::new(),
             stats,
+            sessions: Sessions::default(),
         }
+    }
+
+    /// With connection state recovery as `config` says.
+    pub fn recoverable(mut self, config: Recovery) -> Adapter {
+        self.sessions = Sessions::new(config);
+        self
     }
 
     /// Carries every operation from now on to the other nodes as well.
@@ -180,13 +195,13 @@ impl Adapter {
         }
     }
 
-    fn read(&self) -> RwLockReadGuard<'_, Index<SocketHandle>> {
+    fn read(&self) -> RwLockReadGuard<'_, Index<Route>> {
         self.index.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Changes the index, then tells the observers (outside the lock, so
     /// that a hook may read the index).
-    fn change<R>(&self, f: impl FnOnce(&mut Index<SocketHandle>, &mut Vec<Change>) -> R) -> R {
+    fn change<R>(&self, f: impl FnOnce(&mut Index<Route>, &mut Vec<Change>) -> R) -> R {
         let mut changes = Vec::new();
         let result = {
             let mut index: RwLockWriteGuard<'_, _> =
@@ -235,7 +250,7 @@ impl Adapter {
         user_id: Option<String>,
     ) {
         let member = Member {
-            handle,
+            handle: Route::Live(handle),
             user_id,
             rooms: Default::default(),
             connected_at: now_millis(),
@@ -265,14 +280,24 @@ impl Adapter {
         self.read().rooms_of(nsp, socket)
     }
 
-    /// Sends `frames` (the encoded `event` with `args`) to the target's
-    /// sockets here, then to the other nodes.
-    pub fn broadcast(&self, target: &Target, frames: Frames, event: &str, args: &Args) {
+    /// Sends `event` with `args`, encoded once, to the target's sockets
+    /// here, then to the other nodes. With recovery on, the packet carries
+    /// an offset as its last argument, and lost sockets keep it.
+    pub fn broadcast(&self, target: &Target, event: &str, args: &Args) {
+        let offset = self.sessions.next_offset();
+        let frames = match offset {
+            Some(offset) => args.with_last(&recovery::offset_text(offset)).event_frames(
+                &target.nsp,
+                event,
+                None,
+            ),
+            None => args.event_frames(&target.nsp, event, None),
+        };
         let delivered = {
             let index = self.read();
             let chosen = index.select(target);
             for (_, member) in &chosen {
-                member.handle.deliver.do_send(Deliver(frames.clone()));
+                member.handle.send(&frames, offset);
             }
             chosen.len()
         };
@@ -319,19 +344,25 @@ impl Adapter {
             }
         };
         for (_, member) in self.read().select(target) {
-            member.handle.control.do_send(control.clone());
+            match &member.handle {
+                Route::Live(handle) => handle.control.do_send(control.clone()),
+                Route::Parked(parked) => parked.kill(),
+            }
         }
         if let Some(cluster) = self.remote(target) {
             cluster.disconnect_sockets(target, close);
         }
     }
 
-    /// The selected sockets of this node.
+    /// The selected sockets of this node (connected now: a lost socket
+    /// waiting for recovery is not listed).
     pub fn local_sockets(&self, target: &Target) -> Vec<SocketInfo> {
         let index = self.read();
         index
             .select(target)
             .into_iter()
+            // A lost socket waiting for recovery is not connected.
+            .filter(|(_, member)| matches!(member.handle, Route::Live(_)))
             .map(|(id, member)| SocketInfo {
                 id: id.as_str().to_owned(),
                 nsp: target.nsp.clone(),
