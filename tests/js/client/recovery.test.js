@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { startServer, serverKind } from "../harness.js";
 import { connect, connected, close, ask, once, collect, quiet, sleep, postJson } from "./helpers.js";
+import { parse } from "../metrics/prometheus.js";
 
 const RECOVERY = { CONFAB_RECOVERY__ENABLED: "true" };
 
@@ -202,6 +203,12 @@ describe("not recovered", () => {
   });
 });
 
+/** confab's recovery gauges: lost sockets parked, bytes of missed events held. */
+async function gauges(server) {
+  const { series } = parse(await (await fetch(`${server.url}/metrics`)).text());
+  return { parked: series.get("confab_recovery_parked"), bytes: series.get("confab_recovery_missed_bytes") };
+}
+
 const kB = (n) => "x".repeat(n * 1000);
 const status = (pid, field) =>
   Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]) * 1024;
@@ -227,8 +234,20 @@ test("missed events past the byte budget: not recovered, the memory released", a
     const baseline = status(pid, "VmRSS");
     await send(25);
     const held = status(pid, "VmRSS") - baseline;
+    const holding = serverKind === "confab" ? await gauges(server) : null;
     await send(10);
     const after = status(pid, "VmRSS") - baseline;
+    if (serverKind === "confab") {
+      assert.equal(holding.parked, 1);
+      assert.ok(holding.bytes > 22.5e6 && holding.bytes <= 30e6, `held ${holding.bytes} bytes`);
+      // Past the budget the lost socket goes for good (its expiry task runs).
+      let now = await gauges(server);
+      for (let i = 0; i < 200 && now.parked !== 0; i++) {
+        await sleep(10);
+        now = await gauges(server);
+      }
+      assert.deepEqual(now, { parked: 0, bytes: 0 });
+    }
     s.connect();
     await connected(s);
     if (serverKind === "node") {

@@ -125,8 +125,13 @@ pub type RoomHook = Arc<dyn Fn(RoomChange) + Send + Sync>;
 /// How many sockets and rooms each namespace has now, for the metrics.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Census {
+    /// Connected sockets (a lost one waiting for recovery aside).
     pub sockets: HashMap<String, u64>,
     pub rooms: HashMap<String, u64>,
+    /// Lost sockets waiting for their clients (connection state recovery).
+    pub parked: u64,
+    /// Bytes of missed events they hold.
+    pub missed_bytes: u64,
 }
 
 /// The other nodes of a cluster, as the adapter reaches them. Each call
@@ -395,9 +400,14 @@ impl Adapter {
     pub fn census(&self) -> Census {
         let mut census = Census::default();
         for (nsp, ns) in self.read().namespaces() {
-            census.sockets.insert(nsp.clone(), ns.sockets.len() as u64);
+            let live = ns
+                .sockets
+                .values()
+                .filter(|m| matches!(m.handle, Route::Live(_)));
+            census.sockets.insert(nsp.clone(), live.count() as u64);
             census.rooms.insert(nsp.clone(), ns.rooms.len() as u64);
         }
+        (census.parked, census.missed_bytes) = self.parked_totals();
         census
     }
 

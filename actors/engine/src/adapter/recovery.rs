@@ -443,10 +443,10 @@ impl Adapter {
 
     /// How many lost sockets wait for their clients, and the bytes of
     /// missed frames they hold.
-    pub fn parked_census(&self) -> (usize, usize) {
+    pub(super) fn parked_totals(&self) -> (u64, u64) {
         let parked = self.sessions.parked();
-        let bytes = parked.values().map(|p| p.held_bytes()).sum();
-        (parked.len(), bytes)
+        let bytes: usize = parked.values().map(|p| p.held_bytes()).sum();
+        (parked.len() as u64, bytes as u64)
     }
 }
 
