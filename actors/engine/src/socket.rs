@@ -197,13 +197,7 @@ impl Socket {
     pub fn emit_args(&self, event: &str, args: &Args) {
         let adapter = self.0.io.adapter();
         if adapter.recovery().is_some() {
-            let target = Target {
-                nsp: self.0.nsp.clone(),
-                rooms: vec![self.id().to_owned()],
-                except: Vec::new(),
-                local: true,
-            };
-            adapter.broadcast(&target, event, args);
+            adapter.broadcast(&self.own_room(), event, args);
         } else {
             self.0
                 .session
@@ -283,10 +277,28 @@ impl Socket {
     }
 
     /// Disconnects this socket from its namespace; the connection stays.
+    /// With connection state recovery on, through the adapter: the socket
+    /// may be parked, or recovered by another session since this handle
+    /// was made.
     pub fn disconnect(&self) {
-        self.0.session.do_send(Control::Disconnect {
+        let adapter = self.0.io.adapter();
+        if adapter.recovery().is_some() {
+            adapter.disconnect_sockets(&self.own_room(), false);
+        } else {
+            self.0.session.do_send(Control::Disconnect {
+                nsp: self.0.nsp.clone(),
+            });
+        }
+    }
+
+    /// This socket alone, on this node.
+    fn own_room(&self) -> Target {
+        Target {
             nsp: self.0.nsp.clone(),
-        });
+            rooms: vec![self.id().to_owned()],
+            except: Vec::new(),
+            local: true,
+        }
     }
 
     /// Closes the whole Engine.IO connection, every namespace on it.

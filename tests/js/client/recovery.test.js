@@ -173,6 +173,27 @@ describe("not recovered", () => {
     }
   });
 
+  test("a server disconnect (socket.disconnect() on the server): a new socket", async () => {
+    const server = await start();
+    const { s, news } = await primed(server, "websocket", "r6");
+    try {
+      const id = s.id;
+      const down = once(s, "disconnect");
+      s.emit("server-disconnect");
+      assert.equal((await down)[0], "io server disconnect");
+      await gone(server, id);
+      await emit(server, { rooms: ["r6"], event: "news", data: "missed" });
+      s.connect();
+      await connected(s);
+      assert.equal(s.recovered, false);
+      assert.notEqual(s.id, id);
+      await quiet(news);
+      assert.deepEqual(firsts(news), ["before"]);
+    } finally {
+      close(s);
+    }
+  });
+
   test("a client that never received an event is not recovered", async () => {
     const server = await start();
     const s = await open(server.url, "websocket");
