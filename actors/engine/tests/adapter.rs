@@ -28,7 +28,7 @@ fn handle(session: &Addr<Session>) -> SocketHandle {
     SocketHandle {
         deliver: session.clone().recipient(),
         control: session.clone().recipient(),
-        offset: None,
+        log: None,
     }
 }
 

@@ -5,24 +5,29 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix::prelude::*;
 use common::*;
-use confab_engine::adapter::recovery::{Farewell, NotRecovered, Parked, Recovery, Resume};
+use confab_engine::adapter::recovery::{
+    Farewell, Log, NotRecovered, Parked, Recovery, Resume, SharedLog,
+};
 use confab_engine::adapter::{Adapter, SocketHandle};
 use confab_engine::protocol::engineio::{Frame, Sid};
 use confab_engine::session::Session;
 use confab_engine::{Args, Presence, PresenceHook, Stats, Target};
 
-fn handle(session: &Addr<Session>, offset: Option<Arc<AtomicU64>>) -> SocketHandle {
+fn handle(session: &Addr<Session>, log: Option<SharedLog>) -> SocketHandle {
     SocketHandle {
         deliver: session.clone().recipient(),
         control: session.clone().recipient(),
-        offset,
+        log,
     }
+}
+
+fn log(budget: usize) -> SharedLog {
+    Arc::new(Mutex::new(Log::new(budget)))
 }
 
 /// An adapter with recovery on, and what its presence hook heard.
@@ -56,9 +61,9 @@ fn say(adapter: &Adapter, target: &Target, text: &str) {
     adapter.broadcast(target, "news", &Args::new(text).unwrap());
 }
 
-/// Parks socket `sid` with the offset its route last carried; the
-/// returned flag is set when its farewell (disconnect handlers) runs.
-fn park(adapter: &Arc<Adapter>, sid: Sid, sent: u64, budget: usize) -> Arc<Mutex<bool>> {
+/// Parks socket `sid` with its log; the returned flag is set when its
+/// farewell (disconnect handlers) runs.
+fn park(adapter: &Arc<Adapter>, sid: Sid, log: SharedLog) -> Arc<Mutex<bool>> {
     let gone = Arc::new(Mutex::new(false));
     let flag = gone.clone();
     let farewell: Farewell = Box::new(move || *flag.lock().unwrap() = true);
@@ -67,8 +72,7 @@ fn park(adapter: &Arc<Adapter>, sid: Sid, sent: u64, budget: usize) -> Arc<Mutex
         "/".into(),
         sid,
         serde_json::Map::new(),
-        sent,
-        budget,
+        log,
         farewell,
     );
     adapter.park(parked);
@@ -99,20 +103,20 @@ async fn a_parked_socket_keeps_its_rooms_and_user_and_gets_what_it_missed_once()
     let new = Client::open(&engine).await;
     let (adapter, heard) = adapter(Recovery::default());
     let sid = Sid::new();
-    let offset = Arc::new(AtomicU64::new(0));
+    let own = log(1_000_000);
     adapter.add_socket(
         "/",
         sid,
-        handle(&old.session, Some(offset.clone())),
+        handle(&old.session, Some(own.clone())),
         Some("u".into()),
     );
     adapter.join("/", sid, &["r".to_owned()]);
     say(&adapter, &room("r"), "live");
     let live = old.text().await;
-    let sent = offset.load(Ordering::Relaxed);
+    let sent = own.lock().unwrap().last();
     assert_eq!(live, format!(r#"42["news","live","{sent}"]"#));
 
-    park(&adapter, sid, sent, 1_000_000);
+    park(&adapter, sid, own);
     say(&adapter, &room("r"), "one");
     say(&adapter, &room(sid.as_str()), "two");
     say(&adapter, &room("elsewhere"), "not for it");
@@ -131,14 +135,8 @@ async fn a_parked_socket_keeps_its_rooms_and_user_and_gets_what_it_missed_once()
         pid: "pid-1".into(),
         offset: sent.to_string(),
     };
-    let tracker = Arc::new(AtomicU64::new(0));
     let restored = adapter
-        .restore(
-            "/",
-            &resume,
-            None,
-            handle(&new.session, Some(tracker.clone())),
-        )
+        .restore("/", &resume, None, handle(&new.session, None))
         .expect("recovered");
     assert_eq!(restored.sid, sid);
     assert_eq!(restored.user_id.as_deref(), Some("u"));
@@ -147,9 +145,9 @@ async fn a_parked_socket_keeps_its_rooms_and_user_and_gets_what_it_missed_once()
     assert!(missed[0].starts_with(r#"42["news","one","#), "{missed:?}");
     assert!(missed[1].starts_with(r#"42["news","two","#), "{missed:?}");
     assert_eq!(
-        tracker.load(Ordering::Relaxed),
+        restored.log.lock().unwrap().last(),
         sent + 2,
-        "its route resumes from the last offset it was given"
+        "the socket keeps its log, up to the last offset it was given"
     );
     // Only once: the pid is used up.
     let again = adapter.restore("/", &resume, None, handle(&new.session, None));
@@ -178,7 +176,7 @@ async fn past_the_window_the_socket_goes_and_its_user_goes_offline() {
     });
     let sid = Sid::new();
     adapter.add_socket("/", sid, handle(&old.session, None), Some("u".into()));
-    let gone = park(&adapter, sid, 0, 1_000_000);
+    let gone = park(&adapter, sid, log(1_000_000));
     until("expiry", || *gone.lock().unwrap()).await;
     assert_eq!(*heard.lock().unwrap(), ["+u", "-u"]);
     assert!(adapter.rooms_of("/", sid).is_empty());
@@ -193,7 +191,7 @@ async fn past_the_budget_the_socket_goes_at_once_and_its_frames_are_released() {
     let (adapter, heard) = adapter(Recovery::default());
     let sid = Sid::new();
     adapter.add_socket("/", sid, handle(&old.session, None), Some("u".into()));
-    let gone = park(&adapter, sid, 0, 300);
+    let gone = park(&adapter, sid, log(300));
     say(&adapter, &room(sid.as_str()), "fits");
     assert!(!*gone.lock().unwrap());
     say(&adapter, &room(sid.as_str()), &"x".repeat(400));
@@ -217,7 +215,9 @@ async fn a_wrong_offset_or_user_ends_the_parked_socket() {
         let (adapter, heard) = adapter(Recovery::default());
         let sid = Sid::new();
         adapter.add_socket("/", sid, handle(&old.session, None), Some("u".into()));
-        let gone = park(&adapter, sid, 5, 1_000_000);
+        let held = log(1_000_000);
+        held.lock().unwrap().confirm(5);
+        let gone = park(&adapter, sid, held);
         let resume = Resume {
             pid: "pid-1".into(),
             offset: offset.into(),
@@ -239,7 +239,7 @@ async fn a_server_disconnect_ends_a_parked_socket() {
     let (adapter, heard) = adapter(Recovery::default());
     let sid = Sid::new();
     adapter.add_socket("/", sid, handle(&old.session, None), Some("u".into()));
-    let gone = park(&adapter, sid, 0, 1_000_000);
+    let gone = park(&adapter, sid, log(1_000_000));
     adapter.disconnect_sockets(&room(sid.as_str()), false);
     until("expiry", || *gone.lock().unwrap()).await;
     assert_eq!(*heard.lock().unwrap(), ["+u", "-u"]);

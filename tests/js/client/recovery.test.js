@@ -113,6 +113,32 @@ describe("a brief loss is recovered", () => {
     });
   }
 
+  test("a connection that dies silently: the events sent into it before the ping timeout are replayed", async () => {
+    // The client stops reading (its TCP socket paused): what the server
+    // writes meanwhile never reaches it, and only the ping timeout tells.
+    const server = await start({ CONFAB_PING_INTERVAL_MS: "300", CONFAB_PING_TIMEOUT_MS: "300" });
+    const { s, news } = await primed(server, "websocket", "r7");
+    try {
+      const id = s.id;
+      const down = once(s, "disconnect", 5000);
+      s.io.engine.transport.ws._socket.pause();
+      await emit(server, { rooms: ["r7"], event: "news", data: "in-flight-1" });
+      await emit(server, { rooms: [id], event: "news", data: "in-flight-2" });
+      await gone(server, id);
+      await emit(server, { rooms: ["r7"], event: "news", data: "after-loss" });
+      await down;
+      s.connect();
+      await connected(s);
+      assert.equal(s.recovered, true);
+      assert.equal(s.id, id);
+      await received(news, 4);
+      await quiet(news);
+      assert.deepEqual(firsts(news), ["before", "in-flight-1", "in-flight-2", "after-loss"]);
+    } finally {
+      close(s);
+    }
+  });
+
   test("a lost socket is recovered again after a second loss", async () => {
     const server = await start();
     const { s, news } = await primed(server, "websocket", "r2");

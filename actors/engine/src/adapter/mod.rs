@@ -13,7 +13,6 @@ pub mod index;
 pub mod recovery;
 
 use std::collections::HashMap;
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -48,9 +47,9 @@ pub enum Control {
 pub struct SocketHandle {
     pub deliver: Recipient<Deliver>,
     pub control: Recipient<Control>,
-    /// The last replayable offset routed to the socket, with recovery on:
-    /// the one its client must come back with after a loss.
-    pub offset: Option<Arc<AtomicU64>>,
+    /// With recovery on, the replayable frames routed to the socket that
+    /// its client may not have yet (see [`recovery::Log`]).
+    pub log: Option<recovery::SharedLog>,
 }
 
 /// Which sockets an operation is for (Node's `BroadcastOptions`).

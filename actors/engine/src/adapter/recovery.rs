@@ -3,22 +3,27 @@
 //!
 //! With it on, every event the server sends without asking for an ack
 //! carries an offset as its last argument, and each socket has a private
-//! session id (`pid`) in its CONNECT answer. When a socket's connection is
-//! lost (not when it or the server disconnects it), its index entry is
-//! parked rather than removed: it keeps its id, rooms and user (presence
-//! does not change), and what is broadcast to it goes into a buffer of the
-//! shared encoded frames, within a byte budget. A client that comes back
-//! within the window with `{pid, offset}` in its CONNECT auth, whose offset
-//! is the last one routed to the socket before the loss, gets the same
-//! socket back and the missed frames, in order, once. Anything else (past
-//! the window, past the budget, another offset): a new socket, and the
-//! parked one goes for good (presence `Offline`, its disconnect handlers).
+//! session id (`pid`) in its CONNECT answer. Each socket keeps a [`Log`]
+//! of the replayable frames routed to it that its client may not have:
+//! those since the last ping its client answered (a connection that dies
+//! silently is found out only by the ping timeout, and what was written
+//! into it meanwhile never arrived). When its connection is lost (not when
+//! it or the server disconnects it), its index entry is parked rather than
+//! removed: it keeps its id, rooms and user (presence does not change), and
+//! what is broadcast to it goes on into its log, within a byte budget. A
+//! client that comes back within the window with `{pid, offset}` in its
+//! CONNECT auth, whose offset the log still covers, gets the same socket
+//! back and the frames after its offset, in order, once. Anything else
+//! (past the window, past the budget, an offset older than the log): a new
+//! socket, and the parked one goes for good (presence `Offline`, its
+//! disconnect handlers).
 //!
 //! Unlike Node's in-memory adapter, which keeps every packet of the
-//! namespace for the window, only parked sockets hold frames, each its own
-//! (shared with the other recipients, counted against its own budget).
+//! namespace for the window, each socket holds its own frames (shared with
+//! the other recipients, counted against its own budget), and a connected
+//! one only since its client's last pong.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -88,14 +93,14 @@ pub enum NotRecovered {
     Expired,
     #[error("the lost socket's missed packets went past the byte budget")]
     Overflowed,
-    #[error("the client's offset {got} is not the last one sent before the loss ({sent})")]
-    Offset { sent: String, got: String },
+    #[error("the client's offset {got} is older than what its socket holds")]
+    Offset { got: String },
     #[error("the middlewares named another user")]
     OtherUser,
 }
 
-/// Where the index sends a member's frames: its session, or the buffer of
-/// a socket whose connection was lost.
+/// Where the index sends a member's frames: its session, or the log of a
+/// socket whose connection was lost.
 #[derive(Clone)]
 pub enum Route {
     Live(SocketHandle),
@@ -106,12 +111,16 @@ impl Route {
     /// Hands `frames` on; `offset` is set when they may be replayed.
     pub(super) fn send(&self, frames: &Frames, offset: Option<u64>) {
         match self {
-            Route::Live(handle) => {
-                if let (Some(last), Some(offset)) = (&handle.offset, offset) {
-                    last.store(offset, Ordering::Relaxed);
+            Route::Live(handle) => match (&handle.log, offset) {
+                (Some(log), Some(offset)) => {
+                    // Logged and sent under one lock: the session gets a
+                    // socket's frames in the log's order.
+                    let mut log = lock(log);
+                    log.push(offset, frames);
+                    handle.deliver.do_send(Deliver(frames.clone()));
                 }
-                handle.deliver.do_send(Deliver(frames.clone()));
-            }
+                _ => handle.deliver.do_send(Deliver(frames.clone())),
+            },
             // Packets without an offset (acks, emits asking for an ack)
             // are not kept, as in Node: the ack could not be answered.
             Route::Parked(parked) => {
@@ -123,44 +132,104 @@ impl Route {
     }
 }
 
-/// The frames a lost socket missed, within a byte budget.
+/// The replayable frames routed to one socket that its client may not
+/// have, within a byte budget. While the socket is connected: those since
+/// the last ping its client answered (a connection that dies silently is
+/// only found out by the ping timeout, and what was written into it
+/// meanwhile is lost), the oldest going first when the budget is full.
+/// Once the connection is lost (parked): those, and everything routed
+/// since, until the budget is passed; then nothing more is kept.
 #[derive(Debug)]
-pub struct Missed {
-    frames: Vec<Frames>,
-    /// The offset of the last frames held (or routed before the loss).
-    last: u64,
+pub struct Log {
+    entries: VecDeque<(u64, Frames)>,
+    /// The offset the client is known to have reached: the oldest one it
+    /// may resume from.
+    base: u64,
     bytes: usize,
     budget: usize,
+    parked: bool,
     overflowed: bool,
 }
 
-impl Missed {
-    pub fn new(last: u64, budget: usize) -> Missed {
-        Missed {
-            frames: Vec::new(),
-            last,
+/// A socket's log, shared by its route in the index and its session.
+pub type SharedLog = Arc<Mutex<Log>>;
+
+pub(crate) fn lock(log: &Mutex<Log>) -> MutexGuard<'_, Log> {
+    log.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Log {
+    pub fn new(budget: usize) -> Log {
+        Log {
+            entries: VecDeque::new(),
+            base: 0,
             bytes: 0,
             budget,
+            parked: false,
             overflowed: false,
         }
     }
 
-    /// Holds `frames`; `false` once past the budget, when everything held
-    /// is released and nothing more is kept.
+    /// Logs `frames`; `false` once a parked log is past its budget, when
+    /// everything held is released and nothing more is kept.
     pub fn push(&mut self, offset: u64, frames: &Frames) -> bool {
         if self.overflowed {
             return false;
         }
         self.bytes += outbound::cost(frames.iter());
+        self.entries.push_back((offset, frames.clone()));
+        while self.bytes > self.budget {
+            if self.parked {
+                self.overflowed = true;
+                self.release();
+                return false;
+            }
+            let Some((dropped, frames)) = self.entries.pop_front() else {
+                break;
+            };
+            self.bytes -= outbound::cost(frames.iter());
+            self.base = dropped;
+        }
+        true
+    }
+
+    /// The last offset routed (what a client that got everything has).
+    pub fn last(&self) -> u64 {
+        self.entries.back().map_or(self.base, |(offset, _)| *offset)
+    }
+
+    /// The client has everything up to `offset`: forget it.
+    pub fn confirm(&mut self, offset: u64) {
+        while let Some((front, frames)) = self.entries.front() {
+            if *front > offset {
+                break;
+            }
+            self.bytes -= outbound::cost(frames.iter());
+            self.entries.pop_front();
+        }
+        self.base = self.base.max(offset);
+    }
+
+    /// The connection was lost: from now on past the budget means lost.
+    pub fn park(&mut self) {
+        self.parked = true;
         if self.bytes > self.budget {
             self.overflowed = true;
-            self.frames = Vec::new();
-            self.bytes = 0;
-            return false;
+            self.release();
         }
-        self.frames.push(frames.clone());
-        self.last = offset;
-        true
+    }
+
+    /// What a client that has `offset` missed, in order; `None` when it
+    /// may have missed more than is held. The frames stay logged (they are
+    /// in flight again until its next pong).
+    pub fn resume(&mut self, offset: u64) -> Option<Vec<Frames>> {
+        let known = offset == self.base || self.entries.iter().any(|(o, _)| *o == offset);
+        if self.overflowed || !known {
+            return None;
+        }
+        self.confirm(offset);
+        self.parked = false;
+        Some(self.entries.iter().map(|(_, f)| f.clone()).collect())
     }
 
     pub fn overflowed(&self) -> bool {
@@ -172,10 +241,10 @@ impl Missed {
         self.bytes
     }
 
-    /// Everything held, in order, leaving the buffer empty.
-    pub fn take(&mut self) -> Vec<Frames> {
+    /// Drops everything held.
+    pub fn release(&mut self) {
+        self.entries = VecDeque::new();
         self.bytes = 0;
-        std::mem::take(&mut self.frames)
     }
 }
 
@@ -190,11 +259,9 @@ pub struct Parked {
     pub sid: Sid,
     /// What the middlewares attached: the recovered socket has it again.
     pub data: serde_json::Map<String, serde_json::Value>,
-    /// The last offset routed to the socket before the loss: the one its
-    /// client must come back with.
-    sent: u64,
+    /// Its log, now holding what the client may have missed.
+    log: SharedLog,
     since: Instant,
-    missed: Mutex<Missed>,
     /// Set when the server disconnects it meanwhile: it goes at once.
     killed: AtomicBool,
     /// Wakes its expiry task early (budget passed, killed, recovered).
@@ -203,42 +270,39 @@ pub struct Parked {
 }
 
 impl Parked {
+    /// Parks a socket with its log (which stops dropping old frames and
+    /// starts counting toward the end of the socket instead).
     pub fn new(
         pid: String,
         nsp: String,
         sid: Sid,
         data: serde_json::Map<String, serde_json::Value>,
-        sent: u64,
-        budget: usize,
+        log: SharedLog,
         farewell: Farewell,
     ) -> Parked {
+        lock(&log).park();
         Parked {
             pid,
             nsp,
             sid,
             data,
-            sent,
+            log,
             since: Instant::now(),
-            missed: Mutex::new(Missed::new(sent, budget)),
             killed: AtomicBool::new(false),
             wake: Notify::new(),
             farewell: Mutex::new(Some(farewell)),
         }
     }
 
-    fn missed(&self) -> MutexGuard<'_, Missed> {
-        self.missed.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     fn hold(&self, offset: u64, frames: &Frames) {
-        if !self.missed().push(offset, frames) {
+        if !lock(&self.log).push(offset, frames) {
             self.wake.notify_one();
         }
     }
 
     /// Bytes of missed frames held now.
     pub fn held_bytes(&self) -> usize {
-        self.missed().bytes()
+        lock(&self.log).bytes()
     }
 
     /// The server disconnected it: it goes without waiting for its client.
@@ -247,24 +311,29 @@ impl Parked {
         self.wake.notify_one();
     }
 
-    /// Whether a client coming back now with `offset` to `nsp` may have it.
-    pub fn check(&self, nsp: &str, offset: &str, window: Duration) -> Result<(), NotRecovered> {
+    /// Whether a client coming back now to `nsp` may have it, and if so
+    /// what it missed after `offset`.
+    pub fn resume(
+        &self,
+        nsp: &str,
+        offset: &str,
+        window: Duration,
+    ) -> Result<Vec<Frames>, NotRecovered> {
         if nsp != self.nsp {
             return Err(NotRecovered::OtherNamespace);
         }
         if self.killed.load(Ordering::Relaxed) || self.since.elapsed() > window {
             return Err(NotRecovered::Expired);
         }
-        if self.missed().overflowed() {
+        let mut log = lock(&self.log);
+        if log.overflowed() {
             return Err(NotRecovered::Overflowed);
         }
-        if parse_offset(offset) != Some(self.sent) {
-            return Err(NotRecovered::Offset {
-                sent: offset_text(self.sent),
+        parse_offset(offset)
+            .and_then(|offset| log.resume(offset))
+            .ok_or_else(|| NotRecovered::Offset {
                 got: offset.to_owned(),
-            });
-        }
-        Ok(())
+            })
     }
 }
 
@@ -276,6 +345,8 @@ pub struct Restored {
     pub data: serde_json::Map<String, serde_json::Value>,
     /// The frames it missed, in order; each to be written once.
     pub missed: Vec<Frames>,
+    /// Its log, for its new session.
+    pub log: SharedLog,
 }
 
 /// The adapter's recovery state: the settings, the offset counter and the
@@ -372,7 +443,7 @@ impl Adapter {
                 index.remove(&parked.nsp, parked.sid, changes);
             }
         });
-        drop(parked.missed().take());
+        lock(&parked.log).release();
         let farewell = parked
             .farewell
             .lock()
@@ -387,7 +458,7 @@ impl Adapter {
     /// Gives a parked socket back to a client that came with `resume` to
     /// `nsp`: its route becomes `handle`, and what it missed comes back.
     /// `user` is who the middlewares said the client is, if they ran.
-    /// `handle.offset` is set to the last offset routed to the socket.
+    /// The socket keeps its log (`handle.log` is set to it).
     /// A refused resume ends the parked socket (its client has moved on).
     pub fn restore(
         &self,
@@ -403,7 +474,6 @@ impl Adapter {
             .ok_or(NotRecovered::Unknown)?;
         let window = self.sessions.config.max_disconnection;
         let restored = self.change(|index, _| {
-            parked.check(nsp, &resume.offset, window)?;
             let member = index
                 .member_mut(nsp, parked.sid)
                 .filter(|m| matches!(&m.handle, Route::Parked(p) if Arc::ptr_eq(p, &parked)))
@@ -411,17 +481,20 @@ impl Adapter {
             if user.is_some_and(|u| member.user_id.as_deref() != Some(u)) {
                 return Err(NotRecovered::OtherUser);
             }
-            let mut missed = parked.missed();
-            if let Some(last) = &handle.offset {
-                last.store(missed.last, Ordering::Relaxed);
-            }
-            member.handle = Route::Live(handle);
+            // Under the index lock: no broadcast comes between what it
+            // missed and its route going live.
+            let missed = parked.resume(nsp, &resume.offset, window)?;
+            member.handle = Route::Live(SocketHandle {
+                log: Some(parked.log.clone()),
+                ..handle
+            });
             Ok(Restored {
                 sid: parked.sid,
                 pid: parked.pid.clone(),
                 user_id: member.user_id.clone(),
                 data: parked.data.clone(),
-                missed: missed.take(),
+                missed,
+                log: parked.log.clone(),
             })
         });
         match restored {
@@ -459,93 +532,122 @@ mod tests {
         Frames::from([Frame::Text(text.to_owned().into())])
     }
 
-    fn parked(sent: u64, budget: usize) -> Parked {
+    fn texts(held: &[Frames]) -> Vec<String> {
+        held.iter()
+            .map(|f| match &f[0] {
+                Frame::Text(t) => t.to_string(),
+                Frame::Binary(_) => String::new(),
+            })
+            .collect()
+    }
+
+    /// A log that has routed offsets `from..=to`, one small frame each.
+    fn routed(from: u64, to: u64, budget: usize) -> Log {
+        let mut log = Log::new(budget);
+        for offset in from..=to {
+            assert!(log.push(offset, &frames(&offset.to_string())));
+        }
+        log
+    }
+
+    fn parked(log: Log) -> Parked {
         let farewell: Farewell = Box::new(|| {});
+        let log = Arc::new(Mutex::new(log));
         Parked::new(
             "pid".into(),
             "/".into(),
             Sid::new(),
-            serde_json::Map::new(),
-            sent,
-            budget,
+            Default::default(),
+            log,
             farewell,
         )
     }
 
+    const WINDOW: Duration = Duration::from_secs(60);
+
     #[test]
-    fn missed_frames_come_back_in_order_once() {
-        let mut missed = Missed::new(3, 10_000);
-        assert!(missed.push(4, &frames("a")));
-        assert!(missed.push(5, &frames("b")));
-        let held = missed.take();
-        assert_eq!(held, vec![frames("a"), frames("b")]);
-        assert!(missed.take().is_empty());
-        assert_eq!(missed.bytes(), 0);
+    fn a_client_gets_what_was_routed_after_its_offset_once_in_order() {
+        let mut log = routed(1, 5, 10_000);
+        assert_eq!(log.last(), 5);
+        assert_eq!(texts(&log.resume(3).unwrap()), ["4", "5"]);
+        // What it had is forgotten; what was replayed stays until confirmed.
+        assert_eq!(texts(&log.resume(5).unwrap()), Vec::<String>::new());
+        assert_eq!(log.resume(3), None, "older than what is held now");
     }
 
     #[test]
-    fn past_the_budget_everything_is_released_and_nothing_more_kept() {
-        let one = outbound::cost(frames("0123456789").iter());
-        let mut missed = Missed::new(0, one * 2);
-        assert!(missed.push(1, &frames("0123456789")));
-        assert!(missed.push(2, &frames("0123456789")));
-        assert_eq!(missed.bytes(), one * 2);
-        assert!(!missed.push(3, &frames("0123456789")));
-        assert!(missed.overflowed());
-        assert_eq!(missed.bytes(), 0);
-        assert!(missed.take().is_empty());
-        assert!(!missed.push(4, &frames("x")));
+    fn a_pong_confirms_what_was_routed_before_its_ping() {
+        let mut log = routed(1, 3, 10_000);
+        let pinged = log.last();
+        log.push(4, &frames("4"));
+        log.confirm(pinged);
+        assert_eq!(
+            log.resume(2),
+            None,
+            "confirmed, so no longer resumable from"
+        );
+        assert_eq!(texts(&log.resume(3).unwrap()), ["4"]);
+        assert_eq!(log.bytes(), outbound::cost(frames("4").iter()));
     }
 
     #[test]
-    fn only_the_last_offset_sent_resumes() {
-        let window = Duration::from_secs(60);
-        let p = parked(7, 10_000);
-        assert_eq!(p.check("/", "7", window), Ok(()));
+    fn a_live_log_drops_its_oldest_past_the_budget() {
+        let one = outbound::cost(frames("1").iter());
+        let mut log = routed(1, 5, one * 2);
+        assert_eq!(log.bytes(), one * 2);
+        assert_eq!(log.resume(2), None, "3 was dropped: 3 may be missing");
+        assert_eq!(texts(&log.resume(3).unwrap()), ["4", "5"]);
+    }
+
+    #[test]
+    fn a_parked_log_past_its_budget_releases_everything_and_keeps_nothing() {
+        let one = outbound::cost(frames("1").iter());
+        let mut log = routed(1, 2, one * 3);
+        log.park();
+        assert!(log.push(3, &frames("3")));
+        assert!(!log.push(4, &frames("4")));
+        assert!(log.overflowed());
+        assert_eq!(log.bytes(), 0);
+        assert!(!log.push(5, &frames("5")));
+        assert_eq!(log.resume(2), None);
+    }
+
+    #[test]
+    fn a_parked_socket_resumes_from_any_offset_it_holds() {
+        // Frames written into a dying connection were never read: the
+        // client comes back with an older offset than the last routed.
+        let p = parked(routed(1, 3, 10_000));
+        p.hold(4, &frames("4"));
+        assert_eq!(texts(&p.resume("/", "2", WINDOW).unwrap()), ["3", "4"]);
+        let p = parked(routed(1, 3, 10_000));
         assert!(matches!(
-            p.check("/", "6", window),
+            p.resume("/", "x", WINDOW),
             Err(NotRecovered::Offset { .. })
         ));
         assert!(matches!(
-            p.check("/", "x", window),
+            p.resume("/", "9", WINDOW),
             Err(NotRecovered::Offset { .. })
         ));
         assert_eq!(
-            p.check("/chat", "7", window),
+            p.resume("/chat", "3", WINDOW),
             Err(NotRecovered::OtherNamespace)
         );
     }
 
     #[test]
-    fn a_socket_that_missed_frames_resumes_with_the_offset_before_them() {
-        // The client never saw the held frames: it comes back with the
-        // offset it had at the loss.
-        let p = parked(7, 10_000);
-        p.hold(8, &frames("a"));
-        assert_eq!(p.check("/", "7", Duration::from_secs(60)), Ok(()));
-        assert!(p.check("/", "8", Duration::from_secs(60)).is_err());
-    }
-
-    #[test]
     fn overflowed_expired_or_killed_sockets_do_not_resume() {
-        let p = parked(1, 1);
-        p.hold(2, &frames("too big"));
-        assert_eq!(
-            p.check("/", "1", Duration::from_secs(60)),
-            Err(NotRecovered::Overflowed)
-        );
+        let p = parked(routed(1, 1, 300));
+        p.hold(2, &frames(&"x".repeat(400)));
+        assert_eq!(p.resume("/", "1", WINDOW), Err(NotRecovered::Overflowed));
         assert_eq!(p.held_bytes(), 0);
-        let p = parked(1, 10_000);
+        let p = parked(routed(1, 1, 10_000));
         assert_eq!(
-            p.check("/", "1", Duration::ZERO),
+            p.resume("/", "1", Duration::ZERO),
             Err(NotRecovered::Expired)
         );
-        let p = parked(1, 10_000);
+        let p = parked(routed(1, 1, 10_000));
         p.kill();
-        assert_eq!(
-            p.check("/", "1", Duration::from_secs(60)),
-            Err(NotRecovered::Expired)
-        );
+        assert_eq!(p.resume("/", "1", WINDOW), Err(NotRecovered::Expired));
     }
 
     #[test]

@@ -3,15 +3,14 @@
 //! is lost, and resumes a socket for a client that comes back with
 //! `{pid, offset}`.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use actix::prelude::*;
 use tracing::debug;
 
 use super::{Session, SocketState};
 use crate::adapter::SocketHandle;
-use crate::adapter::recovery::{Farewell, Parked, Resume};
+use crate::adapter::recovery::{Farewell, Log, Parked, Resume, SharedLog, lock};
 use crate::handshake::ConnectRequest;
 use crate::namespace::Namespace;
 use crate::socket::DisconnectReason;
@@ -20,9 +19,12 @@ use crate::socket::DisconnectReason;
 pub(super) struct Tracking {
     /// Its private session id, sent in the CONNECT answer.
     pub pid: String,
-    /// The last replayable offset routed to it (shared with its route in
-    /// the index, which sets it).
-    pub offset: Arc<AtomicU64>,
+    /// What was routed to it that its client may not have (shared with
+    /// its route in the index, which fills it).
+    pub log: SharedLog,
+    /// The last offset routed when the last ping was written: the client's
+    /// pong says it has everything up to there.
+    pub pinged: u64,
 }
 
 /// The losses after which a socket may be recovered, as in Node
@@ -41,9 +43,10 @@ fn recoverable(reason: DisconnectReason) -> bool {
 impl Session {
     /// A new socket's tracking, if recovery is on.
     pub(super) fn new_tracking(&self) -> Option<Tracking> {
-        self.engine.adapter().recovery().map(|_| Tracking {
+        self.engine.adapter().recovery().map(|config| Tracking {
             pid: crate::protocol::engineio::Sid::new().as_str().to_owned(),
-            offset: Arc::default(),
+            log: Arc::new(Mutex::new(Log::new(config.max_missed_bytes))),
+            pinged: 0,
         })
     }
 
@@ -56,7 +59,7 @@ impl Session {
         SocketHandle {
             deliver: ctx.address().recipient(),
             control: ctx.address().recipient(),
-            offset: tracking.map(|t| t.offset.clone()),
+            log: tracking.map(|t| t.log.clone()),
         }
     }
 
@@ -98,11 +101,7 @@ impl Session {
         vetted: bool,
         ctx: &mut Context<Self>,
     ) -> Result<(), ConnectRequest> {
-        let offset = Arc::new(AtomicU64::new(0));
-        let handle = SocketHandle {
-            offset: Some(offset.clone()),
-            ..self.socket_handle(None, ctx)
-        };
+        let handle = self.socket_handle(None, ctx);
         let user = if vetted { req.user_id.as_deref() } else { None };
         let restored = match self
             .engine
@@ -119,7 +118,8 @@ impl Session {
         req.data = restored.data;
         let tracking = Tracking {
             pid: restored.pid,
-            offset,
+            log: restored.log,
+            pinged: 0,
         };
         let socket = self.register(ns.clone(), req, restored.sid, Some(tracking), true, ctx);
         debug!(sid = %self.sid.as_str(), socket = socket.id(), missed = restored.missed.len(), "socket recovered");
@@ -133,9 +133,6 @@ impl Session {
         let Some(tracking) = state.recovery.as_ref().filter(|_| recoverable(reason)) else {
             return false;
         };
-        let Some(config) = self.engine.adapter().recovery() else {
-            return false;
-        };
         let (ns, socket) = (state.ns.clone(), state.socket.clone());
         let farewell: Farewell = Box::new(move || ns.disconnected(socket, reason));
         let parked = Parked::new(
@@ -143,12 +140,30 @@ impl Session {
             state.socket.nsp().to_owned(),
             state.socket.sid(),
             state.socket.data().clone(),
-            tracking.offset.load(Ordering::Relaxed),
-            config.max_missed_bytes,
+            tracking.log.clone(),
             farewell,
         );
         debug!(sid = %self.sid.as_str(), socket = state.socket.id(), %reason, "connection lost, socket parked for recovery");
         self.engine.adapter().park(parked);
         true
+    }
+
+    /// A ping is written: its pong will confirm what was routed before it.
+    pub(super) fn mark_ping(&mut self) {
+        for state in self.sockets.values_mut() {
+            if let Some(tracking) = &mut state.recovery {
+                tracking.pinged = lock(&tracking.log).last();
+            }
+        }
+    }
+
+    /// The client answered the ping: it has everything routed before it,
+    /// which its sockets' logs forget.
+    pub(super) fn confirm_ping(&self) {
+        for state in self.sockets.values() {
+            if let Some(tracking) = &state.recovery {
+                lock(&tracking.log).confirm(tracking.pinged);
+            }
+        }
     }
 }
