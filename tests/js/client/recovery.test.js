@@ -160,6 +160,17 @@ describe("a brief loss is recovered", () => {
   });
 });
 
+/** An event to `room` while `s` is away, then: `s` comes back as a new socket, without it. */
+async function newSocketMissing(server, s, id, news, room) {
+  await emit(server, { rooms: [room], event: "news", data: "missed" });
+  s.connect();
+  await connected(s);
+  assert.equal(s.recovered, false);
+  assert.notEqual(s.id, id);
+  await quiet(news);
+  assert.deepEqual(firsts(news), ["before"]);
+}
+
 describe("not recovered", () => {
   test("a gap longer than the window: a new socket", async () => {
     const server = await start({ CONFAB_RECOVERY__MAX_DISCONNECTION_DURATION_MS: "200" });
@@ -187,13 +198,7 @@ describe("not recovered", () => {
       const id = s.id;
       s.disconnect();
       await gone(server, id);
-      await emit(server, { rooms: ["r4"], event: "news", data: "missed" });
-      s.connect();
-      await connected(s);
-      assert.equal(s.recovered, false);
-      assert.notEqual(s.id, id);
-      await quiet(news);
-      assert.deepEqual(firsts(news), ["before"]);
+      await newSocketMissing(server, s, id, news, "r4");
     } finally {
       close(s);
     }
@@ -208,13 +213,7 @@ describe("not recovered", () => {
       s.emit("server-disconnect");
       assert.equal((await down)[0], "io server disconnect");
       await gone(server, id);
-      await emit(server, { rooms: ["r6"], event: "news", data: "missed" });
-      s.connect();
-      await connected(s);
-      assert.equal(s.recovered, false);
-      assert.notEqual(s.id, id);
-      await quiet(news);
-      assert.deepEqual(firsts(news), ["before"]);
+      await newSocketMissing(server, s, id, news, "r6");
     } finally {
       close(s);
     }
