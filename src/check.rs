@@ -50,10 +50,29 @@ pub fn settings(config: &Config) -> Vec<Problem> {
         ("max_payload", config.max_payload as u64),
         ("auth.timeout_ms", config.auth.timeout_ms),
         ("auth.ping_interval_ms", config.auth.ping_interval_ms),
+        (
+            "recovery.max_disconnection_duration_ms",
+            config.recovery.max_disconnection_duration_ms,
+        ),
+        (
+            "recovery.max_missed_bytes",
+            config.recovery.max_missed_bytes as u64,
+        ),
     ] {
         if value == 0 {
             problems.push(Problem::new(key, "must be at least 1"));
         }
+    }
+    // A recovered socket's missed events are written at once: more than
+    // the outbound queue takes would cut the connection they recovered.
+    if config.recovery.enabled && config.recovery.max_missed_bytes > config.max_buffered_bytes {
+        problems.push(Problem::new(
+            "recovery.max_missed_bytes",
+            format!(
+                "{} is more than max_buffered_bytes ({}): a recovered socket's replay would be cut",
+                config.recovery.max_missed_bytes, config.max_buffered_bytes
+            ),
+        ));
     }
     problems.extend(
         config
@@ -235,6 +254,25 @@ mod tests {
             "{found:#?}"
         );
         assert!(found[2].contains("\"https://a/\""), "{}", found[2]);
+    }
+
+    #[test]
+    fn a_recovery_budget_past_the_outbound_queue_is_refused() {
+        let found = problems(|c| {
+            c.recovery.enabled = true;
+            c.recovery.max_missed_bytes = c.max_buffered_bytes + 1;
+        });
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with("recovery.max_missed_bytes: "),
+            "{}",
+            found[0]
+        );
+        let zero = problems(|c| c.recovery.max_disconnection_duration_ms = 0);
+        assert_eq!(
+            zero,
+            vec!["recovery.max_disconnection_duration_ms: must be at least 1".to_owned()]
+        );
     }
 
     #[test]

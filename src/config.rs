@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use confab_engine::{EngineConfig, EventRate};
+use confab_engine::{EngineConfig, EventRate, Recovery};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
@@ -97,6 +97,51 @@ pub struct Config {
     pub admin: AdminConfig,
     /// Prometheus metrics (`[metrics]`).
     pub metrics: MetricsConfig,
+    /// Connection state recovery (`[recovery]`).
+    pub recovery: RecoveryConfig,
+}
+
+/// `[recovery]`: Socket.IO's connection state recovery. A client whose
+/// connection was lost comes back within the window with the same socket
+/// (id, rooms, user) and the events it missed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecoveryConfig {
+    /// Off by default, as in Node: every event then carries an offset.
+    pub enabled: bool,
+    /// How long a lost socket waits for its client (Node's
+    /// `maxDisconnectionDuration`).
+    pub max_disconnection_duration_ms: u64,
+    /// A recovered socket skips the handshake middlewares (Node's
+    /// `skipMiddlewares`): it passed them when it first connected.
+    pub skip_middlewares: bool,
+    /// Bytes of missed events one lost socket may hold; past it, it is not
+    /// recovered and what it held is released.
+    pub max_missed_bytes: usize,
+}
+
+impl Default for RecoveryConfig {
+    fn default() -> Self {
+        let engine = Recovery::default();
+        RecoveryConfig {
+            enabled: engine.enabled,
+            max_disconnection_duration_ms: engine.max_disconnection.as_millis() as u64,
+            skip_middlewares: engine.skip_middlewares,
+            max_missed_bytes: engine.max_missed_bytes,
+        }
+    }
+}
+
+impl RecoveryConfig {
+    /// The engine's settings.
+    pub fn engine(&self) -> Recovery {
+        Recovery {
+            enabled: self.enabled,
+            max_disconnection: Duration::from_millis(self.max_disconnection_duration_ms),
+            skip_middlewares: self.skip_middlewares,
+            max_missed_bytes: self.max_missed_bytes,
+        }
+    }
 }
 
 /// `[api]`: the HTTP twin of the server-side API, for backends in other
@@ -172,6 +217,7 @@ impl Default for Config {
             body_min_rate: 500,
             admin: AdminConfig::default(),
             metrics: MetricsConfig::default(),
+            recovery: RecoveryConfig::default(),
         }
     }
 }
@@ -309,6 +355,7 @@ impl Config {
                 per_second: self.event_rate_per_sec,
                 strikes: self.event_rate_strikes,
             },
+            recovery: self.recovery.engine(),
             ..EngineConfig::default()
         }
     }

@@ -126,6 +126,14 @@ fn describe() {
         "confab_rooms",
         "Rooms with at least one member, by namespace"
     );
+    describe_gauge!(
+        "confab_recovery_parked",
+        "Sockets whose connection was lost, waiting for their clients to recover them"
+    );
+    describe_gauge!(
+        "confab_recovery_missed_bytes",
+        "Bytes of missed events the lost sockets hold for their clients"
+    );
     describe_counter!(
         "confab_handshakes_refused_total",
         "Engine.IO requests and Socket.IO CONNECTs refused, by reason"
@@ -312,6 +320,8 @@ async fn publish_engine(engine: &Engine) {
             .set(count(&census.sockets) as f64);
         gauge!("confab_rooms", "namespace" => namespace).set(count(&census.rooms) as f64);
     }
+    gauge!("confab_recovery_parked").set(census.parked as f64);
+    gauge!("confab_recovery_missed_bytes").set(census.missed_bytes as f64);
 }
 
 /// Copies the push queue's counts into the recorder.

@@ -35,12 +35,16 @@ impl Presence {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A socket connected; `true` if it is the user's first.
+    /// A socket connected; `true` if it is the user's first. A socket
+    /// already known (one recovered after a lost connection, which never
+    /// left) changes nothing.
     pub fn connected(&self, user: &str, socket: &str, client_type: &str) -> bool {
         let mut state = self.state();
         let sockets = state.users.entry(user.to_owned()).or_default();
-        sockets.insert(socket.to_owned(), client_type.to_owned());
-        sockets.len() == 1
+        let new = sockets
+            .insert(socket.to_owned(), client_type.to_owned())
+            .is_none();
+        new && sockets.len() == 1
     }
 
     pub fn disconnected(&self, user: &str, socket: &str) -> Departure {
@@ -144,5 +148,16 @@ mod tests {
         assert!(second.last);
         assert_eq!(second.client_type, "mobile");
         assert!(!p.is_online("u"));
+    }
+
+    #[test]
+    fn a_recovered_socket_is_not_a_new_arrival() {
+        let p = Presence::default();
+        assert!(p.connected("u", "s1", "web"));
+        p.view("s1", 7);
+        // Its connect handlers run again on recovery: nothing changes.
+        assert!(!p.connected("u", "s1", "web"));
+        assert!(p.is_viewing("u", 7));
+        assert!(p.disconnected("u", "s1").last);
     }
 }

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::adapter::recovery::Recovery;
 use crate::rate::EventRate;
 
 /// What an engine needs to know to run its sessions.
@@ -23,6 +24,8 @@ pub struct EngineConfig {
     pub event_rate: EventRate,
     /// Default time an emit with an ack waits for the answer.
     pub ack_timeout: Duration,
+    /// Connection state recovery (off by default, as in Node).
+    pub recovery: Recovery,
 }
 
 impl Default for EngineConfig {
@@ -35,6 +38,7 @@ impl Default for EngineConfig {
             max_buffered_bytes: 4_000_000,
             event_rate: EventRate::default(),
             ack_timeout: Duration::from_secs(10),
+            recovery: Recovery::default(),
         }
     }
 }

@@ -75,7 +75,9 @@ impl Engine {
         hooks: EngineHooks,
     ) -> Engine {
         let stats = Arc::new(Stats::default());
-        let adapter = Arc::new(Adapter::new(hooks.presence, hooks.rooms, stats.clone()));
+        let adapter = Adapter::new(hooks.presence, hooks.rooms, stats.clone())
+            .recoverable(config.recovery.clone());
+        let adapter = Arc::new(adapter);
         let io = Io::new(adapter.clone());
         if let Some(cluster) = hooks.cluster {
             adapter.join_cluster(cluster(io.clone()));
@@ -122,7 +124,7 @@ impl Engine {
     }
 
     /// Where this engine's rooms live (for a cluster, and for tests).
-    pub fn adapter(&self) -> &Adapter {
+    pub fn adapter(&self) -> &Arc<Adapter> {
         self.shared.io.adapter()
     }
 

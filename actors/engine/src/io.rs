@@ -51,7 +51,7 @@ impl Io {
         }
     }
 
-    pub(crate) fn adapter(&self) -> &Adapter {
+    pub(crate) fn adapter(&self) -> &Arc<Adapter> {
         &self.adapter
     }
 }
@@ -102,8 +102,7 @@ impl Broadcast {
     }
 
     pub fn emit_args(self, event: &str, args: &Args) {
-        let frames = args.event_frames(&self.target.nsp, event, None);
-        self.adapter.broadcast(&self.target, frames, event, args);
+        self.adapter.broadcast(&self.target, event, args);
     }
 
     /// Sends `event` to the selection and waits for every client's ack, on

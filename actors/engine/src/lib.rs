@@ -40,6 +40,7 @@ pub use config::EngineConfig;
 pub const CONNECTIONS: &str = "confab::connections";
 
 pub use ack::{AckError, AckReplies, Asked};
+pub use adapter::recovery::Recovery;
 pub use adapter::{
     Census, Cluster, Presence, PresenceHook, Remote, RoomChange, RoomHook, SocketInfo, Target,
 };

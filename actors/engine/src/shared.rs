@@ -41,7 +41,7 @@ impl Shared {
         self.io.clone()
     }
 
-    pub fn adapter(&self) -> &Adapter {
+    pub fn adapter(&self) -> &Arc<Adapter> {
         self.io.adapter()
     }
 

@@ -9,6 +9,7 @@ use serde::Serialize;
 use tokio::sync::oneshot;
 
 use crate::ack::{AckError, Ask};
+use crate::adapter::Target;
 pub use crate::disconnect::DisconnectReason;
 use crate::handshake::Handshake;
 use crate::io::{Broadcast, Io};
@@ -32,6 +33,7 @@ struct Inner {
     user_id: OnceLock<String>,
     data: serde_json::Map<String, serde_json::Value>,
     ack_timeout: Duration,
+    recovered: bool,
 }
 
 /// Everything a socket is made of, gathered by the session on CONNECT.
@@ -45,6 +47,8 @@ pub(crate) struct SocketParts {
     pub user_id: Option<String>,
     pub data: serde_json::Map<String, serde_json::Value>,
     pub ack_timeout: Duration,
+    /// The socket came back after a lost connection (same id, rooms, data).
+    pub recovered: bool,
 }
 
 impl Socket {
@@ -59,6 +63,7 @@ impl Socket {
             user_id: p.user_id.map(OnceLock::from).unwrap_or_default(),
             data: p.data,
             ack_timeout: p.ack_timeout,
+            recovered: p.recovered,
         }))
     }
 
@@ -106,6 +111,13 @@ impl Socket {
         self.0.session.send(msg).await.is_ok()
     }
 
+    /// Whether this socket was recovered after a lost connection (Node's
+    /// `socket.recovered`): it kept its id, rooms, user and data, and got
+    /// the events it missed; its connect handlers run again.
+    pub fn recovered(&self) -> bool {
+        self.0.recovered
+    }
+
     /// What the middlewares attached to this socket.
     pub fn data(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.0.data
@@ -122,9 +134,17 @@ impl Socket {
         Ok(())
     }
 
+    /// With connection state recovery on, through the adapter as in Node,
+    /// so that the event gets its offset and is kept while the connection
+    /// is lost.
     pub fn emit_args(&self, event: &str, args: &Args) {
-        let frames = args.event_frames(&self.0.nsp, event, None);
-        self.0.session.do_send(SessionRequest::Deliver(frames));
+        let adapter = self.0.io.adapter();
+        if adapter.recovery().is_some() {
+            adapter.broadcast(&self.own_room(), event, args);
+        } else {
+            let frames = args.event_frames(&self.0.nsp, event, None);
+            self.0.session.do_send(SessionRequest::Deliver(frames));
+        }
     }
 
     /// Sends `event` and waits for the client's ack (the default ack timeout).
@@ -200,11 +220,29 @@ impl Socket {
     }
 
     /// Disconnects this socket from its namespace; the connection stays.
+    /// With connection state recovery on, through the adapter: the socket
+    /// may be parked, or recovered by another session since this handle
+    /// was made.
     pub fn disconnect(&self) {
-        self.0.session.do_send(SessionRequest::Disconnect {
+        let adapter = self.0.io.adapter();
+        if adapter.recovery().is_some() {
+            adapter.disconnect_sockets(&self.own_room(), false);
+        } else {
+            self.0.session.do_send(SessionRequest::Disconnect {
+                nsp: self.0.nsp.clone(),
+                socket: self.0.id,
+            });
+        }
+    }
+
+    /// This socket alone, on this node.
+    fn own_room(&self) -> Target {
+        Target {
             nsp: self.0.nsp.clone(),
-            socket: self.0.id,
-        });
+            rooms: vec![self.id().to_owned()],
+            except: Vec::new(),
+            local: true,
+        }
     }
 
     /// Closes the whole Engine.IO connection, every namespace on it.

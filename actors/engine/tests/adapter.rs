@@ -26,7 +26,10 @@ fn target(rooms: &[&str], except: &[&str]) -> Target {
 }
 
 fn handle(session: &Addr<Session>) -> SocketHandle {
-    session.clone().recipient()
+    SocketHandle {
+        session: session.clone().recipient(),
+        log: None,
+    }
 }
 
 fn adapter() -> Adapter {
@@ -34,7 +37,7 @@ fn adapter() -> Adapter {
 }
 
 fn emit(adapter: &Adapter, target: &Target, event: &str) {
-    adapter.broadcast(target, frames(event), event, &Args::empty());
+    adapter.broadcast(target, event, &Args::empty());
 }
 
 fn ids(mut infos: Vec<confab_engine::SocketInfo>) -> Vec<String> {

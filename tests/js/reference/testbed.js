@@ -35,6 +35,15 @@ function corsOption() {
   return { origin: origins, credentials: true };
 }
 
+/** socket.io's `connectionStateRecovery` from CONFAB_RECOVERY__* (off unless enabled). */
+function recoveryOption() {
+  if (env.CONFAB_RECOVERY__ENABLED !== "true") return undefined;
+  return {
+    maxDisconnectionDuration: num("CONFAB_RECOVERY__MAX_DISCONNECTION_DURATION_MS", 120000),
+    skipMiddlewares: env.CONFAB_RECOVERY__SKIP_MIDDLEWARES !== "false",
+  };
+}
+
 /**
  * engine.io's `allowRequest`, as the confab testbed's hook: confab's default
  * Origin check (an Origin not on CONFAB_CORS_ORIGINS is refused), then the
@@ -134,6 +143,7 @@ const io = new Server(httpServer, {
   maxHttpBufferSize: num("CONFAB_MAX_PAYLOAD", 1000000),
   cors: corsOption(),
   allowRequest,
+  connectionStateRecovery: recoveryOption(),
 });
 
 // ---- events shared by `/` and `/admin` --------------------------------------

@@ -101,6 +101,11 @@ impl<H> Index<H> {
             .insert(socket, member);
     }
 
+    /// A socket's entry, to change where its frames go.
+    pub fn member_mut(&mut self, nsp: &str, socket: Sid) -> Option<&mut Member<H>> {
+        self.namespaces.get_mut(nsp)?.sockets.get_mut(&socket)
+    }
+
     /// Removes a socket from its namespace and every room.
     pub fn remove(&mut self, nsp: &str, socket: Sid, changes: &mut Vec<Change>) {
         let Some(ns) = self.namespaces.get_mut(nsp) else {

@@ -10,6 +10,7 @@
 //! and applies theirs here through [`crate::Io`] with [`Target::local`].
 
 pub mod index;
+pub mod recovery;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -22,16 +23,23 @@ use tokio::sync::oneshot;
 
 use crate::ack::{AckIds, AckReplies, Ask, Asked};
 use crate::disconnect::DisconnectReason;
-use crate::protocol::engineio::{Frames, Sid};
+use crate::protocol::engineio::Sid;
 use crate::protocol::socketio::Args;
 use crate::requests::SessionRequest;
 use crate::stats::Stats;
 use index::{Change, Index, Member};
+use recovery::{Recovery, Route, Sessions};
 
 /// How the index reaches a socket's session: a recipient of the one
-/// message type it accepts from anyone, so that the index does not know the
-/// session's type.
-pub type SocketHandle = Recipient<SessionRequest>;
+/// message type it accepts from anyone (so that the index does not know the
+/// session's type), and with recovery on the socket's log.
+#[derive(Clone)]
+pub struct SocketHandle {
+    pub session: Recipient<SessionRequest>,
+    /// With recovery on, the replayable frames routed to the socket that
+    /// its client may not have yet (see [`recovery::Log`]).
+    pub log: Option<recovery::SharedLog>,
+}
 
 /// Which sockets an operation is for (Node's `BroadcastOptions`).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -105,8 +113,13 @@ pub type RoomHook = Arc<dyn Fn(RoomChange) + Send + Sync>;
 /// How many sockets and rooms each namespace has now, for the metrics.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Census {
+    /// Connected sockets (a lost one waiting for recovery aside).
     pub sockets: HashMap<String, u64>,
     pub rooms: HashMap<String, u64>,
+    /// Lost sockets waiting for their clients (connection state recovery).
+    pub parked: u64,
+    /// Bytes of missed events they hold.
+    pub missed_bytes: u64,
 }
 
 /// The other nodes of a cluster, as the adapter reaches them. Each call
@@ -152,7 +165,7 @@ pub struct Remote<T> {
 
 /// The engine's adapter: the local index, its observers and the cluster.
 pub struct Adapter {
-    index: RwLock<Index<SocketHandle>>,
+    index: RwLock<Index<Route>>,
     presence: Option<PresenceHook>,
     rooms: Option<RoomHook>,
     /// Set once, as the engine starts: the cluster needs the engine's
@@ -160,6 +173,8 @@ pub struct Adapter {
     cluster: OnceLock<Arc<dyn Cluster>>,
     ack_ids: AckIds,
     stats: Arc<Stats>,
+    /// Offsets and lost sockets (connection state recovery).
+    sessions: Sessions,
 }
 
 impl Adapter {
@@ -175,7 +190,14 @@ impl Adapter {
             cluster: OnceLock::new(),
             ack_ids: AckIds::default(),
             stats,
+            sessions: Sessions::default(),
         }
+    }
+
+    /// With connection state recovery as `config` says.
+    pub fn recoverable(mut self, config: Recovery) -> Adapter {
+        self.sessions = Sessions::new(config);
+        self
     }
 
     /// Carries every operation from now on to the other nodes as well.
@@ -185,13 +207,13 @@ impl Adapter {
         }
     }
 
-    fn read(&self) -> RwLockReadGuard<'_, Index<SocketHandle>> {
+    fn read(&self) -> RwLockReadGuard<'_, Index<Route>> {
         self.index.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Changes the index, then tells the observers (outside the lock, so
     /// that a hook may read the index).
-    fn change<R>(&self, f: impl FnOnce(&mut Index<SocketHandle>, &mut Vec<Change>) -> R) -> R {
+    fn change<R>(&self, f: impl FnOnce(&mut Index<Route>, &mut Vec<Change>) -> R) -> R {
         let mut changes = Vec::new();
         let result = {
             let mut index: RwLockWriteGuard<'_, _> =
@@ -242,7 +264,7 @@ impl Adapter {
         user_id: Option<String>,
     ) {
         let member = Member {
-            handle,
+            handle: Route::Live(handle),
             user_id,
             rooms: Default::default(),
             connected_at: now_millis(),
@@ -272,16 +294,24 @@ impl Adapter {
         self.read().rooms_of(nsp, socket)
     }
 
-    /// Sends `frames` (the encoded `event` with `args`) to the target's
-    /// sockets here, then to the other nodes.
-    pub fn broadcast(&self, target: &Target, frames: Frames, event: &str, args: &Args) {
+    /// Sends `event` with `args`, encoded once, to the target's sockets
+    /// here, then to the other nodes. With recovery on, the packet carries
+    /// an offset as its last argument, and lost sockets keep it.
+    pub fn broadcast(&self, target: &Target, event: &str, args: &Args) {
+        let offset = self.sessions.next_offset();
+        let frames = match offset {
+            Some(offset) => args.with_last(&recovery::offset_text(offset)).event_frames(
+                &target.nsp,
+                event,
+                None,
+            ),
+            None => args.event_frames(&target.nsp, event, None),
+        };
         let delivered = {
             let index = self.read();
             let chosen = index.select(target);
             for (_, member) in &chosen {
-                member
-                    .handle
-                    .do_send(SessionRequest::Deliver(frames.clone()));
+                member.handle.send(&frames, offset);
             }
             chosen.len()
         };
@@ -321,15 +351,20 @@ impl Adapter {
     /// Disconnects the selected sockets (`close`: their whole connection).
     pub fn disconnect_sockets(&self, target: &Target, close: bool) {
         for (socket, member) in self.read().select(target) {
-            let request = if close {
-                SessionRequest::Close(DisconnectReason::ForcedClose)
-            } else {
-                SessionRequest::Disconnect {
-                    nsp: target.nsp.clone(),
-                    socket,
+            match &member.handle {
+                Route::Live(handle) => {
+                    let request = if close {
+                        SessionRequest::Close(DisconnectReason::ForcedClose)
+                    } else {
+                        SessionRequest::Disconnect {
+                            nsp: target.nsp.clone(),
+                            socket,
+                        }
+                    };
+                    handle.session.do_send(request);
                 }
-            };
-            member.handle.do_send(request);
+                Route::Parked(parked) => parked.kill(),
+            }
         }
         if let Some(cluster) = self.remote(target) {
             cluster.disconnect_sockets(target, close);
@@ -350,9 +385,14 @@ impl Adapter {
         let chosen = index.select(target);
         let mut answers = Vec::with_capacity(chosen.len());
         for (_, member) in chosen {
+            // A lost socket cannot answer: like Node, it is not asked, and
+            // an event that awaits an ack is not kept for it.
+            let Route::Live(handle) = &member.handle else {
+                continue;
+            };
             let (reply, answer) = oneshot::channel();
             answers.push(answer);
-            member.handle.do_send(SessionRequest::Ask(Ask {
+            handle.session.do_send(SessionRequest::Ask(Ask {
                 nsp: target.nsp.clone(),
                 id,
                 frames: frames.clone(),
@@ -391,12 +431,15 @@ impl Adapter {
         replies
     }
 
-    /// The selected sockets of this node.
+    /// The selected sockets of this node (connected now: a lost socket
+    /// waiting for recovery is not listed).
     pub fn local_sockets(&self, target: &Target) -> Vec<SocketInfo> {
         let index = self.read();
         index
             .select(target)
             .into_iter()
+            // A lost socket waiting for recovery is not connected.
+            .filter(|(_, member)| matches!(member.handle, Route::Live(_)))
             .map(|(id, member)| SocketInfo {
                 id: id.as_str().to_owned(),
                 nsp: target.nsp.clone(),
@@ -429,9 +472,14 @@ impl Adapter {
     pub fn census(&self) -> Census {
         let mut census = Census::default();
         for (nsp, ns) in self.read().namespaces() {
-            census.sockets.insert(nsp.clone(), ns.sockets.len() as u64);
+            let live = ns
+                .sockets
+                .values()
+                .filter(|m| matches!(m.handle, Route::Live(_)));
+            census.sockets.insert(nsp.clone(), live.count() as u64);
             census.rooms.insert(nsp.clone(), ns.rooms.len() as u64);
         }
+        (census.parked, census.missed_bytes) = self.parked_totals();
         census
     }
 

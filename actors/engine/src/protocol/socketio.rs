@@ -268,6 +268,21 @@ impl Args {
         &self.attachments
     }
 
+    /// These arguments and one more text argument after them (the offset
+    /// connection state recovery appends to an event).
+    pub fn with_last(&self, text: &str) -> Args {
+        let value = serde_json::Value::String(text.to_owned());
+        let json = match self.json.strip_suffix(']') {
+            Some(head) if head.trim_end() == "[" => format!("[{value}]"),
+            Some(head) => format!("{head},{value}]"),
+            None => format!("[{value}]"),
+        };
+        Args {
+            json,
+            attachments: self.attachments.clone(),
+        }
+    }
+
     /// The packet text up to its payload: `4`, the type (binary when there
     /// are attachments), `<n>-`, the namespace and the ack id.
     fn header(&self, kind: Kind, nsp: &str, id: Option<i64>, extra: usize) -> String {
@@ -346,9 +361,14 @@ fn control_frames(kind: char, nsp: &str, body: &str) -> Frames {
     Frames::from([Frame::Text(text.into())])
 }
 
-/// CONNECT reply carrying the socket id.
-pub fn connect_frames(nsp: &str, sid: &str) -> Frames {
-    control_frames('0', nsp, &format!(r#"{{"sid":"{sid}"}}"#))
+/// CONNECT reply carrying the socket id, and its private session id when
+/// connection state recovery is on.
+pub fn connect_frames(nsp: &str, sid: &str, pid: Option<&str>) -> Frames {
+    let body = match pid {
+        Some(pid) => format!(r#"{{"sid":"{sid}","pid":"{pid}"}}"#),
+        None => format!(r#"{{"sid":"{sid}"}}"#),
+    };
+    control_frames('0', nsp, &body)
 }
 
 /// CONNECT_ERROR `{message, data?}`, as `next(err)` gives it in Node, with
@@ -407,6 +427,13 @@ mod tests {
         );
         let nested = Args::from_raw("[[1]]".into(), vec![]);
         assert_eq!(text(&nested.event_frames("/", "a", None)), r#"42["a",[1]]"#);
+        let offset = nested.with_last("17");
+        assert_eq!(
+            text(&offset.event_frames("/", "a", None)),
+            r#"42["a",[1],"17"]"#
+        );
+        let none = Args::empty().with_last("18");
+        assert_eq!(text(&none.event_frames("/", "a", None)), r#"42["a","18"]"#);
     }
 
     #[test]
@@ -440,7 +467,14 @@ mod tests {
 
     #[test]
     fn connect_and_errors_encode_like_node() {
-        assert_eq!(text(&connect_frames("/", "abc")), r#"40{"sid":"abc"}"#);
+        assert_eq!(
+            text(&connect_frames("/", "abc", None)),
+            r#"40{"sid":"abc"}"#
+        );
+        assert_eq!(
+            text(&connect_frames("/", "abc", Some("p1"))),
+            r#"40{"sid":"abc","pid":"p1"}"#
+        );
         assert_eq!(
             text(&connect_error_frames("/x", "Invalid namespace", None)),
             r#"44/x,{"message":"Invalid namespace"}"#

@@ -12,9 +12,12 @@
 //!   the upgrade between them, the heartbeat);
 //! - `sockets`: the Socket.IO half (namespace sockets, CONNECT and its
 //!   middlewares, events, acks, the rate limit, per-socket timers);
-//! - `registration`: every line that talks to the adapter.
+//! - `registration`: every line that talks to the adapter's index;
+//! - `recovery`: connection state recovery (parking a lost socket,
+//!   resuming it for a client that comes back).
 
 pub mod messages;
+mod recovery;
 mod registration;
 mod sockets;
 mod transport;

@@ -1,10 +1,10 @@
-//! Every line of the session that talks to the adapter: a socket is added
-//! before its CONNECT is answered, removed as it leaves, and given its user
-//! when it authenticates late.
-
-use actix::prelude::*;
+//! Every line of the session that talks to the adapter's index: a socket
+//! is added before its CONNECT is answered, removed as it leaves, and given
+//! its user when it authenticates late. (Parking and resuming a socket for
+//! connection state recovery are in `recovery`.)
 
 use super::Session;
+use crate::adapter::SocketHandle;
 use crate::protocol::engineio::Sid;
 
 impl Session {
@@ -14,10 +14,9 @@ impl Session {
         &self,
         socket: Sid,
         nsp: &str,
+        handle: SocketHandle,
         user_id: Option<String>,
-        ctx: &mut Context<Self>,
     ) {
-        let handle = ctx.address().recipient();
         self.engine
             .adapter()
             .add_socket(nsp, socket, handle, user_id);

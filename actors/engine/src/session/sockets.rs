@@ -11,14 +11,16 @@ use actix::prelude::*;
 use tracing::{debug, info, warn};
 
 use super::Session;
+use super::recovery::Tracking;
 use crate::CONNECTIONS;
 use crate::ack::{AckError, AckReply, Ask};
+use crate::adapter::recovery::Resume;
 use crate::disconnect::DisconnectReason;
 use crate::handshake::ConnectRequest;
 use crate::held::HeldEvents;
 use crate::namespace::Namespace;
 use crate::payload::Payload;
-use crate::protocol::engineio::Sid;
+use crate::protocol::engineio::{Frames, Sid};
 use crate::protocol::socketio::{self, Args, DecodeError, Incoming};
 use crate::rate::Verdict;
 use crate::requests::{Authenticated, SessionRequest, SocketTimer, TimerAction};
@@ -30,11 +32,13 @@ const RATE_LIMITED: &str = "rate limited";
 
 /// One namespace socket of the session.
 pub(super) struct SocketState {
-    socket: Socket,
-    ns: Arc<Namespace>,
+    pub(super) socket: Socket,
+    pub(super) ns: Arc<Namespace>,
     acks: HashMap<i64, AckReply>,
     /// The timers its policies armed, by name ([`SocketTimer`]).
     timers: HashMap<&'static str, SpawnHandle>,
+    /// Its private id and last offset, with connection state recovery on.
+    pub(super) recovery: Option<Tracking>,
 }
 
 impl Session {
@@ -89,6 +93,7 @@ impl Session {
         }
         let held = HeldEvents::new(self.engine.config().max_payload);
         self.connecting.insert(nsp.clone(), held);
+        let resume = self.resume_of(&auth);
         let request = ConnectRequest {
             nsp: nsp.clone(),
             auth,
@@ -96,11 +101,15 @@ impl Session {
             user_id: None,
             data: serde_json::Map::new(),
         };
+        let Err(request) = self.resume_before_middlewares(&ns, request, resume.as_ref(), ctx)
+        else {
+            return;
+        };
         let admitted = ns.admit(request);
         ctx.spawn(admitted.into_actor(self).then(move |result, act, ctx| {
             match result {
                 _ if act.closed => Box::pin(fut::ready(())) as LocalBoxActorFuture<Self, ()>,
-                Ok(request) => act.accept(ns, request, ctx),
+                Ok(request) => act.accept(ns, request, resume, ctx),
                 Err(refusal) => {
                     act.engine.stats().refuse(Refusal::ConnectRefused);
                     let dropped = act.connecting.remove(&nsp).map_or(0, |held| held.len());
@@ -119,15 +128,44 @@ impl Session {
         }));
     }
 
-    /// Creates the socket, registers it, then answers CONNECT, runs the
+    /// Resumes the client's lost socket if it asked and may, else creates
+    /// a socket and registers it; then answers CONNECT, runs the
     /// connection handler and handles the events held meanwhile.
     fn accept(
         &mut self,
         ns: Arc<Namespace>,
         req: ConnectRequest,
+        resume: Option<Resume>,
         ctx: &mut Context<Self>,
     ) -> LocalBoxActorFuture<Self, ()> {
+        let req = match resume {
+            Some(resume) => match self.resume(&ns, req, &resume, true, ctx) {
+                Ok(()) => return Box::pin(fut::ready(())),
+                Err(req) => req,
+            },
+            None => req,
+        };
         let id = Sid::new();
+        let tracking = self.new_tracking();
+        let handle = self.socket_handle(tracking.as_ref(), ctx);
+        let (nsp, user_id) = (req.nsp.clone(), req.user_id.clone());
+        let socket = self.install(ns.clone(), req, id, tracking, false, ctx);
+        self.register(id, &nsp, handle, user_id);
+        self.answer_connect(ns, socket, Vec::new(), ctx);
+        Box::pin(fut::ready(()))
+    }
+
+    /// Makes the socket `id` of a CONNECT this session's (`tracking`: a
+    /// `recovered` one has its own back).
+    pub(super) fn install(
+        &mut self,
+        ns: Arc<Namespace>,
+        req: ConnectRequest,
+        id: Sid,
+        tracking: Option<Tracking>,
+        recovered: bool,
+        ctx: &mut Context<Self>,
+    ) -> Socket {
         let socket = Socket::new(SocketParts {
             id,
             nsp: req.nsp.clone(),
@@ -135,29 +173,39 @@ impl Session {
             io: self.engine.io(),
             handshake: req.handshake,
             auth: req.auth,
-            user_id: req.user_id.clone(),
+            user_id: req.user_id,
             data: req.data,
             ack_timeout: self.engine.config().ack_timeout,
+            recovered,
         });
-        let nsp = req.nsp;
         let state = SocketState {
             socket: socket.clone(),
-            ns: ns.clone(),
+            ns,
             acks: HashMap::new(),
             timers: HashMap::new(),
+            recovery: tracking,
         };
-        self.sockets.insert(nsp.clone(), state);
-        self.register(id, &nsp, req.user_id, ctx);
-        self.answer_connect(ns, socket, ctx);
-        Box::pin(fut::ready(()))
+        self.sockets.insert(req.nsp, state);
+        socket
     }
 
-    /// Answers CONNECT for a registered socket, runs the connection handler
-    /// and handles the events held meanwhile.
-    fn answer_connect(&mut self, ns: Arc<Namespace>, socket: Socket, ctx: &mut Context<Self>) {
+    /// Answers CONNECT for a registered socket, writes what a recovered one
+    /// missed, runs the connection handler and handles the events held
+    /// meanwhile.
+    pub(super) fn answer_connect(
+        &mut self,
+        ns: Arc<Namespace>,
+        socket: Socket,
+        missed: Vec<Frames>,
+        ctx: &mut Context<Self>,
+    ) {
         let (nsp, id) = (socket.nsp().to_owned(), socket.sid());
-        if self.sockets.get(&nsp).is_some_and(|s| s.socket.sid() == id) {
-            self.write(socketio::connect_frames(&nsp, id.as_str()), ctx);
+        if let Some(state) = self.sockets.get(&nsp).filter(|s| s.socket.sid() == id) {
+            let pid = state.recovery.as_ref().map(|t| t.pid.as_str());
+            self.write(socketio::connect_frames(&nsp, id.as_str(), pid), ctx);
+            for frames in missed {
+                self.write(frames, ctx);
+            }
             if let Some(deadline) = self.connect_deadline.take() {
                 ctx.cancel_future(deadline);
             }
@@ -310,13 +358,16 @@ impl Session {
         reason: DisconnectReason,
         ctx: &mut Context<Self>,
     ) {
-        let Some(state) = self.sockets.remove(nsp) else {
+        let Some(mut state) = self.sockets.remove(nsp) else {
             return;
         };
-        for (_, timer) in state.timers {
+        for (_, timer) in state.timers.drain() {
             ctx.cancel_future(timer);
         }
-        self.unregister(nsp, state.socket.sid());
+        let parked = self.park(&state, reason);
+        if !parked {
+            self.unregister(nsp, state.socket.sid());
+        }
         Stats::shift(
             &self.engine.stats().acks_pending,
             -(state.acks.len() as i64),
@@ -324,7 +375,9 @@ impl Session {
         for (_, reply) in state.acks {
             let _ = reply.send(Err(AckError::Disconnected));
         }
-        state.ns.disconnected(state.socket, reason);
+        if !parked {
+            state.ns.disconnected(state.socket, reason);
+        }
     }
 }
 

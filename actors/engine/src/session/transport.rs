@@ -105,6 +105,7 @@ impl Session {
     /// Pings after `pingInterval`; a pong must follow within `pingTimeout`.
     pub(super) fn schedule_ping(&mut self, ctx: &mut Context<Self>) {
         ctx.run_later(self.engine.config().ping_interval, |act, ctx| {
+            act.mark_ping();
             act.write_control(Packet::Ping, ctx);
             let timeout = act.engine.config().ping_timeout;
             act.pong_deadline = Some(ctx.run_later(timeout, |act, ctx| {
@@ -136,6 +137,7 @@ impl Session {
         match packet {
             Packet::Pong => {
                 if let Some(deadline) = self.pong_deadline.take() {
+                    self.confirm_ping();
                     ctx.cancel_future(deadline);
                     self.schedule_ping(ctx);
                 }
