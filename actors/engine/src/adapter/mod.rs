@@ -324,11 +324,8 @@ impl Adapter {
 
     /// Every selected socket joins `rooms` (Socket.IO's `socketsJoin`).
     pub fn add_sockets(&self, target: &Target, rooms: &[String]) {
-        self.change(|index, changes| {
-            let ids: Vec<Sid> = index.select(target).into_iter().map(|(id, _)| id).collect();
-            for id in ids {
-                index.join(&target.nsp, id, rooms, changes);
-            }
+        self.for_each_selected(target, |index, id, changes| {
+            index.join(&target.nsp, id, rooms, changes)
         });
         if let Some(cluster) = self.remote(target) {
             cluster.add_sockets(target, rooms);
@@ -337,15 +334,26 @@ impl Adapter {
 
     /// Every selected socket leaves `rooms` (Socket.IO's `socketsLeave`).
     pub fn del_sockets(&self, target: &Target, rooms: &[String]) {
-        self.change(|index, changes| {
-            let ids: Vec<Sid> = index.select(target).into_iter().map(|(id, _)| id).collect();
-            for id in ids {
-                index.leave(&target.nsp, id, rooms, changes);
-            }
+        self.for_each_selected(target, |index, id, changes| {
+            index.leave(&target.nsp, id, rooms, changes)
         });
         if let Some(cluster) = self.remote(target) {
             cluster.del_sockets(target, rooms);
         }
+    }
+
+    /// Changes each socket `target` selects, under one write lock.
+    fn for_each_selected(
+        &self,
+        target: &Target,
+        mut f: impl FnMut(&mut Index<Route>, Sid, &mut Vec<Change>),
+    ) {
+        self.change(|index, changes| {
+            let ids: Vec<Sid> = index.select(target).into_iter().map(|(id, _)| id).collect();
+            for id in ids {
+                f(index, id, changes);
+            }
+        });
     }
 
     /// Disconnects the selected sockets (`close`: their whole connection).
