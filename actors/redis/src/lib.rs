@@ -1,0 +1,25 @@
+//! confab-redis: confab nodes sharing one cluster through Redis (or any
+//! server speaking its protocol, e.g. Valkey), on the wire format of Node's
+//! `@socket.io/redis-adapter` 8.x (its classic pub/sub adapter) and
+//! `@socket.io/redis-emitter` 5.x, so that Node servers, confab nodes and
+//! emitters share one cluster.
+//!
+//! - [`channels`]: the channel names of a namespace.
+//! - [`data`]: event arguments between confab's [`confab_engine::Args`]
+//!   and msgpack.
+//! - [`wire`]: the two encodings (JSON, msgpack) and selections.
+//! - [`broadcast`]: `[uid, packet, opts]` broadcasts.
+//! - [`request`], [`response`]: the requests between nodes and their answers.
+
+pub mod broadcast;
+pub mod channels;
+pub mod data;
+pub mod request;
+pub mod response;
+pub mod wire;
+
+pub use broadcast::{BroadcastMessage, BroadcastOpts, EventPacket, Flags};
+pub use channels::{BroadcastScope, Channels};
+pub use request::{Ask, Request, Target};
+pub use response::{Answer, RemoteSocket, Response};
+pub use wire::{Selection, WireError};
