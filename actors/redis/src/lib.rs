@@ -10,16 +10,19 @@
 //! - [`wire`]: the two encodings (JSON, msgpack) and selections.
 //! - [`broadcast`]: `[uid, packet, opts]` broadcasts.
 //! - [`request`], [`response`]: the requests between nodes and their answers.
+//! - [`link`]: the node's publisher and subscriber connections to Redis.
 
 pub mod broadcast;
 pub mod channels;
 pub mod data;
+pub mod link;
 pub mod request;
 pub mod response;
 pub mod wire;
 
 pub use broadcast::{BroadcastMessage, BroadcastOpts, EventPacket, Flags};
 pub use channels::{BroadcastScope, Channels};
+pub use link::{Inbound, Link, LinkError, Subscription};
 pub use request::{Ask, Request, Target};
 pub use response::{Answer, RemoteSocket, Response};
 pub use wire::{Selection, WireError};
