@@ -17,6 +17,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::admin::AdminConfig;
 use crate::chat::ChatOptions;
+use confab_redis::AdapterConfig;
+
 use crate::data_dir::{self, SecretError};
 use crate::identity::{self, IdentityConfig};
 use crate::logging::LogFormat;
@@ -96,6 +98,9 @@ pub struct Config {
     pub admin: AdminConfig,
     /// Prometheus metrics (`[metrics]`).
     pub metrics: MetricsConfig,
+    /// Where rooms and broadcasts live: this process, or a cluster on
+    /// Redis (`[adapter]`).
+    pub adapter: AdapterConfig,
 }
 
 /// `[api]`: the HTTP twin of the server-side API, for backends in other
@@ -171,6 +176,7 @@ impl Default for Config {
             body_min_rate: 500,
             admin: AdminConfig::default(),
             metrics: MetricsConfig::default(),
+            adapter: AdapterConfig::default(),
         }
     }
 }
@@ -329,8 +335,8 @@ fn preset_named(name: &str) -> Option<&'static str> {
 }
 
 /// The environment names the seeds' own deployments use: `SOCKET_PATH`,
-/// `SOCKET_ENABLED`, `SOCKET_CORS_ENABLED_ORIGINS` (BAASIX), `FRONTEND_URL`
-/// (nick-doc).
+/// `SOCKET_ENABLED`, `SOCKET_CORS_ENABLED_ORIGINS`, `CACHE_REDIS_URL`
+/// (BAASIX), `FRONTEND_URL` (nick-doc).
 fn seed_env() -> Env {
     Env::raw()
         .only(&[
@@ -338,6 +344,7 @@ fn seed_env() -> Env {
             "socket_enabled",
             "socket_cors_enabled_origins",
             "frontend_url",
+            "cache_redis_url",
         ])
         .map(|key| {
             // `key` is uncased: these comparisons ignore case.
@@ -345,6 +352,8 @@ fn seed_env() -> Env {
                 "path".into()
             } else if key == "socket_enabled" {
                 "socket_enabled".into()
+            } else if key == "cache_redis_url" {
+                "adapter.url".into()
             } else {
                 "cors_origins".into()
             }
@@ -364,6 +373,7 @@ fn is_text_key(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
     key == "api.keys"
         || key == "chat.push_token"
+        || key == "adapter.url"
         || key
             .strip_prefix("identity.")
             .is_some_and(|rest| identity::TEXT_KEYS.contains(&rest))
@@ -531,6 +541,27 @@ mod tests {
             assert_eq!(identity.issuer.as_deref(), Some("true"));
             assert_eq!(identity.audience.as_deref(), Some("[a, b]"));
             assert_eq!(identity.user_claim, "123456789012345678901234567890");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_adapter_from_baasix_cache_redis_url_and_confab_names() {
+        use confab_redis::AdapterKind;
+        figment::Jail::expect_with(|jail| {
+            let adapter = Config::load(None).unwrap().adapter;
+            assert_eq!(adapter.effective_kind(), AdapterKind::Local);
+            jail.set_env("CACHE_REDIS_URL", "redis://127.0.0.1:6390");
+            let adapter = Config::load(None).unwrap().adapter;
+            assert_eq!(adapter.url, "redis://127.0.0.1:6390");
+            assert_eq!(adapter.effective_kind(), AdapterKind::Redis);
+            jail.set_env("CONFAB_ADAPTER__URL", "redis://:123@h:1");
+            jail.set_env("CONFAB_ADAPTER__KIND", "local");
+            jail.set_env("CONFAB_ADAPTER__REQUEST_TIMEOUT_MS", "250");
+            let adapter = Config::load(None).unwrap().adapter;
+            assert_eq!(adapter.url, "redis://:123@h:1", "CONFAB_* wins, as text");
+            assert_eq!(adapter.effective_kind(), AdapterKind::Local);
+            assert_eq!(adapter.request_timeout_ms, 250);
             Ok(())
         });
     }

@@ -4,6 +4,7 @@
 //! `@socket.io/redis-emitter` 5.x, so that Node servers, confab nodes and
 //! emitters share one cluster.
 //!
+//! - [`config`]: `[adapter]`, local or Redis.
 //! - [`channels`]: the channel names of a namespace.
 //! - [`data`]: event arguments between confab's [`confab_engine::Args`]
 //!   and msgpack.
@@ -14,6 +15,7 @@
 
 pub mod broadcast;
 pub mod channels;
+pub mod config;
 pub mod data;
 pub mod link;
 pub mod request;
@@ -22,6 +24,7 @@ pub mod wire;
 
 pub use broadcast::{BroadcastMessage, BroadcastOpts, EventPacket, Flags};
 pub use channels::{BroadcastScope, Channels};
+pub use config::{AdapterConfig, AdapterConfigError, AdapterKind};
 pub use link::{Inbound, Link, LinkError, Subscription};
 pub use request::{Ask, Request, Target};
 pub use response::{Answer, RemoteSocket, Response};
