@@ -109,6 +109,39 @@ fn main_namespace(ns: &mut Namespace) {
             }
         }
     });
+    // A broadcast with acks (Node's `io.to(room).timeout(t).emit(..., cb)`):
+    // each client's first answer, and whether all came in time.
+    ns.on("ask-room", |socket, payload, ack| async move {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct AskRoom {
+            room: String,
+            event: String,
+            timeout_ms: u64,
+        }
+        let Some(ack) = ack else { return };
+        let Ok(ask) = payload.decode::<AskRoom>() else {
+            let _ = ack
+                .send(&json!({ "ok": false, "error": "expected {room, event, data, timeoutMs}" }));
+            return;
+        };
+        let answers = socket
+            .io()
+            .of(socket.nsp())
+            .to(ask.room)
+            .emit_args_with_ack(
+                &ask.event,
+                &field_args(&payload, "data"),
+                Duration::from_millis(ask.timeout_ms),
+            )
+            .await;
+        let replies: Vec<Value> = answers
+            .replies
+            .iter()
+            .map(|reply| reply.json().into_iter().next().unwrap_or(Value::Null))
+            .collect();
+        let _ = ack.send(&json!({ "ok": answers.complete, "replies": replies }));
+    });
     ns.on("server-disconnect", |socket, _, _| async move {
         socket.disconnect()
     });

@@ -154,6 +154,7 @@ impl ConfabBuilder {
         let hooks = EngineHooks {
             presence: self.presence,
             rooms,
+            cluster: None,
         };
         let engine = Engine::start_with_hooks(self.config, self.namespaces, hooks);
         if let Some(admin) = &self.admin {

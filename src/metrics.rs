@@ -318,7 +318,7 @@ async fn publish_engine(engine: &Engine) {
     }
     gauge!("confab_acks_pending").set(Stats::level(&stats.acks_pending) as f64);
     // Every configured namespace, 0 when empty: a series does not vanish.
-    let census = engine.census().await;
+    let census = engine.census();
     for nsp in engine.namespaces().names() {
         let count = |by: &std::collections::HashMap<String, u64>| by.get(nsp).copied().unwrap_or(0);
         let namespace = nsp.to_owned();

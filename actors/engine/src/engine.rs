@@ -1,4 +1,4 @@
-//! The engine: configuration, namespaces, the registry and the table of
+//! The engine: configuration, namespaces, the adapter and the table of
 //! live sessions. Transports call it to open and find sessions.
 
 use std::collections::HashMap;
@@ -6,23 +6,30 @@ use std::sync::{Arc, RwLock};
 
 use actix::prelude::*;
 
+use crate::adapter::{Adapter, Census, Cluster, PresenceHook, RoomHook};
 use crate::config::EngineConfig;
 use crate::handshake::Handshake;
 use crate::io::Io;
 use crate::namespace::Namespaces;
 use crate::protocol::engineio::Sid;
-use crate::registry::{Census, PresenceHook, Registry, RoomHook, TakeCensus};
 use crate::session::{CloseSession, NewTransport, Session};
 use crate::socket::DisconnectReason;
 use crate::stats::Stats;
 
-/// What an engine tells its observers, each optional.
-#[derive(Default, Clone)]
+/// Makes the cluster part of the adapter, given the handle through which
+/// it applies the other nodes' operations here.
+pub type ClusterFactory = Box<dyn FnOnce(Io) -> Arc<dyn Cluster>>;
+
+/// What an engine tells its observers, and the cluster it joins; each
+/// optional.
+#[derive(Default)]
 pub struct EngineHooks {
     /// A user's first socket connected, or their last one left.
     pub presence: Option<PresenceHook>,
     /// A socket joined or left a room.
     pub rooms: Option<RoomHook>,
+    /// The other nodes (none: this process alone).
+    pub cluster: Option<ClusterFactory>,
 }
 
 /// A running engine. Cheap to clone; every clone is the same engine.
@@ -32,7 +39,6 @@ pub struct Engine(Arc<Shared>);
 struct Shared {
     config: EngineConfig,
     namespaces: Namespaces,
-    registry: Addr<Registry>,
     io: Io,
     /// Sessions by sid, read by every long-polling request: a lock rather
     /// than an actor, so finding a session costs no message round trip.
@@ -41,8 +47,8 @@ struct Shared {
 }
 
 impl Engine {
-    /// Starts the registry and the room arbiters. Must run inside an actix
-    /// system (e.g. in `#[actix_web::main]`).
+    /// Starts an engine. Must run inside an actix system (e.g. in
+    /// `#[actix_web::main]`).
     pub fn start(config: EngineConfig, namespaces: Namespaces) -> Engine {
         Engine::start_with_presence(config, namespaces, None)
     }
@@ -56,35 +62,27 @@ impl Engine {
     ) -> Engine {
         let hooks = EngineHooks {
             presence,
-            rooms: None,
+            ..EngineHooks::default()
         };
         Engine::start_with_hooks(config, namespaces, hooks)
     }
 
-    /// As [`Engine::start`], with observers of the registry's changes.
+    /// As [`Engine::start`], with observers of the adapter's changes and
+    /// the cluster, if any.
     pub fn start_with_hooks(
         config: EngineConfig,
         namespaces: Namespaces,
         hooks: EngineHooks,
     ) -> Engine {
-        // The registry runs on the caller's arbiter (the system's, which
-        // otherwise only accepts connections); rooms fan out on one arbiter
-        // per further core. Every extra thread on a busy core costs a
-        // context switch per hop, so none is made that a core cannot run.
-        let cores = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2);
-        let arbiters: Vec<ArbiterHandle> = (1..cores).map(|_| Arbiter::new().handle()).collect();
         let stats = Arc::new(Stats::default());
-        let registry = Registry::new(arbiters, hooks.presence)
-            .with_room_hook(hooks.rooms)
-            .with_stats(stats.clone())
-            .start();
-        let io = Io::new(registry.clone());
+        let adapter = Arc::new(Adapter::new(hooks.presence, hooks.rooms, stats.clone()));
+        let io = Io::new(adapter.clone());
+        if let Some(cluster) = hooks.cluster {
+            adapter.join_cluster(cluster(io.clone()));
+        }
         Engine(Arc::new(Shared {
             config,
             namespaces,
-            registry,
             io,
             sessions: RwLock::default(),
             stats,
@@ -109,14 +107,14 @@ impl Engine {
         self.0.io.clone()
     }
 
-    /// Sockets and rooms by namespace, now (for the metrics): empty if
-    /// the registry is gone (the system is stopping).
-    pub async fn census(&self) -> Census {
-        self.0.registry.send(TakeCensus).await.unwrap_or_default()
+    /// Sockets and rooms by namespace on this node, now (for the metrics).
+    pub fn census(&self) -> Census {
+        self.0.io.adapter().census()
     }
 
-    pub(crate) fn registry(&self) -> &Addr<Registry> {
-        &self.0.registry
+    /// Where this engine's rooms live (for a cluster, and for tests).
+    pub fn adapter(&self) -> &Adapter {
+        self.0.io.adapter()
     }
 
     /// Opens a session on the current arbiter; its open packet is the first

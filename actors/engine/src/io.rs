@@ -2,33 +2,31 @@
 //! disconnect sockets. Cheap to clone; usable from any thread, which is how
 //! an application's HTTP handlers push events.
 
-use std::collections::HashSet;
+use std::sync::Arc;
 
-use actix::Addr;
 use serde::Serialize;
 
-use crate::protocol::engineio::Sid;
+use std::time::Duration;
+
+use crate::ack::{AckReplies, Asked};
+use crate::adapter::{Adapter, Remote, SocketInfo, Target};
 use crate::protocol::socketio::{Args, EncodeError};
-use crate::registry::{
-    CloseConnections, DisconnectSockets, Fanout, FetchSockets, Join, JoinSockets, Leave,
-    LeaveSockets, Registry, RoomsOf, SocketInfo, Target,
-};
 
 /// Handle to a running engine's sockets and rooms.
 #[derive(Clone)]
 pub struct Io {
-    registry: Addr<Registry>,
+    adapter: Arc<Adapter>,
 }
 
 impl Io {
-    pub(crate) fn new(registry: Addr<Registry>) -> Io {
-        Io { registry }
+    pub(crate) fn new(adapter: Arc<Adapter>) -> Io {
+        Io { adapter }
     }
 
     /// Targets a namespace (`"/"` is the main one).
     pub fn of(&self, nsp: &str) -> Broadcast {
         Broadcast {
-            registry: self.registry.clone(),
+            adapter: self.adapter.clone(),
             target: Target::namespace(nsp),
         }
     }
@@ -43,29 +41,27 @@ impl Io {
         self.of("/").emit(event, data)
     }
 
-    pub(crate) async fn join(&self, socket: Sid, rooms: Vec<String>) {
-        // A failed send means the engine is stopping: nothing to join then.
-        let _ = self.registry.send(Join { socket, rooms }).await;
+    /// Applies an operation another node asked for: `target` is taken as
+    /// it came, and marked local so that it goes no further.
+    pub fn apply(&self, mut target: Target) -> Broadcast {
+        target.local = true;
+        Broadcast {
+            adapter: self.adapter.clone(),
+            target,
+        }
     }
 
-    pub(crate) async fn leave(&self, socket: Sid, rooms: Vec<String>) {
-        let _ = self.registry.send(Leave { socket, rooms }).await;
-    }
-
-    pub(crate) async fn rooms_of(&self, socket: Sid) -> Vec<String> {
-        self.registry
-            .send(RoomsOf(socket))
-            .await
-            .unwrap_or_default()
+    pub(crate) fn adapter(&self) -> &Adapter {
+        &self.adapter
     }
 }
 
 /// A selection of sockets to emit to: a namespace, narrowed to rooms and
-/// minus excluded rooms and sockets. A socket in several selected rooms gets
-/// one copy.
+/// minus excluded rooms (a socket id names the room of that socket alone).
+/// A socket in several selected rooms gets one copy.
 #[derive(Clone)]
 pub struct Broadcast {
-    registry: Addr<Registry>,
+    adapter: Arc<Adapter>,
     target: Target,
 }
 
@@ -88,9 +84,15 @@ impl Broadcast {
         self
     }
 
-    pub(crate) fn except_socket(mut self, socket: Sid) -> Self {
-        self.target.except_sockets = Some(HashSet::from([socket]).into());
+    /// This node's sockets only, whatever the adapter (Node's `local`).
+    pub fn local(mut self) -> Self {
+        self.target.local = true;
         self
+    }
+
+    /// The selection, as the adapter sees it.
+    pub fn target(&self) -> &Target {
+        &self.target
     }
 
     /// Sends `event` to the selection; encoded once, whatever its size.
@@ -101,46 +103,72 @@ impl Broadcast {
 
     pub fn emit_args(self, event: &str, args: &Args) {
         let frames = args.event_frames(&self.target.nsp, event, None);
-        self.registry.do_send(Fanout {
-            target: self.target,
-            frames,
-        });
+        self.adapter.broadcast(&self.target, frames, event, args);
     }
 
-    /// The sockets in the selection.
-    pub async fn sockets(self) -> Vec<SocketInfo> {
-        self.registry
-            .send(FetchSockets(self.target))
+    /// Sends `event` to the selection and waits for every client's ack, on
+    /// every node, for at most `timeout` (Node's
+    /// `io.timeout(t).emitWithAck`). Encoded once, with one ack id.
+    pub async fn emit_with_ack<T: Serialize + ?Sized>(
+        self,
+        event: &str,
+        data: &T,
+        timeout: Duration,
+    ) -> Result<AckReplies, EncodeError> {
+        let args = Args::new(data)?;
+        Ok(self.emit_args_with_ack(event, &args, timeout).await)
+    }
+
+    pub async fn emit_args_with_ack(
+        self,
+        event: &str,
+        args: &Args,
+        timeout: Duration,
+    ) -> AckReplies {
+        self.adapter
+            .broadcast_with_ack(&self.target, event, args, timeout)
             .await
-            .unwrap_or_default()
+    }
+
+    /// This node's part of a broadcast with acks, each answer pending on
+    /// its own: how a cluster relays another node's request one reply at a
+    /// time.
+    pub fn ask_local(self, event: &str, args: &Args, timeout: Duration) -> Asked {
+        self.adapter.ask_local(&self.target, event, args, timeout)
+    }
+
+    /// The sockets in the selection, on every node.
+    pub async fn sockets(self) -> Vec<SocketInfo> {
+        self.fetch_sockets().await.value
+    }
+
+    /// The sockets in the selection, saying whether every node answered.
+    pub async fn fetch_sockets(self) -> Remote<Vec<SocketInfo>> {
+        self.adapter.fetch_sockets(&self.target).await
     }
 
     /// Makes every selected socket join `rooms` (Socket.IO's
     /// `socketsJoin`).
     pub fn join(self, rooms: impl IntoIterator<Item = impl Into<String>>) {
-        self.registry.do_send(JoinSockets {
-            target: self.target,
-            rooms: rooms.into_iter().map(Into::into).collect(),
-        });
+        let rooms: Vec<String> = rooms.into_iter().map(Into::into).collect();
+        self.adapter.add_sockets(&self.target, &rooms);
     }
 
     /// Makes every selected socket leave `rooms` (Socket.IO's
     /// `socketsLeave`).
     pub fn leave(self, rooms: impl IntoIterator<Item = impl Into<String>>) {
-        self.registry.do_send(LeaveSockets {
-            target: self.target,
-            rooms: rooms.into_iter().map(Into::into).collect(),
-        });
+        let rooms: Vec<String> = rooms.into_iter().map(Into::into).collect();
+        self.adapter.del_sockets(&self.target, &rooms);
     }
 
     /// Disconnects every socket in the selection from its namespace.
     pub fn disconnect(self) {
-        self.registry.do_send(DisconnectSockets(self.target));
+        self.adapter.disconnect_sockets(&self.target, false);
     }
 
     /// Closes the whole connection of every socket in the selection, every
     /// namespace on it (Socket.IO's `disconnectSockets(true)`).
     pub fn close_connections(self) {
-        self.registry.do_send(CloseConnections(self.target));
+        self.adapter.disconnect_sockets(&self.target, true);
     }
 }

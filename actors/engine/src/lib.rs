@@ -4,10 +4,12 @@
 //! - [`protocol`]: Engine.IO frames and Socket.IO packets, no actors.
 //! - [`session::Session`]: one actor per connection (transport, upgrade,
 //!   heartbeat, namespace sockets, acks).
-//! - [`room::Room`]: one actor per room, fanning out shared frames.
-//! - [`registry::Registry`]: sockets by id and user, rooms by name.
+//! - [`adapter`]: where rooms live: the local index (the one owner of room
+//!   membership and presence), read by each emitter, and the cluster seam.
 //! - [`Namespace`], [`Socket`], [`Io`]: what applications program against.
 
+pub mod ack;
+pub mod adapter;
 pub mod config;
 pub mod engine;
 pub mod handshake;
@@ -18,8 +20,6 @@ pub mod outbound;
 pub mod payload;
 pub mod protocol;
 pub mod rate;
-pub mod registry;
-pub mod room;
 pub mod session;
 pub mod socket;
 pub mod stats;
@@ -31,13 +31,16 @@ pub use config::EngineConfig;
 /// closed: `RUST_LOG=info,confab::connections=off` silences them alone.
 pub const CONNECTIONS: &str = "confab::connections";
 
-pub use engine::{Engine, EngineHooks};
+pub use ack::{AckError, AckReplies, Asked};
+pub use adapter::{
+    Census, Cluster, Presence, PresenceHook, Remote, RoomChange, RoomHook, SocketInfo, Target,
+};
+pub use engine::{ClusterFactory, Engine, EngineHooks};
 pub use handshake::{ConnectError, ConnectRequest, Handshake};
 pub use io::{Broadcast, Io};
 pub use namespace::{Namespace, Namespaces};
 pub use payload::{ArgsError, Payload};
 pub use protocol::socketio::{Args, EncodeError};
 pub use rate::EventRate;
-pub use registry::{Presence, PresenceHook, RoomChange, RoomHook, SocketInfo};
-pub use socket::{Ack, AckError, DisconnectReason, Socket};
+pub use socket::{Ack, DisconnectReason, Socket};
 pub use stats::{Refusal, Stats};

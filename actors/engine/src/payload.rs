@@ -19,7 +19,9 @@ pub struct Payload {
 }
 
 impl Payload {
-    pub(crate) fn new(event: String, args: Args) -> Payload {
+    /// An event (or, with an empty name, an ack) as received: here from a
+    /// client, or from another node of a cluster.
+    pub fn new(event: String, args: Args) -> Payload {
         Payload { event, args }
     }
 

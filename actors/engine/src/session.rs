@@ -9,7 +9,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use actix::fut::future::LocalBoxActorFuture;
 use actix::prelude::*;
@@ -18,6 +18,8 @@ use tokio::sync::oneshot;
 use tracing::{debug, info, warn};
 
 use crate::CONNECTIONS;
+use crate::ack::{AckError, AckReply, Ask};
+use crate::adapter::{Control, Deliver, SocketHandle};
 use crate::engine::Engine;
 use crate::handshake::{ConnectRequest, Handshake};
 use crate::held::HeldEvents;
@@ -27,8 +29,7 @@ use crate::payload::Payload;
 use crate::protocol::engineio::{Frame, Frames, OpenPacket, Packet, Sid, encode_payload};
 use crate::protocol::socketio::{self, Args, DecodeError, Decoder, Incoming};
 use crate::rate::{RateLimit, Verdict};
-use crate::registry::{Register, SetUser, Unregister};
-use crate::socket::{Ack, AckError, AckReply, DisconnectReason, Socket, SocketParts};
+use crate::socket::{Ack, DisconnectReason, Socket, SocketParts};
 use crate::stats::{Refusal, Stats};
 
 /// What an event over the rate limit is answered.
@@ -110,7 +111,6 @@ struct SocketState {
     socket: Socket,
     ns: Arc<Namespace>,
     acks: HashMap<i64, AckReply>,
-    next_ack: i64,
     /// Disconnects the socket if it has not authenticated in time.
     auth_deadline: Option<SpawnHandle>,
     /// The namespace's periodic event to this socket.
@@ -442,47 +442,47 @@ impl Session {
             socket: socket.clone(),
             ns: ns.clone(),
             acks: HashMap::new(),
-            next_ack: 0,
             auth_deadline: None,
             periodic: None,
         };
         self.sockets.insert(nsp.clone(), state);
-        let register = Register {
-            socket: id,
-            nsp: nsp.clone(),
-            session: ctx.address(),
-            user_id: req.user_id,
+        let handle = SocketHandle {
+            deliver: ctx.address().recipient(),
+            control: ctx.address().recipient(),
         };
-        Box::pin(
-            self.engine
-                .registry()
-                .send(register)
-                .into_actor(self)
-                .map(move |_, act, ctx| {
-                    if act.sockets.get(&nsp).is_some_and(|s| s.socket.sid() == id) {
-                        act.write(socketio::connect_frames(&nsp, id.as_str()), ctx);
-                        if let Some(deadline) = act.connect_deadline.take() {
-                            ctx.cancel_future(deadline);
-                        }
-                        // Writing may have closed the session (a full queue).
-                        if act.sockets.get(&nsp).is_some_and(|s| s.socket.sid() == id) {
-                            info!(
-                                target: CONNECTIONS,
-                                sid = %act.sid.as_str(),
-                                socket = %id.as_str(),
-                                nsp,
-                                user = socket.user_id().unwrap_or("-"),
-                                "socket connected"
-                            );
-                            act.start_auth_clock(&ns, &socket, ctx);
-                            ns.connected(socket);
-                        }
-                    }
-                    if let Some(held) = act.connecting.remove(&nsp) {
-                        act.replay(&nsp, id, held, ctx);
-                    }
-                }),
-        )
+        self.engine
+            .adapter()
+            .add_socket(&nsp, id, handle, req.user_id);
+        self.answer_connect(ns, socket, ctx);
+        Box::pin(fut::ready(()))
+    }
+
+    /// Answers CONNECT for a registered socket, runs the connection handler
+    /// and handles the events held meanwhile.
+    fn answer_connect(&mut self, ns: Arc<Namespace>, socket: Socket, ctx: &mut Context<Self>) {
+        let (nsp, id) = (socket.nsp().to_owned(), socket.sid());
+        if self.sockets.get(&nsp).is_some_and(|s| s.socket.sid() == id) {
+            self.write(socketio::connect_frames(&nsp, id.as_str()), ctx);
+            if let Some(deadline) = self.connect_deadline.take() {
+                ctx.cancel_future(deadline);
+            }
+            // Writing may have closed the session (a full queue).
+            if self.sockets.get(&nsp).is_some_and(|s| s.socket.sid() == id) {
+                info!(
+                    target: CONNECTIONS,
+                    sid = %self.sid.as_str(),
+                    socket = %id.as_str(),
+                    nsp,
+                    user = socket.user_id().unwrap_or("-"),
+                    "socket connected"
+                );
+                self.start_auth_clock(&ns, &socket, ctx);
+                ns.connected(socket);
+            }
+        }
+        if let Some(held) = self.connecting.remove(&nsp) {
+            self.replay(&nsp, id, held, ctx);
+        }
     }
 
     /// A socket without a user in a deferred-authentication namespace gets
@@ -675,9 +675,7 @@ impl Session {
         for timer in [state.auth_deadline, state.periodic].into_iter().flatten() {
             ctx.cancel_future(timer);
         }
-        self.engine
-            .registry()
-            .do_send(Unregister(state.socket.sid()));
+        self.engine.adapter().remove_socket(nsp, state.socket.sid());
         Stats::shift(
             &self.engine.stats().acks_pending,
             -(state.acks.len() as i64),
@@ -763,11 +761,6 @@ impl Actor for Session {
         self.engine.forget(&self.sid);
     }
 }
-
-/// Encoded frames to write to the client.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Deliver(pub Frames);
 
 impl Handler<Deliver> for Session {
     type Result = ();
@@ -913,33 +906,22 @@ impl Handler<TransportClosed> for Session {
     }
 }
 
-/// Emits to one socket and expects its ack.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct EmitWithAck {
-    pub nsp: String,
-    pub event: String,
-    pub args: Args,
-    pub timeout: Duration,
-    pub reply: AckReply,
-}
-
-impl Handler<EmitWithAck> for Session {
+/// Sends an event that awaits the client's ack (one socket's, or a
+/// broadcast's: the adapter asks through [`Control::Ask`]).
+impl Handler<Ask> for Session {
     type Result = ();
-    fn handle(&mut self, msg: EmitWithAck, ctx: &mut Context<Self>) {
+    fn handle(&mut self, msg: Ask, ctx: &mut Context<Self>) {
         let Some(state) = self.sockets.get_mut(&msg.nsp) else {
             let _ = msg.reply.send(Err(AckError::Disconnected));
             return;
         };
-        let id = state.next_ack;
-        state.next_ack += 1;
+        let id = msg.id;
         state.acks.insert(id, msg.reply);
         let stats = self.engine.stats();
         Stats::bump(&stats.events_sent);
         Stats::shift(&stats.acks_pending, 1);
         let socket = state.socket.sid();
-        let frames = msg.args.event_frames(&msg.nsp, &msg.event, Some(id));
-        self.write(frames, ctx);
+        self.write(msg.frames, ctx);
         let (nsp, timeout) = (msg.nsp, msg.timeout);
         ctx.run_later(timeout, move |act, _| {
             let state = act
@@ -956,19 +938,18 @@ impl Handler<EmitWithAck> for Session {
     }
 }
 
-/// The server disconnects one namespace socket of this session.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct DisconnectSocket {
-    pub nsp: String,
-}
-
-impl Handler<DisconnectSocket> for Session {
+/// The adapter disconnects a socket or closes the connection.
+impl Handler<Control> for Session {
     type Result = ();
-    fn handle(&mut self, msg: DisconnectSocket, ctx: &mut Context<Self>) {
-        if self.sockets.contains_key(&msg.nsp) {
-            self.write(socketio::disconnect_frames(&msg.nsp), ctx);
-            self.remove_socket(&msg.nsp, DisconnectReason::ServerNamespaceDisconnect, ctx);
+    fn handle(&mut self, msg: Control, ctx: &mut Context<Self>) {
+        match msg {
+            Control::Disconnect { nsp } if self.sockets.contains_key(&nsp) => {
+                self.write(socketio::disconnect_frames(&nsp), ctx);
+                self.remove_socket(&nsp, DisconnectReason::ServerNamespaceDisconnect, ctx);
+            }
+            Control::Disconnect { .. } => {}
+            Control::Close => self.close(DisconnectReason::ForcedClose, ctx),
+            Control::Ask(ask) => <Self as Handler<Ask>>::handle(self, ask, ctx),
         }
     }
 }
@@ -1019,9 +1000,8 @@ impl Handler<Authenticated> for Session {
             "socket authenticated"
         );
         self.start_periodic(&msg.nsp, ctx);
-        self.engine.registry().do_send(SetUser {
-            socket,
-            user_id: msg.user_id,
-        });
+        self.engine
+            .adapter()
+            .set_user(&msg.nsp, socket, &msg.user_id);
     }
 }

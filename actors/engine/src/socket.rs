@@ -8,14 +8,14 @@ use actix::Addr;
 use serde::Serialize;
 use tokio::sync::oneshot;
 
+use crate::ack::{AckError, Ask};
+use crate::adapter::{Control, Deliver};
 use crate::handshake::Handshake;
 use crate::io::{Broadcast, Io};
 use crate::payload::Payload;
 use crate::protocol::engineio::Sid;
 use crate::protocol::socketio::{Args, EncodeError};
-use crate::session::{
-    Authenticated, CloseSession, Deliver, DisconnectSocket, EmitWithAck, Session,
-};
+use crate::session::{Authenticated, CloseSession, Session};
 
 /// Why a socket left its namespace, in the Node server's words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,19 +62,6 @@ impl std::fmt::Display for DisconnectReason {
         f.write_str(self.as_str())
     }
 }
-
-/// Why an emit that asked for an ack got none.
-#[derive(Debug, thiserror::Error)]
-pub enum AckError {
-    #[error("no ack within {0:?}")]
-    Timeout(Duration),
-    #[error("the socket disconnected before acking")]
-    Disconnected,
-    #[error(transparent)]
-    Encode(#[from] EncodeError),
-}
-
-pub(crate) type AckReply = oneshot::Sender<Result<Payload, AckError>>;
 
 /// A connected socket: one namespace of one Engine.IO connection.
 #[derive(Clone)]
@@ -215,10 +202,11 @@ impl Socket {
         timeout: Duration,
     ) -> Result<Payload, AckError> {
         let (reply, answer) = oneshot::channel();
-        let request = EmitWithAck {
+        let id = self.0.io.adapter().ack_ids().next();
+        let request = Ask {
+            frames: args.event_frames(&self.0.nsp, event, Some(id)),
             nsp: self.0.nsp.clone(),
-            event: event.to_owned(),
-            args,
+            id,
             timeout,
             reply,
         };
@@ -230,24 +218,22 @@ impl Socket {
         answer.await.map_err(|_| AckError::Disconnected)?
     }
 
-    /// Joins rooms; returns once the rooms will deliver to this socket.
+    /// Joins rooms: the next broadcast to them reaches this socket. (Async
+    /// like Node's, whose adapters may answer later; the local one never
+    /// waits.)
     pub async fn join(&self, rooms: impl IntoIterator<Item = impl Into<String>>) {
-        self.0
-            .io
-            .join(self.0.id, rooms.into_iter().map(Into::into).collect())
-            .await;
+        let rooms: Vec<String> = rooms.into_iter().map(Into::into).collect();
+        self.0.io.adapter().join(&self.0.nsp, self.0.id, &rooms);
     }
 
     pub async fn leave(&self, rooms: impl IntoIterator<Item = impl Into<String>>) {
-        self.0
-            .io
-            .leave(self.0.id, rooms.into_iter().map(Into::into).collect())
-            .await;
+        let rooms: Vec<String> = rooms.into_iter().map(Into::into).collect();
+        self.0.io.adapter().leave(&self.0.nsp, self.0.id, &rooms);
     }
 
-    /// The rooms this socket is in, its own id room included.
+    /// The rooms this socket is in, its own id room first.
     pub async fn rooms(&self) -> Vec<String> {
-        self.0.io.rooms_of(self.0.id).await
+        self.0.io.adapter().rooms_of(&self.0.nsp, self.0.id)
     }
 
     /// Emits to a room, leaving this socket out (Node's `socket.to(room)`).
@@ -257,12 +243,12 @@ impl Socket {
 
     /// Emits to every socket of the namespace but this one.
     pub fn broadcast(&self) -> Broadcast {
-        self.0.io.of(&self.0.nsp).except_socket(self.0.id)
+        self.0.io.of(&self.0.nsp).except(self.id())
     }
 
     /// Disconnects this socket from its namespace; the connection stays.
     pub fn disconnect(&self) {
-        self.0.session.do_send(DisconnectSocket {
+        self.0.session.do_send(Control::Disconnect {
             nsp: self.0.nsp.clone(),
         });
     }

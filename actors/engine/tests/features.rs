@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use confab_engine::session::Deliver;
+use confab_engine::adapter::Deliver;
 use confab_engine::{
     Args, DisconnectReason, Engine, EngineConfig, Handshake, Namespace, Namespaces, Presence,
 };

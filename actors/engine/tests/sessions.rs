@@ -442,16 +442,18 @@ async fn ack_timer_of_a_previous_socket_does_not_time_out_a_new_emit() {
     evs.disconnected().await;
     assert!(matches!(first.await.unwrap(), Err(AckError::Disconnected)));
 
-    // Same session, same namespace, new socket: its ack ids start at 0 again.
+    // Same session, same namespace, new socket: ack ids do not start over
+    // (one counter per engine, as Node's per namespace), so the first
+    // emit's id cannot be mistaken for the second's.
     client.connect().await;
     let second_socket = evs.connected().await;
     let second =
         actix_rt::spawn(async move { second_socket.emit_with_ack_timeout("ask", &2, WAIT).await });
-    assert_eq!(client.text().await, r#"420["ask",2]"#);
+    assert_eq!(client.text().await, r#"421["ask",2]"#);
 
     // Let the first emit's 100 ms timer run out (a timer: nothing to await).
     actix_rt::time::sleep(ms(150)).await;
-    client.send(r#"430["in time"]"#);
+    client.send(r#"431["in time"]"#);
     let answer = tokio::time::timeout(WAIT, second).await.unwrap().unwrap();
     let answer = answer.expect("the second emit had 1 s and was answered after 150 ms");
     assert_eq!(answer.json(), vec![json!("in time")]);

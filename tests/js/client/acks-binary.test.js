@@ -51,6 +51,48 @@ describe("client -> server acks", () => {
   });
 });
 
+describe("a broadcast with acks (ask-room)", () => {
+  test("every client in the room answers once; the asker, outside it, is not asked", async () => {
+    const asker = await connect(server.url, { transports: ["websocket"] });
+    const b = await connect(server.url, { transports: ["websocket"] });
+    const c = await connect(server.url, { transports: ["polling"] });
+    try {
+      for (const s of [b, c]) {
+        await ask(s, "join-room", "voters");
+        s.on("vote", (data, cb) => cb({ id: s.id, data }));
+      }
+      let askerAsked = false;
+      asker.on("vote", () => (askerAsked = true));
+      const res = await ask(asker, "ask-room", { room: "voters", event: "vote", data: 7, timeoutMs: 3000 });
+      assert.equal(res.ok, true);
+      const ids = res.replies.map((r) => r.id).sort();
+      assert.deepEqual(ids, [b.id, c.id].sort());
+      assert.ok(res.replies.every((r) => r.data === 7));
+      assert.equal(askerAsked, false);
+    } finally {
+      close(asker, b, c);
+    }
+  });
+
+  test("a silent member makes it time out with the answers that came", async () => {
+    const asker = await connect(server.url, { transports: ["websocket"] });
+    const talker = await connect(server.url, { transports: ["websocket"] });
+    const mute = await connect(server.url, { transports: ["websocket"] });
+    try {
+      for (const s of [talker, mute]) await ask(s, "join-room", "half");
+      talker.on("poll", (_data, cb) => cb("yes"));
+      mute.on("poll", () => {});
+      const res = await ask(asker, "ask-room", { room: "half", event: "poll", data: null, timeoutMs: 300 });
+      assert.deepEqual(res, { ok: false, replies: ["yes"] });
+      // an empty room answers at once, complete
+      const none = await ask(asker, "ask-room", { room: "nobody", event: "poll", data: null, timeoutMs: 3000 });
+      assert.deepEqual(none, { ok: true, replies: [] });
+    } finally {
+      close(asker, talker, mute);
+    }
+  });
+});
+
 describe("server -> client acks (ask)", () => {
   for (const transports of [["websocket"], ["polling"]]) {
     test(`the client answers the server's event through its ack callback (${transports[0]})`, async () => {

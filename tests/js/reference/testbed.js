@@ -192,6 +192,13 @@ main.on("connection", (socket) => {
     });
   });
 
+  socket.on("ask-room", (msg, ack) => {
+    const { room, event, data, timeoutMs } = msg || {};
+    main.to(room).timeout(timeoutMs).emit(event, data, (err, replies) => {
+      if (typeof ack === "function") ack({ ok: !err, replies });
+    });
+  });
+
   socket.on("server-disconnect", () => {
     socket.disconnect();
   });

@@ -1,0 +1,463 @@
+//! The adapter: where a namespace's rooms live. Like Node's `Adapter` and
+//! socketioxide's `CoreAdapter`, it broadcasts, joins, leaves, fetches and
+//! disconnects sockets by room.
+//!
+//! The local part is [`index::Index`], the one owner of room membership and
+//! of who is online in this process. A broadcast reads it on the emitting
+//! task and sends one shared, encoded frame to each member session: no
+//! actor stands between the emitter and the members. The cluster part
+//! ([`Cluster`], none by default) carries each operation to the other nodes
+//! and applies theirs here through [`crate::Io`] with [`Target::local`].
+
+pub mod index;
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use actix::prelude::*;
+use futures_util::future::BoxFuture;
+use serde::Serialize;
+use tokio::sync::oneshot;
+
+use crate::ack::{AckIds, AckReplies, Ask, Asked};
+use crate::protocol::engineio::{Frames, Sid};
+use crate::protocol::socketio::Args;
+use crate::stats::Stats;
+use index::{Change, Index, Member};
+
+/// Encoded frames for one socket's session to write.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Deliver(pub Frames);
+
+/// What the adapter asks of a member's session besides delivery.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub enum Control {
+    /// Disconnect the socket of this namespace; the connection stays.
+    Disconnect { nsp: String },
+    /// Close the whole connection (Socket.IO's `disconnectSockets(true)`).
+    Close,
+    /// Send an event that awaits the client's ack (a broadcast with acks).
+    Ask(Ask),
+}
+
+/// How the index reaches a socket's session: recipients of the two messages
+/// it needs, so that the index does not know the session's type.
+#[derive(Clone)]
+pub struct SocketHandle {
+    pub deliver: Recipient<Deliver>,
+    pub control: Recipient<Control>,
+}
+
+/// Which sockets an operation is for (Node's `BroadcastOptions`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Target {
+    pub nsp: String,
+    /// Rooms (or socket ids) to include; empty means the whole namespace.
+    pub rooms: Vec<String>,
+    /// Rooms (or socket ids) to leave out.
+    pub except: Vec<String>,
+    /// This node only: not carried to the other nodes (Node's `local`
+    /// flag, and every operation that came from another node).
+    pub local: bool,
+}
+
+impl Target {
+    pub fn namespace(nsp: &str) -> Target {
+        Target {
+            nsp: nsp.to_owned(),
+            ..Target::default()
+        }
+    }
+}
+
+/// A connected socket, as listed to the application.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SocketInfo {
+    pub id: String,
+    pub nsp: String,
+    pub user_id: Option<String>,
+    pub rooms: Vec<String>,
+    /// Milliseconds since the Unix epoch.
+    pub connected_at: u64,
+}
+
+/// A user's presence changed: their first socket connected (on any device),
+/// or their last one left.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Presence {
+    Online {
+        user_id: String,
+    },
+    Offline {
+        user_id: String,
+        last_seen: SystemTime,
+    },
+}
+
+/// Told of every presence change, after the index has changed, on the
+/// thread that changed it: it should only hand work on, never block.
+pub type PresenceHook = Arc<dyn Fn(Presence) + Send + Sync>;
+
+/// A socket joined or left a room (its own id room aside).
+#[derive(Debug, Clone, PartialEq)]
+pub enum RoomChange {
+    Joined {
+        nsp: String,
+        room: String,
+        socket: String,
+    },
+    Left {
+        nsp: String,
+        room: String,
+        socket: String,
+    },
+}
+
+/// Told of every room joined and left, as [`PresenceHook`] is told.
+pub type RoomHook = Arc<dyn Fn(RoomChange) + Send + Sync>;
+
+/// How many sockets and rooms each namespace has now, for the metrics.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Census {
+    pub sockets: HashMap<String, u64>,
+    pub rooms: HashMap<String, u64>,
+}
+
+/// The other nodes of a cluster, as the adapter reaches them. Each call
+/// follows the same operation done locally; implementations publish and
+/// return at once (never block the caller's thread).
+pub trait Cluster: Send + Sync + 'static {
+    /// A broadcast this node made.
+    fn broadcast(&self, target: &Target, event: &str, args: &Args);
+    /// Sockets join rooms on every other node.
+    fn add_sockets(&self, target: &Target, rooms: &[String]);
+    /// Sockets leave rooms on every other node.
+    fn del_sockets(&self, target: &Target, rooms: &[String]);
+    /// Sockets disconnect (`close`: their whole connection) on every other node.
+    fn disconnect_sockets(&self, target: &Target, close: bool);
+    /// The selected sockets of every other node.
+    fn fetch_sockets(&self, target: &Target) -> BoxFuture<'static, Remote<Vec<SocketInfo>>>;
+    /// A broadcast with acks this node made: the other nodes' clients'
+    /// answers within `timeout` (`complete` when every node was heard and
+    /// every client answered).
+    fn broadcast_with_ack(
+        &self,
+        target: &Target,
+        event: &str,
+        args: &Args,
+        timeout: Duration,
+    ) -> BoxFuture<'static, AckReplies>;
+    /// A user's first socket or last socket on this node came or went:
+    /// `hook` is told when the whole cluster sees a change (their first
+    /// socket on any node, their last one anywhere). Alone, a node's change
+    /// is the cluster's.
+    fn presence(&self, change: Presence, hook: PresenceHook) {
+        hook(change)
+    }
+}
+
+/// What the other nodes answered: everything, or what arrived before the
+/// timeout or the failure (`complete` false).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Remote<T> {
+    pub value: T,
+    pub complete: bool,
+}
+
+/// The engine's adapter: the local index, its observers and the cluster.
+pub struct Adapter {
+    index: RwLock<Index<SocketHandle>>,
+    presence: Option<PresenceHook>,
+    rooms: Option<RoomHook>,
+    /// Set once, as the engine starts: the cluster needs the engine's
+    /// handle, which needs this adapter.
+    cluster: OnceLock<Arc<dyn Cluster>>,
+    ack_ids: AckIds,
+    stats: Arc<Stats>,
+}
+
+impl Adapter {
+    pub fn new(
+        presence: Option<PresenceHook>,
+        rooms: Option<RoomHook>,
+        stats: Arc<Stats>,
+    ) -> Adapter {
+        Adapter {
+            index: RwLock::default(),
+            presence,
+            rooms,
+            cluster: OnceLock::new(),
+            ack_ids: AckIds::default(),
+            stats,
+        }
+    }
+
+    /// Carries every operation from now on to the other nodes as well.
+    pub(crate) fn join_cluster(&self, cluster: Arc<dyn Cluster>) {
+        if self.cluster.set(cluster).is_err() {
+            tracing::warn!("the adapter already belongs to a cluster");
+        }
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Index<SocketHandle>> {
+        self.index.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Changes the index, then tells the observers (outside the lock, so
+    /// that a hook may read the index).
+    fn change<R>(&self, f: impl FnOnce(&mut Index<SocketHandle>, &mut Vec<Change>) -> R) -> R {
+        let mut changes = Vec::new();
+        let result = {
+            let mut index: RwLockWriteGuard<'_, _> =
+                self.index.write().unwrap_or_else(|e| e.into_inner());
+            f(&mut index, &mut changes)
+        };
+        for change in changes {
+            self.tell(change);
+        }
+        result
+    }
+
+    fn tell(&self, change: Change) {
+        match change {
+            Change::Online { user_id } => self.tell_presence(Presence::Online { user_id }),
+            Change::Offline { user_id, last_seen } => {
+                self.tell_presence(Presence::Offline { user_id, last_seen })
+            }
+            Change::Joined { nsp, room, socket } => {
+                if let Some(hook) = &self.rooms {
+                    let socket = socket.as_str().to_owned();
+                    hook(RoomChange::Joined { nsp, room, socket });
+                }
+            }
+            Change::Left { nsp, room, socket } => {
+                if let Some(hook) = &self.rooms {
+                    let socket = socket.as_str().to_owned();
+                    hook(RoomChange::Left { nsp, room, socket });
+                }
+            }
+        }
+    }
+
+    fn tell_presence(&self, change: Presence) {
+        let Some(hook) = &self.presence else { return };
+        match self.cluster.get() {
+            Some(cluster) => cluster.presence(change, hook.clone()),
+            None => hook(change),
+        }
+    }
+
+    /// A socket connected to a namespace.
+    pub fn add_socket(
+        &self,
+        nsp: &str,
+        socket: Sid,
+        handle: SocketHandle,
+        user_id: Option<String>,
+    ) {
+        let member = Member {
+            handle,
+            user_id,
+            rooms: Default::default(),
+            connected_at: now_millis(),
+        };
+        self.change(|index, changes| index.add(nsp, socket, member, changes));
+    }
+
+    /// A socket left its namespace: it leaves every room.
+    pub fn remove_socket(&self, nsp: &str, socket: Sid) {
+        self.change(|index, changes| index.remove(nsp, socket, changes));
+    }
+
+    /// A socket authenticated after connecting: it now counts for its user.
+    pub fn set_user(&self, nsp: &str, socket: Sid, user_id: &str) {
+        self.change(|index, changes| index.set_user(nsp, socket, user_id, changes));
+    }
+
+    pub fn join(&self, nsp: &str, socket: Sid, rooms: &[String]) {
+        self.change(|index, changes| index.join(nsp, socket, rooms, changes));
+    }
+
+    pub fn leave(&self, nsp: &str, socket: Sid, rooms: &[String]) {
+        self.change(|index, changes| index.leave(nsp, socket, rooms, changes));
+    }
+
+    pub fn rooms_of(&self, nsp: &str, socket: Sid) -> Vec<String> {
+        self.read().rooms_of(nsp, socket)
+    }
+
+    /// Sends `frames` (the encoded `event` with `args`) to the target's
+    /// sockets here, then to the other nodes.
+    pub fn broadcast(&self, target: &Target, frames: Frames, event: &str, args: &Args) {
+        let delivered = {
+            let index = self.read();
+            let chosen = index.select(target);
+            for (_, member) in &chosen {
+                member.handle.deliver.do_send(Deliver(frames.clone()));
+            }
+            chosen.len()
+        };
+        Stats::bump(&self.stats.broadcasts);
+        Stats::add(&self.stats.deliveries, delivered as u64);
+        if let Some(cluster) = self.remote(target) {
+            cluster.broadcast(target, event, args);
+        }
+    }
+
+    /// Every selected socket joins `rooms` (Socket.IO's `socketsJoin`).
+    pub fn add_sockets(&self, target: &Target, rooms: &[String]) {
+        self.change(|index, changes| {
+            let ids: Vec<Sid> = index.select(target).into_iter().map(|(id, _)| id).collect();
+            for id in ids {
+                index.join(&target.nsp, id, rooms, changes);
+            }
+        });
+        if let Some(cluster) = self.remote(target) {
+            cluster.add_sockets(target, rooms);
+        }
+    }
+
+    /// Every selected socket leaves `rooms` (Socket.IO's `socketsLeave`).
+    pub fn del_sockets(&self, target: &Target, rooms: &[String]) {
+        self.change(|index, changes| {
+            let ids: Vec<Sid> = index.select(target).into_iter().map(|(id, _)| id).collect();
+            for id in ids {
+                index.leave(&target.nsp, id, rooms, changes);
+            }
+        });
+        if let Some(cluster) = self.remote(target) {
+            cluster.del_sockets(target, rooms);
+        }
+    }
+
+    /// Disconnects the selected sockets (`close`: their whole connection).
+    pub fn disconnect_sockets(&self, target: &Target, close: bool) {
+        for (_, member) in self.read().select(target) {
+            let control = if close {
+                Control::Close
+            } else {
+                Control::Disconnect {
+                    nsp: target.nsp.clone(),
+                }
+            };
+            member.handle.control.do_send(control);
+        }
+        if let Some(cluster) = self.remote(target) {
+            cluster.disconnect_sockets(target, close);
+        }
+    }
+
+    /// The ack ids of this engine's emits.
+    pub fn ack_ids(&self) -> &AckIds {
+        &self.ack_ids
+    }
+
+    /// Sends `event` with one ack id to the target's sockets here, each
+    /// answering on its own (or timing out after `timeout`).
+    pub fn ask_local(&self, target: &Target, event: &str, args: &Args, timeout: Duration) -> Asked {
+        let id = self.ack_ids.next();
+        let frames = args.event_frames(&target.nsp, event, Some(id));
+        let index = self.read();
+        let chosen = index.select(target);
+        let mut answers = Vec::with_capacity(chosen.len());
+        for (_, member) in chosen {
+            let (reply, answer) = oneshot::channel();
+            answers.push(answer);
+            member.handle.control.do_send(Control::Ask(Ask {
+                nsp: target.nsp.clone(),
+                id,
+                frames: frames.clone(),
+                timeout,
+                reply,
+            }));
+        }
+        Stats::bump(&self.stats.broadcasts);
+        Stats::add(&self.stats.deliveries, answers.len() as u64);
+        Asked {
+            count: answers.len(),
+            answers,
+        }
+    }
+
+    /// A broadcast with acks on every node (Node's
+    /// `io.timeout(t).emitWithAck`): each client's answer within `timeout`.
+    pub async fn broadcast_with_ack(
+        &self,
+        target: &Target,
+        event: &str,
+        args: &Args,
+        timeout: Duration,
+    ) -> AckReplies {
+        let asked = self.ask_local(target, event, args, timeout);
+        let remote = self
+            .remote(target)
+            .map(|cluster| cluster.broadcast_with_ack(target, event, args, timeout));
+        let mut replies = asked.collect().await;
+        if let Some(remote) = remote {
+            let other = remote.await;
+            replies.expected += other.expected;
+            replies.replies.extend(other.replies);
+            replies.complete &= other.complete;
+        }
+        replies
+    }
+
+    /// The selected sockets of this node.
+    pub fn local_sockets(&self, target: &Target) -> Vec<SocketInfo> {
+        let index = self.read();
+        index
+            .select(target)
+            .into_iter()
+            .map(|(id, member)| SocketInfo {
+                id: id.as_str().to_owned(),
+                nsp: target.nsp.clone(),
+                user_id: member.user_id.clone(),
+                rooms: index.rooms_of(&target.nsp, id),
+                connected_at: member.connected_at,
+            })
+            .collect()
+    }
+
+    /// The selected sockets of every node; `complete` false if a node's
+    /// answer is missing.
+    pub async fn fetch_sockets(&self, target: &Target) -> Remote<Vec<SocketInfo>> {
+        let mut sockets = self.local_sockets(target);
+        let Some(cluster) = self.remote(target) else {
+            return Remote {
+                value: sockets,
+                complete: true,
+            };
+        };
+        let remote = cluster.fetch_sockets(target).await;
+        sockets.extend(remote.value);
+        Remote {
+            value: sockets,
+            complete: remote.complete,
+        }
+    }
+
+    /// Sockets and rooms by namespace, now.
+    pub fn census(&self) -> Census {
+        let mut census = Census::default();
+        for (nsp, ns) in self.read().namespaces() {
+            census.sockets.insert(nsp.clone(), ns.sockets.len() as u64);
+            census.rooms.insert(nsp.clone(), ns.rooms.len() as u64);
+        }
+        census
+    }
+
+    fn remote(&self, target: &Target) -> Option<&Arc<dyn Cluster>> {
+        self.cluster.get().filter(|_| !target.local)
+    }
+}
+
+fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
