@@ -167,7 +167,10 @@ fn config_command_hides_the_secret() {
         &[
             ("CONFAB_IDENTITY__SECRET", SECRET),
             ("CONFAB_METRICS__KEY", metrics_key),
-            ("CACHE_REDIS_URL", "redis://:redis-password-not-to-show@127.0.0.1:6390"),
+            (
+                "CACHE_REDIS_URL",
+                "redis://:redis-password-not-to-show@127.0.0.1:6390",
+            ),
         ],
     );
     assert!(

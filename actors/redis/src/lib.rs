@@ -12,18 +12,27 @@
 //! - [`broadcast`]: `[uid, packet, opts]` broadcasts.
 //! - [`request`], [`response`]: the requests between nodes and their answers.
 //! - [`link`]: the node's publisher and subscriber connections to Redis.
+//! - [`cluster`]: the engine's cluster part ([`RedisCluster`]): operations
+//!   published, cluster-wide queries awaited; its inbound task applies
+//!   the other nodes' operations here.
+//! - [`sockets`]: confab's socket listing as Node's `RemoteSocket`.
 
 pub mod broadcast;
 pub mod channels;
+pub mod cluster;
 pub mod config;
 pub mod data;
+mod inbound;
 pub mod link;
+mod pending;
 pub mod request;
 pub mod response;
+pub mod sockets;
 pub mod wire;
 
 pub use broadcast::{BroadcastMessage, BroadcastOpts, EventPacket, Flags};
 pub use channels::{BroadcastScope, Channels};
+pub use cluster::RedisCluster;
 pub use config::{AdapterConfig, AdapterConfigError, AdapterKind};
 pub use link::{Inbound, Link, LinkError, Subscription};
 pub use request::{Ask, Request, Target};
