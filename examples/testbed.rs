@@ -171,6 +171,7 @@ fn admin_namespace(ns: &mut Namespace) {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct EmitRequest {
     #[serde(default = "main_nsp")]
     nsp: String,
@@ -181,6 +182,9 @@ struct EmitRequest {
     event: String,
     #[serde(default)]
     data: Value,
+    /// Wait this long for every client's ack (on every node) and answer
+    /// them: `io.timeout(t).emitWithAck`.
+    ack_timeout_ms: Option<u64>,
 }
 
 fn main_nsp() -> String {
@@ -196,10 +200,25 @@ async fn emit(io: web::Data<Io>, body: web::Json<EmitRequest>) -> HttpResponse {
             t.except(room)
         });
     match Args::new(&body.data) {
-        Ok(args) => {
-            target.emit_args(&body.event, &args);
-            HttpResponse::Ok().json(json!({ "ok": true }))
-        }
+        Ok(args) => match body.ack_timeout_ms {
+            None => {
+                target.emit_args(&body.event, &args);
+                HttpResponse::Ok().json(json!({ "ok": true }))
+            }
+            Some(ms) => {
+                let timeout = Duration::from_millis(ms);
+                let answered = target.emit_args_with_ack(&body.event, &args, timeout).await;
+                if !answered.complete {
+                    return HttpResponse::Ok().json(json!({ "ok": false, "error": "timeout" }));
+                }
+                let replies: Vec<Value> = answered
+                    .replies
+                    .iter()
+                    .map(|reply| reply.json().into_iter().next().unwrap_or(Value::Null))
+                    .collect();
+                HttpResponse::Ok().json(json!({ "ok": true, "replies": replies }))
+            }
+        },
         Err(err) => {
             HttpResponse::BadRequest().json(json!({ "ok": false, "error": err.to_string() }))
         }

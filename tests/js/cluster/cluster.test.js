@@ -20,6 +20,7 @@ const clients = {}; // name -> { socket, log: [[event, ...args]] }
 
 async function client(name, url, room) {
   const socket = connect(url, { transports: ["websocket"], forceNew: true });
+  socket.on("q", (x, ack) => ack({ n: name, x }));
   const log = [];
   socket.onAny((event, ...args) => log.push([event, ...args]));
   await once(socket, "connect");
@@ -201,10 +202,28 @@ async function waitRoom(room, count) {
 }
 
 test("a broadcast with acks from Node counts every client's reply on every node", { skip }, async () => {
-  for (const [n, c] of Object.entries(clients)) c.socket.on("q", (x, ack) => ack({ n, x }));
   const replies = await nodeN.io.timeout(5000).emitWithAck("q", 7);
   assert.deepEqual(replies.map((r) => r.n).sort(), Object.keys(clients).sort());
   assert.ok(replies.every((r) => r.x === 7));
+});
+
+test("a broadcast with acks from confab counts every client's reply on every node", { skip }, async () => {
+  const res = await fetch(`${confabA.url}/api/emit`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ event: "q", data: 8, ackTimeoutMs: 5000 }),
+  });
+  const body = await res.json();
+  assert.equal(body.ok, true, JSON.stringify(body));
+  assert.deepEqual(body.replies.map((r) => r.n).sort(), Object.keys(clients).sort());
+  assert.ok(body.replies.every((r) => r.x === 8));
+  // Past the timeout: nobody answers "silent".
+  const late = await fetch(`${confabB.url}/api/emit`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ rooms: ["room1"], event: "silent", ackTimeoutMs: 300 }),
+  });
+  assert.deepEqual(await late.json(), { ok: false, error: "timeout" });
 });
 
 test("disconnectSockets from Node and from the emitter reach confab's clients", { skip }, async () => {

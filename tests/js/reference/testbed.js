@@ -96,6 +96,14 @@ async function handleHttp(req, res) {
       const except = asList(body.except);
       if (rooms.length) op = op.to(rooms);
       if (except.length) op = op.except(except);
+      if (Number.isFinite(body.ackTimeoutMs)) {
+        try {
+          const replies = await op.timeout(body.ackTimeoutMs).emitWithAck(body.event, body.data);
+          return sendJson(res, 200, { ok: true, replies });
+        } catch {
+          return sendJson(res, 200, { ok: false, error: "timeout" });
+        }
+      }
       op.emit(body.event, body.data);
       return sendJson(res, 200, { ok: true });
     }
