@@ -14,7 +14,8 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use confab_engine::{
-    AckReplies, Args, Cluster, ClusterFactory, Io, Payload, Remote, SocketInfo, Target,
+    AckReplies, Args, Cluster, ClusterFactory, Io, Payload, Presence, PresenceHook, Remote,
+    SocketInfo, Target,
 };
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
@@ -25,6 +26,7 @@ use crate::channels::Channels;
 use crate::config::AdapterConfig;
 use crate::link::{Link, LinkError, Subscription};
 use crate::pending::Pending;
+use crate::presence::Tracker;
 use crate::request::{Ask, Request, Target as RequestTarget};
 use crate::response::Answer;
 use crate::sockets::from_remote;
@@ -51,6 +53,8 @@ pub(crate) struct Node {
     channels: RwLock<HashMap<String, Channels>>,
     pub(crate) pending: Pending,
     outbox: mpsc::Sender<(String, Vec<u8>)>,
+    /// Presence changes, settled in order by the presence task.
+    presence: mpsc::UnboundedSender<crate::presence::Job>,
 }
 
 impl RedisCluster {
@@ -85,6 +89,7 @@ impl RedisCluster {
         io: Io,
     ) -> RedisCluster {
         let (outbox, queued) = mpsc::channel(OUTBOX);
+        let (presence, jobs) = mpsc::unbounded_channel();
         let uid = node_uid();
         tracing::info!(
             uid,
@@ -100,7 +105,15 @@ impl RedisCluster {
             channels: RwLock::default(),
             pending: Pending::new(&uid),
             outbox,
+            presence,
         });
+        let tracker = Tracker::new(
+            node.link.clone(),
+            &uid,
+            &config.key_prefix,
+            config.node_ttl(),
+        );
+        tokio::spawn(tracker.run(jobs));
         tokio::spawn(publisher(node.link.clone(), queued));
         tokio::spawn(crate::inbound::run(node.clone(), inbound));
         RedisCluster { node }
@@ -365,6 +378,15 @@ impl Cluster for RedisCluster {
                 .clone()
                 .acks(target.clone(), event.to_owned(), args.clone(), timeout),
         )
+    }
+
+    /// Told once for the whole cluster, by the presence task (see
+    /// [`crate::presence`]); told here if that task is gone.
+    fn presence(&self, change: Presence, hook: PresenceHook) {
+        if let Err(mpsc::error::SendError((change, hook))) = self.node.presence.send((change, hook))
+        {
+            hook(change);
+        }
     }
 }
 

@@ -32,6 +32,10 @@ pub struct AdapterConfig {
     /// with acks, ...) waits for the other nodes: the Node adapter's
     /// `requestsTimeout`. Also bounds each call to Redis.
     pub request_timeout_ms: u64,
+    /// How long a node that stops beating (killed, cut off) still counts
+    /// for presence: past it another node takes its users offline. It
+    /// beats every third of this.
+    pub node_ttl_ms: u64,
 }
 
 impl Default for AdapterConfig {
@@ -41,6 +45,7 @@ impl Default for AdapterConfig {
             url: String::new(),
             key_prefix: "socket.io".into(),
             request_timeout_ms: 5000,
+            node_ttl_ms: 15_000,
         }
     }
 }
@@ -53,9 +58,14 @@ impl std::fmt::Debug for AdapterConfig {
             .field("url", &redacted_url(&self.url))
             .field("key_prefix", &self.key_prefix)
             .field("request_timeout_ms", &self.request_timeout_ms)
+            .field("node_ttl_ms", &self.node_ttl_ms)
             .finish()
     }
 }
+
+/// The shortest node lifetime: three beats must fit in it even on a busy
+/// machine.
+pub const MIN_NODE_TTL_MS: u64 = 300;
 
 /// Why `[adapter]` cannot work.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -68,6 +78,8 @@ pub enum AdapterConfigError {
     EmptyPrefix,
     #[error("adapter.request_timeout_ms: must be above 0")]
     ZeroTimeout,
+    #[error("adapter.node_ttl_ms: must be at least {MIN_NODE_TTL_MS}")]
+    ShortNodeTtl,
 }
 
 impl AdapterConfig {
@@ -82,6 +94,10 @@ impl AdapterConfig {
 
     pub fn request_timeout(&self) -> Duration {
         Duration::from_millis(self.request_timeout_ms)
+    }
+
+    pub fn node_ttl(&self) -> Duration {
+        Duration::from_millis(self.node_ttl_ms.max(MIN_NODE_TTL_MS))
     }
 
     /// Checks what can be checked without Redis (for `confab check`).
@@ -99,6 +115,9 @@ impl AdapterConfig {
         }
         if self.request_timeout_ms == 0 {
             return Err(AdapterConfigError::ZeroTimeout);
+        }
+        if self.node_ttl_ms < MIN_NODE_TTL_MS {
+            return Err(AdapterConfigError::ShortNodeTtl);
         }
         Ok(())
     }
@@ -162,6 +181,10 @@ mod tests {
         assert_eq!(
             redis(|c| c.request_timeout_ms = 0),
             Err(AdapterConfigError::ZeroTimeout)
+        );
+        assert_eq!(
+            redis(|c| c.node_ttl_ms = MIN_NODE_TTL_MS - 1),
+            Err(AdapterConfigError::ShortNodeTtl)
         );
     }
 

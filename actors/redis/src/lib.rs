@@ -15,6 +15,7 @@
 //! - [`cluster`]: the engine's cluster part ([`RedisCluster`]): operations
 //!   published, cluster-wide queries awaited; its inbound task applies
 //!   the other nodes' operations here.
+//! - [`presence`]: who is online across nodes, in Redis with expiry.
 //! - [`sockets`]: confab's socket listing as Node's `RemoteSocket`.
 
 pub mod broadcast;
@@ -25,6 +26,7 @@ pub mod data;
 mod inbound;
 pub mod link;
 mod pending;
+pub mod presence;
 pub mod request;
 pub mod response;
 pub mod sockets;

@@ -132,6 +132,32 @@ impl Link {
         Ok(count)
     }
 
+    /// Runs a Lua script (presence keeps its sets consistent this way).
+    pub async fn script<T: redis::FromRedisValue>(
+        &self,
+        script: &redis::Script,
+        keys: &[String],
+        args: &[String],
+    ) -> Result<T, LinkError> {
+        let mut conn = self.publisher.clone();
+        let mut invocation = script.prepare_invoke();
+        for key in keys {
+            invocation.key(key);
+        }
+        for arg in args {
+            invocation.arg(arg);
+        }
+        self.bounded(async move { invocation.invoke_async(&mut conn).await })
+            .await
+    }
+
+    /// Runs one command.
+    pub async fn query<T: redis::FromRedisValue>(&self, cmd: redis::Cmd) -> Result<T, LinkError> {
+        let mut conn = self.publisher.clone();
+        self.bounded(async move { cmd.query_async(&mut conn).await })
+            .await
+    }
+
     async fn bounded<T>(
         &self,
         call: impl Future<Output = redis::RedisResult<T>>,
