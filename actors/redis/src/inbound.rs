@@ -44,7 +44,17 @@ pub(crate) async fn run(node: Arc<Node>, mut inbound: mpsc::Receiver<Inbound>) {
                     Kind::Response => on_response(&node, &payload),
                 }
             }
-            Inbound::Connected => tracing::debug!(uid = node.uid, "cluster messages flow"),
+            Inbound::Connected => {
+                // Redis is back: the publisher connection reconnects on its
+                // next call, so make one now rather than lose the first
+                // message (often an answer another node awaits).
+                let link = node.link.clone();
+                tokio::spawn(async move {
+                    if let Err(error) = link.query::<String>(redis::cmd("PING")).await {
+                        tracing::debug!(%error, "redis publisher not back yet");
+                    }
+                });
+            }
             Inbound::Lost => tracing::debug!(uid = node.uid, "cluster messages stopped"),
         }
     }

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { io as connect } from "socket.io-client";
 import { Emitter } from "@socket.io/redis-emitter";
 import { startServer, once } from "../harness.js";
+import { postJson } from "../client/helpers.js";
 import { startRedis, redisClient } from "./redis.js";
 import { startNodeServer } from "./node-server.js";
 
@@ -69,12 +70,7 @@ const members = ["a1", "b1", "n1"];
 const others = ["a2", "b2", "n2"];
 
 async function postEmit(server, body) {
-  const res = await fetch(`${server.url}/api/emit`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  assert.equal(res.status, 200);
+  assert.equal((await postJson(`${server.url}/api/emit`, body)).status, 200);
 }
 
 before(async () => {
@@ -208,22 +204,13 @@ test("a broadcast with acks from Node counts every client's reply on every node"
 });
 
 test("a broadcast with acks from confab counts every client's reply on every node", { skip }, async () => {
-  const res = await fetch(`${confabA.url}/api/emit`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ event: "q", data: 8, ackTimeoutMs: 5000 }),
-  });
-  const body = await res.json();
+  const { body } = await postJson(`${confabA.url}/api/emit`, { event: "q", data: 8, ackTimeoutMs: 5000 });
   assert.equal(body.ok, true, JSON.stringify(body));
   assert.deepEqual(body.replies.map((r) => r.n).sort(), Object.keys(clients).sort());
   assert.ok(body.replies.every((r) => r.x === 8));
   // Past the timeout: nobody answers "silent".
-  const late = await fetch(`${confabB.url}/api/emit`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ rooms: ["room1"], event: "silent", ackTimeoutMs: 300 }),
-  });
-  assert.deepEqual(await late.json(), { ok: false, error: "timeout" });
+  const late = await postJson(`${confabB.url}/api/emit`, { rooms: ["room1"], event: "silent", ackTimeoutMs: 300 });
+  assert.deepEqual(late.body, { ok: false, error: "timeout" });
 });
 
 test("disconnectSockets from Node and from the emitter reach confab's clients", { skip }, async () => {

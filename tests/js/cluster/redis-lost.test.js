@@ -5,6 +5,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { io as connect } from "socket.io-client";
 import { startServer, once } from "../harness.js";
+import { postJson } from "../client/helpers.js";
 import { startRedis, redisClient } from "./redis.js";
 
 const skip = process.env.CONFAB_TEST_SERVER === "node" && "a confab cluster needs the confab testbed";
@@ -12,12 +13,7 @@ const skip = process.env.CONFAB_TEST_SERVER === "node" && "a confab cluster need
 let redis, nodeA, nodeB, onA, onB;
 
 async function postEmit(server, body) {
-  const res = await fetch(`${server.url}/api/emit`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  assert.equal(res.status, 200);
+  assert.equal((await postJson(`${server.url}/api/emit`, body)).status, 200);
 }
 
 /** Resolves once both nodes subscribe to the request channel (safety net: 20 s). */
