@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use confab::body_deadline::BodyDeadline;
-use confab::{Args, Confab, Config, ConnectError, CorsPolicy, Io, Namespace, Payload, Socket};
+use confab::{
+    Args, Broadcast, Confab, Config, ConnectError, CorsPolicy, Io, Namespace, Payload, Socket,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -191,14 +193,16 @@ fn main_nsp() -> String {
     "/".into()
 }
 
+/// The sockets of `nsp` in any of `rooms` (all when empty), minus `except`.
+fn selection(io: &Io, nsp: &str, rooms: Vec<String>, except: Vec<String>) -> Broadcast {
+    except
+        .into_iter()
+        .fold(io.of(nsp).to_rooms(rooms), |t, room| t.except(room))
+}
+
 async fn emit(io: web::Data<Io>, body: web::Json<EmitRequest>) -> HttpResponse {
     let body = body.into_inner();
-    let target = body
-        .except
-        .into_iter()
-        .fold(io.of(&body.nsp).to_rooms(body.rooms), |t, room| {
-            t.except(room)
-        });
+    let target = selection(&io, &body.nsp, body.rooms, body.except);
     match Args::new(&body.data) {
         Ok(args) => match body.ack_timeout_ms {
             None => {
@@ -223,6 +227,47 @@ async fn emit(io: web::Data<Io>, body: web::Json<EmitRequest>) -> HttpResponse {
             HttpResponse::BadRequest().json(json!({ "ok": false, "error": err.to_string() }))
         }
     }
+}
+
+/// `POST /api/rooms` and `POST /api/disconnect`: a selection and what to
+/// do with it.
+#[derive(Deserialize)]
+struct SelectionRequest {
+    #[serde(default = "main_nsp")]
+    nsp: String,
+    #[serde(default)]
+    rooms: Vec<String>,
+    #[serde(default)]
+    except: Vec<String>,
+    #[serde(default)]
+    join: Vec<String>,
+    #[serde(default)]
+    leave: Vec<String>,
+    #[serde(default)]
+    close: bool,
+}
+
+async fn rooms(io: web::Data<Io>, body: web::Json<SelectionRequest>) -> HttpResponse {
+    let body = body.into_inner();
+    let target = selection(&io, &body.nsp, body.rooms, body.except);
+    if !body.join.is_empty() {
+        target.clone().join(body.join);
+    }
+    if !body.leave.is_empty() {
+        target.leave(body.leave);
+    }
+    HttpResponse::Ok().json(json!({ "ok": true }))
+}
+
+async fn disconnect(io: web::Data<Io>, body: web::Json<SelectionRequest>) -> HttpResponse {
+    let body = body.into_inner();
+    let target = selection(&io, &body.nsp, body.rooms, body.except);
+    if body.close {
+        target.close_connections();
+    } else {
+        target.disconnect();
+    }
+    HttpResponse::Ok().json(json!({ "ok": true }))
 }
 
 #[derive(Deserialize)]
@@ -279,6 +324,8 @@ async fn main() -> std::io::Result<()> {
             )
             .route("/api/emit", web::post().to(emit))
             .route("/api/sockets", web::get().to(sockets))
+            .route("/api/rooms", web::post().to(rooms))
+            .route("/api/disconnect", web::post().to(disconnect))
     })
     .workers(2)
     .disable_signals()

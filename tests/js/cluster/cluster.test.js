@@ -187,6 +187,15 @@ test("socketsJoin and socketsLeave from Node and from the emitter move confab's 
   for (const n of members) assert.deepEqual(seen[n], [], n);
 });
 
+test("socketsJoin and socketsLeave from a confab node move Node's and the other confab node's sockets", { skip }, async () => {
+  await postJson(`${confabA.url}/api/rooms`, { rooms: ["room1"], join: ["from-confab"] });
+  let inRoom = await waitRoom("from-confab", 3);
+  assert.deepEqual(inRoom.sort(), members.map((n) => clients[n].socket.id).sort());
+  await postJson(`${confabB.url}/api/rooms`, { rooms: ["from-confab"], except: [clients.n1.socket.id], leave: ["from-confab"] });
+  inRoom = await waitRoom("from-confab", 1);
+  assert.deepEqual(inRoom, [clients.n1.socket.id]);
+});
+
 /** Polls Node's fetchSockets for `room` until it has `count` sockets (safety net: 5 s). */
 async function waitRoom(room, count) {
   const deadline = Date.now() + 5000;
@@ -213,7 +222,7 @@ test("a broadcast with acks from confab counts every client's reply on every nod
   assert.deepEqual(late.body, { ok: false, error: "timeout" });
 });
 
-test("disconnectSockets from Node and from the emitter reach confab's clients", { skip }, async () => {
+test("disconnectSockets from Node and the emitter reach confab's clients, and from confab Node's", { skip }, async () => {
   const a2 = clients.a2.socket;
   const gone = once(a2, "disconnect");
   nodeN.io.in(a2.id).disconnectSockets();
@@ -222,9 +231,13 @@ test("disconnectSockets from Node and from the emitter reach confab's clients", 
   const closed = once(b2, "disconnect");
   emitter.in(b2.id).disconnectSockets(true);
   assert.equal((await closed)[0], "transport close");
+  const n2 = clients.n2.socket;
+  const cut = once(n2, "disconnect");
+  await postJson(`${confabA.url}/api/disconnect`, { rooms: [n2.id] });
+  assert.equal((await cut)[0], "io server disconnect");
   // The fence no longer expects them.
-  delete clients.a2;
-  delete clients.b2;
-  a2.close();
-  b2.close();
+  for (const n of ["a2", "b2", "n2"]) {
+    clients[n].socket.close();
+    delete clients[n];
+  }
 });
