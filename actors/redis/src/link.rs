@@ -52,11 +52,13 @@ pub enum Inbound {
     Lost,
 }
 
-/// A channel or a pattern to receive.
+/// A channel or a pattern to receive. Patterns order first: on a
+/// (re)connect they are subscribed before any channel, so a node counted
+/// on its request channel already receives its broadcasts.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Subscription {
-    Channel(String),
     Pattern(String),
+    Channel(String),
 }
 
 /// The node's connections. Cheap to clone.

@@ -1,12 +1,15 @@
 // Two confab nodes lose their Redis mid-test: local delivery goes on,
 // cluster-wide listing answers with what it has, and delivery across nodes
-// resumes once Redis is back (started again on the same port).
+// resumes once Redis is back (started again on the same port). And a node
+// whose Redis is not there at start starts anyway, says so, serves its
+// clients, and joins when Redis comes.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { io as connect } from "socket.io-client";
 import { startServer, once } from "../harness.js";
 import { postJson } from "../client/helpers.js";
-import { startRedis, redisClient } from "./redis.js";
+import { Emitter } from "@socket.io/redis-emitter";
+import { startRedis, redisClient, freePort } from "./redis.js";
 
 const skip = process.env.CONFAB_TEST_SERVER === "node" && "a confab cluster needs the confab testbed";
 
@@ -76,4 +79,43 @@ test("with Redis killed, local delivery goes on and listing says only what is he
   }
   const both = await (await fetch(`${nodeA.url}/api/sockets?nsp=/`)).json();
   assert.deepEqual(both.map((s) => s.id).sort(), [onA.id, onB.id].sort());
+});
+
+test("a node whose Redis is unreachable at start serves its clients, says so, and joins when Redis comes", { skip }, async () => {
+  const port = await freePort();
+  const node = await startServer(
+    { CONFAB_ADAPTER__URL: `redis://127.0.0.1:${port}`, RUST_LOG: "warn" },
+    { stderr: "pipe" },
+  );
+  let log = "";
+  node.child.stderr.on("data", (chunk) => (log += chunk));
+  const alone = connect(node.url, { transports: ["websocket"], forceNew: true });
+  let redisLate;
+  try {
+    await once(alone, "connect");
+    const local = once(alone, "alone");
+    await postEmit(node, { event: "alone", data: 1 });
+    assert.deepEqual(await local, [1]);
+    assert.match(log, /redis unreachable/);
+
+    redisLate = await startRedis(port);
+    const client = await redisClient(redisLate.url);
+    try {
+      const deadline = Date.now() + 20_000;
+      while ((await client.pubSubNumSub("socket.io-request#/#"))["socket.io-request#/#"] < 1) {
+        if (Date.now() > deadline) throw new Error("the node did not join");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // What the cluster sends now reaches its client.
+      const message = once(alone, "from-redis");
+      new Emitter(client).emit("from-redis", 7);
+      assert.deepEqual(await message, [7]);
+    } finally {
+      await client.quit();
+    }
+  } finally {
+    alone.close();
+    await node.stop();
+    await redisLate?.stop();
+  }
 });

@@ -19,12 +19,13 @@ export function freePort() {
 }
 
 /**
- * Starts redis-server. Resolves to { url, port, stop, restart }: `stop()`
- * kills it (SIGKILL with `{ hard: true }`), `restart()` starts it again on
- * the same port (for tests that lose Redis mid-way).
+ * Starts redis-server (on `port`, or a free one). Resolves to
+ * { url, port, stop, restart }: `stop()` kills it (SIGKILL with
+ * `{ hard: true }`), `restart()` starts it again on the same port (for
+ * tests that lose Redis mid-way).
  */
-export async function startRedis() {
-  const port = await freePort();
+export async function startRedis(port) {
+  port ??= await freePort();
   let child = await launch(port);
   const stop = ({ hard = false } = {}) =>
     new Promise((resolve) => {
