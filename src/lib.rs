@@ -63,15 +63,16 @@ use std::sync::Arc;
 
 use actix_web::{HttpRequest, web};
 use confab_engine::ClusterFactory;
-use confab_redis::{AdapterConfig, AdapterKind, RedisCluster};
+use confab_redis::RedisCluster;
 
 pub use api::{ApiError, Delivery, Operation, Targets};
 pub use appliance::Appliance;
 pub use confab_engine::{
     Ack, AckError, Args, ArgsError, Broadcast, ConnectError, ConnectRequest, DisconnectReason,
     EncodeError, Engine, EngineConfig, EngineHooks, EventRate, Handshake, Io, Namespace,
-    Namespaces, Payload, Presence, PresenceHook, RoomChange, RoomHook, Socket, SocketInfo,
+    Namespaces, Payload, Presence, PresenceHook, Remote, RoomChange, RoomHook, Socket, SocketInfo,
 };
+pub use confab_redis::{AdapterConfig, AdapterKind};
 pub use config::Config;
 pub use transport::{AllowRequest, CorsPolicy};
 

@@ -18,6 +18,7 @@ async function cluster(profile) {
   return {
     a,
     b,
+    redis,
     stop: async () => {
       await Promise.all([a.stop(), b.stop()]);
       await redis.stop();
@@ -92,6 +93,7 @@ describe("Ignis on two nodes", { skip }, () => {
       const listed = await nodes.a.api("GET", "/api/clients?user=ig-b", { key: true });
       assert.equal(listed.status, 200);
       assert.deepEqual(listed.body.clients.map((c) => [c.id, c.userId]), [[onB.id, "ig-b"]]);
+      assert.equal(listed.body.complete, true);
       assert.ok(listed.body.clients[0].rooms.includes("user:ig-b"), JSON.stringify(listed.body));
 
       const direct = collect(onB, "direct");
@@ -108,6 +110,20 @@ describe("Ignis on two nodes", { skip }, () => {
       assert.equal((await gone)[0], "io server disconnect");
     } finally {
       close(onB);
+    }
+  });
+
+  test("with Redis gone, node A lists its own clients and says the list is partial", async () => {
+    const onA = await client(nodes.a, "ig-a");
+    const onB = await client(nodes.b, "ig-b2");
+    try {
+      await nodes.redis.stop({ hard: true });
+      const listed = await nodes.a.api("GET", "/api/clients", { key: true });
+      assert.equal(listed.status, 200);
+      assert.deepEqual(listed.body.clients.map((c) => c.id), [onA.id]);
+      assert.equal(listed.body.complete, false);
+    } finally {
+      close(onA, onB);
     }
   });
 });
