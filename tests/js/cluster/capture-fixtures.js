@@ -8,36 +8,23 @@
 // Two in-process Node servers (A, B) share the Redis; a client on B answers
 // acks. Each step names the messages it produced.
 import { writeFileSync, mkdirSync } from "node:fs";
-import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Server } from "socket.io";
 import { io as connect } from "socket.io-client";
-import { createAdapter } from "@socket.io/redis-adapter";
 import { Emitter } from "@socket.io/redis-emitter";
 import { startRedis, redisClient, recordAll } from "./redis.js";
+import { startNodeServer } from "./node-server.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const out = path.resolve(here, "..", "..", "..", "actors", "redis", "fixtures", "node.json");
 
-async function nodeServer(url) {
-  const pub = await redisClient(url);
-  const sub = pub.duplicate();
-  sub.on("error", () => {});
-  await sub.connect();
-  const httpServer = http.createServer();
-  const io = new Server(httpServer, { adapter: createAdapter(pub, sub) });
-  await new Promise((r) => httpServer.listen(0, "127.0.0.1", r));
-  return { io, port: httpServer.address().port, close: async () => { io.close(); await pub.quit(); await sub.quit(); } };
-}
-
 const redis = await startRedis();
 const recorder = await recordAll(redis.url);
-const a = await nodeServer(redis.url);
-const b = await nodeServer(redis.url);
+const a = await startNodeServer(redis.url);
+const b = await startNodeServer(redis.url);
 b.io.on("connection", (socket) => socket.join("room1"));
 b.io.on("ping", (n, callback) => callback({ pong: n }));
-const client = connect(`http://127.0.0.1:${b.port}`, { transports: ["websocket"] });
+const client = connect(b.url, { transports: ["websocket"] });
 client.on("q", (n, callback) => callback(Buffer.from([n, 42])));
 await new Promise((r) => client.once("connect", r));
 const emitterClient = await redisClient(redis.url);
