@@ -172,15 +172,33 @@ fn admin_namespace(ns: &mut Namespace) {
     echo(ns);
 }
 
+/// Which sockets a route acts on: those of `nsp` in any of `rooms` (all
+/// when empty), minus those in `except`.
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct EmitRequest {
+struct Selection {
     #[serde(default = "main_nsp")]
     nsp: String,
     #[serde(default)]
     rooms: Vec<String>,
     #[serde(default)]
     except: Vec<String>,
+}
+
+impl Selection {
+    fn of(self, io: &Io) -> Broadcast {
+        self.except
+            .into_iter()
+            .fold(io.of(&self.nsp).to_rooms(self.rooms), |t, room| {
+                t.except(room)
+            })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EmitRequest {
+    #[serde(flatten)]
+    selection: Selection,
     event: String,
     #[serde(default)]
     data: Value,
@@ -193,16 +211,9 @@ fn main_nsp() -> String {
     "/".into()
 }
 
-/// The sockets of `nsp` in any of `rooms` (all when empty), minus `except`.
-fn selection(io: &Io, nsp: &str, rooms: Vec<String>, except: Vec<String>) -> Broadcast {
-    except
-        .into_iter()
-        .fold(io.of(nsp).to_rooms(rooms), |t, room| t.except(room))
-}
-
 async fn emit(io: web::Data<Io>, body: web::Json<EmitRequest>) -> HttpResponse {
     let body = body.into_inner();
-    let target = selection(&io, &body.nsp, body.rooms, body.except);
+    let target = body.selection.of(&io);
     match Args::new(&body.data) {
         Ok(args) => match body.ack_timeout_ms {
             None => {
@@ -233,12 +244,8 @@ async fn emit(io: web::Data<Io>, body: web::Json<EmitRequest>) -> HttpResponse {
 /// do with it.
 #[derive(Deserialize)]
 struct SelectionRequest {
-    #[serde(default = "main_nsp")]
-    nsp: String,
-    #[serde(default)]
-    rooms: Vec<String>,
-    #[serde(default)]
-    except: Vec<String>,
+    #[serde(flatten)]
+    selection: Selection,
     #[serde(default)]
     join: Vec<String>,
     #[serde(default)]
@@ -249,7 +256,7 @@ struct SelectionRequest {
 
 async fn rooms(io: web::Data<Io>, body: web::Json<SelectionRequest>) -> HttpResponse {
     let body = body.into_inner();
-    let target = selection(&io, &body.nsp, body.rooms, body.except);
+    let target = body.selection.of(&io);
     if !body.join.is_empty() {
         target.clone().join(body.join);
     }
@@ -261,7 +268,7 @@ async fn rooms(io: web::Data<Io>, body: web::Json<SelectionRequest>) -> HttpResp
 
 async fn disconnect(io: web::Data<Io>, body: web::Json<SelectionRequest>) -> HttpResponse {
     let body = body.into_inner();
-    let target = selection(&io, &body.nsp, body.rooms, body.except);
+    let target = body.selection.of(&io);
     if body.close {
         target.close_connections();
     } else {

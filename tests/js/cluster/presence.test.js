@@ -8,9 +8,8 @@
 // node's presence task after the checked change, must come next.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { io } from "socket.io-client";
 import { startConfab, until } from "../api/lib.js";
-import { connected } from "../client/helpers.js";
+import { baasixClient } from "./seed-clients.js";
 import { startRedis } from "./redis.js";
 
 const skip = process.env.CONFAB_TEST_SERVER === "node" && "a confab cluster needs the confab binary";
@@ -18,17 +17,7 @@ const skip = process.env.CONFAB_TEST_SERVER === "node" && "a confab cluster need
 let redis, nodeA, nodeB, watcher;
 const events = [];
 
-function client(node, userId, opts = {}) {
-  const socket = io(node.url, {
-    path: "/realtime",
-    transports: ["websocket"],
-    auth: { token: node.token(userId) },
-    forceNew: true,
-    reconnection: false,
-    ...opts,
-  });
-  return connected(socket).then(() => socket);
-}
+const client = baasixClient;
 
 function closeAndWait(socket) {
   const gone = new Promise((resolve) => socket.once("disconnect", resolve));

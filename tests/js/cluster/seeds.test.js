@@ -3,9 +3,9 @@
 // node B (and A).
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { io } from "socket.io-client";
 import { startConfab, until } from "../api/lib.js";
-import { close, connected, collect, once } from "../client/helpers.js";
+import { close, collect, once } from "../client/helpers.js";
+import { baasixClient, ignisClient } from "./seed-clients.js";
 import { startRedis } from "./redis.js";
 
 const skip = process.env.CONFAB_TEST_SERVER === "node" && "a confab cluster needs the confab binary";
@@ -31,17 +31,7 @@ describe("BAASIX on two nodes", { skip }, () => {
   before(async () => (nodes = await cluster("baasix")));
   after(async () => nodes?.stop());
 
-  async function client(node, userId) {
-    const socket = io(node.url, {
-      path: "/realtime",
-      transports: ["websocket"],
-      auth: { token: node.token(userId) },
-      forceNew: true,
-      reconnection: false,
-    });
-    await connected(socket);
-    return socket;
-  }
+  const client = baasixClient;
 
   test("a notification and an item event posted to node A reach the clients on node B", async () => {
     const onB = await client(nodes.b, "bx1");
@@ -74,18 +64,7 @@ describe("Ignis on two nodes", { skip }, () => {
   before(async () => (nodes = await cluster("ignis")));
   after(async () => nodes?.stop());
 
-  async function client(node, userId) {
-    const socket = io(node.url, {
-      extraHeaders: { Authorization: `Bearer ${node.token(userId)}` },
-      forceNew: true,
-      reconnection: false,
-    });
-    await connected(socket);
-    const authenticated = once(socket, "authenticated");
-    socket.emit("authenticate");
-    await authenticated;
-    return socket;
-  }
+  const client = ignisClient;
 
   test("node A's API lists, sends to and disconnects a client on node B", async () => {
     const onB = await client(nodes.b, "ig-b");
