@@ -11,7 +11,7 @@ import { io as connect } from "socket.io-client";
 import { Emitter } from "@socket.io/redis-emitter";
 import { startServer, once } from "../harness.js";
 import { postJson } from "../client/helpers.js";
-import { startRedis, redisClient } from "./redis.js";
+import { startRedis, redisClient, untilSubscribed } from "./redis.js";
 import { startNodeServer } from "./node-server.js";
 
 const skip = process.env.CONFAB_TEST_SERVER === "node" && "a confab cluster needs the confab testbed";
@@ -87,12 +87,8 @@ before(async () => {
   await client("n2", nodeN.url);
   emitterClient = await redisClient(redis.url);
   emitter = new Emitter(emitterClient);
-  // Every node has joined once each sees the others on the request channel.
-  const deadline = Date.now() + 10_000;
-  while ((await emitterClient.pubSubNumSub("socket.io-request#/#"))["socket.io-request#/#"] < 3) {
-    if (Date.now() > deadline) throw new Error("the nodes did not all subscribe");
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  // Every node has joined once the request channel counts three.
+  await untilSubscribed(redis.url, 3);
 });
 
 after(async () => {

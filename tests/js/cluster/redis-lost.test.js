@@ -9,7 +9,7 @@ import { io as connect } from "socket.io-client";
 import { startServer, once } from "../harness.js";
 import { postJson } from "../client/helpers.js";
 import { Emitter } from "@socket.io/redis-emitter";
-import { startRedis, redisClient, freePort } from "./redis.js";
+import { startRedis, redisClient, freePort, untilSubscribed } from "./redis.js";
 
 const skip = process.env.CONFAB_TEST_SERVER === "node" && "a confab cluster needs the confab testbed";
 
@@ -19,19 +19,7 @@ async function postEmit(server, body) {
   assert.equal((await postJson(`${server.url}/api/emit`, body)).status, 200);
 }
 
-/** Resolves once both nodes subscribe to the request channel (safety net: 20 s). */
-async function bothSubscribed() {
-  const client = await redisClient(redis.url);
-  try {
-    const deadline = Date.now() + 20_000;
-    while ((await client.pubSubNumSub("socket.io-request#/#"))["socket.io-request#/#"] < 2) {
-      if (Date.now() > deadline) throw new Error("the nodes did not subscribe again");
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  } finally {
-    await client.quit();
-  }
-}
+const bothSubscribed = () => untilSubscribed(redis.url, 2);
 
 before(async () => {
   if (skip) return;
@@ -99,13 +87,9 @@ test("a node whose Redis is unreachable at start serves its clients, says so, an
     assert.match(log, /redis unreachable/);
 
     redisLate = await startRedis(port);
+    await untilSubscribed(redisLate.url, 1);
     const client = await redisClient(redisLate.url);
     try {
-      const deadline = Date.now() + 20_000;
-      while ((await client.pubSubNumSub("socket.io-request#/#"))["socket.io-request#/#"] < 1) {
-        if (Date.now() > deadline) throw new Error("the node did not join");
-        await new Promise((r) => setTimeout(r, 50));
-      }
       // What the cluster sends now reaches its client.
       const message = once(alone, "from-redis");
       new Emitter(client).emit("from-redis", 7);

@@ -99,3 +99,21 @@ export async function recordAll(url) {
     });
   return { messages, until, close: () => client.quit() };
 }
+
+/**
+ * Resolves once `count` connections subscribe to `channel` (by default the
+ * main namespace's request channel: one per node of a cluster); rejects
+ * after 20 s.
+ */
+export async function untilSubscribed(url, count, channel = "socket.io-request#/#") {
+  const client = await redisClient(url);
+  try {
+    const deadline = Date.now() + 20_000;
+    while ((await client.pubSubNumSub(channel))[channel] < count) {
+      if (Date.now() > deadline) throw new Error(`fewer than ${count} subscribers on ${channel}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    await client.quit();
+  }
+}
