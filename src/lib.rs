@@ -70,7 +70,7 @@ pub use appliance::Appliance;
 pub use confab_engine::{
     Ack, AckError, Args, ArgsError, Broadcast, ConnectError, ConnectRequest, DisconnectReason,
     EncodeError, Engine, EngineConfig, EngineHooks, EventRate, Handshake, Io, Namespace,
-    Namespaces, Payload, Presence, PresenceHook, Remote, RoomChange, RoomHook, Socket, SocketInfo,
+    Namespaces, Payload, Presence, PresenceHook, RoomChange, RoomHook, Socket, SocketInfo,
 };
 pub use confab_redis::{AdapterConfig, AdapterKind};
 pub use config::Config;

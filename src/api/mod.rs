@@ -43,7 +43,7 @@ use crate::services::auth::now_iso;
 use crate::services::items::{self, FileAction, ItemAction};
 use crate::services::notifications::StoreError;
 use crate::services::operations::{self, Progress};
-use crate::{Args, Broadcast, EncodeError, Remote, SocketInfo};
+use crate::{Args, Broadcast, EncodeError, SocketInfo};
 
 /// Why a server-side call was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -274,14 +274,9 @@ impl Appliance {
         self.io().of("/").sockets().await
     }
 
-    /// The sockets `targets` selects, on every node of a cluster;
-    /// `complete` is false when a node did not answer (Redis lost, a node
-    /// too slow): the list then holds what did.
-    pub async fn find_clients(
-        &self,
-        targets: &Targets,
-    ) -> Result<Remote<Vec<SocketInfo>>, ApiError> {
-        Ok(self.select(targets)?.fetch_sockets().await)
+    /// The sockets `targets` selects.
+    pub async fn find_clients(&self, targets: &Targets) -> Result<Vec<SocketInfo>, ApiError> {
+        Ok(self.select(targets)?.sockets().await)
     }
 
     /// Disconnects the sockets `targets` selects, which must select

@@ -10,7 +10,7 @@ use super::input::{List, present};
 use super::{Admin, Body, HttpError, Query};
 use crate::api::{Targets, check_event};
 use crate::appliance::Appliance;
-use crate::{Args, Remote, SocketInfo};
+use crate::{Args, SocketInfo};
 
 /// `POST /api/emit`: `event` with `data` (one argument; none when absent)
 /// to rooms, users and sockets, minus `except`; no target is everyone in
@@ -106,16 +106,13 @@ pub async fn clients(
         ..Targets::default()
     };
     let user = nonempty(query.user);
-    let Remote {
-        value: mut found,
-        complete,
-    } = app.find_clients(&targets).await?;
+    let mut found = app.find_clients(&targets).await?;
     if let Some(user) = &user {
         found.retain(|s| s.user_id.as_ref() == Some(user));
     }
     found.sort_by_key(|s| (s.connected_at, s.id.clone()));
     let list: Vec<Value> = found.iter().map(client_json).collect();
-    Ok(HttpResponse::Ok().json(json!({ "clients": list, "complete": complete })))
+    Ok(HttpResponse::Ok().json(json!({ "clients": list })))
 }
 
 /// `POST /api/disconnect`: the sockets given, the users' and the rooms'.

@@ -15,8 +15,8 @@ use tokio::sync::mpsc;
 
 use crate::broadcast::BroadcastMessage;
 use crate::channels::Channels;
-use crate::cluster::Node;
 use crate::link::Inbound;
+use crate::node::Node;
 use crate::request::{Ask, Request, Target as RequestTarget};
 use crate::response::{Answer, Response};
 use crate::sockets::to_remote;

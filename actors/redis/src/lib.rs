@@ -25,6 +25,7 @@ pub mod config;
 pub mod data;
 mod inbound;
 pub mod link;
+mod node;
 mod pending;
 pub mod presence;
 pub mod request;
