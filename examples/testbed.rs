@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use confab::body_deadline::BodyDeadline;
-use confab::{Args, Confab, Config, ConnectError, CorsPolicy, Io, Namespace, Payload, Socket};
+use confab::{
+    Args, Broadcast, Confab, Config, ConnectError, CorsPolicy, Io, Namespace, Payload, Socket,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -170,17 +172,39 @@ fn admin_namespace(ns: &mut Namespace) {
     echo(ns);
 }
 
+/// Which sockets a route acts on: those of `nsp` in any of `rooms` (all
+/// when empty), minus those in `except`.
 #[derive(Deserialize)]
-struct EmitRequest {
+struct Selection {
     #[serde(default = "main_nsp")]
     nsp: String,
     #[serde(default)]
     rooms: Vec<String>,
     #[serde(default)]
     except: Vec<String>,
+}
+
+impl Selection {
+    fn of(self, io: &Io) -> Broadcast {
+        self.except
+            .into_iter()
+            .fold(io.of(&self.nsp).to_rooms(self.rooms), |t, room| {
+                t.except(room)
+            })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EmitRequest {
+    #[serde(flatten)]
+    selection: Selection,
     event: String,
     #[serde(default)]
     data: Value,
+    /// Wait this long for every client's ack (on every node) and answer
+    /// them: `io.timeout(t).emitWithAck`.
+    ack_timeout_ms: Option<u64>,
 }
 
 fn main_nsp() -> String {
@@ -189,21 +213,68 @@ fn main_nsp() -> String {
 
 async fn emit(io: web::Data<Io>, body: web::Json<EmitRequest>) -> HttpResponse {
     let body = body.into_inner();
-    let target = body
-        .except
-        .into_iter()
-        .fold(io.of(&body.nsp).to_rooms(body.rooms), |t, room| {
-            t.except(room)
-        });
+    let target = body.selection.of(&io);
     match Args::new(&body.data) {
-        Ok(args) => {
-            target.emit_args(&body.event, &args);
-            HttpResponse::Ok().json(json!({ "ok": true }))
-        }
+        Ok(args) => match body.ack_timeout_ms {
+            None => {
+                target.emit_args(&body.event, &args);
+                HttpResponse::Ok().json(json!({ "ok": true }))
+            }
+            Some(ms) => {
+                let timeout = Duration::from_millis(ms);
+                let answered = target.emit_args_with_ack(&body.event, &args, timeout).await;
+                if !answered.complete {
+                    return HttpResponse::Ok().json(json!({ "ok": false, "error": "timeout" }));
+                }
+                let replies: Vec<Value> = answered
+                    .replies
+                    .iter()
+                    .map(|reply| reply.json().into_iter().next().unwrap_or(Value::Null))
+                    .collect();
+                HttpResponse::Ok().json(json!({ "ok": true, "replies": replies }))
+            }
+        },
         Err(err) => {
             HttpResponse::BadRequest().json(json!({ "ok": false, "error": err.to_string() }))
         }
     }
+}
+
+/// `POST /api/rooms` and `POST /api/disconnect`: a selection and what to
+/// do with it.
+#[derive(Deserialize)]
+struct SelectionRequest {
+    #[serde(flatten)]
+    selection: Selection,
+    #[serde(default)]
+    join: Vec<String>,
+    #[serde(default)]
+    leave: Vec<String>,
+    #[serde(default)]
+    close: bool,
+}
+
+async fn rooms(io: web::Data<Io>, body: web::Json<SelectionRequest>) -> HttpResponse {
+    let body = body.into_inner();
+    let target = body.selection.of(&io);
+    if !body.join.is_empty() {
+        target.clone().join(body.join);
+    }
+    if !body.leave.is_empty() {
+        target.leave(body.leave);
+    }
+    HttpResponse::Ok().json(json!({ "ok": true }))
+}
+
+async fn disconnect(io: web::Data<Io>, body: web::Json<SelectionRequest>) -> HttpResponse {
+    let body = body.into_inner();
+    let target = body.selection.of(&io);
+    if body.close {
+        target.close_connections();
+    } else {
+        target.disconnect();
+    }
+    HttpResponse::Ok().json(json!({ "ok": true }))
 }
 
 #[derive(Deserialize)]
@@ -260,6 +331,8 @@ async fn main() -> std::io::Result<()> {
             )
             .route("/api/emit", web::post().to(emit))
             .route("/api/sockets", web::get().to(sockets))
+            .route("/api/rooms", web::post().to(rooms))
+            .route("/api/disconnect", web::post().to(disconnect))
     })
     .workers(2)
     .disable_signals()

@@ -122,6 +122,9 @@ pub fn settings(config: &Config) -> Vec<Problem> {
     {
         problems.push(Problem(err.to_string()));
     }
+    if let Err(err) = config.adapter.check() {
+        problems.push(Problem(err.to_string()));
+    }
     problems
 }
 
@@ -238,6 +241,7 @@ mod tests {
             c.admin.enabled = true;
             c.admin.password_hash = "hunter2".into();
             c.metrics.path = "metrics".into();
+            c.adapter.kind = Some(confab_redis::AdapterKind::Redis);
         });
         let keys: Vec<&str> = found.iter().map(|p| p.split(':').next().unwrap()).collect();
         assert_eq!(
@@ -249,7 +253,8 @@ mod tests {
                 "identity.leeway_secs",
                 "chat.push_webhook",
                 "admin.password_hash",
-                "metrics.path"
+                "metrics.path",
+                "adapter.url"
             ],
             "{found:#?}"
         );

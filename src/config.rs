@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::admin::AdminConfig;
 use crate::chat::ChatOptions;
+use confab_redis::AdapterConfig;
+
 use crate::data_dir::{self, SecretError};
 use crate::identity::{self, IdentityConfig};
 use crate::list_setting::list_or_csv;
@@ -99,6 +101,9 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// Connection state recovery (`[recovery]`).
     pub recovery: RecoveryConfig,
+    /// Where rooms and broadcasts live: this process, or a cluster on
+    /// Redis (`[adapter]`).
+    pub adapter: AdapterConfig,
 }
 
 /// `[recovery]`: Socket.IO's connection state recovery. A client whose
@@ -218,6 +223,7 @@ impl Default for Config {
             admin: AdminConfig::default(),
             metrics: MetricsConfig::default(),
             recovery: RecoveryConfig::default(),
+            adapter: AdapterConfig::default(),
         }
     }
 }
@@ -377,8 +383,8 @@ fn preset_named(name: &str) -> Option<&'static str> {
 }
 
 /// The environment names the seeds' own deployments use: `SOCKET_PATH`,
-/// `SOCKET_ENABLED`, `SOCKET_CORS_ENABLED_ORIGINS` (BAASIX), `FRONTEND_URL`
-/// (nick-doc).
+/// `SOCKET_ENABLED`, `SOCKET_CORS_ENABLED_ORIGINS`, `CACHE_REDIS_URL`
+/// (BAASIX), `FRONTEND_URL` (nick-doc).
 fn seed_env() -> Env {
     Env::raw()
         .only(&[
@@ -386,6 +392,7 @@ fn seed_env() -> Env {
             "socket_enabled",
             "socket_cors_enabled_origins",
             "frontend_url",
+            "cache_redis_url",
         ])
         .map(|key| {
             // `key` is uncased: these comparisons ignore case.
@@ -393,6 +400,8 @@ fn seed_env() -> Env {
                 "path".into()
             } else if key == "socket_enabled" {
                 "socket_enabled".into()
+            } else if key == "cache_redis_url" {
+                "adapter.url".into()
             } else {
                 "cors_origins".into()
             }
@@ -412,6 +421,7 @@ fn is_text_key(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
     key == "api.keys"
         || key == "chat.push_token"
+        || key == "adapter.url"
         || key
             .strip_prefix("identity.")
             .is_some_and(|rest| identity::TEXT_KEYS.contains(&rest))
@@ -558,6 +568,27 @@ mod tests {
             assert_eq!(identity.issuer.as_deref(), Some("true"));
             assert_eq!(identity.audience.as_deref(), Some("[a, b]"));
             assert_eq!(identity.user_claim, "123456789012345678901234567890");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_adapter_from_baasix_cache_redis_url_and_confab_names() {
+        use confab_redis::AdapterKind;
+        figment::Jail::expect_with(|jail| {
+            let adapter = Config::load(None).unwrap().adapter;
+            assert_eq!(adapter.effective_kind(), AdapterKind::Local);
+            jail.set_env("CACHE_REDIS_URL", "redis://127.0.0.1:6390");
+            let adapter = Config::load(None).unwrap().adapter;
+            assert_eq!(adapter.url, "redis://127.0.0.1:6390");
+            assert_eq!(adapter.effective_kind(), AdapterKind::Redis);
+            jail.set_env("CONFAB_ADAPTER__URL", "redis://:123@h:1");
+            jail.set_env("CONFAB_ADAPTER__KIND", "local");
+            jail.set_env("CONFAB_ADAPTER__REQUEST_TIMEOUT_MS", "250");
+            let adapter = Config::load(None).unwrap().adapter;
+            assert_eq!(adapter.url, "redis://:123@h:1", "CONFAB_* wins, as text");
+            assert_eq!(adapter.effective_kind(), AdapterKind::Local);
+            assert_eq!(adapter.request_timeout_ms, 250);
             Ok(())
         });
     }

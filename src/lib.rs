@@ -64,6 +64,8 @@ pub mod transport;
 use std::sync::Arc;
 
 use actix_web::{HttpRequest, web};
+use confab_engine::ClusterFactory;
+use confab_redis::RedisCluster;
 
 pub use api::{ApiError, Delivery, Targets};
 pub use appliance::Appliance;
@@ -73,6 +75,7 @@ pub use confab_engine::{
     Namespace, Namespaces, Payload, Presence, PresenceHook, Remote, RoomChange, RoomHook, Socket,
     SocketInfo, SocketPolicy,
 };
+pub use confab_redis::{AdapterConfig, AdapterKind};
 pub use config::Config;
 pub use http::Operation;
 pub use transport::{AllowRequest, CorsPolicy};
@@ -86,6 +89,7 @@ pub struct ConfabBuilder {
     allow_request: Option<AllowRequest>,
     namespaces: Namespaces,
     admin: Option<admin::Admin>,
+    adapter: AdapterConfig,
 }
 
 impl ConfabBuilder {
@@ -120,11 +124,21 @@ impl ConfabBuilder {
         self
     }
 
-    /// Settings from the appliance configuration (timings, path, CORS).
+    /// Settings from the appliance configuration (timings, path, CORS,
+    /// adapter).
     pub fn config(self, config: &Config) -> Self {
         self.engine_config(config.engine())
             .path(config.path.clone())
             .cors(CorsPolicy::from_list(&config.cors_origins))
+            .adapter(config.adapter.clone())
+    }
+
+    /// Where rooms and broadcasts live: this process (the default), or a
+    /// cluster on Redis shared with other confab nodes, Node servers and
+    /// emitters.
+    pub fn adapter(mut self, adapter: AdapterConfig) -> Self {
+        self.adapter = adapter;
+        self
     }
 
     /// Tells `hook` when a user's first socket connects and their last
@@ -158,7 +172,7 @@ impl ConfabBuilder {
         let hooks = EngineHooks {
             presence: self.presence,
             rooms,
-            cluster: None,
+            cluster: cluster(&self.adapter, &self.namespaces),
         };
         let engine = Engine::start_with_hooks(self.config, self.namespaces, hooks);
         if let Some(admin) = &self.admin {
@@ -170,6 +184,23 @@ impl ConfabBuilder {
             path,
             admission: transport::Admission::new(self.cors, self.allow_request),
             admin: self.admin,
+        }
+    }
+}
+
+/// The cluster part the adapter configuration asks for, if any. A Redis
+/// URL that does not parse (which `confab check` refuses) leaves the node
+/// alone, with an error in the log.
+fn cluster(adapter: &AdapterConfig, namespaces: &Namespaces) -> Option<ClusterFactory> {
+    if adapter.effective_kind() == AdapterKind::Local {
+        return None;
+    }
+    let nsps = namespaces.names().map(str::to_owned).collect();
+    match RedisCluster::factory(adapter, nsps) {
+        Ok(factory) => Some(factory),
+        Err(error) => {
+            tracing::error!(%error, "the redis adapter cannot start: this node runs alone");
+            None
         }
     }
 }
@@ -193,6 +224,7 @@ impl Confab {
             allow_request: None,
             namespaces: Namespaces::default(),
             admin: None,
+            adapter: AdapterConfig::default(),
         }
     }
 

@@ -132,6 +132,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if !shown.metrics.key.is_empty() {
                 shown.metrics.key = "(redacted)".into();
             }
+            shown.adapter.url = confab_redis::config::redacted_url(&shown.adapter.url);
             print!("{}", toml::to_string_pretty(&shown)?);
         }
         Command::Token(args) => {

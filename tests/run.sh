@@ -12,6 +12,12 @@ if ! command -v systemd-analyze >/dev/null; then
   apt-get update -qq && apt-get install -y -qq --no-install-recommends systemd
 fi
 
+# The Redis adapter's tests (Rust and JS) start private redis-server instances.
+if ! command -v redis-server >/dev/null; then
+  echo "== installing Debian's redis-server for the Redis adapter's tests"
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends redis-server
+fi
+
 echo "== rust: format, lints, build"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings

@@ -167,6 +167,10 @@ fn config_command_hides_the_secret() {
         &[
             ("CONFAB_IDENTITY__SECRET", SECRET),
             ("CONFAB_METRICS__KEY", metrics_key),
+            (
+                "CACHE_REDIS_URL",
+                "redis://:redis-password-not-to-show@127.0.0.1:6390",
+            ),
         ],
     );
     assert!(
@@ -177,6 +181,8 @@ fn config_command_hides_the_secret() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(!text.contains(SECRET));
     assert!(!text.contains(metrics_key));
+    assert!(!text.contains("redis-password-not-to-show"));
+    assert!(text.contains("redis://:(redacted)@127.0.0.1:6390"));
     assert!(text.contains("[identity]"));
     assert!(text.contains("[metrics]"));
     assert!(text.contains("(redacted)"));

@@ -105,7 +105,38 @@ async function handleHttp(req, res) {
       const except = asList(body.except);
       if (rooms.length) op = op.to(rooms);
       if (except.length) op = op.except(except);
+      if (Number.isFinite(body.ackTimeoutMs)) {
+        try {
+          const replies = await op.timeout(body.ackTimeoutMs).emitWithAck(body.event, body.data);
+          return sendJson(res, 200, { ok: true, replies });
+        } catch {
+          return sendJson(res, 200, { ok: false, error: "timeout" });
+        }
+      }
       op.emit(body.event, body.data);
+      return sendJson(res, 200, { ok: true });
+    }
+    if ((url.pathname === "/api/rooms" || url.pathname === "/api/disconnect") && req.method === "POST") {
+      let body;
+      try {
+        body = JSON.parse(await readBody(req));
+      } catch {
+        return sendJson(res, 400, { ok: false, error: "invalid JSON" });
+      }
+      const nsp = existingNsp(body?.nsp);
+      if (!nsp) return sendJson(res, 404, { ok: false, error: "unknown namespace" });
+      const select = () => {
+        let op = nsp;
+        if (asList(body.rooms).length) op = op.in(asList(body.rooms));
+        if (asList(body.except).length) op = op.except(asList(body.except));
+        return op;
+      };
+      if (url.pathname === "/api/disconnect") {
+        select().disconnectSockets(Boolean(body.close));
+      } else {
+        if (asList(body.join).length) select().socketsJoin(asList(body.join));
+        if (asList(body.leave).length) select().socketsLeave(asList(body.leave));
+      }
       return sendJson(res, 200, { ok: true });
     }
     if (url.pathname === "/api/sockets" && req.method === "GET") {

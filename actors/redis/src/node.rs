@@ -1,0 +1,250 @@
+//! What a node's cluster part and its inbound task share: its uid, its
+//! Redis link, the engine's handle, the namespaces it has joined, its open
+//! requests and its outbox; and the cluster-wide queries, which count the
+//! other nodes with `PUBSUB NUMSUB` and wait for their answers.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use confab_engine::{AckReplies, Args, Io, Payload, Remote, SocketInfo, Target};
+use tokio::sync::mpsc;
+
+use crate::broadcast::{BroadcastOpts, EventPacket, Flags};
+use crate::channels::Channels;
+use crate::link::{Link, LinkError, Subscription};
+use crate::pending::Pending;
+use crate::presence::Job;
+use crate::request::{Ask, Request};
+use crate::response::Answer;
+use crate::sockets::from_remote;
+use crate::wire::{Selection, WireError};
+
+/// What the cluster part and its inbound task share.
+pub(crate) struct Node {
+    pub(crate) uid: String,
+    prefix: String,
+    pub(crate) link: Link,
+    pub(crate) io: Io,
+    pub(crate) timeout: Duration,
+    channels: RwLock<HashMap<String, Channels>>,
+    pub(crate) pending: Pending,
+    outbox: mpsc::Sender<(String, Vec<u8>)>,
+    /// Presence changes, settled in order by the presence task.
+    pub(crate) presence: mpsc::UnboundedSender<Job>,
+}
+
+impl Node {
+    pub(crate) fn new(
+        uid: String,
+        prefix: String,
+        link: Link,
+        io: Io,
+        timeout: Duration,
+        outbox: mpsc::Sender<(String, Vec<u8>)>,
+        presence: mpsc::UnboundedSender<Job>,
+    ) -> Node {
+        Node {
+            pending: Pending::new(&uid),
+            uid,
+            prefix,
+            link,
+            io,
+            timeout,
+            channels: RwLock::default(),
+            outbox,
+            presence,
+        }
+    }
+
+    /// The channels of `nsp`, subscribing to them the first time: the
+    /// namespace's broadcasts, its request channel (once: other nodes
+    /// count this node by it), and both response channels.
+    pub(crate) fn join(&self, nsp: &str) -> Channels {
+        if let Some(channels) = self.read_channels().get(nsp) {
+            return channels.clone();
+        }
+        let mut all = self.channels.write().unwrap_or_else(|e| e.into_inner());
+        all.entry(nsp.to_owned())
+            .or_insert_with(|| {
+                let channels = Channels::new(&self.prefix, nsp);
+                for subscription in [
+                    Subscription::Pattern(channels.broadcast_pattern()),
+                    Subscription::Channel(channels.request().to_owned()),
+                    Subscription::Channel(channels.response().to_owned()),
+                    Subscription::Channel(channels.response_for(&self.uid)),
+                ] {
+                    self.link.subscribe(subscription);
+                }
+                channels
+            })
+            .clone()
+    }
+
+    pub(crate) fn read_channels(
+        &self,
+    ) -> std::sync::RwLockReadGuard<'_, HashMap<String, Channels>> {
+        self.channels.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues `bytes` for `channel`; never waits.
+    pub(crate) fn publish(&self, channel: String, bytes: Vec<u8>) {
+        if let Err(error) = self.outbox.try_send((channel, bytes)) {
+            tracing::warn!(%error, "redis outbox full or closed: a cluster message is dropped");
+        }
+    }
+
+    pub(crate) fn publish_encoded(&self, channel: String, bytes: Result<Vec<u8>, WireError>) {
+        match bytes {
+            Ok(bytes) => self.publish(channel, bytes),
+            Err(error) => tracing::warn!(%error, "a cluster message could not be encoded"),
+        }
+    }
+
+    pub(crate) fn request(&self, target: &Target, request_id: Option<String>, ask: Ask) {
+        let channels = self.join(&target.nsp);
+        let request = Request {
+            uid: Some(self.uid.clone()),
+            request_id,
+            ask,
+        };
+        self.publish_encoded(channels.request().to_owned(), request.encode());
+    }
+
+    /// How many other nodes will answer a request on `nsp`'s channel.
+    async fn others(&self, channels: &Channels) -> Result<usize, LinkError> {
+        Ok(self
+            .link
+            .numsub(channels.request())
+            .await?
+            .saturating_sub(1))
+    }
+
+    pub(crate) async fn fetch(self: Arc<Self>, target: Target) -> Remote<Vec<SocketInfo>> {
+        let channels = self.join(&target.nsp);
+        let partial = |value| Remote {
+            value,
+            complete: false,
+        };
+        let others = match self.others(&channels).await {
+            Ok(0) => {
+                return Remote {
+                    value: Vec::new(),
+                    complete: true,
+                };
+            }
+            Ok(n) => n,
+            Err(error) => {
+                tracing::warn!(%error, "fetch sockets: the other nodes cannot be counted");
+                return partial(Vec::new());
+            }
+        };
+        let mut opened = self.pending.open();
+        let ask = Ask::Fetch {
+            selection: selection(&target),
+        };
+        self.request(&target, Some(opened.id.clone()), ask);
+        let mut sockets = Vec::new();
+        let mut heard = 0;
+        let deadline = tokio::time::sleep(self.timeout);
+        tokio::pin!(deadline);
+        while heard < others {
+            tokio::select! {
+                answer = opened.answers.recv() => match answer {
+                    Some(Answer::Sockets(found)) => {
+                        heard += 1;
+                        sockets.extend(found.into_iter().map(|s| from_remote(&target.nsp, s)));
+                    }
+                    Some(Answer::SocketIds(ids)) => {
+                        heard += 1;
+                        sockets.extend(ids.into_iter().map(|id| from_remote(&target.nsp, crate::sockets::bare(id))));
+                    }
+                    Some(_) => {}
+                    None => break,
+                },
+                _ = &mut deadline => break,
+            }
+        }
+        if heard < others {
+            tracing::warn!(
+                heard,
+                others,
+                "fetch sockets: not every node answered in time"
+            );
+        }
+        Remote {
+            value: sockets,
+            complete: heard == others,
+        }
+    }
+
+    pub(crate) async fn acks(
+        self: Arc<Self>,
+        target: Target,
+        event: String,
+        args: Args,
+        timeout: Duration,
+    ) -> AckReplies {
+        let channels = self.join(&target.nsp);
+        let mut replies = AckReplies::default();
+        let others = match self.others(&channels).await {
+            Ok(n) => n,
+            Err(error) => {
+                tracing::warn!(%error, "broadcast with acks: the other nodes cannot be counted");
+                return replies;
+            }
+        };
+        if others == 0 {
+            replies.complete = true;
+            return replies;
+        }
+        let mut opened = self.pending.open();
+        let opts = BroadcastOpts {
+            selection: selection(&target),
+            flags: Flags {
+                timeout: Some(timeout.as_millis() as u64),
+                ..Flags::default()
+            },
+        };
+        let packet = EventPacket {
+            nsp: target.nsp.clone(),
+            event,
+            args,
+            id: None,
+        };
+        self.request(
+            &target,
+            Some(opened.id.clone()),
+            Ask::Broadcast { packet, opts },
+        );
+        let mut heard = 0;
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(deadline);
+        while heard < others || replies.replies.len() < replies.expected {
+            tokio::select! {
+                answer = opened.answers.recv() => match answer {
+                    Some(Answer::ClientCount(n)) => {
+                        heard += 1;
+                        replies.expected += n as usize;
+                    }
+                    Some(Answer::BroadcastAck(reply)) => {
+                        replies.replies.push(Payload::new(String::new(), reply));
+                    }
+                    Some(_) => {}
+                    None => break,
+                },
+                _ = &mut deadline => break,
+            }
+        }
+        replies.complete = heard == others && replies.replies.len() == replies.expected;
+        replies
+    }
+}
+
+/// The selection a target makes, as the wire writes it.
+pub(crate) fn selection(target: &Target) -> Selection {
+    Selection {
+        rooms: target.rooms.clone(),
+        except: target.except.clone(),
+    }
+}
