@@ -111,6 +111,42 @@ fn main_namespace(ns: &mut Namespace) {
             }
         }
     });
+    // Server-side events between the nodes of a cluster: `who` is answered
+    // with this process's id, `note` passed on to this node's clients
+    // (`server-note`), and a client's `ask-servers` asks the other nodes
+    // `who`, naming itself (Node's serverSideEmitWithAck).
+    ns.on_server_event("who", |_, _, ack| async move {
+        if let Some(ack) = ack {
+            let _ = ack.send(&json!({ "from": "confab", "pid": std::process::id() }));
+        }
+    });
+    ns.on_server_event("note", |io, payload, _| async move {
+        let note = payload.json().into_iter().next().unwrap_or(Value::Null);
+        let _ = io.of("/").local().emit("server-note", &note);
+    });
+    ns.on("ask-servers", |socket, _, ack| async move {
+        let Some(ack) = ack else { return };
+        let answers = socket
+            .io()
+            .server_side_emit_with_ack(socket.nsp(), "who", &socket.id(), Duration::from_secs(3))
+            .await;
+        let _ = match answers {
+            Ok(answers) => {
+                ack.send(&json!({ "complete": answers.complete, "answers": answers.value }))
+            }
+            Err(error) => ack.send(&json!({ "error": error.to_string() })),
+        };
+    });
+    ns.on("note-servers", |socket, payload, ack| async move {
+        let note = payload.json().into_iter().next().unwrap_or(Value::Null);
+        let sent = socket
+            .io()
+            .server_side_emit(socket.nsp(), "note", &note)
+            .is_ok();
+        if let Some(ack) = ack {
+            let _ = ack.send(&sent);
+        }
+    });
     // A broadcast with acks (Node's `io.to(room).timeout(t).emit(..., cb)`):
     // each client's first answer, and whether all came in time.
     ns.on("ask-room", |socket, payload, ack| async move {

@@ -78,7 +78,8 @@ impl Engine {
         let adapter = Adapter::new(hooks.presence, hooks.rooms, stats.clone())
             .recoverable(config.recovery.clone());
         let adapter = Arc::new(adapter);
-        let io = Io::new(adapter.clone());
+        let namespaces = Arc::new(namespaces);
+        let io = Io::new(adapter.clone(), namespaces.clone());
         if let Some(cluster) = hooks.cluster {
             adapter.join_cluster(cluster(io.clone()));
         }

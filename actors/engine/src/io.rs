@@ -10,17 +10,71 @@ use std::time::Duration;
 
 use crate::ack::{AckReplies, Asked};
 use crate::adapter::{Adapter, Remote, SocketInfo, Target};
+use crate::namespace::Namespaces;
+use crate::payload::Payload;
 use crate::protocol::socketio::{Args, EncodeError};
+use crate::server_events::ServerAck;
 
 /// Handle to a running engine's sockets and rooms.
 #[derive(Clone)]
 pub struct Io {
     adapter: Arc<Adapter>,
+    /// Whose server-side event handlers the other nodes' events reach.
+    namespaces: Arc<Namespaces>,
 }
 
 impl Io {
-    pub(crate) fn new(adapter: Arc<Adapter>) -> Io {
-        Io { adapter }
+    pub(crate) fn new(adapter: Arc<Adapter>, namespaces: Arc<Namespaces>) -> Io {
+        Io {
+            adapter,
+            namespaces,
+        }
+    }
+
+    /// Emits `event` to the other nodes of the cluster (Node's
+    /// `io.of(nsp).serverSideEmit`); their namespace's
+    /// [`Namespace::on_server_event`](crate::Namespace::on_server_event)
+    /// handlers get it. Alone, it goes nowhere.
+    pub fn server_side_emit<T: Serialize + ?Sized>(
+        &self,
+        nsp: &str,
+        event: &str,
+        data: &T,
+    ) -> Result<(), EncodeError> {
+        self.adapter.server_side_emit(nsp, event, &Args::new(data)?);
+        Ok(())
+    }
+
+    /// As [`Io::server_side_emit`], waiting up to `timeout` for one answer
+    /// from each other node (Node's `serverSideEmitWithAck`); `complete`
+    /// false when one did not answer in time.
+    pub async fn server_side_emit_with_ack<T: Serialize + ?Sized>(
+        &self,
+        nsp: &str,
+        event: &str,
+        data: &T,
+        timeout: Duration,
+    ) -> Result<Remote<Vec<serde_json::Value>>, EncodeError> {
+        let args = Args::new(data)?;
+        Ok(self
+            .adapter
+            .server_side_emit_with_ack(nsp, event, &args, timeout)
+            .await)
+    }
+
+    /// Hands another node's server-side event to this node's handler, on a
+    /// task of its own; `false` if `nsp` has none for it (its `ack`, if
+    /// any, is then never answered, as in Node).
+    pub fn server_event(&self, nsp: &str, payload: Payload, ack: Option<ServerAck>) -> bool {
+        let handler = self
+            .namespaces
+            .get(nsp)
+            .and_then(|ns| ns.server_event(payload.event()));
+        let Some(handler) = handler else {
+            return false;
+        };
+        tokio::spawn(handler(self.clone(), payload, ack));
+        true
     }
 
     /// Targets a namespace (`"/"` is the main one).

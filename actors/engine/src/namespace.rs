@@ -11,8 +11,10 @@ use futures_util::future::LocalBoxFuture;
 use tracing::error;
 
 use crate::handshake::{ConnectError, ConnectRequest};
+use crate::io::Io;
 use crate::payload::Payload;
 use crate::policy::SocketPolicy;
+use crate::server_events::{ServerAck, ServerEventHandler};
 use crate::socket::{Ack, DisconnectReason, Socket};
 
 type Middleware = Arc<
@@ -38,9 +40,30 @@ pub struct Namespace {
     on_disconnect: Vec<DisconnectHandler>,
     events: HashMap<String, EventHandler>,
     fallback: Option<EventHandler>,
+    /// Handlers of the other nodes' server-side events, by name.
+    server_events: HashMap<String, ServerEventHandler>,
 }
 
 impl Namespace {
+    /// Handles `name` when another node of the cluster emits it with
+    /// `serverSideEmit` (Node's `io.on(name, ...)`), with this engine's
+    /// handle; `ack` is set when that node waits for an answer. A node
+    /// never hears its own.
+    pub fn on_server_event<F, Fut>(&mut self, name: impl Into<String>, f: F) -> &mut Self
+    where
+        F: Fn(Io, Payload, Option<ServerAck>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let handler: ServerEventHandler =
+            Arc::new(move |io, payload, ack| Box::pin(f(io, payload, ack)));
+        self.server_events.insert(name.into(), handler);
+        self
+    }
+
+    pub(crate) fn server_event(&self, name: &str) -> Option<&ServerEventHandler> {
+        self.server_events.get(name)
+    }
+
     pub fn new() -> Self {
         Self::default()
     }

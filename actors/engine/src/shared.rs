@@ -18,7 +18,7 @@ pub(crate) type Forget = Box<dyn Fn(&Sid) + Send + Sync>;
 
 pub(crate) struct Shared {
     pub config: EngineConfig,
-    pub namespaces: Namespaces,
+    pub namespaces: Arc<Namespaces>,
     pub io: Io,
     pub stats: Arc<Stats>,
     pub forget: Forget,

@@ -271,6 +271,25 @@ impl confab_engine::Cluster for OtherNode {
             }
         })
     }
+    fn server_side_emit(&self, nsp: &str, event: &str, _: &Args) {
+        self.heard(format!("server {event} on {nsp}"));
+    }
+    fn server_side_emit_with_ack(
+        &self,
+        _: &str,
+        event: &str,
+        _: &Args,
+        _: std::time::Duration,
+    ) -> futures_util::future::BoxFuture<'static, confab_engine::Remote<Vec<serde_json::Value>>>
+    {
+        self.heard(format!("server ask {event}"));
+        Box::pin(async {
+            confab_engine::Remote {
+                value: vec![serde_json::json!("far")],
+                complete: true,
+            }
+        })
+    }
     fn presence(&self, change: confab_engine::Presence, hook: confab_engine::PresenceHook) {
         self.heard(
             format!("presence {change:?}")
@@ -337,6 +356,12 @@ async fn the_cluster_hears_every_operation_but_local_ones() {
         (asked.expected, asked.replies.len(), asked.complete),
         (2, 1, false)
     );
+    io.server_side_emit("/", "note", &1).unwrap();
+    let answers = io
+        .server_side_emit_with_ack("/", "who", &(), std::time::Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert_eq!(answers.value, [serde_json::json!("far")]);
     io.of("/").to("r").leave(["r"]);
     io.of("/").to("r").disconnect();
     engine.adapter().remove_socket("/", s);
@@ -347,6 +372,8 @@ async fn the_cluster_hears_every_operation_but_local_ones() {
             r#"join [] -> ["r"]"#.into(),
             r#"broadcast hi to ["r"]"#.into(),
             r#"ask q"#.into(),
+            r#"server note on /"#.into(),
+            r#"server ask who"#.into(),
             r#"leave ["r"] -> ["r"]"#.into(),
             r#"disconnect ["r"] close=false"#.into(),
             r#"presence Offline { user_id: "u""#.into(),
@@ -357,4 +384,40 @@ async fn the_cluster_hears_every_operation_but_local_ones() {
         1,
         "online told, offline held back"
     );
+}
+
+/// Another node's server-side event reaches this namespace's handler with
+/// its arguments, and the handler's answer comes back; an event nobody
+/// handles is said so. Alone, a server-side emit with acks is answered at
+/// once: complete and empty, as Node does without other servers.
+#[actix_rt::test]
+async fn server_side_events_reach_the_namespace_handler() {
+    let mut ns = confab_engine::Namespace::new();
+    ns.on_server_event("who", |_io, payload, ack| async move {
+        let asked: Vec<serde_json::Value> = payload.json();
+        if let Some(ack) = ack {
+            ack.send(&serde_json::json!({ "me": "here", "asked": asked }))
+                .unwrap();
+        }
+    });
+    let mut namespaces = confab_engine::Namespaces::default();
+    namespaces.insert("/", ns);
+    let engine = confab_engine::Engine::start(confab_engine::EngineConfig::default(), namespaces);
+    let io = engine.io();
+    let (ack, answer) = confab_engine::ServerAck::new();
+    let payload = confab_engine::Payload::new("who".into(), Args::new(&(1, "x")).unwrap());
+    assert!(io.server_event("/", payload, Some(ack)));
+    assert_eq!(
+        answer.await.unwrap(),
+        serde_json::json!({ "me": "here", "asked": [1, "x"] })
+    );
+    let unknown = confab_engine::Payload::new("nobody".into(), Args::empty());
+    assert!(!io.server_event("/", unknown, None));
+    let other = confab_engine::Payload::new("who".into(), Args::empty());
+    assert!(!io.server_event("/elsewhere", other, None));
+    let alone = io
+        .server_side_emit_with_ack("/", "who", &(), std::time::Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert_eq!((alone.value.len(), alone.complete), (0, true));
 }

@@ -148,6 +148,32 @@ impl Cluster for RedisCluster {
         self.node.request(target, None, ask);
     }
 
+    fn server_side_emit(&self, nsp: &str, event: &str, args: &Args) {
+        let ask = Ask::ServerSideEmit {
+            event: event.to_owned(),
+            args: args.clone(),
+        };
+        self.node.request(&Target::namespace(nsp), None, ask);
+    }
+
+    fn server_side_emit_with_ack(
+        &self,
+        nsp: &str,
+        event: &str,
+        args: &Args,
+        timeout: Duration,
+    ) -> BoxFuture<'static, Remote<Vec<serde_json::Value>>> {
+        let ask = Ask::ServerSideEmit {
+            event: event.to_owned(),
+            args: args.clone(),
+        };
+        Box::pin(
+            self.node
+                .clone()
+                .server_answers(nsp.to_owned(), ask, timeout),
+        )
+    }
+
     fn fetch_sockets(&self, target: &Target) -> BoxFuture<'static, Remote<Vec<SocketInfo>>> {
         Box::pin(self.node.clone().fetch(target.clone()))
     }

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use confab_engine::{Broadcast, Target};
+use confab_engine::{Broadcast, ServerAck, Target};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use tokio::sync::mpsc;
@@ -187,11 +187,31 @@ async fn on_request(node: &Arc<Node>, nsp: &str, channels: &Channels, payload: &
                 asked.answers,
             ));
         }
-        Ask::ServerSideEmit { event, .. } => {
-            tracing::debug!(
-                event,
-                "a server-side emit from another node: confab has no server-side listeners"
-            );
+        Ask::ServerSideEmit { event, args } => {
+            let payload = confab_engine::Payload::new(event, args);
+            let (ack, answer) = match request.request_id.clone() {
+                Some(request_id) => {
+                    let (ack, answer) = ServerAck::new();
+                    (Some(ack), Some((request_id, answer)))
+                }
+                None => (None, None),
+            };
+            let event = payload.event().to_owned();
+            if !node.io.server_event(nsp, payload, ack) {
+                // As a Node server with no listener: nothing, no answer.
+                return tracing::debug!(nsp, event, "a server-side event nobody here handles");
+            }
+            if let Some((request_id, answer)) = answer {
+                let (node, channel) = (node.clone(), channels.response().to_owned());
+                tokio::spawn(async move {
+                    // A handler that drops its ack answers nothing.
+                    if let Ok(data) = answer.await {
+                        let answer = Answer::ServerSideEmit(data);
+                        let response = Response { request_id, answer };
+                        node.publish_encoded(channel, response.encode());
+                    }
+                });
+            }
         }
     }
 }

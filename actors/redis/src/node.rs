@@ -178,6 +178,49 @@ impl Node {
         }
     }
 
+    /// A server-side event's answers: one value from each other node
+    /// within `timeout` (Node's `serverSideEmitWithAck`).
+    pub(crate) async fn server_answers(
+        self: Arc<Self>,
+        nsp: String,
+        ask: Ask,
+        timeout: Duration,
+    ) -> Remote<Vec<serde_json::Value>> {
+        let target = Target::namespace(&nsp);
+        let channels = self.join(&nsp);
+        let others = match self.others(&channels).await {
+            Ok(n) => n,
+            Err(error) => {
+                tracing::warn!(%error, "server-side emit: the other nodes cannot be counted");
+                return Remote {
+                    value: Vec::new(),
+                    complete: false,
+                };
+            }
+        };
+        let mut answers = Vec::new();
+        if others > 0 {
+            let mut opened = self.pending.open();
+            self.request(&target, Some(opened.id.clone()), ask);
+            let deadline = tokio::time::sleep(timeout);
+            tokio::pin!(deadline);
+            while answers.len() < others {
+                tokio::select! {
+                    answer = opened.answers.recv() => match answer {
+                        Some(Answer::ServerSideEmit(data)) => answers.push(data),
+                        Some(_) => {}
+                        None => break,
+                    },
+                    _ = &mut deadline => break,
+                }
+            }
+        }
+        Remote {
+            complete: answers.len() == others,
+            value: answers,
+        }
+    }
+
     pub(crate) async fn acks(
         self: Arc<Self>,
         target: Target,

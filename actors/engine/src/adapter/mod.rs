@@ -146,6 +146,17 @@ pub trait Cluster: Send + Sync + 'static {
         args: &Args,
         timeout: Duration,
     ) -> BoxFuture<'static, AckReplies>;
+    /// A server-side event for the other nodes (no answer awaited).
+    fn server_side_emit(&self, nsp: &str, event: &str, args: &Args);
+    /// A server-side event whose answers are awaited: one value per other
+    /// node, within `timeout`.
+    fn server_side_emit_with_ack(
+        &self,
+        nsp: &str,
+        event: &str,
+        args: &Args,
+        timeout: Duration,
+    ) -> BoxFuture<'static, Remote<Vec<serde_json::Value>>>;
     /// A user's first socket or last socket on this node came or went:
     /// `hook` is told when the whole cluster sees a change (their first
     /// socket on any node, their last one anywhere). Alone, a node's change
@@ -437,6 +448,35 @@ impl Adapter {
             replies.complete &= other.complete;
         }
         replies
+    }
+
+    /// A server-side event to the other nodes (none: it goes nowhere).
+    pub fn server_side_emit(&self, nsp: &str, event: &str, args: &Args) {
+        if let Some(cluster) = self.cluster.get() {
+            cluster.server_side_emit(nsp, event, args);
+        }
+    }
+
+    /// A server-side event and the other nodes' answers (none: complete,
+    /// and empty, as Node answers without other servers).
+    pub async fn server_side_emit_with_ack(
+        &self,
+        nsp: &str,
+        event: &str,
+        args: &Args,
+        timeout: Duration,
+    ) -> Remote<Vec<serde_json::Value>> {
+        match self.cluster.get() {
+            Some(cluster) => {
+                cluster
+                    .server_side_emit_with_ack(nsp, event, args, timeout)
+                    .await
+            }
+            None => Remote {
+                value: Vec::new(),
+                complete: true,
+            },
+        }
     }
 
     /// The selected sockets of this node (connected now: a lost socket
