@@ -87,9 +87,9 @@ impl ChatService {
     }
 
     /// Gives the service the engine to emit with. Call once the engine has
-    /// started (`service.bind(confab.io())`); the socket handlers also bind
-    /// it on their first event, but changes made through the server API
-    /// before either are not emitted.
+    /// started (`service.bind(confab.io())`); every socket that connects to
+    /// the chat's namespace also binds it, but changes made through the
+    /// server API before either are not emitted.
     pub fn bind(&self, io: Io) {
         let _ = self.0.io.set(io);
     }
