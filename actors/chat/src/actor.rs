@@ -1,7 +1,7 @@
 //! One actor per chat header: the only writer of its chat.
 //!
-//! Every change is written to the store in one batch, then waits for a
-//! shared flush while the actor goes on with the next request (so a burst
+//! Every change is written to the store in one journaled batch, then waits
+//! for a shared sync of the journal while the actor goes on with the next request (so a burst
 //! of appends costs one flush), then is answered and published. What is
 //! published goes through `outbox` so that events leave in the order the
 //! changes were made, whatever order the flushes are seen to finish in.
@@ -125,7 +125,7 @@ impl Chat {
         });
         Box::pin(
             self.store
-                .durable()
+                .journaled()
                 .into_actor(self)
                 .map(move |result, act, ctx| {
                     let answer = match result {
