@@ -190,25 +190,38 @@ impl Chat {
             edited_at: None,
             deleted_at: None,
         };
-        let mut header = self.header.clone();
-        header.last_message_id = Some(message.id);
-        header.message_count += 1;
-        let mut states = self.states.clone();
-        for (user, state) in states.iter_mut() {
+        let files = self.upload_named(&message)?;
+        // The new header and counts are written before they are kept, so
+        // that a failed write leaves the actor as it was; built without
+        // copying the header or the members' map (a group's are long).
+        let previous = (self.header.last_message_id, self.header.message_count);
+        self.header.last_message_id = Some(message.id);
+        self.header.message_count += 1;
+        let states: Vec<(&str, MemberState)> = self
+            .states
+            .iter()
+            .filter(|(user, _)| **user != message.sender)
+            .map(|(user, state)| {
+                let unread = state.unread + 1;
+                (user.as_str(), MemberState { unread, ..*state })
+            })
+            .collect();
+        let written = self.store.write(ChatWrite {
+            chat: self.header.id,
+            header: Some(&self.header),
+            messages: vec![&message],
+            states,
+            files: files.into_iter().collect(),
+        });
+        if let Err(err) = written {
+            (self.header.last_message_id, self.header.message_count) = previous;
+            return Err(err.into());
+        }
+        for (user, state) in self.states.iter_mut() {
             if *user != message.sender {
                 state.unread += 1;
             }
         }
-        let files = self.upload_named(&message)?;
-        self.store.write(ChatWrite {
-            chat: header.id,
-            header: Some(&header),
-            messages: vec![&message],
-            states: changed(&self.states, &states),
-            files: files.into_iter().collect(),
-        })?;
-        self.header = header;
-        self.states = states;
         Ok(message)
     }
 
