@@ -8,15 +8,14 @@
 //! by writing the journal's new records and syncing its file; and
 //! [`Flusher::durable`] for any other write to the database (new chats,
 //! users' uploads, notifications), served by a checkpoint: a sled flush,
-//! which covers the journaled writes too, after which the journal is
-//! emptied.
+//! which covers the journaled writes too, after which the journal starts
+//! again from the beginning of its file.
 //!
 //! The order makes it correct: a writer asks only after its write is
 //! applied, and the thread takes the journal's records (or starts the sled
 //! flush) after it has taken the waiting requests, so every write of a
 //! round happened before that round's sync began.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
@@ -26,7 +25,7 @@ use std::time::Instant;
 use tokio::sync::oneshot;
 
 use super::StoreError;
-use super::journal::{CHECKPOINT_BYTES, Journal, Record, write_synced};
+use super::journal::{CHECKPOINT_BYTES, Journal, JournalFile, Record};
 
 /// How long each group flush took (a histogram, in seconds).
 pub const FLUSH_SECONDS: &str = "confab_store_flush_seconds";
@@ -133,27 +132,24 @@ impl Flusher {
 
 /// Serves requests until every sender is gone; returns how many rounds it
 /// made (each one sync for one or more writers).
-fn run(journal: &Journal, mut file: File, inbox: mpsc::Receiver<Request>) -> u64 {
-    let (mut rounds, mut since_checkpoint) = (0, 0u64);
+fn run(journal: &Journal, mut file: JournalFile, inbox: mpsc::Receiver<Request>) -> u64 {
+    let mut rounds = 0;
     while let Ok(first) = inbox.recv() {
         let batch: Vec<Request> = std::iter::once(first).chain(inbox.try_iter()).collect();
         let started = Instant::now();
-        let full = batch.iter().any(|r| r.full) || since_checkpoint >= CHECKPOINT_BYTES;
+        let full = batch.iter().any(|r| r.full) || file.written() >= CHECKPOINT_BYTES;
         let result = if full {
-            since_checkpoint = 0;
             journal.checkpoint(&mut file)
         } else {
             let records = journal.take();
-            since_checkpoint += records.len() as u64;
             match records.is_empty() {
                 // Taken and synced by an earlier round.
                 true => Ok(()),
                 // A write cut short would leave a torn record before the
                 // next ones: a checkpoint makes them all durable and
                 // starts the file again.
-                false => write_synced(&mut file, &records).or_else(|err| {
-                    tracing::warn!(%err, "journal write failed; checkpointing instead");
-                    since_checkpoint = 0;
+                false => file.write_synced(&records).or_else(|err| {
+                    tracing::warn!(%err, path = %journal.path().display(), "journal write failed; checkpointing instead");
                     journal.checkpoint(&mut file)
                 }),
             }
@@ -191,7 +187,7 @@ impl Drop for Inner {
 mod tests {
     use super::*;
 
-    fn journal() -> (Journal, File, PathBuf) {
+    fn journal() -> (Journal, JournalFile, PathBuf) {
         let db = sled::Config::new().temporary(true).open().unwrap();
         let path = std::env::temp_dir().join(format!("confab-flush-test-{}", std::process::id()));
         let _ = std::fs::remove_file(&path);

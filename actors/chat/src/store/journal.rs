@@ -10,8 +10,9 @@
 //! buffer under one lock, so the journal's order is the order the writes
 //! were applied in. The flusher writes the buffer to the file and syncs it
 //! ([`Journal::take`]); sled persists the same writes later, on its own. A
-//! checkpoint ([`Journal::checkpoint`]: a sled flush, then the file
-//! emptied, under the lock) ends the journal's need for what it holds.
+//! checkpoint ([`Journal::checkpoint`]: a sled flush, under the lock) ends
+//! the journal's need for what it holds: the next records are written from
+//! the file's start again, over the older ones ([`JournalFile`]).
 //!
 //! At open, the records left in the file are applied again, in order, and
 //! the journal is checkpointed ([`Journal::open`]). Each record carries a
@@ -20,7 +21,9 @@
 //! tree, so that replaying never takes a tree back to an older state that
 //! sled had already persisted. A record cut short by a crash (a short
 //! frame, or one whose checksum does not match) ends the replay: it was
-//! never synced, so never acknowledged.
+//! never synced, so never acknowledged; so does a record numbered lower
+//! than the one before it (what is left of the records written before the
+//! last checkpoint).
 //!
 //! The file: records, each `[payload length: u32 LE][crc32 of the payload:
 //! u32 LE][payload]`; a payload is the sequence number (u64 LE) then
@@ -31,7 +34,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -150,16 +154,22 @@ impl Journal {
     /// Opens the journal at `path` for `db`: applies what a crash left in
     /// it, makes that durable in sled, and empties it. Returns the journal
     /// and its file, for the flusher (the only writer of the file).
-    pub fn open(db: sled::Db, path: &Path) -> Result<(Journal, File), StoreError> {
+    pub fn open(db: sled::Db, path: &Path) -> Result<(Journal, JournalFile), StoreError> {
+        let io_error = |e: io::Error| StoreError::Journal(format!("{}: {e}", path.display()));
         let mut file = OpenOptions::new()
             .read(true)
-            .append(true)
+            .write(true)
             .create(true)
+            .truncate(false)
             .open(path)
-            .map_err(|e| StoreError::Journal(format!("{}: {e}", path.display())))?;
+            .map_err(io_error)?;
         let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)
-            .map_err(|e| StoreError::Journal(format!("{}: {e}", path.display())))?;
+        file.read_to_end(&mut bytes).map_err(io_error)?;
+        let mut file = JournalFile {
+            allocated: bytes.len() as u64,
+            file,
+            offset: 0,
+        };
         let journal = Journal {
             path: path.to_owned(),
             state: Mutex::new(State {
@@ -208,16 +218,20 @@ impl Journal {
         std::mem::take(&mut self.lock().pending)
     }
 
-    /// Makes everything applied so far durable in sled, then empties the
-    /// journal (the file's new length synced): from then on, nothing in it
-    /// is needed. Journaled writes wait meanwhile.
-    pub fn checkpoint(&self, file: &mut File) -> Result<(), StoreError> {
+    /// Makes everything applied so far durable in sled; from then on,
+    /// nothing in the journal is needed, and the next records are written
+    /// from the start of the file again. Journaled writes wait meanwhile.
+    pub fn checkpoint(&self, file: &mut JournalFile) -> Result<(), StoreError> {
         let mut state = self.lock();
         self.db.flush()?;
         state.pending.clear();
-        file.set_len(0)
-            .and_then(|()| file.sync_data())
-            .map_err(|e| StoreError::Journal(format!("{}: {e}", self.path.display())))
+        file.offset = 0;
+        Ok(())
+    }
+
+    /// Where the journal is kept.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Applies the records of `bytes` (the file's content) in order, up
@@ -232,8 +246,15 @@ impl Journal {
                 last = last.max(seq);
             }
         }
-        let mut replayed = 0;
+        let (mut replayed, mut previous) = (0, 0);
         while let Some((seq, ops, rest)) = frame(bytes) {
+            // The file is written again from its start after each
+            // checkpoint: past the last record written since, what is
+            // left of the older ones (lower numbers) was checkpointed.
+            if seq <= previous {
+                break;
+            }
+            previous = seq;
             bytes = rest;
             let ops = parse_ops(ops).ok_or_else(|| StoreError::Journal("bad record".into()))?;
             state.apply(&self.db, seq, &ops, true)?;
@@ -340,10 +361,43 @@ impl State {
     }
 }
 
-/// Writes `bytes` at the end of the journal's file and syncs its data.
-pub(crate) fn write_synced(file: &mut File, bytes: &[u8]) -> io::Result<()> {
-    file.write_all(bytes)?;
-    file.sync_data()
+/// The journal's file, which only the flusher thread writes: records are
+/// written from `offset`, and after a checkpoint from the start again, over
+/// the older ones. The file grows by [`GROW_BYTES`] of zeros at a time and
+/// is never shortened, so that a sync after a write is, most of the time,
+/// an overwrite of blocks the file already has: `fdatasync` then writes the
+/// data alone, without a journal commit of the file system for a new size.
+pub struct JournalFile {
+    file: File,
+    /// Where the next records go.
+    offset: u64,
+    /// The file's length: blocks written (zeros or records) and synced.
+    allocated: u64,
+}
+
+/// How much the journal's file grows at a time.
+pub(crate) const GROW_BYTES: u64 = 1024 * 1024;
+
+impl JournalFile {
+    /// Writes `bytes` at the journal's end and syncs them.
+    pub fn write_synced(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let end = self.offset + bytes.len() as u64;
+        if end > self.allocated {
+            let grown = end.div_ceil(GROW_BYTES) * GROW_BYTES;
+            let zeros = vec![0u8; (grown - self.allocated) as usize];
+            self.file.write_all_at(&zeros, self.allocated)?;
+            self.allocated = grown;
+        }
+        self.file.write_all_at(bytes, self.offset)?;
+        self.file.sync_data()?;
+        self.offset = end;
+        Ok(())
+    }
+
+    /// Bytes written since the last checkpoint.
+    pub fn written(&self) -> u64 {
+        self.offset
+    }
 }
 
 #[cfg(test)]
@@ -422,7 +476,7 @@ mod tests {
             .unwrap()
             .insert(b"message", &3u64.to_be_bytes())
             .unwrap();
-        let (journal, file) = reopen("replay", &db, &bytes);
+        let (journal, _file) = reopen("replay", &db, &bytes);
         assert_eq!(get(&db, "a", b"k1").as_deref(), Some(&b"v2"[..]));
         assert_eq!(get(&db, "b", b"x"), None);
         // A counter is raised to what the journal saw, never lowered.
@@ -430,13 +484,39 @@ mod tests {
             get(&db, "counters", b"message").as_deref(),
             Some(&7u64.to_be_bytes()[..])
         );
-        // Checkpointed at open: the file is empty, the next record follows.
-        assert_eq!(std::fs::metadata(&file.0).unwrap().len(), 0);
+        // Checkpointed at open: the next record follows.
         journal
             .apply(record(|r| r.insert("a", b"k2", b"v")))
             .unwrap();
         let seq = get(&db, "a", SEQ_KEY).and_then(|v| read_seq(&v));
         assert_eq!(seq, Some(3));
+    }
+
+    #[test]
+    fn records_after_a_checkpoint_go_over_the_older_ones_which_a_replay_leaves() {
+        let file = TempFile::new("rewind");
+        let db1 = db();
+        let (journal, mut out) = Journal::open(db1.clone(), &file.0).unwrap();
+        for key in [b"1", b"2"] {
+            journal.apply(record(|r| r.insert("a", key, b"x"))).unwrap();
+        }
+        out.write_synced(&journal.take()).unwrap();
+        let grown = std::fs::metadata(&file.0).unwrap().len();
+        assert_eq!(grown, GROW_BYTES);
+        journal.checkpoint(&mut out).unwrap();
+        assert_eq!(out.written(), 0);
+        // As long as the first: written over it, the second's left after.
+        journal
+            .apply(record(|r| r.insert("a", b"3", b"x")))
+            .unwrap();
+        out.write_synced(&journal.take()).unwrap();
+        assert_eq!(std::fs::metadata(&file.0).unwrap().len(), grown);
+        let bytes = std::fs::read(&file.0).unwrap();
+        let db2 = db();
+        let _j = reopen("rewound", &db2, &bytes);
+        let tree = db2.open_tree("a").unwrap();
+        let present = [b"1", b"2", b"3"].map(|k| tree.contains_key(k).unwrap());
+        assert_eq!(present, [false, false, true]);
     }
 
     #[test]
