@@ -434,6 +434,11 @@ mod tests {
             .map(|v| v.to_vec())
     }
 
+    /// The last record `tree` has.
+    fn seq_of(db: &sled::Db, tree: &str) -> Option<u64> {
+        get(db, tree, SEQ_KEY).and_then(|v| read_seq(&v))
+    }
+
     /// Journals `records` on a database of their own and returns the bytes
     /// the flusher would have written: what a crash leaves in the file.
     fn journaled(records: Vec<Record>) -> Vec<u8> {
@@ -488,8 +493,7 @@ mod tests {
         journal
             .apply(record(|r| r.insert("a", b"k2", b"v")))
             .unwrap();
-        let seq = get(&db, "a", SEQ_KEY).and_then(|v| read_seq(&v));
-        assert_eq!(seq, Some(3));
+        assert_eq!(seq_of(&db, "a"), Some(3));
     }
 
     #[test]
@@ -538,8 +542,7 @@ mod tests {
         journal
             .apply(record(|r| r.insert("b", b"k", b"new")))
             .unwrap();
-        let seq = get(&db, "b", SEQ_KEY).and_then(|v| read_seq(&v));
-        assert_eq!(seq, Some(6));
+        assert_eq!(seq_of(&db, "b"), Some(6));
     }
 
     #[test]
@@ -581,7 +584,7 @@ mod tests {
         assert_eq!(get(&db, "a", b"k").as_deref(), Some(&b"v"[..]));
         assert_eq!(get(&db, "b", b"gone"), None);
         for tree in ["a", "b"] {
-            assert_eq!(get(&db, tree, SEQ_KEY).and_then(|v| read_seq(&v)), Some(1));
+            assert_eq!(seq_of(&db, tree), Some(1));
         }
     }
 }
