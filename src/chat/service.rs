@@ -255,7 +255,7 @@ impl ChatService {
         caption: Option<&str>,
     ) -> Result<Message, ChatError> {
         let append = Append {
-            sender: sender.to_owned(),
+            sender: self.0.store.user_or_bare(sender)?,
             kind,
             body: body.to_owned(),
             caption: caption.map(str::to_owned),

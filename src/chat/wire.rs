@@ -154,7 +154,7 @@ pub fn chat_event(
     use Audience::{Members, OthersViewing, Room};
     match style {
         ChatStyle::Syarah => match event {
-            ChatEvent::Created(m) => {
+            ChatEvent::Created { message: m, .. } => {
                 vec![Emit::one("message", new_message(chat, message(m)), Members)]
             }
             ChatEvent::Updated(m) => vec![Emit::one("messageUpdated", message(m), Members)],
@@ -200,7 +200,7 @@ pub fn chat_event(
         ChatStyle::Nickdoc => {
             let chat_id = chat.to_string();
             match event {
-                ChatEvent::Created(m) => vec![Emit::one(
+                ChatEvent::Created { message: m, .. } => vec![Emit::one(
                     "new-message",
                     json!({
                         "chatId": chat_id,
@@ -363,9 +363,19 @@ mod tests {
         chat_event(ChatStyle::Syarah, 3, &event, syarah_message, NOW)
     }
 
+    /// A new message of `alice`'s.
+    fn new_of_alice(message: Message) -> ChatEvent {
+        let sender = User {
+            id: "alice".into(),
+            name: None,
+            avatar: None,
+        };
+        ChatEvent::Created { message, sender }
+    }
+
     #[test]
     fn nickdoc_messages() {
-        let created = nick(ChatEvent::Created(msg(MessageType::Text, "hi", None)));
+        let created = nick(new_of_alice(msg(MessageType::Text, "hi", None)));
         assert_eq!(
             created,
             vec![Emit::one(
@@ -383,7 +393,7 @@ mod tests {
                 Audience::Room,
             )]
         );
-        let image = nick(ChatEvent::Created(msg(
+        let image = nick(new_of_alice(msg(
             MessageType::Image,
             "/uploads/a.webp",
             Some("look"),
@@ -467,7 +477,7 @@ mod tests {
 
     #[test]
     fn syarah_unchanged() {
-        let created = syarah(ChatEvent::Created(msg(MessageType::Text, "hi", None)));
+        let created = syarah(new_of_alice(msg(MessageType::Text, "hi", None)));
         assert_eq!(
             created,
             vec![Emit::one(

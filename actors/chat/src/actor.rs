@@ -17,7 +17,7 @@ use crate::error::ChatError;
 use crate::events::{ChatEvent, ChatEvents};
 use crate::store::{
     ChatHeader, ChatKind, ChatWrite, FriendshipStatus, MemberState, Message, MessageType, Store,
-    now_millis,
+    User, now_millis,
 };
 
 /// Told when a chat actor has stopped, so the directory forgets it.
@@ -175,14 +175,14 @@ impl Chat {
     }
 
     fn append(&mut self, msg: Append) -> Result<Message, ChatError> {
-        self.member(&msg.sender)?;
-        if self.blocked(&msg.sender)? {
+        self.member(&msg.sender.id)?;
+        if self.blocked(&msg.sender.id)? {
             return Err(ChatError::Blocked);
         }
         let message = Message {
             id: self.store.next_message_id()?,
             chat_id: self.header.id,
-            sender: msg.sender,
+            sender: msg.sender.id,
             kind: msg.kind,
             body: msg.body,
             caption: msg.caption,
@@ -481,7 +481,10 @@ impl Actor for Chat {
 #[derive(Message, Clone, Debug)]
 #[rtype(result = "Result<Message, ChatError>")]
 pub struct Append {
-    pub sender: String,
+    /// The sender as stored (read once by the caller): the published
+    /// event carries it, so that nobody reads it again to show the
+    /// message.
+    pub sender: User,
     pub kind: MessageType,
     pub body: String,
     pub caption: Option<String>,
@@ -560,8 +563,15 @@ pub struct Viewers;
 impl Handler<Append> for Chat {
     type Result = ResponseActFuture<Self, Result<Message, ChatError>>;
     fn handle(&mut self, msg: Append, _: &mut Context<Self>) -> Self::Result {
+        let sender = msg.sender.clone();
         match self.append(msg) {
-            Ok(message) => self.after_flush(ChatEvent::Created(message.clone()), message),
+            Ok(message) => {
+                let event = ChatEvent::Created {
+                    message: message.clone(),
+                    sender,
+                };
+                self.after_flush(event, message)
+            }
             Err(err) => Self::refuse(err),
         }
     }

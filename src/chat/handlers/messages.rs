@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 
 use confab_chat::store::{Message, MessageType, Store, User};
-use confab_chat::{Edit, MarkRead, Remove};
+use confab_chat::{Append, Edit, MarkRead, Remove};
 
 use super::{Ctx, Reply};
 use crate::chat::error::Refusal;
@@ -106,12 +106,16 @@ pub async fn create(ctx: Ctx) -> Reply {
     let body = body(&ctx.input, settings)?;
     let caption = caption(&ctx.input, settings)?;
     check_upload(&ctx, kind, &body)?;
-    let message = ctx
-        .service
-        .send_message(chat, &ctx.user, kind, &body, caption.as_deref())
-        .await?;
-    let json = message_json(ctx.service.store(), &message)?;
-    Ok(wire::new_message(chat, json))
+    // Read once: the answer and the published event both show it.
+    let sender = ctx.service.store().user_or_bare(&ctx.user)?;
+    let append = Append {
+        sender: sender.clone(),
+        kind,
+        body,
+        caption,
+    };
+    let message = ctx.service.chats().call(chat, append).await?;
+    Ok(wire::new_message(chat, wire::message(&message, &sender)))
 }
 
 pub async fn find_all(ctx: Ctx) -> Reply {
