@@ -254,11 +254,13 @@ impl ChatService {
         body: &str,
         caption: Option<&str>,
     ) -> Result<Message, ChatError> {
+        let names_upload = kind != MessageType::Text && self.0.store.upload(body)?.is_some();
         let append = Append {
             sender: self.0.store.user_or_bare(sender)?,
             kind,
             body: body.to_owned(),
             caption: caption.map(str::to_owned),
+            names_upload,
         };
         self.0.chats.call(chat, append).await
     }

@@ -190,7 +190,10 @@ impl Chat {
             edited_at: None,
             deleted_at: None,
         };
-        let files = self.upload_named(&message)?;
+        let files = match msg.names_upload {
+            true => vec![message.body.as_str()],
+            false => vec![],
+        };
         // The new header and counts are written before they are kept, so
         // that a failed write leaves the actor as it was; built without
         // copying the header or the members' map (a group's are long).
@@ -211,7 +214,7 @@ impl Chat {
             header: Some(&self.header),
             messages: vec![&message],
             states,
-            files: files.into_iter().collect(),
+            files,
         });
         if let Err(err) = written {
             (self.header.last_message_id, self.header.message_count) = previous;
@@ -488,6 +491,9 @@ pub struct Append {
     pub kind: MessageType,
     pub body: String,
     pub caption: Option<String>,
+    /// The body is the path of an upload (the caller has read its record):
+    /// the chat references it from then on, so its members may read it.
+    pub names_upload: bool,
 }
 
 /// Changes the text (and caption) of a message; its sender only.

@@ -44,6 +44,7 @@ fn text(sender: &str, body: &str) -> Append {
         kind: MessageType::Text,
         body: body.into(),
         caption: None,
+        names_upload: false,
     }
 }
 
