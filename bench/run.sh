@@ -34,6 +34,7 @@
 #   CHAT_STRACE="individual:20"          runs made once more under strace to
 #                                        count fsync calls ("" for none)
 #   DISK_SECS=3                          write + fsync ceiling of the same disk
+#   APPLIANCE=target/release/confab      the binary measured (another build's, for an A/B)
 # A bigger run: REPEAT=3 ECHO_SECS=20 POLL_SECS=20 FANOUT_STEP_SECS=5
 # CONNS="1000 10000 19000" FANOUT_MEMBERS=500.
 set -euo pipefail
@@ -70,7 +71,7 @@ OUT=${OUT:-$HERE/results/$(date -u +%Y%m%d-%H%M%S)}
 
 TARGET=$HERE/target/release
 LOADGEN=$TARGET/loadgen
-APPLIANCE=$HERE/../target/release/confab
+APPLIANCE=${APPLIANCE:-$HERE/../target/release/confab}
 mkdir -p "$OUT"
 RESULTS=$OUT/results.jsonl
 LOG=$OUT/run.log

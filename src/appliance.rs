@@ -13,7 +13,7 @@ use std::sync::{Arc, OnceLock};
 use actix_web::HttpRequest;
 use tracing::warn;
 
-use confab_chat::store::{Store, StoreError as ChatStoreError};
+use confab_chat::store::{Flusher, JOURNAL_FILE, Store, StoreError as ChatStoreError};
 
 use crate::chat::ChatService;
 use crate::chat::settings::ChatOptionsError;
@@ -104,11 +104,16 @@ impl ApplianceBuilder {
                 path: db_path.display().to_string(),
                 source,
             })?;
+        // One group commit for everything in the database (the chat's
+        // journal replayed first, if a crash left anything in it).
+        let flusher =
+            Flusher::open(db.clone(), &db_path.join(JOURNAL_FILE)).map_err(ApplianceError::Chat)?;
         let verifier = Arc::new(Verifier::from_config(&config.identity)?);
         let chat = match config.chat.enabled {
             true => {
                 config.chat.check()?;
-                let store = Store::from_db(db.clone()).map_err(ApplianceError::Chat)?;
+                let store =
+                    Store::from_db(db.clone(), flusher.clone()).map_err(ApplianceError::Chat)?;
                 let settings = config
                     .chat
                     .settings(&config.rooms.user_room)
@@ -168,7 +173,7 @@ impl ApplianceBuilder {
             warn!("presence hook already had an engine");
         }
         let notifications = Notifications::new(
-            NotificationStore::open(&db)?,
+            NotificationStore::open(&db, flusher)?,
             confab.io(),
             policy.clone(),
             &config.notifications,

@@ -55,32 +55,45 @@ impl Publisher {
             })
     }
 
-    fn message_json(&self, message: &confab_chat::store::Message) -> serde_json::Value {
-        wire::message(message, &self.sender(message))
+    /// A message as clients see it; a new message's sender came with it,
+    /// an edited one's is read.
+    fn message_json(
+        &self,
+        message: &confab_chat::store::Message,
+        sender: Option<&confab_chat::store::User>,
+    ) -> serde_json::Value {
+        match sender {
+            Some(sender) => wire::message(message, sender),
+            None => wire::message(message, &self.sender(message)),
+        }
     }
 
     /// Hands a new message to the webhook for the members not viewing it.
-    fn push(&self, chat: &ChatHeader, message: &confab_chat::store::Message) {
+    fn push(
+        &self,
+        chat: &ChatHeader,
+        message: &confab_chat::store::Message,
+        sender: &confab_chat::store::User,
+    ) {
         let Some(pusher) = &self.pusher else { return };
         let recipients = push::recipients(chat, &message.sender, |user| {
             self.presence.is_viewing(user, chat.id)
         });
         if !recipients.is_empty() {
-            pusher.send(push::body(
-                chat,
-                message,
-                &self.sender(message),
-                &recipients,
-            ));
+            pusher.send(push::body(chat, message, sender, &recipients));
         }
     }
 }
 
 impl ChatEvents for Publisher {
     fn publish(&self, chat: &ChatHeader, event: &ChatEvent) {
-        if let ChatEvent::Created(message) = event {
-            self.push(chat, message);
-        }
+        let author = match event {
+            ChatEvent::Created { message, sender } => {
+                self.push(chat, message, sender);
+                Some(sender)
+            }
+            _ => None,
+        };
         let Some(io) = self.io.get() else {
             warn!(
                 chat = chat.id,
@@ -92,7 +105,7 @@ impl ChatEvents for Publisher {
             self.settings.style,
             chat.id,
             event,
-            |m| self.message_json(m),
+            |m| self.message_json(m, author),
             now_millis(),
         );
         for emit in &emits {

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use serde_json::Value;
 use tracing::warn;
@@ -16,6 +17,7 @@ use confab_chat::{Append, ChatError, Chats};
 
 use super::error::Refusal;
 use super::files::gate::DecodeGate;
+use super::files::{CLEAN_EVERY, STALE_PART, clean_temp};
 use super::presence::Presence;
 use super::publish::Publisher;
 use super::push::Pusher;
@@ -41,15 +43,16 @@ struct Inner {
 impl ChatService {
     /// Opens the chat database in the directory `db` and starts the chat
     /// actors. Must run inside an actix system.
-    /// Parts of uploads cut short by a crash are removed.
     pub fn open(db: impl AsRef<Path>, settings: ChatSettings) -> Result<ChatService, StoreError> {
-        super::files::clean_temp(&settings.uploads);
         Ok(ChatService::with_store(Store::open(db)?, settings))
     }
 
     /// A service on an open store (a temporary one, in tests). With a
-    /// push webhook configured, starts the hand-off worker.
+    /// push webhook configured, starts the hand-off worker. Parts of
+    /// uploads cut short by a crash are removed now, and left-over ones
+    /// every [`CLEAN_EVERY`] while the service lives.
     pub fn with_store(store: Store, settings: ChatSettings) -> ChatService {
+        clean_temp(&settings.uploads, Duration::ZERO);
         let io = Arc::new(OnceLock::new());
         let presence = Arc::new(Presence::default());
         let pusher = Pusher::start(&settings.push);
@@ -65,7 +68,7 @@ impl ChatService {
             settings.uploads.image_decode_concurrency,
             settings.uploads.image_decode_wait,
         );
-        ChatService(Arc::new(Inner {
+        let service = ChatService(Arc::new(Inner {
             decodes,
             settings,
             store,
@@ -73,7 +76,26 @@ impl ChatService {
             io,
             presence,
             pusher,
-        }))
+        }));
+        service.clean_temp_periodically();
+        service
+    }
+
+    /// Looks for left-over upload parts every [`CLEAN_EVERY`], until the
+    /// service is dropped.
+    fn clean_temp_periodically(&self) {
+        let service = Arc::downgrade(&self.0);
+        actix::spawn(async move {
+            let mut every = actix::clock::interval(CLEAN_EVERY);
+            every.tick().await;
+            loop {
+                every.tick().await;
+                let Some(service) = service.upgrade() else {
+                    return;
+                };
+                clean_temp(&service.settings.uploads, STALE_PART);
+            }
+        });
     }
 
     /// The slots images are converted in.
@@ -87,9 +109,9 @@ impl ChatService {
     }
 
     /// Gives the service the engine to emit with. Call once the engine has
-    /// started (`service.bind(confab.io())`); the socket handlers also bind
-    /// it on their first event, but changes made through the server API
-    /// before either are not emitted.
+    /// started (`service.bind(confab.io())`); every socket that connects to
+    /// the chat's namespace also binds it, but changes made through the
+    /// server API before either are not emitted.
     pub fn bind(&self, io: Io) {
         let _ = self.0.io.set(io);
     }
@@ -232,11 +254,13 @@ impl ChatService {
         body: &str,
         caption: Option<&str>,
     ) -> Result<Message, ChatError> {
+        let names_upload = kind != MessageType::Text && self.0.store.upload(body)?.is_some();
         let append = Append {
-            sender: sender.to_owned(),
+            sender: self.0.store.user_or_bare(sender)?,
             kind,
             body: body.to_owned(),
             caption: caption.map(str::to_owned),
+            names_upload,
         };
         self.0.chats.call(chat, append).await
     }
@@ -366,6 +390,20 @@ mod tests {
             service.upsert_user(user, Some(user), None).unwrap();
         }
         service
+    }
+
+    #[actix_rt::test]
+    async fn parts_a_crash_left_are_removed_at_start() {
+        let dir = std::env::temp_dir().join(format!("confab-service-parts-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut settings = ChatSettings::default();
+        settings.uploads.dir = dir.clone();
+        super::super::files::prepare(&settings.uploads).unwrap();
+        let part = super::super::files::temp_dir(&settings.uploads).join("cut.part");
+        std::fs::write(&part, b"half an upload").unwrap();
+        let _service = ChatService::with_store(Store::temporary().unwrap(), settings);
+        assert!(!part.exists());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[actix_rt::test]

@@ -4,6 +4,8 @@
 //! backend conventions: camelCase, ISO 8601 times, paged results as
 //! `{totalCount, items}`.
 
+use std::time::{Duration, UNIX_EPOCH};
+
 use serde_json::{Value, json};
 
 use confab_chat::ChatEvent;
@@ -11,33 +13,14 @@ use confab_chat::store::{ChatHeader, ChatKind, Friendship, Message, MessageType,
 
 use super::settings::ChatStyle;
 
-/// `2024-01-15T10:30:00.000Z` from milliseconds since the epoch.
+/// `2024-01-15T10:30:00.000Z` from milliseconds since the epoch: the
+/// same formatter as every other time confab sends (humantime's RFC 3339
+/// with milliseconds). A time past year 9999, which it cannot write, is
+/// written as that year's last millisecond.
 pub fn iso(ms: Millis) -> String {
-    let secs = ms / 1000;
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = civil_from_days(days as i64);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        ms % 1000
-    )
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's
-/// algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+    const LAST: Millis = 253_402_300_799_999;
+    let at = UNIX_EPOCH + Duration::from_millis(ms.min(LAST));
+    humantime::format_rfc3339_millis(at).to_string()
 }
 
 /// A message as clients see it. `sender` is the stored user of
@@ -171,7 +154,7 @@ pub fn chat_event(
     use Audience::{Members, OthersViewing, Room};
     match style {
         ChatStyle::Syarah => match event {
-            ChatEvent::Created(m) => {
+            ChatEvent::Created { message: m, .. } => {
                 vec![Emit::one("message", new_message(chat, message(m)), Members)]
             }
             ChatEvent::Updated(m) => vec![Emit::one("messageUpdated", message(m), Members)],
@@ -217,7 +200,7 @@ pub fn chat_event(
         ChatStyle::Nickdoc => {
             let chat_id = chat.to_string();
             match event {
-                ChatEvent::Created(m) => vec![Emit::one(
+                ChatEvent::Created { message: m, .. } => vec![Emit::one(
                     "new-message",
                     json!({
                         "chatId": chat_id,
@@ -349,6 +332,7 @@ mod tests {
         assert_eq!(iso(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(iso(1_705_314_600_123), "2024-01-15T10:30:00.123Z");
         assert_eq!(iso(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        assert_eq!(iso(u64::MAX), "9999-12-31T23:59:59.999Z");
     }
 
     fn msg(kind: MessageType, body: &str, caption: Option<&str>) -> Message {
@@ -379,9 +363,19 @@ mod tests {
         chat_event(ChatStyle::Syarah, 3, &event, syarah_message, NOW)
     }
 
+    /// A new message of `alice`'s.
+    fn new_of_alice(message: Message) -> ChatEvent {
+        let sender = User {
+            id: "alice".into(),
+            name: None,
+            avatar: None,
+        };
+        ChatEvent::Created { message, sender }
+    }
+
     #[test]
     fn nickdoc_messages() {
-        let created = nick(ChatEvent::Created(msg(MessageType::Text, "hi", None)));
+        let created = nick(new_of_alice(msg(MessageType::Text, "hi", None)));
         assert_eq!(
             created,
             vec![Emit::one(
@@ -399,7 +393,7 @@ mod tests {
                 Audience::Room,
             )]
         );
-        let image = nick(ChatEvent::Created(msg(
+        let image = nick(new_of_alice(msg(
             MessageType::Image,
             "/uploads/a.webp",
             Some("look"),
@@ -483,7 +477,7 @@ mod tests {
 
     #[test]
     fn syarah_unchanged() {
-        let created = syarah(ChatEvent::Created(msg(MessageType::Text, "hi", None)));
+        let created = syarah(new_of_alice(msg(MessageType::Text, "hi", None)));
         assert_eq!(
             created,
             vec![Emit::one(

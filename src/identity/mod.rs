@@ -10,6 +10,8 @@
 //! - [`Verifier::authenticate`] / [`Verifier::middleware`]: the CONNECT
 //!   check, refusing with the configured messages.
 //! - [`Verifier::mint`]: tokens for development and scripts (`confab token`).
+//! - [`SocketTokens`]: the `accessToken` of a socket's events, verified once
+//!   per socket rather than once per event.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -32,6 +34,7 @@ mod config;
 mod error;
 mod keys;
 mod mint;
+mod socket_tokens;
 mod token_source;
 mod verify;
 
@@ -47,6 +50,7 @@ pub use config::{IdentityConfig, IdentityMessages};
 pub use error::{IdentityError, MintError, SetupError};
 pub use jsonwebtoken::Algorithm;
 pub use mint::{MAX_TTL, parse_ttl};
+pub use socket_tokens::SocketTokens;
 pub use token_source::{QUERY_PARAMS, TokenSource, find_cookie_token, find_token};
 pub use verify::{MAX_LEEWAY_SECS, MAX_TOKEN_LEN, Verifier};
 

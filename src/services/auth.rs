@@ -11,7 +11,7 @@ use tracing::info;
 use super::event_token::{EventToken, event_token};
 use super::rooms::RoomPolicy;
 use super::socket_policies::{DeferredAuthentication, PeriodicEvent};
-use crate::identity::{IDENTITY_DATA_KEY, Identity, Verifier};
+use crate::identity::{IDENTITY_DATA_KEY, Identity, SocketTokens, Verifier};
 use crate::{ConnectRequest, Namespace, Socket};
 
 /// `[auth]` in the configuration.
@@ -125,7 +125,15 @@ impl Auth {
     /// each call): when present it must be text, verify and name the
     /// connection's user, or the event is refused. The key is found as the
     /// JSON decoder reads it ([`event_token`]), whatever its spelling.
+    /// A socket's token is verified once, not on every event
+    /// ([`SocketTokens`]).
     fn install_token_guard(self: &Arc<Self>, ns: &mut Namespace) {
+        let tokens = Arc::new(SocketTokens::default());
+        let forget = tokens.clone();
+        ns.on_disconnect(move |socket, _| {
+            forget.forget(socket.id());
+            std::future::ready(())
+        });
         let auth = self.clone();
         ns.guard(move |socket, payload| {
             let token = match event_token(payload.args().json()) {
@@ -135,8 +143,8 @@ impl Auth {
                 EventToken::Repeated => return Err("accessToken given more than once".into()),
                 EventToken::Malformed => return Err("malformed arguments".into()),
             };
-            match auth.verifier.verify(&token) {
-                Ok(identity) if Some(identity.user_id.as_str()) == socket.user_id() => Ok(()),
+            match tokens.user_of(&auth.verifier, socket.id(), &token) {
+                Ok(user) if Some(user.as_str()) == socket.user_id() => Ok(()),
                 Ok(_) => Err("accessToken names another user than the connection".into()),
                 Err(_) => Err(auth.verifier.config().messages.invalid.clone()),
             }

@@ -15,6 +15,7 @@
 
 use std::sync::Arc;
 
+use confab_chat::store::Flusher;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sled::Transactional;
@@ -104,6 +105,8 @@ pub enum StoreError {
     Corrupt { key: Vec<u8>, reason: String },
     #[error("{0}")]
     Invalid(String),
+    #[error("not durable: {0}")]
+    Flush(#[from] confab_chat::store::StoreError),
 }
 
 impl From<TransactionError<StoreError>> for StoreError {
@@ -117,10 +120,13 @@ impl From<TransactionError<StoreError>> for StoreError {
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// The two trees, synchronous (sled answers from memory).
+/// The two trees, synchronous (sled answers from memory), and the
+/// database's one flusher.
 #[derive(Clone)]
 pub struct NotificationStore {
+    /// For its ids (`generate_id`).
     db: sled::Db,
+    flusher: Flusher,
     records: sled::Tree,
     by_user: sled::Tree,
 }
@@ -165,12 +171,14 @@ fn abort(err: StoreError) -> ConflictableTransactionError<StoreError> {
 }
 
 impl NotificationStore {
-    /// Opens (or creates) the trees in `db`.
-    pub fn open(db: &sled::Db) -> Result<NotificationStore> {
+    /// Opens (or creates) the trees in `db`, made durable by its
+    /// `flusher` (the same group commit as the chat's).
+    pub fn open(db: &sled::Db, flusher: Flusher) -> Result<NotificationStore> {
         Ok(NotificationStore {
             records: db.open_tree("notifications")?,
             by_user: db.open_tree("notifications_by_user")?,
             db: db.clone(),
+            flusher,
         })
     }
 
@@ -308,10 +316,10 @@ impl NotificationStore {
         Ok(count)
     }
 
-    /// Resolves once every write before the call is on disk.
+    /// Resolves once every write before the call is on disk, sharing the
+    /// database's group commit with every other writer waiting.
     pub async fn flush(&self) -> Result<()> {
-        self.db.flush_async().await?;
-        Ok(())
+        Ok(self.flusher.durable().await?)
     }
 }
 
@@ -496,7 +504,7 @@ mod tests {
 
     fn store() -> NotificationStore {
         let db = sled::Config::new().temporary(true).open().unwrap();
-        NotificationStore::open(&db).unwrap()
+        NotificationStore::open(&db, Flusher::temporary(db.clone()).unwrap()).unwrap()
     }
 
     #[test]
@@ -558,7 +566,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         {
             let db = sled::open(&dir).unwrap();
-            let s = NotificationStore::open(&db).unwrap();
+            let s = NotificationStore::open(&db, Flusher::temporary(db.clone()).unwrap()).unwrap();
             let a = s.insert(NewNotification::new("u", "a", "")).unwrap();
             s.insert(NewNotification::new("u", "b", "")).unwrap();
             s.mark_seen(&a.id).unwrap();
@@ -574,7 +582,7 @@ mod tests {
                 })
             })
             .expect("the database lock is released");
-        let s = NotificationStore::open(&db).unwrap();
+        let s = NotificationStore::open(&db, Flusher::temporary(db.clone()).unwrap()).unwrap();
         assert_eq!(s.unread_count("u").unwrap(), 1);
         s.insert(NewNotification::new("u", "c", "")).unwrap();
         let ids: std::collections::HashSet<String> = s

@@ -1,7 +1,7 @@
 //! One actor per chat header: the only writer of its chat.
 //!
-//! Every change is written to the store in one batch, then waits for a
-//! shared flush while the actor goes on with the next request (so a burst
+//! Every change is written to the store in one journaled batch, then waits
+//! for a shared sync of the journal while the actor goes on with the next request (so a burst
 //! of appends costs one flush), then is answered and published. What is
 //! published goes through `outbox` so that events leave in the order the
 //! changes were made, whatever order the flushes are seen to finish in.
@@ -17,7 +17,7 @@ use crate::error::ChatError;
 use crate::events::{ChatEvent, ChatEvents};
 use crate::store::{
     ChatHeader, ChatKind, ChatWrite, FriendshipStatus, MemberState, Message, MessageType, Store,
-    now_millis,
+    User, now_millis,
 };
 
 /// Told when a chat actor has stopped, so the directory forgets it.
@@ -125,7 +125,7 @@ impl Chat {
         });
         Box::pin(
             self.store
-                .durable()
+                .journaled()
                 .into_actor(self)
                 .map(move |result, act, ctx| {
                     let answer = match result {
@@ -175,14 +175,14 @@ impl Chat {
     }
 
     fn append(&mut self, msg: Append) -> Result<Message, ChatError> {
-        self.member(&msg.sender)?;
-        if self.blocked(&msg.sender)? {
+        self.member(&msg.sender.id)?;
+        if self.blocked(&msg.sender.id)? {
             return Err(ChatError::Blocked);
         }
         let message = Message {
             id: self.store.next_message_id()?,
             chat_id: self.header.id,
-            sender: msg.sender,
+            sender: msg.sender.id,
             kind: msg.kind,
             body: msg.body,
             caption: msg.caption,
@@ -190,25 +190,41 @@ impl Chat {
             edited_at: None,
             deleted_at: None,
         };
-        let mut header = self.header.clone();
-        header.last_message_id = Some(message.id);
-        header.message_count += 1;
-        let mut states = self.states.clone();
-        for (user, state) in states.iter_mut() {
+        let files = match msg.names_upload {
+            true => vec![message.body.as_str()],
+            false => vec![],
+        };
+        // The new header and counts are written before they are kept, so
+        // that a failed write leaves the actor as it was; built without
+        // copying the header or the members' map (a group's are long).
+        let previous = (self.header.last_message_id, self.header.message_count);
+        self.header.last_message_id = Some(message.id);
+        self.header.message_count += 1;
+        let states: Vec<(&str, MemberState)> = self
+            .states
+            .iter()
+            .filter(|(user, _)| **user != message.sender)
+            .map(|(user, state)| {
+                let unread = state.unread + 1;
+                (user.as_str(), MemberState { unread, ..*state })
+            })
+            .collect();
+        let written = self.store.write(ChatWrite {
+            chat: self.header.id,
+            header: Some(&self.header),
+            messages: vec![&message],
+            states,
+            files,
+        });
+        if let Err(err) = written {
+            (self.header.last_message_id, self.header.message_count) = previous;
+            return Err(err.into());
+        }
+        for (user, state) in self.states.iter_mut() {
             if *user != message.sender {
                 state.unread += 1;
             }
         }
-        let files = self.upload_named(&message)?;
-        self.store.write(ChatWrite {
-            chat: header.id,
-            header: Some(&header),
-            messages: vec![&message],
-            states: changed(&self.states, &states),
-            files: files.into_iter().collect(),
-        })?;
-        self.header = header;
-        self.states = states;
         Ok(message)
     }
 
@@ -468,10 +484,16 @@ impl Actor for Chat {
 #[derive(Message, Clone, Debug)]
 #[rtype(result = "Result<Message, ChatError>")]
 pub struct Append {
-    pub sender: String,
+    /// The sender as stored (read once by the caller): the published
+    /// event carries it, so that nobody reads it again to show the
+    /// message.
+    pub sender: User,
     pub kind: MessageType,
     pub body: String,
     pub caption: Option<String>,
+    /// The body is the path of an upload (the caller has read its record):
+    /// the chat references it from then on, so its members may read it.
+    pub names_upload: bool,
 }
 
 /// Changes the text (and caption) of a message; its sender only.
@@ -547,8 +569,15 @@ pub struct Viewers;
 impl Handler<Append> for Chat {
     type Result = ResponseActFuture<Self, Result<Message, ChatError>>;
     fn handle(&mut self, msg: Append, _: &mut Context<Self>) -> Self::Result {
+        let sender = msg.sender.clone();
         match self.append(msg) {
-            Ok(message) => self.after_flush(ChatEvent::Created(message.clone()), message),
+            Ok(message) => {
+                let event = ChatEvent::Created {
+                    message: message.clone(),
+                    sender,
+                };
+                self.after_flush(event, message)
+            }
             Err(err) => Self::refuse(err),
         }
     }

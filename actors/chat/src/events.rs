@@ -1,11 +1,15 @@
 //! What a chat publishes once a change is durable.
 
-use crate::store::{ChatHeader, Message};
+use crate::store::{ChatHeader, Message, User};
 
 /// A change to one chat, or a typing flag.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChatEvent {
-    Created(Message),
+    /// A new message, and its sender as stored (name, avatar).
+    Created {
+        message: Message,
+        sender: User,
+    },
     Updated(Message),
     /// Messages deleted together, in the order asked.
     Deleted(Vec<u64>),

@@ -2,7 +2,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::*;
-use crate::store::{ChatHeader, FriendshipStatus, MessageType, Store};
+use crate::store::{ChatHeader, FriendshipStatus, MessageType, Store, User};
 
 /// Records what chats publish.
 #[derive(Default)]
@@ -36,10 +36,15 @@ fn start(store: &Store) -> (Chats, Arc<Recorder>) {
 
 fn text(sender: &str, body: &str) -> Append {
     Append {
-        sender: sender.into(),
+        sender: User {
+            id: sender.into(),
+            name: None,
+            avatar: None,
+        },
         kind: MessageType::Text,
         body: body.into(),
         caption: None,
+        names_upload: false,
     }
 }
 
@@ -60,7 +65,7 @@ async fn append_is_durable_counted_and_published_in_order() {
         .take()
         .into_iter()
         .map(|e| match e {
-            ChatEvent::Created(m) => m.id,
+            ChatEvent::Created { message, .. } => message.id,
             other => panic!("unexpected {other:?}"),
         })
         .collect();
@@ -168,7 +173,7 @@ async fn edit_remove_and_read_keep_counts_right() {
         .take()
         .iter()
         .map(|e| match e {
-            ChatEvent::Created(_) => "created",
+            ChatEvent::Created { .. } => "created",
             ChatEvent::Updated(_) => "updated",
             ChatEvent::Deleted(_) => "deleted",
             ChatEvent::Read { .. } => "read",

@@ -85,3 +85,21 @@ impl Asked {
         }
     }
 }
+
+/// The answer to a server-side event that asked for one (another node's
+/// `serverSideEmitWithAck`): one value, as Node's adapter relays only the
+/// first argument. Sending consumes it.
+pub struct ServerAck(oneshot::Sender<serde_json::Value>);
+
+impl ServerAck {
+    /// An answer and where it will arrive.
+    pub fn new() -> (ServerAck, oneshot::Receiver<serde_json::Value>) {
+        let (sender, receiver) = oneshot::channel();
+        (ServerAck(sender), receiver)
+    }
+
+    pub fn send<T: serde::Serialize + ?Sized>(self, data: &T) -> Result<(), serde_json::Error> {
+        let _ = self.0.send(serde_json::to_value(data)?);
+        Ok(())
+    }
+}

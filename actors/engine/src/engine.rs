@@ -9,7 +9,7 @@ use actix::prelude::*;
 use crate::adapter::{Adapter, Census, Cluster, PresenceHook, RoomHook};
 use crate::config::EngineConfig;
 use crate::handshake::Handshake;
-use crate::io::Io;
+use crate::io::{Io, ServerEventDispatch};
 use crate::namespace::Namespaces;
 use crate::protocol::engineio::Sid;
 use crate::requests::SessionRequest;
@@ -32,6 +32,21 @@ pub struct EngineHooks {
     pub rooms: Option<RoomHook>,
     /// The other nodes (none: this process alone).
     pub cluster: Option<ClusterFactory>,
+}
+
+/// Runs a namespace's handler of another node's server-side event on a
+/// task of its own; `false` if it has none.
+fn server_event_dispatch(namespaces: Arc<Namespaces>) -> ServerEventDispatch {
+    Arc::new(move |io, nsp, payload, ack| {
+        let handler = namespaces
+            .get(nsp)
+            .and_then(|ns| ns.server_event(payload.event()));
+        let Some(handler) = handler else {
+            return false;
+        };
+        tokio::spawn(handler(io.clone(), payload, ack));
+        true
+    })
 }
 
 /// A running engine. Cheap to clone; every clone is the same engine.
@@ -79,7 +94,7 @@ impl Engine {
             .recoverable(config.recovery.clone());
         let adapter = Arc::new(adapter);
         let namespaces = Arc::new(namespaces);
-        let io = Io::new(adapter.clone(), namespaces.clone());
+        let io = Io::new(adapter.clone(), server_event_dispatch(namespaces.clone()));
         if let Some(cluster) = hooks.cluster {
             adapter.join_cluster(cluster(io.clone()));
         }

@@ -8,26 +8,29 @@ use serde::Serialize;
 
 use std::time::Duration;
 
-use crate::ack::{AckReplies, Asked};
+use crate::ack::{AckReplies, Asked, ServerAck};
 use crate::adapter::{Adapter, Remote, SocketInfo, Target};
-use crate::namespace::Namespaces;
 use crate::payload::Payload;
 use crate::protocol::socketio::{Args, EncodeError};
-use crate::server_events::ServerAck;
 
 /// Handle to a running engine's sockets and rooms.
 #[derive(Clone)]
 pub struct Io {
     adapter: Arc<Adapter>,
-    /// Whose server-side event handlers the other nodes' events reach.
-    namespaces: Arc<Namespaces>,
+    /// Hands the other nodes' server-side events to the namespaces'
+    /// handlers (made by the engine, which knows the namespaces).
+    server_events: ServerEventDispatch,
 }
 
+/// Runs the handler of a server-side event of a namespace, if there is one.
+pub(crate) type ServerEventDispatch =
+    Arc<dyn Fn(&Io, &str, Payload, Option<ServerAck>) -> bool + Send + Sync>;
+
 impl Io {
-    pub(crate) fn new(adapter: Arc<Adapter>, namespaces: Arc<Namespaces>) -> Io {
+    pub(crate) fn new(adapter: Arc<Adapter>, server_events: ServerEventDispatch) -> Io {
         Io {
             adapter,
-            namespaces,
+            server_events,
         }
     }
 
@@ -66,15 +69,7 @@ impl Io {
     /// task of its own; `false` if `nsp` has none for it (its `ack`, if
     /// any, is then never answered, as in Node).
     pub fn server_event(&self, nsp: &str, payload: Payload, ack: Option<ServerAck>) -> bool {
-        let handler = self
-            .namespaces
-            .get(nsp)
-            .and_then(|ns| ns.server_event(payload.event()));
-        let Some(handler) = handler else {
-            return false;
-        };
-        tokio::spawn(handler(self.clone(), payload, ack));
-        true
+        (self.server_events)(self, nsp, payload, ack)
     }
 
     /// Targets a namespace (`"/"` is the main one).

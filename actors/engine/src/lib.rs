@@ -27,7 +27,6 @@ pub mod policy;
 pub mod protocol;
 pub mod rate;
 pub mod requests;
-pub mod server_events;
 pub mod session;
 mod shared;
 pub mod socket;
@@ -40,7 +39,7 @@ pub use config::EngineConfig;
 /// closed: `RUST_LOG=info,confab::connections=off` silences them alone.
 pub const CONNECTIONS: &str = "confab::connections";
 
-pub use ack::{AckError, AckReplies, Asked};
+pub use ack::{AckError, AckReplies, Asked, ServerAck};
 pub use adapter::recovery::Recovery;
 pub use adapter::{
     Census, Cluster, Presence, PresenceHook, Remote, RoomChange, RoomHook, SocketInfo, Target,
@@ -53,6 +52,5 @@ pub use payload::{ArgsError, Payload};
 pub use policy::SocketPolicy;
 pub use protocol::socketio::{Args, EncodeError};
 pub use rate::EventRate;
-pub use server_events::ServerAck;
 pub use socket::{Ack, DisconnectReason, Socket};
 pub use stats::{Refusal, Stats};

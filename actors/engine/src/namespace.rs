@@ -7,14 +7,14 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::task::Poll;
 
-use futures_util::future::LocalBoxFuture;
+use futures_util::future::{BoxFuture, LocalBoxFuture};
 use tracing::error;
 
+use crate::ack::ServerAck;
 use crate::handshake::{ConnectError, ConnectRequest};
 use crate::io::Io;
 use crate::payload::Payload;
 use crate::policy::SocketPolicy;
-use crate::server_events::{ServerAck, ServerEventHandler};
 use crate::socket::{Ack, DisconnectReason, Socket};
 
 type Middleware = Arc<
@@ -23,6 +23,11 @@ type Middleware = Arc<
         + Sync,
 >;
 type ConnectHandler = Arc<dyn Fn(Socket) -> LocalBoxFuture<'static, ()> + Send + Sync>;
+/// A handler of one server-side event, given the engine's handle to act
+/// with: it runs on a task of its own (nothing of a session is at hand), so
+/// its future is `Send`.
+pub(crate) type ServerEventHandler =
+    Arc<dyn Fn(Io, Payload, Option<ServerAck>) -> BoxFuture<'static, ()> + Send + Sync>;
 type EventHandler =
     Arc<dyn Fn(Socket, Payload, Option<Ack>) -> LocalBoxFuture<'static, ()> + Send + Sync>;
 type DisconnectHandler =

@@ -10,6 +10,7 @@ pub mod receive;
 pub mod sniff;
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use confab_chat::store::{MessageType, Upload, now_millis};
 
@@ -197,13 +198,32 @@ pub fn is_upload_path(settings: &UploadSettings, body: &str) -> bool {
         .is_some_and(|rest| rest.starts_with('/'))
 }
 
-/// Removes temporary parts left by a crash.
-pub fn clean_temp(settings: &UploadSettings) {
-    if let Ok(entries) = std::fs::read_dir(temp_dir(settings)) {
-        for entry in entries.flatten() {
-            let path: &Path = &entry.path();
-            if path.extension().is_some_and(|e| e == "part") {
-                let _ = std::fs::remove_file(path);
+/// A temporary part no upload has written to for this long is left over:
+/// an upload in progress writes to its part with every chunk, and a
+/// request body that stalls is cut off long before (`body_idle_secs`).
+pub const STALE_PART: Duration = Duration::from_secs(60 * 60);
+
+/// How often the service looks for left-over parts.
+pub const CLEAN_EVERY: Duration = Duration::from_secs(10 * 60);
+
+/// Removes the temporary parts not written to for `older_than`: those a
+/// crash left (at start-up, with no upload running, all of them), or an
+/// upload whose part was not removed when it ended.
+pub fn clean_temp(settings: &UploadSettings, older_than: Duration) {
+    let Ok(entries) = std::fs::read_dir(temp_dir(settings)) else {
+        return;
+    };
+    let now = SystemTime::now();
+    for entry in entries.flatten() {
+        let path: &Path = &entry.path();
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|at| now.duration_since(at).unwrap_or_default() >= older_than);
+        if path.extension().is_some_and(|e| e == "part") && stale {
+            match std::fs::remove_file(path) {
+                Ok(()) => tracing::info!(path = %path.display(), "left-over upload part removed"),
+                Err(err) => tracing::warn!(path = %path.display(), %err, "upload part not removed"),
             }
         }
     }
@@ -240,5 +260,33 @@ mod tests {
         assert!(is_upload_path(&s, "/uploads/x"));
         assert!(!is_upload_path(&s, "/uploadsx"));
         assert!(!is_upload_path(&s, "https://cdn/uploads/x"));
+    }
+
+    #[test]
+    fn left_over_parts_are_removed_and_uploads_in_progress_kept() {
+        let dir = std::env::temp_dir().join(format!("confab-clean-temp-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let s = UploadSettings {
+            dir: dir.clone(),
+            ..UploadSettings::default()
+        };
+        prepare(&s).unwrap();
+        let tmp = temp_dir(&s);
+        let file = |name: &str, age: Duration| {
+            let path = tmp.join(name);
+            let f = std::fs::File::create(&path).unwrap();
+            f.set_modified(SystemTime::now() - age).unwrap();
+            path
+        };
+        let old = file("old.part", STALE_PART + Duration::from_secs(60));
+        let fresh = file("fresh.part", Duration::ZERO);
+        let other = file("old.txt", STALE_PART * 2);
+        clean_temp(&s, STALE_PART);
+        assert!(!old.exists());
+        assert!(fresh.exists() && other.exists());
+        // At start-up nothing is uploading: every part goes.
+        clean_temp(&s, Duration::ZERO);
+        assert!(!fresh.exists() && other.exists());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -65,10 +65,12 @@ fn profile_of(identity: Option<&Value>) -> (Option<String>, Option<String>) {
 }
 
 async fn connected(service: ChatService, socket: Socket) {
+    // Once a socket, not once an event: an event comes from a connected
+    // socket, so the service is bound before any handler needs it.
+    service.bind(socket.io().clone());
     let Some(user) = socket.user_id().map(str::to_owned) else {
         return;
     };
-    service.bind(socket.io().clone());
     if socket.nsp() != service.settings().namespace {
         warn!(
             nsp = socket.nsp(),

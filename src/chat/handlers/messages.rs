@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 
 use confab_chat::store::{Message, MessageType, Store, User};
-use confab_chat::{Edit, MarkRead, Remove};
+use confab_chat::{Append, Edit, MarkRead, Remove};
 
 use super::{Ctx, Reply};
 use crate::chat::error::Refusal;
@@ -79,10 +79,11 @@ pub(crate) fn message_json(store: &Store, message: &Message) -> Result<Value, Re
 
 /// A media message naming one of this service's uploads must name one
 /// its sender may read, of its kind: nobody shares a file they cannot see.
-fn check_upload(ctx: &Ctx, kind: MessageType, body: &str) -> Result<(), Refusal> {
+/// `true` when the body names such an upload.
+fn check_upload(ctx: &Ctx, kind: MessageType, body: &str) -> Result<bool, Refusal> {
     let uploads = &ctx.service.settings().uploads;
     if kind == MessageType::Text || !files::is_upload_path(uploads, body) {
-        return Ok(());
+        return Ok(false);
     }
     let store = ctx.service.store();
     let Some(upload) = store.upload(body)? else {
@@ -96,7 +97,7 @@ fn check_upload(ctx: &Ctx, kind: MessageType, body: &str) -> Result<(), Refusal>
             "messageType does not match the uploaded file",
         ));
     }
-    Ok(())
+    Ok(true)
 }
 
 pub async fn create(ctx: Ctx) -> Reply {
@@ -105,13 +106,18 @@ pub async fn create(ctx: Ctx) -> Reply {
     let kind = message_type(&ctx.input)?;
     let body = body(&ctx.input, settings)?;
     let caption = caption(&ctx.input, settings)?;
-    check_upload(&ctx, kind, &body)?;
-    let message = ctx
-        .service
-        .send_message(chat, &ctx.user, kind, &body, caption.as_deref())
-        .await?;
-    let json = message_json(ctx.service.store(), &message)?;
-    Ok(wire::new_message(chat, json))
+    let names_upload = check_upload(&ctx, kind, &body)?;
+    // Read once: the answer and the published event both show it.
+    let sender = ctx.service.store().user_or_bare(&ctx.user)?;
+    let append = Append {
+        sender: sender.clone(),
+        kind,
+        body,
+        caption,
+        names_upload,
+    };
+    let message = ctx.service.chats().call(chat, append).await?;
+    Ok(wire::new_message(chat, wire::message(&message, &sender)))
 }
 
 pub async fn find_all(ctx: Ctx) -> Reply {

@@ -79,7 +79,6 @@ where
 
 fn prepare(service: ChatService, socket: Socket, payload: &Payload) -> Result<Ctx, Refusal> {
     let user = socket.user_id().ok_or(Refusal::Unauthenticated)?.to_owned();
-    service.bind(socket.io().clone());
     let input = Input::from_payload(payload)?;
     input.check_claimed_user(&user)?;
     Ok(Ctx {

@@ -5,7 +5,7 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
 use super::model::{ChatHeader, ChatKind, MemberState, Millis};
-use super::{Result, Store, StoreError, decode, encode, get, keys};
+use super::{CHATS, Record, Result, Store, StoreError, USER_CHATS, decode, encode, get, keys};
 
 type TxResult<T> = std::result::Result<T, ConflictableTransactionError<StoreError>>;
 
@@ -108,32 +108,30 @@ impl Store {
     }
 
     /// Writes a chat's new header with `added` and `removed` members, and
-    /// their index of chats, in one transaction (not yet durable).
+    /// their index of chats, as one journaled write (durable once
+    /// [`Store::journaled`] resolves).
     pub fn set_members(
         &self,
         header: &ChatHeader,
         added: &[String],
         removed: &[String],
     ) -> Result<()> {
-        let inner = &self.0;
-        (&inner.chats, &inner.user_chats).transaction(|(chats, user_chats)| {
-            chats.insert(keys::header(header.id), tx_encode(header)?)?;
-            // A new member starts with everything before read.
-            let start = MemberState {
-                cursor: header.last_message_id.unwrap_or(0),
-                unread: 0,
-            };
-            for user in added {
-                user_chats.insert(keys::user_chat(user, header.id), &[][..])?;
-                chats.insert(keys::state(header.id, user), tx_encode(&start)?)?;
-            }
-            for user in removed {
-                user_chats.remove(keys::user_chat(user, header.id))?;
-                chats.remove(keys::state(header.id, user))?;
-            }
-            Ok(())
+        let mut record = Record::default();
+        record.insert(CHATS, &keys::header(header.id), &encode(header)?);
+        // A new member starts with everything before read.
+        let start = encode(&MemberState {
+            cursor: header.last_message_id.unwrap_or(0),
+            unread: 0,
         })?;
-        Ok(())
+        for user in added {
+            record.insert(USER_CHATS, &keys::user_chat(user, header.id), &[]);
+            record.insert(CHATS, &keys::state(header.id, user), &start);
+        }
+        for user in removed {
+            record.remove(USER_CHATS, &keys::user_chat(user, header.id));
+            record.remove(CHATS, &keys::state(header.id, user));
+        }
+        self.apply(record)
     }
 
     /// The ids of every chat `user` is in, oldest first.

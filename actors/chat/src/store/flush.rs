@@ -1,18 +1,31 @@
-//! Group commit: every writer that needs its write durable asks the flusher
-//! thread, which flushes once for everyone who asked since its last flush.
-//! A hundred concurrent appends cost one `fsync`, not a hundred.
+//! Group commit for everything in one database: every writer that needs
+//! its write durable asks the one flusher thread, which serves everyone
+//! who asked since its last round with one sync. A hundred concurrent
+//! appends cost one `fdatasync`, not a hundred.
+//!
+//! Two kinds of request: [`Flusher::journaled`] for writes made through
+//! the [`Journal`] (the chat's messages, read cursors and members), served
+//! by writing the journal's new records and syncing its file; and
+//! [`Flusher::durable`] for any other write to the database (new chats,
+//! users' uploads, notifications), served by a checkpoint: a sled flush,
+//! which covers the journaled writes too, after which the journal starts
+//! again from the beginning of its file.
 //!
 //! The order makes it correct: a writer asks only after its write is
-//! applied, and the thread takes the waiting requests before it flushes, so
-//! every write of a batch happened before that batch's flush began.
+//! applied, and the thread takes the journal's records (or starts the sled
+//! flush) after it has taken the waiting requests, so every write of a
+//! round happened before that round's sync began.
 
-use std::sync::mpsc;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
 use tokio::sync::oneshot;
 
 use super::StoreError;
+use super::journal::{CHECKPOINT_BYTES, Journal, JournalFile, Record};
 
 /// How long each group flush took (a histogram, in seconds).
 pub const FLUSH_SECONDS: &str = "confab_store_flush_seconds";
@@ -21,32 +34,89 @@ pub const FLUSH_BATCH: &str = "confab_store_flush_batch_size";
 
 type Reply = oneshot::Sender<Result<(), String>>;
 
-/// The flusher thread of one database, stopped (and joined) on drop so that
+/// One writer waiting: for its journaled write (`full == false`) or for
+/// everything written to the database before it asked.
+struct Request {
+    reply: Reply,
+    full: bool,
+}
+
+/// The flusher of one database and its journal. Cheap to clone; the
+/// thread stops (and is joined) when the last clone is dropped, so that
 /// reopening the same path right after finds the database released.
-pub(crate) struct Flusher {
-    requests: Option<mpsc::Sender<Reply>>,
+#[derive(Clone)]
+pub struct Flusher(Arc<Inner>);
+
+struct Inner {
+    journal: Arc<Journal>,
+    requests: Option<mpsc::Sender<Request>>,
     thread: Option<JoinHandle<u64>>,
+    /// A journal file to remove once stopped (a temporary database's).
+    remove: Option<PathBuf>,
 }
 
 impl Flusher {
-    pub fn start(db: sled::Db) -> std::io::Result<Flusher> {
-        let (requests, inbox) = mpsc::channel::<Reply>();
-        let thread = std::thread::Builder::new()
-            .name("confab-store-flush".into())
-            .spawn(move || run(db, inbox))?;
-        Ok(Flusher {
-            requests: Some(requests),
-            thread: Some(thread),
-        })
+    /// Opens the journal at `journal` (replaying what a crash left in it
+    /// into `db`) and starts the flusher thread.
+    pub fn open(db: sled::Db, journal: &Path) -> Result<Flusher, StoreError> {
+        Flusher::start(db, journal, None)
     }
 
-    /// Resolves once everything written before the call is on disk.
+    /// A flusher for a temporary database, its journal a temporary file
+    /// removed when the flusher stops: for tests.
+    pub fn temporary(db: sled::Db) -> Result<Flusher, StoreError> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "confab-journal-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        Flusher::start(db, &path, Some(path.clone()))
+    }
+
+    fn start(db: sled::Db, path: &Path, remove: Option<PathBuf>) -> Result<Flusher, StoreError> {
+        let (journal, file) = Journal::open(db, path)?;
+        let journal = Arc::new(journal);
+        let (requests, inbox) = mpsc::channel::<Request>();
+        let thread = {
+            let journal = journal.clone();
+            std::thread::Builder::new()
+                .name("confab-store-flush".into())
+                .spawn(move || run(&journal, file, inbox))?
+        };
+        Ok(Flusher(Arc::new(Inner {
+            journal,
+            requests: Some(requests),
+            thread: Some(thread),
+            remove,
+        })))
+    }
+
+    /// Applies `record` to the database and journals it; durable once
+    /// [`Flusher::journaled`] resolves.
+    pub(crate) fn apply(&self, record: Record) -> Result<(), StoreError> {
+        self.0.journal.apply(record)
+    }
+
+    /// Resolves once every journaled write applied before the call is on
+    /// disk.
+    pub fn journaled(&self) -> impl Future<Output = Result<(), StoreError>> + use<> {
+        self.ask(false)
+    }
+
+    /// Resolves once everything written to the database before the call
+    /// is on disk.
     pub fn durable(&self) -> impl Future<Output = Result<(), StoreError>> + use<> {
+        self.ask(true)
+    }
+
+    fn ask(&self, full: bool) -> impl Future<Output = Result<(), StoreError>> + use<> {
         let (reply, answer) = oneshot::channel();
         let asked = self
+            .0
             .requests
             .as_ref()
-            .is_some_and(|r| r.send(reply).is_ok());
+            .is_some_and(|r| r.send(Request { reply, full }).is_ok());
         async move {
             if !asked {
                 return Err(StoreError::FlusherGone);
@@ -60,32 +130,55 @@ impl Flusher {
     }
 }
 
-/// Serves flush requests until every sender is gone; returns how many
-/// flushes it made (each for one or more writers).
-fn run(db: sled::Db, inbox: mpsc::Receiver<Reply>) -> u64 {
-    let mut flushes = 0;
+/// Serves requests until every sender is gone; returns how many rounds it
+/// made (each one sync for one or more writers).
+fn run(journal: &Journal, mut file: JournalFile, inbox: mpsc::Receiver<Request>) -> u64 {
+    let mut rounds = 0;
     while let Ok(first) = inbox.recv() {
-        let batch: Vec<Reply> = std::iter::once(first).chain(inbox.try_iter()).collect();
+        let batch: Vec<Request> = std::iter::once(first).chain(inbox.try_iter()).collect();
         let started = Instant::now();
-        let result = db.flush().map(|_| ()).map_err(|e| e.to_string());
-        flushes += 1;
-        // Once a flush, off the writers' path: the global recorder (none
+        let full = batch.iter().any(|r| r.full) || file.written() >= CHECKPOINT_BYTES;
+        let result = if full {
+            journal.checkpoint(&mut file)
+        } else {
+            let records = journal.take();
+            match records.is_empty() {
+                // Taken and synced by an earlier round.
+                true => Ok(()),
+                // A write cut short would leave a torn record before the
+                // next ones: a checkpoint makes them all durable and
+                // starts the file again.
+                false => file.write_synced(&records).or_else(|err| {
+                    tracing::warn!(%err, path = %journal.path().display(), "journal write failed; checkpointing instead");
+                    journal.checkpoint(&mut file)
+                }),
+            }
+        };
+        let result = result.map_err(|e| e.to_string());
+        rounds += 1;
+        // Once a round, off the writers' path: the global recorder (none
         // installed, each is a no-op).
         metrics::histogram!(FLUSH_SECONDS).record(started.elapsed().as_secs_f64());
         metrics::histogram!(FLUSH_BATCH).record(batch.len() as f64);
-        tracing::trace!(writers = batch.len(), "store flushed");
-        for reply in batch {
-            let _ = reply.send(result.clone());
+        tracing::trace!(writers = batch.len(), full, "store flushed");
+        for request in batch {
+            let _ = request.reply.send(result.clone());
         }
     }
-    flushes
+    if let Err(err) = journal.checkpoint(&mut file) {
+        tracing::warn!(%err, "journal not checkpointed at stop");
+    }
+    rounds
 }
 
-impl Drop for Flusher {
+impl Drop for Inner {
     fn drop(&mut self) {
         self.requests.take();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
+        }
+        if let Some(path) = &self.remove {
+            let _ = std::fs::remove_file(path);
         }
     }
 }
@@ -94,23 +187,40 @@ impl Drop for Flusher {
 mod tests {
     use super::*;
 
-    /// Writers that asked while the flusher was busy share its next flush.
+    fn journal() -> (Journal, JournalFile, PathBuf) {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let path = std::env::temp_dir().join(format!("confab-flush-test-{}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let (journal, file) = Journal::open(db, &path).unwrap();
+        (journal, file, path)
+    }
+
+    /// Writers that asked while the flusher was busy share its next round.
     /// Driven by hand, so the batching is seen without racing the thread.
     #[test]
     fn waiting_writers_share_one_flush() {
-        let db = sled::Config::new().temporary(true).open().unwrap();
-        let (requests, inbox) = mpsc::channel::<Reply>();
+        let (journal, file, path) = journal();
+        let (requests, inbox) = mpsc::channel::<Request>();
         let answers: Vec<_> = (0..50)
-            .map(|_| {
+            .map(|i| {
+                let mut record = Record::default();
+                record.insert("t", format!("k{i}").as_bytes(), b"v");
+                journal.apply(record).unwrap();
                 let (reply, answer) = oneshot::channel();
-                requests.send(reply).unwrap();
+                requests
+                    .send(Request {
+                        reply,
+                        full: i == 49,
+                    })
+                    .unwrap();
                 answer
             })
             .collect();
         drop(requests);
-        assert_eq!(run(db, inbox), 1);
+        assert_eq!(run(&journal, file, inbox), 1);
         for mut answer in answers {
             assert_eq!(answer.try_recv().unwrap(), Ok(()));
         }
+        let _ = std::fs::remove_file(path);
     }
 }

@@ -4,11 +4,14 @@
 use std::collections::HashMap;
 
 use super::model::{ChatHeader, MemberState, Message};
-use super::{Result, Store, corrupt, decode, encode, get, keys};
+use super::{CHATS, COUNTERS, Record, Result, Store, corrupt, decode, encode, get, keys};
 
-/// Everything one change to a chat writes, applied as one sled batch: a
-/// reader never sees a message without the header and counts that go with
-/// it, and a crash keeps all of it or none.
+/// The sequence message ids are taken from.
+const MESSAGE_COUNTER: &str = "message";
+
+/// Everything one change to a chat writes, applied as one sled batch and
+/// one journal record: a reader never sees a message without the header
+/// and counts that go with it, and a crash keeps all of it or none.
 #[derive(Debug, Default)]
 pub struct ChatWrite<'a> {
     pub chat: u64,
@@ -28,27 +31,33 @@ impl Store {
     /// The next message id (ids are global and only grow, so a chat's
     /// messages sort by id in the order they were written).
     pub fn next_message_id(&self) -> Result<u64> {
-        self.next_id("message")
+        self.next_id(MESSAGE_COUNTER)
     }
 
-    /// Applies a change to one chat atomically (not yet durable: see
-    /// [`Store::durable`]).
+    /// Applies a change to one chat atomically, journaled (durable once
+    /// [`Store::journaled`] resolves).
     pub fn write(&self, change: ChatWrite<'_>) -> Result<()> {
-        let mut batch = sled::Batch::default();
+        let mut record = Record::default();
         if let Some(header) = change.header {
-            batch.insert(keys::header(header.id), encode(header)?);
+            record.insert(CHATS, &keys::header(header.id), &encode(header)?);
         }
         let written = change.messages.len() as u64;
+        let mut newest = 0;
         for message in change.messages {
-            batch.insert(keys::message(message.chat_id, message.id), encode(message)?);
+            newest = newest.max(message.id);
+            let key = keys::message(message.chat_id, message.id);
+            record.insert(CHATS, &key, &encode(message)?);
         }
         for (user, state) in change.states {
-            batch.insert(keys::state(change.chat, user), encode(&state)?);
+            record.insert(CHATS, &keys::state(change.chat, user), &encode(&state)?);
         }
         for path in change.files {
-            batch.insert(keys::file_ref(path, change.chat), &[][..]);
+            record.insert(CHATS, &keys::file_ref(path, change.chat), &[]);
         }
-        self.0.chats.apply_batch(batch)?;
+        if newest > 0 {
+            record.at_least(COUNTERS, MESSAGE_COUNTER.as_bytes(), newest);
+        }
+        self.apply(record)?;
         metrics::counter!(MESSAGES_STORED).increment(written);
         Ok(())
     }

@@ -5,15 +5,18 @@
 //! - [`model`]: the records.
 //! - `chats`, `messages`, `users`, `friends`, `uploads`: the operations, one
 //!   file each.
-//! - `flush`: group commit, so that a message is on disk before it is
-//!   acknowledged without every writer paying for its own flush.
+//! - `journal`: the write-ahead journal of the chat's writes, and `flush`:
+//!   group commit, so that a message is on disk before it is acknowledged
+//!   without every writer paying for its own sync.
 //!
 //! Reads and writes are synchronous (sled answers from memory in
-//! microseconds); only [`Store::durable`] waits, and it is async.
+//! microseconds); only [`Store::durable`] and [`Store::journaled`] wait,
+//! and they are async.
 
 mod chats;
 mod flush;
 mod friends;
+mod journal;
 pub mod keys;
 mod messages;
 pub mod model;
@@ -29,14 +32,13 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub use flush::{FLUSH_BATCH, FLUSH_SECONDS};
+pub use flush::{FLUSH_BATCH, FLUSH_SECONDS, Flusher};
+pub(crate) use journal::Record;
 pub use messages::{ChatWrite, MESSAGES_STORED};
 pub use model::{
     ChatHeader, ChatKind, Friendship, FriendshipStatus, MemberState, Message, MessageType, Millis,
     Upload, User, now_millis,
 };
-
-use flush::Flusher;
 
 /// What can go wrong with the store. Every variant is the server's fault
 /// or the disk's, never the client's: the caller logs it and answers a
@@ -53,6 +55,8 @@ pub enum StoreError {
     FlusherGone,
     #[error("flush failed: {0}")]
     Flush(String),
+    #[error("journal: {0}")]
+    Journal(String),
     #[error("could not start the flusher thread: {0}")]
     Thread(#[from] std::io::Error),
 }
@@ -67,6 +71,14 @@ impl From<sled::transaction::TransactionError<StoreError>> for StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The journal's file name in the database's directory.
+pub const JOURNAL_FILE: &str = "chat-journal";
+
+/// The trees journaled writes go to.
+const CHATS: &str = "chats";
+const USER_CHATS: &str = "user_chats";
+const COUNTERS: &str = "counters";
 
 /// Handle to the chat database. Cheap to clone; every clone is the same
 /// database.
@@ -91,38 +103,56 @@ struct Inner {
 }
 
 impl Store {
-    /// Opens (or creates) the database in the directory `path`.
+    /// Opens (or creates) the database in the directory `path`, its
+    /// journal in the same directory ([`JOURNAL_FILE`]).
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
-        Store::from_db(sled::Config::new().path(path).open()?)
+        let db = sled::Config::new().path(path.as_ref()).open()?;
+        let flusher = Flusher::open(db.clone(), &path.as_ref().join(JOURNAL_FILE))?;
+        Store::from_db(db, flusher)
     }
 
     /// A database that lives in a temporary directory and is removed when
     /// dropped: for tests.
     pub fn temporary() -> Result<Store> {
-        Store::from_db(sled::Config::new().temporary(true).open()?)
+        let db = sled::Config::new().temporary(true).open()?;
+        let flusher = Flusher::temporary(db.clone())?;
+        Store::from_db(db, flusher)
     }
 
     /// The chat store in an open database (its own trees), shared with
-    /// other services of the same data directory.
-    pub fn from_db(db: sled::Db) -> Result<Store> {
+    /// other services of the same data directory, and flushed by the
+    /// database's one `flusher`.
+    pub fn from_db(db: sled::Db, flusher: Flusher) -> Result<Store> {
         let tree = |name: &str| db.open_tree(name);
         Ok(Store(Arc::new(Inner {
-            chats: tree("chats")?,
-            user_chats: tree("user_chats")?,
+            chats: tree(CHATS)?,
+            user_chats: tree(USER_CHATS)?,
             pairs: tree("pairs")?,
             users: tree("users")?,
             friends: tree("friends")?,
-            counters: tree("counters")?,
+            counters: tree(COUNTERS)?,
             uploads: tree("uploads")?,
             // The flusher's handle keeps the database open.
-            flusher: Flusher::start(db)?,
+            flusher,
         })))
     }
 
-    /// Resolves once every write made before the call is on disk. Writers
-    /// that ask at the same time share one flush.
+    /// Resolves once every write made to the database before the call is
+    /// on disk. Writers that ask at the same time share one flush.
     pub fn durable(&self) -> impl Future<Output = Result<()>> + use<> {
         self.0.flusher.durable()
+    }
+
+    /// Resolves once every journaled write (a [`ChatWrite`], members
+    /// changed) made before the call is on disk: the chat actors' wait,
+    /// one `fdatasync` of the journal for all who wait together.
+    pub fn journaled(&self) -> impl Future<Output = Result<()>> + use<> {
+        self.0.flusher.journaled()
+    }
+
+    /// Applies a journaled write (see [`Store::journaled`]).
+    pub(crate) fn apply(&self, record: Record) -> Result<()> {
+        self.0.flusher.apply(record)
     }
 
     /// The next value of the sequence `name`, starting at 1.
