@@ -14,6 +14,7 @@ use actix_web::HttpRequest;
 use tracing::warn;
 
 use confab_chat::store::{Flusher, JOURNAL_FILE, Store, StoreError as ChatStoreError};
+use confab_redis::AdapterKind;
 
 use crate::chat::ChatService;
 use crate::chat::settings::ChatOptionsError;
@@ -150,6 +151,8 @@ impl ApplianceBuilder {
         if let Some(allow) = self.allow_request {
             builder = builder.allow_request(move |req| allow(req));
         }
+        let clustered = config.adapter.effective_kind() == AdapterKind::Redis;
+        let served_by = config.chat.served_by.as_deref();
         let builder = builder
             .presence(presence::hook(&config.presence, io_cell.clone()))
             .namespace("/", |ns| {
@@ -157,8 +160,11 @@ impl ApplianceBuilder {
                 rooms::install(ns, &config.rooms, policy.clone(), claims);
                 presence::install(ns, &config.presence, policy.clone(), claims);
                 relay::install(ns, &config.relays, claims);
-                if let Some(chat) = &chat {
-                    crate::chat::install(ns, chat.clone());
+                match &chat {
+                    Some(chat) => crate::chat::install(ns, chat.clone()),
+                    // In a cluster, another node serves chat: say so.
+                    None if clustered => crate::chat::refuse_here(ns, served_by),
+                    None => {}
                 }
             });
         let confab = match config.admin.enabled {

@@ -28,6 +28,9 @@ pub enum Refusal {
     Missing(String),
     #[error("internal error")]
     Internal,
+    /// This node of a cluster does not run the chat service.
+    #[error("{0}")]
+    ServedElsewhere(String),
 }
 
 impl Refusal {

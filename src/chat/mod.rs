@@ -61,5 +61,17 @@ use crate::Namespace;
 /// and disconnect handlers that keep presence, user rooms and viewing
 /// state. Sockets without a user are refused on every event.
 pub fn install(ns: &mut Namespace, service: ChatService) {
-    handlers::install(ns, service);
+    handlers::install(ns, handlers::Serving::Here(service));
+}
+
+/// On a node of a cluster that does not run the chat service: every client
+/// event of the contract is refused (an `{error}` ack, or an `exception`
+/// event), saying so and naming `served_by` (the chat node) if given,
+/// rather than dropped as an unknown event.
+pub fn refuse_here(ns: &mut Namespace, served_by: Option<&str>) {
+    let message = match served_by {
+        Some(node) => format!("chat is not served by this node: connect to {node}"),
+        None => "chat is not served by this node".to_owned(),
+    };
+    handlers::install(ns, handlers::Serving::Elsewhere(message.into()));
 }

@@ -234,6 +234,9 @@ impl Default for PushSettings {
 pub struct ChatOptions {
     /// Run the chat service (seed 003's events) on the main namespace.
     pub enabled: bool,
+    /// On a node of a cluster with `enabled = false`: the chat node (its
+    /// URL, or a name) that the refusal of a chat event names.
+    pub served_by: Option<String>,
     /// `"syarah"` (the default) or `"nickdoc"`: the server events' names
     /// and payloads.
     pub style: ChatStyle,
@@ -272,6 +275,7 @@ impl Default for ChatOptions {
         let (push, uploads) = (settings.push, settings.uploads);
         ChatOptions {
             enabled: true,
+            served_by: None,
             style: settings.style,
             chat_room: settings.chat_room,
             max_text_chars: settings.max_text_chars,

@@ -13,6 +13,7 @@ mod rooms;
 pub(super) use connection::contacts;
 
 use std::future::Future;
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 use tracing::debug;
@@ -35,8 +36,18 @@ pub(super) struct Ctx {
 
 pub(super) type Reply = Result<Value, Refusal>;
 
-pub fn install(ns: &mut Namespace, service: ChatService) {
-    connection::install(ns, &service);
+/// Where a node's chat events are served: here, or (a node of a cluster
+/// without the chat service) on another node, which the refusal names.
+pub enum Serving {
+    Here(ChatService),
+    Elsewhere(Arc<str>),
+}
+
+pub fn install(ns: &mut Namespace, serving: Serving) {
+    if let Serving::Here(service) = &serving {
+        connection::install(ns, service);
+    }
+    let service = &serving;
     on(ns, &service, "createMessage", messages::create);
     on(ns, &service, "findAllMessages", messages::find_all);
     on(ns, &service, "updateMessage", messages::update);
@@ -59,12 +70,25 @@ pub fn install(ns: &mut Namespace, service: ChatService) {
     on(ns, &service, "leaveGroup", groups::leave);
 }
 
-fn on<F, Fut>(ns: &mut Namespace, service: &ChatService, event: &'static str, handler: F)
+/// Registers `event`: its handler where chat is served here, else a
+/// refusal that says where it is.
+fn on<F, Fut>(ns: &mut Namespace, serving: &Serving, event: &'static str, handler: F)
 where
     F: Fn(Ctx) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Reply> + 'static,
 {
-    let service = service.clone();
+    let service = match serving {
+        Serving::Here(service) => service.clone(),
+        Serving::Elsewhere(message) => {
+            let message = message.clone();
+            ns.on(event, move |socket, _, ack| {
+                let refusal = Refusal::ServedElsewhere(message.to_string());
+                answer(&socket, event, ack, Err(refusal));
+                async {}
+            });
+            return;
+        }
+    };
     ns.on(event, move |socket, payload, ack| {
         let (service, handler) = (service.clone(), handler.clone());
         async move {

@@ -164,6 +164,7 @@ impl From<super::error::Refusal> for HttpRefusal {
             Refusal::Denied(_) => StatusCode::FORBIDDEN,
             Refusal::Missing(_) => StatusCode::NOT_FOUND,
             Refusal::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Refusal::ServedElsewhere(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
         HttpRefusal::new(status, refusal.to_string())
     }
