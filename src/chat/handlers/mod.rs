@@ -47,27 +47,26 @@ pub fn install(ns: &mut Namespace, serving: Serving) {
     if let Serving::Here(service) = &serving {
         connection::install(ns, service);
     }
-    let service = &serving;
-    on(ns, &service, "createMessage", messages::create);
-    on(ns, &service, "findAllMessages", messages::find_all);
-    on(ns, &service, "updateMessage", messages::update);
-    on(ns, &service, "removeMessage", messages::remove);
-    on(ns, &service, "readMessage", messages::read);
-    on(ns, &service, "joinRoom", rooms::join);
-    on(ns, &service, "leaveRoom", rooms::leave);
-    on(ns, &service, "roomTyping", rooms::typing);
-    on(ns, &service, "findAllChatHeaders", lists::chat_headers);
-    on(ns, &service, "getMyChats", lists::my_chats);
-    on(ns, &service, "getMyFriendships", lists::my_friendships);
-    on(ns, &service, "requestFriendship", friends::request);
-    on(ns, &service, "acceptFriendship", friends::accept);
-    on(ns, &service, "rejectFriendship", friends::reject);
-    on(ns, &service, "blockUser", friends::block);
-    on(ns, &service, "unblockUser", friends::unblock);
-    on(ns, &service, "createGroup", groups::create);
-    on(ns, &service, "addParticipants", groups::add);
-    on(ns, &service, "removeParticipant", groups::remove);
-    on(ns, &service, "leaveGroup", groups::leave);
+    on(ns, &serving, "createMessage", messages::create);
+    on(ns, &serving, "findAllMessages", messages::find_all);
+    on(ns, &serving, "updateMessage", messages::update);
+    on(ns, &serving, "removeMessage", messages::remove);
+    on(ns, &serving, "readMessage", messages::read);
+    on(ns, &serving, "joinRoom", rooms::join);
+    on(ns, &serving, "leaveRoom", rooms::leave);
+    on(ns, &serving, "roomTyping", rooms::typing);
+    on(ns, &serving, "findAllChatHeaders", lists::chat_headers);
+    on(ns, &serving, "getMyChats", lists::my_chats);
+    on(ns, &serving, "getMyFriendships", lists::my_friendships);
+    on(ns, &serving, "requestFriendship", friends::request);
+    on(ns, &serving, "acceptFriendship", friends::accept);
+    on(ns, &serving, "rejectFriendship", friends::reject);
+    on(ns, &serving, "blockUser", friends::block);
+    on(ns, &serving, "unblockUser", friends::unblock);
+    on(ns, &serving, "createGroup", groups::create);
+    on(ns, &serving, "addParticipants", groups::add);
+    on(ns, &serving, "removeParticipant", groups::remove);
+    on(ns, &serving, "leaveGroup", groups::leave);
 }
 
 /// Registers `event`: its handler where chat is served here, else a
