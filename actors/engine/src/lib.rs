@@ -22,6 +22,7 @@ mod held;
 pub mod io;
 pub mod namespace;
 pub mod outbound;
+mod packed;
 pub mod payload;
 pub mod policy;
 pub mod protocol;
