@@ -72,8 +72,8 @@ pub use appliance::Appliance;
 pub use confab_engine::{
     Ack, AckError, AckReplies, Args, ArgsError, Broadcast, ConnectError, ConnectRequest,
     DisconnectReason, EncodeError, Engine, EngineConfig, EngineHooks, EventRate, Handshake, Io,
-    Namespace, Namespaces, Payload, Presence, PresenceHook, Remote, RoomChange, RoomHook, Socket,
-    SocketInfo, SocketPolicy,
+    Namespace, Namespaces, Pairs, Payload, Presence, PresenceHook, Remote, RoomChange, RoomHook,
+    Socket, SocketInfo, SocketPolicy,
 };
 pub use confab_redis::{AdapterConfig, AdapterKind};
 pub use config::Config;

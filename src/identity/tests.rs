@@ -1,14 +1,13 @@
 //! Verification, refusal, CONNECT and minting tests. Key pairs for RS256 and
 //! ES256 are the throw-away ones in `tests/keys/`.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use confab_engine::{ConnectRequest, Handshake};
+use confab_engine::{ConnectRequest, Handshake, Pairs};
 use jsonwebtoken::{EncodingKey, Header};
 use serde_json::{Value, json};
 
@@ -641,7 +640,7 @@ fn ttl_parsing() {
 // ------------------------------------------------------------ CONNECT
 
 fn request(auth: Value, query: &[(&str, &str)], headers: &[(&str, &str)]) -> ConnectRequest {
-    let map = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
+    let map = |pairs: &[(&str, &str)]| -> Pairs {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -76,8 +76,8 @@ fn handshake(req: &HttpRequest, query: HashMap<String, String>, cors: &CorsPolic
             .or_insert(value);
     }
     Handshake {
-        query,
-        headers,
+        query: query.into_iter().collect(),
+        headers: headers.into_iter().collect(),
         address: req.peer_addr(),
         issued: Some(SystemTime::now()),
         url: req.uri().to_string(),

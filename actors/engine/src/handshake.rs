@@ -1,19 +1,20 @@
 //! What a connection presented when it opened, and what a namespace
 //! middleware makes of it.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
+use crate::pairs::Pairs;
+
 /// The HTTP request that opened an Engine.IO connection.
 #[derive(Debug, Clone, Default)]
 pub struct Handshake {
     /// Query string parameters (`EIO`, `transport`, and the client's own).
-    pub query: HashMap<String, String>,
+    pub query: Pairs,
     /// Request headers, names lower-cased; repeated headers joined by `, `.
-    pub headers: HashMap<String, String>,
+    pub headers: Pairs,
     pub address: Option<SocketAddr>,
     pub issued: Option<SystemTime>,
     pub url: String,
@@ -34,13 +35,11 @@ pub struct Handshake {
 
 impl Handshake {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .get(&name.to_ascii_lowercase())
-            .map(String::as_str)
+        self.headers.get(&name.to_ascii_lowercase())
     }
 
     pub fn query(&self, name: &str) -> Option<&str> {
-        self.query.get(name).map(String::as_str)
+        self.query.get(name)
     }
 
     /// The connection's transport now: `websocket` once upgraded or if it

@@ -13,6 +13,7 @@ use crate::adapter::Target;
 pub use crate::disconnect::DisconnectReason;
 use crate::handshake::Handshake;
 use crate::io::{Broadcast, Io};
+use crate::packed::PackedJson;
 use crate::payload::Payload;
 use crate::protocol::engineio::Sid;
 use crate::protocol::socketio::{Args, EncodeError};
@@ -28,7 +29,8 @@ struct Inner {
     session: Recipient<SessionRequest>,
     io: Io,
     handshake: Arc<Handshake>,
-    auth: serde_json::Value,
+    /// Packed: kept for the socket's whole life, read at most at CONNECT.
+    auth: PackedJson,
     /// Set once: by a middleware at CONNECT, or later by [`Socket::authenticate`].
     user_id: OnceLock<String>,
     data: serde_json::Map<String, serde_json::Value>,
@@ -59,7 +61,7 @@ impl Socket {
             session: p.session,
             io: p.io,
             handshake: p.handshake,
-            auth: p.auth,
+            auth: PackedJson::pack(&p.auth),
             user_id: p.user_id.map(OnceLock::from).unwrap_or_default(),
             data: p.data,
             ack_timeout: p.ack_timeout,
@@ -86,7 +88,7 @@ impl Socket {
 
     /// The `auth` object the client sent with CONNECT.
     pub fn auth(&self) -> &serde_json::Value {
-        &self.0.auth
+        self.0.auth.get()
     }
 
     /// The user a middleware authenticated, if any.

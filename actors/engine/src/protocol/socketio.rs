@@ -85,7 +85,10 @@ pub const RESERVED_EVENTS: [&str; 6] = [
 /// attachments, which arrive as the next Engine.IO binary messages.
 #[derive(Debug, Default)]
 pub struct Decoder {
-    state: ParserState,
+    /// The parser's state while a binary packet waits for its attachments,
+    /// none otherwise: the state is ~180 bytes, which every idle session
+    /// kept inline, and a state without a partial packet is the default.
+    pending: Option<Box<ParserState>>,
     config: ParseConfig,
 }
 
@@ -96,24 +99,59 @@ impl Decoder {
             ..ParseConfig::default()
         };
         Decoder {
-            state: ParserState::default(),
+            pending: None,
             config,
         }
     }
 
     /// Decodes a text message. `Ok(None)`: a binary packet now waits for its
     /// attachments.
-    pub fn text(&self, text: Str) -> Result<Option<Incoming>, DecodeError> {
+    pub fn text(&mut self, text: Str) -> Result<Option<Incoming>, DecodeError> {
         if ack_id_too_large(text.as_str()) {
             return Err(DecodeError::AckIdTooLarge);
         }
-        complete(CommonParser.decode_str(&self.config, &self.state, text))
+        self.parse(|config, state| CommonParser.decode_str(config, state, text))
     }
 
     /// Feeds one binary attachment. `Ok(None)`: more attachments are due.
-    pub fn binary(&self, data: Bytes) -> Result<Option<Incoming>, DecodeError> {
-        complete(CommonParser.decode_bin(&self.config, &self.state, data))
+    pub fn binary(&mut self, data: Bytes) -> Result<Option<Incoming>, DecodeError> {
+        self.parse(|config, state| CommonParser.decode_bin(config, state, data))
     }
+
+    /// Runs the parser on the pending state, or on a default one on the
+    /// stack (no allocation per message), and keeps the state only while
+    /// it holds a partial packet.
+    fn parse(
+        &mut self,
+        parse: impl FnOnce(&ParseConfig, &ParserState) -> Result<Packet, ParseError>,
+    ) -> Result<Option<Incoming>, DecodeError> {
+        let result = match self.pending.take() {
+            Some(state) => {
+                let result = parse(&self.config, &state);
+                if partial(&state) {
+                    self.pending = Some(state);
+                }
+                result
+            }
+            None => {
+                let state = ParserState::default();
+                let result = parse(&self.config, &state);
+                if partial(&state) {
+                    self.pending = Some(Box::new(state));
+                }
+                result
+            }
+        };
+        complete(result)
+    }
+}
+
+/// Whether the parser holds a binary packet waiting for attachments.
+fn partial(state: &ParserState) -> bool {
+    state
+        .partial_bin_packet
+        .lock()
+        .is_ok_and(|packet| packet.is_some())
 }
 
 /// Whether an EVENT's ack id is too large for an `i64`. The parser reads
@@ -505,7 +543,7 @@ mod tests {
 
     #[test]
     fn binary_event_waits_for_its_attachments() {
-        let decoder = Decoder::default();
+        let mut decoder = Decoder::default();
         let first = decoder.text(Str::from(
             r#"51-["up",{"_placeholder":true,"num":0}]"#.to_string(),
         ));
@@ -518,6 +556,35 @@ mod tests {
             panic!("not an event")
         };
         assert_eq!(args.attachments(), [Bytes::from_static(b"\x09")]);
+    }
+
+    #[test]
+    fn parser_state_is_kept_only_while_a_packet_waits() {
+        let mut decoder = Decoder::default();
+        let header = r#"51-["up",{"_placeholder":true,"num":0}]"#;
+        assert!(
+            decoder
+                .text(Str::from(header.to_string()))
+                .unwrap()
+                .is_none()
+        );
+        assert!(decoder.pending.is_some());
+        // Its attachment must come next: a text packet meanwhile is refused.
+        assert!(decoder.text(Str::from(r#"2["x"]"#.to_string())).is_err());
+        assert!(decoder.pending.is_some());
+        decoder
+            .binary(Bytes::from_static(b"\x09"))
+            .unwrap()
+            .unwrap();
+        assert!(decoder.pending.is_none());
+        assert!(
+            decoder
+                .text(Str::from(r#"2["x"]"#.to_string()))
+                .unwrap()
+                .is_some()
+        );
+        assert!(decoder.pending.is_none());
+        assert!(decoder.binary(Bytes::from_static(b"\x09")).is_err());
     }
 
     #[test]

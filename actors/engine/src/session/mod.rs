@@ -61,7 +61,9 @@ pub struct Session {
     /// GET is released at once (Node's noop check) until `5` arrives.
     upgrading: bool,
     decoder: Decoder,
-    sockets: HashMap<String, SocketState>,
+    /// Boxed: a map's table holds at least four slots, and a connection
+    /// has one socket or two, so the slots hold pointers, not states.
+    sockets: HashMap<String, Box<SocketState>>,
     /// Namespaces whose CONNECT is still in progress, with the events the
     /// client sent meanwhile.
     connecting: HashMap<String, HeldEvents>,

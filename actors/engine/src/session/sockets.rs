@@ -112,7 +112,7 @@ impl Session {
                 Ok(request) => act.accept(ns, request, resume, ctx),
                 Err(refusal) => {
                     act.engine.stats().refuse(Refusal::ConnectRefused);
-                    let dropped = act.connecting.remove(&nsp).map_or(0, |held| held.len());
+                    let dropped = act.connected(&nsp).map_or(0, |held| held.len());
                     info!(target: CONNECTIONS, sid = %act.sid.as_str(), nsp, reason = %refusal, dropped, "CONNECT refused");
                     act.write(
                         socketio::connect_error_frames(
@@ -178,13 +178,13 @@ impl Session {
             ack_timeout: self.engine.config().ack_timeout,
             recovered,
         });
-        let state = SocketState {
+        let state = Box::new(SocketState {
             socket: socket.clone(),
             ns,
             acks: HashMap::new(),
             timers: HashMap::new(),
             recovery: tracking,
-        };
+        });
         self.sockets.insert(req.nsp, state);
         socket
     }
@@ -225,9 +225,22 @@ impl Session {
                 ns.connected(socket);
             }
         }
-        if let Some(held) = self.connecting.remove(&nsp) {
+        if let Some(held) = self.connected(&nsp) {
             self.replay(&nsp, id, held, ctx);
         }
+    }
+
+    /// Ends the CONNECT in progress to `nsp`, answered or refused, giving
+    /// back the events held meanwhile. The map of CONNECTs in progress is
+    /// released once it is empty: a map keeps its table when emptied, and
+    /// that table would otherwise stay with every idle connection for its
+    /// whole life.
+    fn connected(&mut self, nsp: &str) -> Option<HeldEvents> {
+        let held = self.connecting.remove(nsp);
+        if self.connecting.is_empty() {
+            self.connecting = HashMap::new();
+        }
+        held
     }
 
     /// Handles the events held during a CONNECT, in order, for as long as
@@ -456,7 +469,10 @@ impl Handler<SessionRequest> for Session {
 impl Session {
     /// The socket `id` on `nsp`, if it is still the one connected there.
     fn socket_state(&mut self, nsp: &str, id: Sid) -> Option<&mut SocketState> {
-        self.sockets.get_mut(nsp).filter(|s| s.socket.sid() == id)
+        self.sockets
+            .get_mut(nsp)
+            .map(|s| &mut **s)
+            .filter(|s| s.socket.sid() == id)
     }
 
     /// Arms, replaces or cancels one of a socket's timers.
