@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use crate::broadcast::{BroadcastOpts, EventPacket, Flags};
 use crate::channels::Channels;
 use crate::link::{Link, LinkError, Subscription};
-use crate::pending::Pending;
+use crate::pending::{Opened, Pending};
 use crate::presence::Job;
 use crate::request::{Ask, Request};
 use crate::response::Answer;
@@ -120,30 +120,46 @@ impl Node {
             .saturating_sub(1))
     }
 
-    pub(crate) async fn fetch(self: Arc<Self>, target: Target) -> Remote<Vec<SocketInfo>> {
+    /// Publishes a request whose answers are awaited: how many other nodes
+    /// will answer, and where; `Err` (logged) if they cannot be counted,
+    /// `None` if there are none.
+    async fn ask_others(
+        &self,
+        target: &Target,
+        ask: Ask,
+        what: &str,
+    ) -> Result<Option<(usize, Opened<'_>)>, LinkError> {
         let channels = self.join(&target.nsp);
-        let partial = |value| Remote {
-            value,
-            complete: false,
+        let others = self.others(&channels).await.inspect_err(|error| {
+            tracing::warn!(%error, "{what}: the other nodes cannot be counted");
+        })?;
+        if others == 0 {
+            return Ok(None);
+        }
+        let opened = self.pending.open();
+        self.request(target, Some(opened.id.clone()), ask);
+        Ok(Some((others, opened)))
+    }
+
+    pub(crate) async fn fetch(self: Arc<Self>, target: Target) -> Remote<Vec<SocketInfo>> {
+        let ask = Ask::Fetch {
+            selection: selection(&target),
         };
-        let others = match self.others(&channels).await {
-            Ok(0) => {
+        let (others, mut opened) = match self.ask_others(&target, ask, "fetch sockets").await {
+            Ok(Some(asked)) => asked,
+            Ok(None) => {
                 return Remote {
                     value: Vec::new(),
                     complete: true,
                 };
             }
-            Ok(n) => n,
-            Err(error) => {
-                tracing::warn!(%error, "fetch sockets: the other nodes cannot be counted");
-                return partial(Vec::new());
+            Err(_) => {
+                return Remote {
+                    value: Vec::new(),
+                    complete: false,
+                };
             }
         };
-        let mut opened = self.pending.open();
-        let ask = Ask::Fetch {
-            selection: selection(&target),
-        };
-        self.request(&target, Some(opened.id.clone()), ask);
         let mut sockets = Vec::new();
         let mut heard = 0;
         let deadline = tokio::time::sleep(self.timeout);
@@ -187,11 +203,16 @@ impl Node {
         timeout: Duration,
     ) -> Remote<Vec<serde_json::Value>> {
         let target = Target::namespace(&nsp);
-        let channels = self.join(&nsp);
-        let others = match self.others(&channels).await {
-            Ok(n) => n,
-            Err(error) => {
-                tracing::warn!(%error, "server-side emit: the other nodes cannot be counted");
+        let (others, mut opened) = match self.ask_others(&target, ask, "server-side emit").await {
+            Ok(Some(asked)) => asked,
+            // Alone: answered at once, as Node's adapter does.
+            Ok(None) => {
+                return Remote {
+                    value: Vec::new(),
+                    complete: true,
+                };
+            }
+            Err(_) => {
                 return Remote {
                     value: Vec::new(),
                     complete: false,
@@ -199,20 +220,16 @@ impl Node {
             }
         };
         let mut answers = Vec::new();
-        if others > 0 {
-            let mut opened = self.pending.open();
-            self.request(&target, Some(opened.id.clone()), ask);
-            let deadline = tokio::time::sleep(timeout);
-            tokio::pin!(deadline);
-            while answers.len() < others {
-                tokio::select! {
-                    answer = opened.answers.recv() => match answer {
-                        Some(Answer::ServerSideEmit(data)) => answers.push(data),
-                        Some(_) => {}
-                        None => break,
-                    },
-                    _ = &mut deadline => break,
-                }
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(deadline);
+        while answers.len() < others {
+            tokio::select! {
+                answer = opened.answers.recv() => match answer {
+                    Some(Answer::ServerSideEmit(data)) => answers.push(data),
+                    Some(_) => {}
+                    None => break,
+                },
+                _ = &mut deadline => break,
             }
         }
         Remote {
