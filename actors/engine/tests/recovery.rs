@@ -74,7 +74,7 @@ fn park(adapter: &Arc<Adapter>, sid: Sid, log: SharedLog) -> Arc<Mutex<bool>> {
         log,
         farewell,
     );
-    adapter.park(parked);
+    adapter.park(parked, true);
     gone
 }
 
