@@ -21,6 +21,7 @@ import { startRedis, redisClient, untilSubscribed } from "./redis.js";
 const skip = process.env.CONFAB_TEST_SERVER === "node" && "a confab cluster needs the confab testbed";
 
 const WINDOW_MS = 3000;
+const BUDGET = 4000;
 let redis, a, b, redisConn, emitter;
 
 before(async () => {
@@ -30,6 +31,7 @@ before(async () => {
     CONFAB_ADAPTER__URL: redis.url,
     CONFAB_RECOVERY__ENABLED: "true",
     CONFAB_RECOVERY__MAX_DISCONNECTION_DURATION_MS: String(WINDOW_MS),
+    CONFAB_RECOVERY__MAX_MISSED_BYTES: String(BUDGET),
   };
   [a, b] = await Promise.all([startServer(env), startServer(env)]);
   await untilSubscribed(redis.url, 2);
@@ -183,6 +185,28 @@ test("a gap past the window: not recovered through the other node, and Redis for
     await quiet(news);
     assert.deepEqual(firsts(news), ["before"]);
     assert.equal(await redisConn.exists(`socket.io-missed#${pid}`), 0);
+  } finally {
+    s.close();
+  }
+});
+
+test("missed packets past the byte budget: A ends the session, Redis forgets it, not recovered through B", { skip }, async () => {
+  const { s, news } = await primed(a, "r5");
+  try {
+    const id = s.id;
+    const pid = s._pid;
+    await lose(a, s);
+    await whileAway(pid, () => emit(b, { rooms: ["r5"], event: "news", data: "fits" }));
+    await emit(b, { rooms: ["r5"], event: "news", data: "x".repeat(BUDGET) });
+    await waitFor("A ended it", async () => (await metric(a, "confab_recovery_parked")) === 0);
+    await waitFor("redis forgot it", async () => (await redisConn.exists([`socket.io-session#${pid}`, `socket.io-missed#${pid}`])) === 0);
+    s.io.uri = b.url;
+    s.connect();
+    await connected(s);
+    assert.equal(s.recovered, false);
+    assert.notEqual(s.id, id);
+    await quiet(news);
+    assert.deepEqual(firsts(news), ["before"]);
   } finally {
     s.close();
   }
