@@ -173,9 +173,7 @@ async fn past_the_window_the_socket_goes_and_its_user_goes_offline() {
         max_disconnection: Duration::from_millis(20),
         ..Recovery::default()
     });
-    let sid = Sid::new();
-    adapter.add_socket("/", sid, handle(&old.session, None), Some("u".into()));
-    let gone = park(&adapter, sid, log(1_000_000));
+    let (sid, gone) = parked_user(&adapter, &old.session);
     until("expiry", || *gone.lock().unwrap()).await;
     assert_eq!(*heard.lock().unwrap(), ["+u", "-u"]);
     assert!(adapter.rooms_of("/", sid).is_empty());
@@ -231,14 +229,19 @@ async fn a_wrong_offset_or_user_ends_the_parked_socket() {
     }
 }
 
+/// A socket of user `u`, connected through `session`, then parked.
+fn parked_user(adapter: &Arc<Adapter>, session: &Addr<Session>) -> (Sid, Arc<Mutex<bool>>) {
+    let sid = Sid::new();
+    adapter.add_socket("/", sid, handle(session, None), Some("u".into()));
+    (sid, park(adapter, sid, log(1_000_000)))
+}
+
 #[actix_rt::test]
 async fn a_server_disconnect_ends_a_parked_socket() {
     let (engine, _evs) = engine();
     let old = Client::open(&engine).await;
     let (adapter, heard) = adapter(Recovery::default());
-    let sid = Sid::new();
-    adapter.add_socket("/", sid, handle(&old.session, None), Some("u".into()));
-    let gone = park(&adapter, sid, log(1_000_000));
+    let (sid, gone) = parked_user(&adapter, &old.session);
     adapter.disconnect_sockets(&room(sid.as_str()), false);
     until("expiry", || *gone.lock().unwrap()).await;
     assert_eq!(*heard.lock().unwrap(), ["+u", "-u"]);
@@ -249,13 +252,14 @@ async fn recovered_through_another_node_it_leaves_without_a_farewell_refused_wit
     let (engine, _evs) = engine();
     let old = Client::open(&engine).await;
     let (adapter, heard) = adapter(Recovery::default());
-    let sid = Sid::new();
-    adapter.add_socket("/", sid, handle(&old.session, None), Some("u".into()));
-    let gone = park(&adapter, sid, log(1_000_000));
+    let (sid, gone) = parked_user(&adapter, &old.session);
     adapter.handed_over("pid-1", true);
     until("it left", || adapter.census().parked == 0).await;
     assert!(adapter.rooms_of("/", sid).is_empty());
-    assert!(!*gone.lock().unwrap(), "its handlers run where it lives now");
+    assert!(
+        !*gone.lock().unwrap(),
+        "its handlers run where it lives now"
+    );
     // Alone, this node's presence is the cluster's (a cluster's script
     // sees the user held by the other node, and tells nobody).
     assert_eq!(*heard.lock().unwrap(), ["+u", "-u"]);

@@ -7,9 +7,9 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
 import { startConfab } from "../api/lib.js";
-import { close, connected, once, quiet, sleep } from "../client/helpers.js";
-import { parse } from "../metrics/prometheus.js";
+import { close, connected, once, quiet } from "../client/helpers.js";
 import { startRedis, redisClient, untilSubscribed } from "./redis.js";
+import { waitFor, parked, heldInRedis, backThrough } from "./recovery-lib.js";
 
 const skip = process.env.CONFAB_TEST_SERVER === "node" && "a confab cluster needs the confab binary";
 
@@ -33,21 +33,6 @@ after(async () => {
   await Promise.all([a?.stop(), b?.stop()]);
   await redis?.stop();
 });
-
-async function waitFor(what, check, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await sleep(20);
-  }
-}
-
-async function parked(node) {
-  const { series } = parse(await (await fetch(`${node.url}/metrics`)).text());
-  return series.get("confab_recovery_parked") ?? 0;
-}
 
 async function client(node, user) {
   const socket = io(node.url, { auth: { token: node.token(user) }, forceNew: true, reconnection: false, transports: ["websocket"] });
@@ -79,14 +64,12 @@ test("a chat client lost on the chat node and back through the other gets the me
     await down;
     await waitFor("A parked Ben's socket", async () => (await parked(a)) === 1);
     for (const text of ["missed 1", "missed 2"]) {
-      const held = await redisConn.xLen(`socket.io-missed#${pid}`);
+      const held = await heldInRedis(redisConn, pid);
       await send(text);
-      await waitFor(`${text} kept in redis`, async () => (await redisConn.xLen(`socket.io-missed#${pid}`)) > held);
+      await waitFor(`${text} kept in redis`, async () => (await heldInRedis(redisConn, pid)) > held);
     }
 
-    ben.socket.io.uri = b.url;
-    ben.socket.connect();
-    await connected(ben.socket);
+    await backThrough(b, ben.socket);
     assert.equal(ben.socket.recovered, true);
     assert.equal(ben.socket.id, id);
     await waitFor("the missed messages", () => ben.rec.message.length >= 3);

@@ -5,18 +5,14 @@
 // its rooms, its id or everyone while it was away (from A, from B and from
 // the redis-emitter), once each, in order; nothing is replayed twice.
 // Past the window, or after `socket.disconnect()`, it is a new socket.
-//
-// Pointing the client at the other node is `socket.io.uri` (what its
-// Manager dials on `connect()`): what a load balancer that sends the
-// reconnection elsewhere does.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { io as connect } from "socket.io-client";
 import { Emitter } from "@socket.io/redis-emitter";
 import { startServer } from "../harness.js";
-import { connected, once, quiet, sleep, postJson } from "../client/helpers.js";
-import { parse } from "../metrics/prometheus.js";
+import { connected, once, quiet, postJson } from "../client/helpers.js";
 import { startRedis, redisClient, untilSubscribed } from "./redis.js";
+import { waitFor, parked, heldInRedis, backThrough } from "./recovery-lib.js";
 
 const skip = process.env.CONFAB_TEST_SERVER === "node" && "a confab cluster needs the confab testbed";
 
@@ -48,20 +44,6 @@ after(async () => {
 
 const emit = (node, body) => postJson(`${node.url}/api/emit`, body);
 
-async function metric(node, name) {
-  const { series } = parse(await (await fetch(`${node.url}/metrics`)).text());
-  return series.get(name) ?? 0;
-}
-
-async function waitFor(what, check, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await sleep(20);
-  }
-}
 
 /** A client of `node` in `room`, with one `news` received (so it has an offset). */
 async function primed(node, room) {
@@ -77,15 +59,14 @@ async function primed(node, room) {
 
 /** Cuts the client's connection as a lost network would; waits until `node` parked it. */
 async function lose(node, s) {
-  const parked = await metric(node, "confab_recovery_parked");
+  const before = await parked(node);
   const down = once(s, "disconnect");
   s.io.engine.close();
   await down;
-  await waitFor("the lost socket parked", async () => (await metric(node, "confab_recovery_parked")) > parked);
+  await waitFor("the lost socket parked", async () => (await parked(node)) > before);
 }
 
-/** The entries held for session `pid` in Redis. */
-const held = (pid) => redisConn.xLen(`socket.io-missed#${pid}`);
+const held = (pid) => heldInRedis(redisConn, pid);
 
 /** Sends one packet while the client is away and waits until Redis holds it (so the order is the senders'). */
 async function whileAway(pid, send) {
@@ -100,6 +81,15 @@ async function listed(node, id) {
 }
 
 const firsts = (news) => news.map((args) => args[0]);
+
+/** `s` comes back through B as a new socket, without what it missed. */
+async function newThroughB(s, id, news) {
+  await backThrough(b, s);
+  assert.equal(s.recovered, false);
+  assert.notEqual(s.id, id);
+  await quiet(news);
+  assert.deepEqual(firsts(news), ["before"]);
+}
 
 test("lost on A, back through B: same id and rooms, what A, B and the emitter sent meanwhile once each in order", { skip }, async () => {
   const { s, news } = await primed(a, "r1");
@@ -119,9 +109,7 @@ test("lost on A, back through B: same id and rooms, what A, B and the emitter se
     await whileAway(pid, async () => emitter.emit("news", "from-emitter-everyone"));
     await emit(b, { rooms: ["elsewhere"], event: "news", data: "not-for-it" });
 
-    s.io.uri = b.url;
-    s.connect();
-    await connected(s);
+    await backThrough(b, s);
     assert.equal(s.recovered, true);
     assert.equal(s.id, id);
     await waitFor("the missed news", () => news.length >= 6);
@@ -139,7 +127,7 @@ test("lost on A, back through B: same id and rooms, what A, B and the emitter se
     assert.equal(all.filter((s) => s.id === id).length, 1);
     const info = await listed(b, id);
     assert.deepEqual([...info.rooms].sort(), [id, "r1"].sort());
-    await waitFor("A lets it go", async () => (await metric(a, "confab_recovery_parked")) === 0);
+    await waitFor("A lets it go", async () => (await parked(a)) === 0);
     assert.equal(await redisConn.exists([`socket.io-session#${pid}`, `socket.io-missed#${pid}`]), 0);
 
     // After: each sender's event once, nothing replayed again.
@@ -155,9 +143,7 @@ test("lost on A, back through B: same id and rooms, what A, B and the emitter se
     // Lost again on B, back through A: recovered again, with B's offsets.
     await lose(b, s);
     await whileAway(pid, () => emit(a, { rooms: ["r1"], event: "news", data: "second-gap" }));
-    s.io.uri = a.url;
-    s.connect();
-    await connected(s);
+    await backThrough(a, s);
     assert.equal(s.recovered, true);
     assert.equal(s.id, id);
     await waitFor("second-gap", () => news.length >= 9);
@@ -176,14 +162,8 @@ test("a gap past the window: not recovered through the other node, and Redis for
     await lose(a, s);
     await emit(a, { rooms: ["r2"], event: "news", data: "missed" });
     await waitFor("the session gone from redis", async () => (await redisConn.exists(`socket.io-session#${pid}`)) === 0, WINDOW_MS * 3);
-    await waitFor("A ended it", async () => (await metric(a, "confab_recovery_parked")) === 0, WINDOW_MS * 3);
-    s.io.uri = b.url;
-    s.connect();
-    await connected(s);
-    assert.equal(s.recovered, false);
-    assert.notEqual(s.id, id);
-    await quiet(news);
-    assert.deepEqual(firsts(news), ["before"]);
+    await waitFor("A ended it", async () => (await parked(a)) === 0, WINDOW_MS * 3);
+    await newThroughB(s, id, news);
     assert.equal(await redisConn.exists(`socket.io-missed#${pid}`), 0);
   } finally {
     s.close();
@@ -198,15 +178,9 @@ test("missed packets past the byte budget: A ends the session, Redis forgets it,
     await lose(a, s);
     await whileAway(pid, () => emit(b, { rooms: ["r5"], event: "news", data: "fits" }));
     await emit(b, { rooms: ["r5"], event: "news", data: "x".repeat(BUDGET) });
-    await waitFor("A ended it", async () => (await metric(a, "confab_recovery_parked")) === 0);
+    await waitFor("A ended it", async () => (await parked(a)) === 0);
     await waitFor("redis forgot it", async () => (await redisConn.exists([`socket.io-session#${pid}`, `socket.io-missed#${pid}`])) === 0);
-    s.io.uri = b.url;
-    s.connect();
-    await connected(s);
-    assert.equal(s.recovered, false);
-    assert.notEqual(s.id, id);
-    await quiet(news);
-    assert.deepEqual(firsts(news), ["before"]);
+    await newThroughB(s, id, news);
   } finally {
     s.close();
   }
@@ -223,13 +197,7 @@ test("socket.disconnect() then connect through the other node: a new socket", { 
     await waitFor("A forgot it", async () => !(await listed(a, id)));
     assert.equal(await redisConn.exists(`socket.io-session#${pid}`), 0, "nothing kept in redis");
     await emit(a, { rooms: ["r3"], event: "news", data: "missed" });
-    s.io.uri = b.url;
-    s.connect();
-    await connected(s);
-    assert.equal(s.recovered, false);
-    assert.notEqual(s.id, id);
-    await quiet(news);
-    assert.deepEqual(firsts(news), ["before"]);
+    await newThroughB(s, id, news);
   } finally {
     s.close();
   }
@@ -241,15 +209,9 @@ test("a session claimed with an offset its stream does not hold is not recovered
     const id = s.id;
     await lose(a, s);
     s._lastOffset = "999999999999";
-    s.io.uri = b.url;
-    s.connect();
-    await connected(s);
-    assert.equal(s.recovered, false);
-    assert.notEqual(s.id, id);
-    await waitFor("A ended it", async () => (await metric(a, "confab_recovery_parked")) === 0);
+    await newThroughB(s, id, news);
+    await waitFor("A ended it", async () => (await parked(a)) === 0);
     assert.equal(await listed(a, id), undefined);
-    await quiet(news);
-    assert.deepEqual(firsts(news), ["before"]);
   } finally {
     s.close();
   }
