@@ -44,6 +44,7 @@ use tokio::sync::mpsc;
 
 use crate::link::{Link, LinkError};
 use crate::node::Node;
+use crate::presence;
 
 /// KEYS: the session, its stream. ARGV: the session's JSON, the window in
 /// milliseconds. A session parked again starts a new stream.
@@ -234,16 +235,18 @@ async fn claim(
     resume: &Resume,
     user: Option<&str>,
 ) -> Result<Claimed, NotRecovered> {
-    let prefix = &keys.prefix;
+    let presence = presence::Keys {
+        prefix: keys.prefix.clone(),
+    };
     let script_keys = [keys.session(&resume.pid), keys.missed(&resume.pid)];
     let args = [
         nsp.to_owned(),
         resume.offset.clone(),
         user.unwrap_or_default().to_owned(),
-        format!("{prefix}-node#"),
-        format!("{prefix}-presence#"),
+        presence.node(""),
+        presence.user_prefix(),
         node.uid.clone(),
-        format!("{prefix}-node-users#{}", node.uid),
+        presence.node_users(&node.uid),
     ];
     type Answer = (String, String, Vec<u8>, Vec<Vec<Vec<u8>>>);
     let (status, holder, raw, entries): Answer = node
