@@ -21,7 +21,7 @@
 //! offset, moves the user's presence to itself (so that nobody sees them
 //! go offline and back) and returns the packets after the offset. The
 //! holder is then told on `<prefix>-recovery#<uid>#` (`+<pid>`: recovered
-//! elsewhere, let it go quietly; `-<pid>`: refused, it ends as if expired).
+//! elsewhere, `-<pid>`: refused), and lets its copy go.
 //!
 //! Bounds: the holder's byte budget (past it, the holder ends the session
 //! and deletes both keys), the window (the keys expire with it) and

