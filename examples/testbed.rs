@@ -186,6 +186,43 @@ fn main_namespace(ns: &mut Namespace) {
     ns.on("server-close", |socket, _, _| async move {
         socket.close_connection()
     });
+    // A handle an application keeps past a recovery: `keep-handle` keeps
+    // this socket's, `ask-kept` emits with an ack through the kept handle
+    // of socket `id`, `close-kept` closes its connection.
+    ns.on("keep-handle", |socket, _, ack| async move {
+        kept().insert(socket.id().to_owned(), socket.clone());
+        if let Some(ack) = ack {
+            let _ = ack.send(&true);
+        }
+    });
+    ns.on("ask-kept", |_, payload, ack| async move {
+        let Some(ack) = ack else { return };
+        let id = payload.json().into_iter().next().unwrap_or(Value::Null);
+        let Some(socket) = id.as_str().and_then(|id| kept().get(id).cloned()) else {
+            let _ = ack.send(&json!({ "ok": false, "error": "no kept handle" }));
+            return;
+        };
+        let answer = socket
+            .emit_with_ack_timeout("kept-q", &1, Duration::from_secs(5))
+            .await;
+        let _ = match answer {
+            Ok(reply) => ack.send(&json!({ "ok": true, "reply": reply.json() })),
+            Err(error) => ack.send(&json!({ "ok": false, "error": error.to_string() })),
+        };
+    });
+    ns.on("close-kept", |_, payload, _| async move {
+        let id = payload.json().into_iter().next().unwrap_or(Value::Null);
+        if let Some(socket) = id.as_str().and_then(|id| kept().get(id).cloned()) {
+            socket.close_connection();
+        }
+    });
+}
+
+/// The handles `keep-handle` kept, by socket id.
+fn kept() -> std::sync::MutexGuard<'static, HashMap<String, Socket>> {
+    static KEPT: std::sync::LazyLock<std::sync::Mutex<HashMap<String, Socket>>> =
+        std::sync::LazyLock::new(Default::default);
+    KEPT.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn observe_disconnects(ns: &mut Namespace) {

@@ -100,6 +100,12 @@ impl Io {
         }
     }
 
+    /// Another node recovered (or refused) the session `pid` parked here:
+    /// see [`Adapter::handed_over`]. For the cluster's session store.
+    pub fn handed_over(&self, pid: &str, recovered: bool) {
+        self.adapter.handed_over(pid, recovered);
+    }
+
     pub(crate) fn adapter(&self) -> &Arc<Adapter> {
         &self.adapter
     }

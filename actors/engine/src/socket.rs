@@ -110,7 +110,7 @@ impl Socket {
             socket: self.0.id,
             user_id,
         });
-        self.0.session.send(msg).await.is_ok()
+        self.session().send(msg).await.is_ok()
     }
 
     /// Whether this socket was recovered after a lost connection (Node's
@@ -185,8 +185,7 @@ impl Socket {
             timeout,
             reply,
         });
-        self.0
-            .session
+        self.session()
             .send(request)
             .await
             .map_err(|_| AckError::Disconnected)?;
@@ -237,6 +236,21 @@ impl Socket {
         }
     }
 
+    /// The session that holds this socket now. With connection state
+    /// recovery on, a recovered socket lives in the session of its new
+    /// connection, which this handle may predate: the one the adapter
+    /// routes to. A socket lost (waiting for its client) or gone has none,
+    /// and what is asked of it fails as for a closed session.
+    fn session(&self) -> Recipient<SessionRequest> {
+        let adapter = self.0.io.adapter();
+        if adapter.recovery().is_none() {
+            return self.0.session.clone();
+        }
+        adapter
+            .session_of(&self.0.nsp, self.0.id)
+            .unwrap_or_else(|| self.0.session.clone())
+    }
+
     /// This socket alone, on this node.
     fn own_room(&self) -> Target {
         Target {
@@ -250,7 +264,7 @@ impl Socket {
     /// Closes the whole Engine.IO connection, every namespace on it.
     pub fn close_connection(&self) {
         let close = SessionRequest::Close(DisconnectReason::ForcedClose);
-        self.0.session.do_send(close);
+        self.session().do_send(close);
     }
 
     /// Runs `f` once after `delay`, on the session's thread, unless this
@@ -283,7 +297,7 @@ impl Socket {
     }
 
     fn timer(&self, name: &'static str, action: Option<TimerAction>) {
-        self.0.session.do_send(SessionRequest::Timer(SocketTimer {
+        self.session().do_send(SessionRequest::Timer(SocketTimer {
             nsp: self.0.nsp.clone(),
             socket: self.0.id,
             name,

@@ -11,7 +11,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use common::*;
 use confab_engine::adapter::recovery::{
-    Farewell, Log, NotRecovered, Parked, Recovery, Resume, SharedLog,
+    Claimed, Farewell, Log, NotRecovered, Parked, Recovery, Resume, SharedLog, SharedSession,
 };
 use confab_engine::adapter::{Adapter, SocketHandle};
 use confab_engine::protocol::engineio::{Frame, Sid};
@@ -74,7 +74,7 @@ fn park(adapter: &Arc<Adapter>, sid: Sid, log: SharedLog) -> Arc<Mutex<bool>> {
         log,
         farewell,
     );
-    adapter.park(parked);
+    adapter.park(parked, true);
     gone
 }
 
@@ -173,9 +173,7 @@ async fn past_the_window_the_socket_goes_and_its_user_goes_offline() {
         max_disconnection: Duration::from_millis(20),
         ..Recovery::default()
     });
-    let sid = Sid::new();
-    adapter.add_socket("/", sid, handle(&old.session, None), Some("u".into()));
-    let gone = park(&adapter, sid, log(1_000_000));
+    let (sid, gone) = parked_user(&adapter, &old.session);
     until("expiry", || *gone.lock().unwrap()).await;
     assert_eq!(*heard.lock().unwrap(), ["+u", "-u"]);
     assert!(adapter.rooms_of("/", sid).is_empty());
@@ -231,15 +229,86 @@ async fn a_wrong_offset_or_user_ends_the_parked_socket() {
     }
 }
 
+/// A socket of user `u`, connected through `session`, then parked.
+fn parked_user(adapter: &Arc<Adapter>, session: &Addr<Session>) -> (Sid, Arc<Mutex<bool>>) {
+    let sid = Sid::new();
+    adapter.add_socket("/", sid, handle(session, None), Some("u".into()));
+    (sid, park(adapter, sid, log(1_000_000)))
+}
+
 #[actix_rt::test]
 async fn a_server_disconnect_ends_a_parked_socket() {
     let (engine, _evs) = engine();
     let old = Client::open(&engine).await;
     let (adapter, heard) = adapter(Recovery::default());
-    let sid = Sid::new();
-    adapter.add_socket("/", sid, handle(&old.session, None), Some("u".into()));
-    let gone = park(&adapter, sid, log(1_000_000));
+    let (sid, gone) = parked_user(&adapter, &old.session);
     adapter.disconnect_sockets(&room(sid.as_str()), false);
     until("expiry", || *gone.lock().unwrap()).await;
     assert_eq!(*heard.lock().unwrap(), ["+u", "-u"]);
+}
+
+#[actix_rt::test]
+async fn taken_by_another_node_it_leaves_here_with_its_disconnect_handlers() {
+    let (engine, _evs) = engine();
+    let old = Client::open(&engine).await;
+    let (adapter, heard) = adapter(Recovery::default());
+    let (sid, gone) = parked_user(&adapter, &old.session);
+    adapter.handed_over("pid-1", true);
+    until("its farewell", || *gone.lock().unwrap()).await;
+    assert_eq!(adapter.census().parked, 0);
+    assert!(adapter.rooms_of("/", sid).is_empty());
+    // Alone, this node's presence is the cluster's (a cluster's script
+    // sees the user held by the other node, and tells nobody).
+    assert_eq!(*heard.lock().unwrap(), ["+u", "-u"]);
+
+    let sid = Sid::new();
+    adapter.add_socket("/", sid, handle(&old.session, None), None);
+    let gone = park(&adapter, sid, log(1_000_000));
+    adapter.handed_over("pid-1", false);
+    until("its farewell", || *gone.lock().unwrap()).await;
+    assert_eq!(adapter.census().parked, 0);
+    adapter.handed_over("unknown", true);
+}
+
+#[actix_rt::test]
+async fn a_session_claimed_from_another_node_is_adopted_live_with_its_rooms_and_later_offsets() {
+    let (engine, _evs) = engine();
+    let mut new = Client::open(&engine).await;
+    let (adapter, heard) = adapter(Recovery::default());
+    let sid = Sid::new();
+    let claimed = Claimed {
+        session: SharedSession {
+            pid: "pid-9".into(),
+            nsp: "/".into(),
+            sid: sid.as_str().into(),
+            user_id: Some("u".into()),
+            rooms: vec!["r".into()],
+            data: serde_json::Map::from_iter([("k".to_owned(), serde_json::json!(1))]),
+            base: "7".into(),
+        },
+        missed: Vec::new(),
+        last: 1_000,
+    };
+    let restored = adapter
+        .adopt(claimed.clone(), handle(&new.session, None))
+        .expect("adopted");
+    assert_eq!((restored.sid, restored.pid.as_str()), (sid, "pid-9"));
+    assert_eq!(restored.data["k"], 1);
+    assert_eq!(
+        adapter.rooms_of("/", sid),
+        vec![sid.as_str().to_owned(), "r".into()]
+    );
+    assert_eq!(ids(&adapter), vec![sid.as_str().to_owned()]);
+    assert_eq!(*heard.lock().unwrap(), ["+u"]);
+    // What this node sends it next comes after the other node's offsets,
+    // so its log resumes from either.
+    say(&adapter, &room("r"), "next");
+    let next = new.text().await;
+    let offset = restored.log.lock().unwrap().last();
+    assert!(offset > 1_000, "{offset}");
+    assert_eq!(next, format!(r#"42["news","next","{offset}"]"#));
+    assert!(restored.log.lock().unwrap().resume(1_000).is_some());
+    // A socket already here is not adopted twice.
+    let twice = adapter.adopt(claimed, handle(&new.session, None));
+    assert_eq!(twice.err(), Some(NotRecovered::Unknown));
 }

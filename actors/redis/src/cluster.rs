@@ -12,6 +12,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
+use confab_engine::adapter::recovery::SessionStore;
 use confab_engine::{
     AckReplies, Args, Cluster, ClusterFactory, Io, Presence, PresenceHook, Remote, SocketInfo,
     Target,
@@ -22,10 +23,12 @@ use tokio::sync::mpsc;
 
 use crate::broadcast::{BroadcastMessage, BroadcastOpts, EventPacket, Flags};
 use crate::config::AdapterConfig;
+use crate::link::Subscription;
 use crate::link::{Inbound, Link, LinkError};
 use crate::node::{Node, selection};
 use crate::presence::Tracker;
 use crate::request::{Ask, Target as RequestTarget};
+use crate::sessions::{Keys as SessionKeys, Store};
 
 /// Messages waiting for the publisher connection: past it, a message is
 /// dropped (Redis is gone or far slower than this node's emits).
@@ -36,6 +39,8 @@ const PIPELINE: usize = 64;
 /// A node of a Redis cluster.
 pub struct RedisCluster {
     node: Arc<Node>,
+    /// Lost sockets kept for clients that come back through another node.
+    sessions: Arc<Store>,
 }
 
 impl RedisCluster {
@@ -94,8 +99,12 @@ impl RedisCluster {
         );
         tokio::spawn(tracker.run(jobs));
         tokio::spawn(publisher(node.link.clone(), queued));
-        tokio::spawn(crate::inbound::run(node.clone(), inbound));
-        RedisCluster { node }
+        let keys = SessionKeys::new(&config.key_prefix);
+        let notices = keys.notices(&uid);
+        node.link.subscribe(Subscription::Channel(notices.clone()));
+        let sessions = Arc::new(Store::start(node.clone(), keys));
+        tokio::spawn(crate::inbound::run(node.clone(), inbound, notices));
+        RedisCluster { node, sessions }
     }
 
     /// This node's uid on the wire.
@@ -199,6 +208,10 @@ impl Cluster for RedisCluster {
         {
             hook(change);
         }
+    }
+
+    fn sessions(&self) -> Option<Arc<dyn SessionStore>> {
+        Some(self.sessions.clone())
     }
 }
 

@@ -29,10 +29,14 @@ enum Kind {
     Response,
 }
 
-/// The inbound task: until the link's subscriber ends.
-pub(crate) async fn run(node: Arc<Node>, mut inbound: mpsc::Receiver<Inbound>) {
+/// The inbound task: until the link's subscriber ends. `notices`: this
+/// node's channel for the recovery sessions taken from it.
+pub(crate) async fn run(node: Arc<Node>, mut inbound: mpsc::Receiver<Inbound>, notices: String) {
     while let Some(message) = inbound.recv().await {
         match message {
+            Inbound::Message { channel, payload } if channel == notices => {
+                crate::sessions::on_notice(&node, &payload)
+            }
             Inbound::Message { channel, payload } => {
                 let Some((nsp, channels, kind)) = classify(&node, &channel) else {
                     tracing::debug!(channel, "a message on a channel of no namespace here");

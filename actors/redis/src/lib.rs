@@ -17,6 +17,8 @@
 //!   the other nodes' operations here.
 //! - [`presence`]: who is online across nodes, in Redis with expiry.
 //! - [`sockets`]: confab's socket listing as Node's `RemoteSocket`.
+//! - `sessions`: connection state recovery across nodes (parked sessions
+//!   and their missed packets in Redis, with expiry).
 
 pub mod broadcast;
 pub mod channels;
@@ -30,6 +32,7 @@ mod pending;
 pub mod presence;
 pub mod request;
 pub mod response;
+mod sessions;
 pub mod sockets;
 pub mod wire;
 

@@ -139,7 +139,7 @@ impl Link {
         &self,
         script: &redis::Script,
         keys: &[String],
-        args: &[String],
+        args: &[impl redis::ToRedisArgs],
     ) -> Result<T, LinkError> {
         let mut conn = self.publisher.clone();
         let mut invocation = script.prepare_invoke();

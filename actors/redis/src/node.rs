@@ -23,7 +23,7 @@ use crate::wire::{Selection, WireError};
 /// What the cluster part and its inbound task share.
 pub(crate) struct Node {
     pub(crate) uid: String,
-    prefix: String,
+    pub(crate) prefix: String,
     pub(crate) link: Link,
     pub(crate) io: Io,
     pub(crate) timeout: Duration,

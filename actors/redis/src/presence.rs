@@ -64,22 +64,23 @@ return gone";
 static SCRIPTS: LazyLock<[redis::Script; 4]> =
     LazyLock::new(|| [ONLINE, OFFLINE, BEAT, REAP].map(redis::Script::new));
 
-/// The key names of one prefix.
-struct Keys {
-    prefix: String,
+/// The key names of one prefix (recovery's claim script moves a user's
+/// presence with these too).
+pub(crate) struct Keys {
+    pub(crate) prefix: String,
 }
 
 impl Keys {
     fn user(&self, user: &str) -> String {
         format!("{}{user}", self.user_prefix())
     }
-    fn user_prefix(&self) -> String {
+    pub(crate) fn user_prefix(&self) -> String {
         format!("{}-presence#", self.prefix)
     }
-    fn node_users(&self, uid: &str) -> String {
+    pub(crate) fn node_users(&self, uid: &str) -> String {
         format!("{}-node-users#{uid}", self.prefix)
     }
-    fn node(&self, uid: &str) -> String {
+    pub(crate) fn node(&self, uid: &str) -> String {
         format!("{}-node#{uid}", self.prefix)
     }
     fn nodes(&self) -> String {

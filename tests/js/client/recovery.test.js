@@ -314,3 +314,45 @@ test("missed events past the byte budget: not recovered, the memory released", a
     close(s, sender);
   }
 });
+
+describe("what the server ends is not recovered, and kept handles follow a recovered socket", () => {
+  const confabOnly = serverKind === "node" && "confab's rate limit and kept-handle test events";
+
+  test("a client disconnected for its event rate: a new socket, as Node's `disconnect(true)`", { skip: confabOnly }, async () => {
+    const server = await start({
+      CONFAB_EVENT_RATE_BURST: "2",
+      CONFAB_EVENT_RATE_PER_SEC: "1",
+      CONFAB_EVENT_RATE_STRIKES: "3",
+    });
+    const { s, news } = await primed(server, "websocket", "r9");
+    try {
+      const id = s.id;
+      const down = once(s, "disconnect");
+      for (let i = 0; i < 20; i++) s.emit("echo", i);
+      assert.equal((await down)[0], "io server disconnect");
+      await gone(server, id);
+      await newSocketMissing(server, s, id, news, "r9");
+    } finally {
+      close(s);
+    }
+  });
+
+  test("a handle kept from before a recovery reaches the recovered socket (emit with ack, close)", { skip: confabOnly }, async () => {
+    const server = await start();
+    const { s } = await primed(server, "websocket", "r10");
+    s.on("kept-q", (n, ack) => ack({ answered: n }));
+    try {
+      assert.equal(await ask(s, "keep-handle"), true);
+      const id = await lose(server, s);
+      s.connect();
+      await connected(s);
+      assert.equal(s.recovered, true);
+      assert.deepEqual(await ask(s, "ask-kept", id), { ok: true, reply: [{ answered: 1 }] });
+      const closed = once(s, "disconnect");
+      s.emit("close-kept", id);
+      assert.equal((await closed)[0], "transport close");
+    } finally {
+      close(s);
+    }
+  });
+});

@@ -28,7 +28,7 @@ use crate::protocol::socketio::Args;
 use crate::requests::SessionRequest;
 use crate::stats::Stats;
 use index::{Change, Index, Member};
-use recovery::{Recovery, Route, Sessions};
+use recovery::{Recovery, Route, SessionStore, Sessions};
 
 /// How the index reaches a socket's session: a recipient of the one
 /// message type it accepts from anyone (so that the index does not know the
@@ -163,6 +163,11 @@ pub trait Cluster: Send + Sync + 'static {
     /// is the cluster's.
     fn presence(&self, change: Presence, hook: PresenceHook) {
         hook(change)
+    }
+    /// Where lost sockets wait for a client that may come back through
+    /// another node (connection state recovery); none: on their node only.
+    fn sessions(&self) -> Option<Arc<dyn SessionStore>> {
+        None
     }
 }
 
@@ -373,7 +378,10 @@ impl Adapter {
             match &member.handle {
                 Route::Live(handle) => {
                     let request = if close {
-                        SessionRequest::Close(DisconnectReason::ForcedClose)
+                        // Node's `disconnect(true)`: each socket leaves for
+                        // "server namespace disconnect", so it is not kept
+                        // for recovery; then the connection closes.
+                        SessionRequest::Close(DisconnectReason::ServerNamespaceDisconnect)
                     } else {
                         SessionRequest::Disconnect {
                             nsp: target.nsp.clone(),

@@ -22,12 +22,25 @@
 //! namespace for the window, each socket holds its own frames (shared with
 //! the other recipients, counted against its own budget), and a connected
 //! one only since its client's last pong.
+//!
+//! Across nodes, a cluster may offer a [`SessionStore`]: a parked socket's
+//! session and what it holds are written there too (the node that parked
+//! it still receives every broadcast of the cluster, so it goes on
+//! holding), and a client that comes back through a node that does not
+//! know its `pid` is given the session that node claims from the store
+//! ([`Adapter::adopt`]); the parking node is then told to let its copy go
+//! ([`Adapter::handed_over`]). Its disconnect handlers run there, as Node
+//! runs them on the node a socket left (and the connect handlers, with
+//! `recovered`, where it comes back): each node's application state
+//! follows the sockets it holds (the chat service on a chat node, say).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use futures_util::future::BoxFuture;
+use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 use super::{Adapter, SocketHandle};
@@ -98,6 +111,59 @@ pub enum NotRecovered {
     Offset { got: String },
     #[error("the middlewares named another user")]
     OtherUser,
+    #[error("the node that held the lost socket is gone")]
+    HolderGone,
+    #[error("the cluster's session store: {0}")]
+    Store(String),
+}
+
+/// A lost socket as the other nodes of a cluster find it: what a node
+/// needs to give it back to its client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SharedSession {
+    pub pid: String,
+    pub nsp: String,
+    /// The socket id, kept by the recovered socket.
+    pub sid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// Its rooms, its own id room aside.
+    pub rooms: Vec<String>,
+    pub data: serde_json::Map<String, serde_json::Value>,
+    /// The oldest offset its client may come back with (decimal text).
+    pub base: String,
+}
+
+/// A session claimed from the cluster's store for a client that came back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claimed {
+    pub session: SharedSession,
+    /// The frames its client missed after its offset, in order.
+    pub missed: Vec<Frames>,
+    /// The last offset its client has once they are written.
+    pub last: u64,
+}
+
+/// Where a cluster keeps the sockets parked on its nodes, so that a client
+/// may come back through any node (see the module's doc). Each call
+/// returns at once: the writes are done in order, elsewhere.
+pub trait SessionStore: Send + Sync + 'static {
+    /// A socket was parked here, holding `held` (in order): keep it for
+    /// `window`.
+    fn keep(&self, session: SharedSession, held: Vec<(u64, Frames)>, window: Duration);
+    /// One more frame held for the parked socket `pid`.
+    fn hold(&self, pid: &str, offset: u64, frames: &Frames);
+    /// The parked socket `pid` is gone or recovered here.
+    fn forget(&self, pid: &str);
+    /// Takes the session `resume.pid`, parked on another node, for a client
+    /// coming back to `nsp` (as `user`, if the middlewares ran): it and
+    /// what the client missed after its offset. The parking node is told.
+    fn claim(
+        &self,
+        nsp: &str,
+        resume: &Resume,
+        user: Option<&str>,
+    ) -> BoxFuture<'static, Result<Claimed, NotRecovered>>;
 }
 
 /// Where the index sends a member's frames: its session, or the log of a
@@ -241,6 +307,16 @@ impl Log {
         self.overflowed
     }
 
+    /// The oldest offset a client may resume from.
+    pub fn base(&self) -> u64 {
+        self.base
+    }
+
+    /// What is held, in order.
+    pub fn held(&self) -> Vec<(u64, Frames)> {
+        self.entries.iter().cloned().collect()
+    }
+
     /// Bytes held, as charged against the budget.
     pub fn bytes(&self) -> usize {
         self.bytes
@@ -272,6 +348,10 @@ pub struct Parked {
     /// Wakes its expiry task early (budget passed, killed, recovered).
     wake: Notify,
     farewell: Mutex<Option<Farewell>>,
+    /// The cluster's store, when the session is shared with other nodes.
+    store: Option<Arc<dyn SessionStore>>,
+    /// Recovered through another node: the store's copy is that node's now.
+    handed_over: AtomicBool,
 }
 
 impl Parked {
@@ -296,12 +376,16 @@ impl Parked {
             killed: AtomicBool::new(false),
             wake: Notify::new(),
             farewell: Mutex::new(Some(farewell)),
+            store: None,
+            handed_over: AtomicBool::new(false),
         }
     }
 
     fn hold(&self, offset: u64, frames: &Frames) {
         if !lock(&self.log).push(offset, frames) {
             self.wake.notify_one();
+        } else if let Some(store) = &self.store {
+            store.hold(&self.pid, offset, frames);
         }
     }
 
@@ -402,8 +486,13 @@ impl Adapter {
     /// Parks a lost socket: its entry stays (rooms, user), frames to it are
     /// held, and it goes when its window ends, its buffer overflows or the
     /// server disconnects it, unless its client comes back first. Must be
-    /// called on an actix arbiter (its expiry is a task there).
-    pub fn park(self: &Arc<Self>, parked: Parked) {
+    /// called on an actix arbiter (its expiry is a task there). `shared`:
+    /// its session goes to the cluster's store too, if there is one, for
+    /// a client that comes back through another node.
+    pub fn park(self: &Arc<Self>, mut parked: Parked, shared: bool) {
+        if shared {
+            parked.store = self.share(&parked);
+        }
         let parked = Arc::new(parked);
         let route = Route::Parked(parked.clone());
         let replaced = self.change(|index, _| {
@@ -429,9 +518,41 @@ impl Adapter {
         });
     }
 
+    /// Writes a socket being parked to the cluster's store: the store, if
+    /// there is one.
+    fn share(&self, parked: &Parked) -> Option<Arc<dyn SessionStore>> {
+        let store = self.cluster.get()?.sessions()?;
+        let (user_id, rooms) = {
+            let index = self.read();
+            let user = index
+                .namespace(&parked.nsp)
+                .and_then(|ns| ns.sockets.get(&parked.sid))
+                .and_then(|m| m.user_id.clone());
+            let mut rooms = index.rooms_of(&parked.nsp, parked.sid);
+            rooms.retain(|room| room != parked.sid.as_str());
+            (user, rooms)
+        };
+        let (base, held) = {
+            let log = lock(&parked.log);
+            (log.base(), log.held())
+        };
+        let session = SharedSession {
+            pid: parked.pid.clone(),
+            nsp: parked.nsp.clone(),
+            sid: parked.sid.as_str().to_owned(),
+            user_id,
+            rooms,
+            data: parked.data.clone(),
+            base: offset_text(base),
+        };
+        store.keep(session, held, self.sessions.config.max_disconnection);
+        Some(store)
+    }
+
     /// A parked socket is gone for good, unless it was recovered already:
     /// it leaves the index (presence may go `Offline`), its frames are
-    /// released and its disconnect handlers run.
+    /// released and its disconnect handlers run; the cluster's store
+    /// forgets it. One recovered through another node just leaves.
     fn expire(&self, parked: &Arc<Parked>) {
         {
             let mut all = self.sessions.parked();
@@ -449,6 +570,10 @@ impl Adapter {
             }
         });
         lock(&parked.log).release();
+        let elsewhere = parked.handed_over.load(Ordering::Relaxed);
+        if let Some(store) = parked.store.as_ref().filter(|_| !elsewhere) {
+            store.forget(&parked.pid);
+        }
         let farewell = parked
             .farewell
             .lock()
@@ -457,7 +582,20 @@ impl Adapter {
         if let Some(farewell) = farewell {
             farewell();
         }
-        tracing::debug!(pid = %parked.pid, nsp = %parked.nsp, "lost socket not recovered, gone");
+        tracing::debug!(pid = %parked.pid, nsp = %parked.nsp, elsewhere, "lost socket gone from here");
+    }
+
+    /// Another node took the session `pid` parked here from the cluster's
+    /// store (`recovered`: its client has it back there; else the claim was
+    /// refused): it leaves, its disconnect handlers run here.
+    pub fn handed_over(&self, pid: &str, recovered: bool) {
+        let Some(parked) = self.sessions.parked().get(pid).cloned() else {
+            return;
+        };
+        parked.handed_over.store(recovered, Ordering::Relaxed);
+        // Its expiry task ends it, on its arbiter (where the disconnect
+        // handlers of a refused one may spawn).
+        parked.kill();
     }
 
     /// Gives a parked socket back to a client that came with `resume` to
@@ -506,6 +644,9 @@ impl Adapter {
             Ok(restored) => {
                 // Its expiry task finds it gone and ends.
                 parked.wake.notify_one();
+                if let Some(store) = &parked.store {
+                    store.forget(&parked.pid);
+                }
                 Ok(restored)
             }
             Err(why) => {
@@ -516,6 +657,71 @@ impl Adapter {
                 self.expire(&parked);
                 Err(why)
             }
+        }
+    }
+
+    /// Claims the session `resume.pid` from the cluster's store (it is not
+    /// parked here); `None` without a store.
+    pub fn claim(
+        &self,
+        nsp: &str,
+        resume: &Resume,
+        user: Option<&str>,
+    ) -> Option<BoxFuture<'static, Result<Claimed, NotRecovered>>> {
+        let store = self.cluster.get()?.sessions()?;
+        Some(store.claim(nsp, resume, user))
+    }
+
+    /// Gives a session claimed from another node its socket here: live
+    /// through `handle`, with its user, rooms and a log that starts where
+    /// its client will be once the missed frames are written. Offsets
+    /// given here from now on come after that one, so that the log keeps
+    /// its order.
+    pub fn adopt(&self, claimed: Claimed, handle: SocketHandle) -> Result<Restored, NotRecovered> {
+        let Claimed {
+            session,
+            missed,
+            last,
+        } = claimed;
+        let sid: Sid = session.sid.parse().map_err(|_| NotRecovered::Unknown)?;
+        self.sessions.offsets.fetch_max(last, Ordering::Relaxed);
+        let mut log = Log::new(self.sessions.config.max_missed_bytes);
+        log.confirm(last);
+        let log = Arc::new(Mutex::new(log));
+        let member = super::index::Member {
+            handle: Route::Live(SocketHandle {
+                log: Some(log.clone()),
+                ..handle
+            }),
+            user_id: session.user_id.clone(),
+            rooms: Default::default(),
+            connected_at: super::now_millis(),
+        };
+        self.change(|index, changes| {
+            if index.member_mut(&session.nsp, sid).is_some() {
+                return Err(NotRecovered::Unknown);
+            }
+            index.add(&session.nsp, sid, member, changes);
+            index.join(&session.nsp, sid, &session.rooms, changes);
+            Ok(())
+        })?;
+        Ok(Restored {
+            sid,
+            pid: session.pid,
+            user_id: session.user_id,
+            data: session.data,
+            missed,
+            log,
+        })
+    }
+
+    /// The session a live socket is routed to now: with recovery, a socket
+    /// recovered by a new connection has a new one.
+    pub fn session_of(&self, nsp: &str, socket: Sid) -> Option<actix::Recipient<SessionRequest>> {
+        let index = self.read();
+        match &index.namespace(nsp)?.sockets.get(&socket)?.handle {
+            Route::Live(handle) => Some(handle.session.clone()),
+            Route::Parked(_) => None,
         }
     }
 

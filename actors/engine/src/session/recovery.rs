@@ -6,12 +6,15 @@
 use std::sync::{Arc, Mutex};
 
 use actix::prelude::*;
+use futures_util::future::BoxFuture;
 use tracing::debug;
 
 use super::Session;
 use super::sockets::SocketState;
 use crate::adapter::SocketHandle;
-use crate::adapter::recovery::{Farewell, Log, Parked, Resume, SharedLog, lock};
+use crate::adapter::recovery::{
+    Claimed, Farewell, Log, NotRecovered, Parked, Restored, Resume, SharedLog, lock,
+};
 use crate::disconnect::DisconnectReason;
 use crate::handshake::ConnectRequest;
 use crate::namespace::Namespace;
@@ -28,8 +31,17 @@ pub(super) struct Tracking {
     pub pinged: u64,
 }
 
-/// The losses after which a socket may be recovered, as in Node
-/// (`RECOVERABLE_DISCONNECT_REASONS`): the connection went, not the socket.
+/// What becomes of a CONNECT whose resume was refused: the middlewares
+/// (they have not run yet) or a new socket.
+pub(super) type Fallback = fn(&mut Session, Arc<Namespace>, ConnectRequest, &mut Context<Session>);
+
+/// The losses after which a socket may be recovered, as in Node 4.8
+/// (`RECOVERABLE_DISCONNECT_REASONS`): the connection went, not the
+/// socket. confab's `ForcedClose` is Node's `socket.conn.close()` (the
+/// server closes the connection, the client reconnects by itself); a
+/// socket the server disconnects, even with its connection (the rate
+/// limit, `disconnectSockets(true)`), leaves for "server namespace
+/// disconnect" and is not kept.
 fn recoverable(reason: DisconnectReason) -> bool {
     matches!(
         reason,
@@ -83,8 +95,9 @@ impl Session {
             .adapter()
             .recovery()
             .is_some_and(|r| r.skip_middlewares);
+        let admit: Fallback = |act, ns, req, ctx| act.admit(ns, req, None, ctx);
         match resume {
-            Some(resume) if skip => self.resume(ns, req, resume, false, ctx),
+            Some(resume) if skip => self.resume(ns, req, resume, false, admit, ctx),
             _ => Err(req),
         }
     }
@@ -92,28 +105,75 @@ impl Session {
     /// Gives the client its lost socket back: same id, rooms, user and
     /// data, then the packets it missed after the CONNECT answer. `Err`
     /// hands the request back for a new socket. `vetted`: the middlewares
-    /// ran, and the user they found must be the socket's.
+    /// ran, and the user they found must be the socket's. A socket this
+    /// node does not hold is claimed from the cluster's store; if that
+    /// fails, `fallback` takes the request.
     pub(super) fn resume(
         &mut self,
         ns: &Arc<Namespace>,
-        mut req: ConnectRequest,
+        req: ConnectRequest,
         resume: &Resume,
         vetted: bool,
+        fallback: Fallback,
         ctx: &mut Context<Self>,
     ) -> Result<(), ConnectRequest> {
         let handle = self.socket_handle(None, ctx);
         let user = if vetted { req.user_id.as_deref() } else { None };
-        let restored = match self
-            .engine
-            .adapter()
-            .restore(&req.nsp, resume, user, handle)
-        {
-            Ok(restored) => restored,
-            Err(why) => {
-                debug!(sid = %self.sid.as_str(), nsp = req.nsp, %why, "socket not recovered");
-                return Err(req);
+        let adapter = self.engine.adapter().clone();
+        let why = match adapter.restore(&req.nsp, resume, user, handle) {
+            Ok(restored) => {
+                self.install_restored(ns.clone(), req, restored, ctx);
+                return Ok(());
             }
+            Err(NotRecovered::Unknown) => match adapter.claim(&req.nsp, resume, user) {
+                Some(claim) => {
+                    self.await_claim(ns.clone(), req, claim, fallback, ctx);
+                    return Ok(());
+                }
+                None => NotRecovered::Unknown,
+            },
+            Err(why) => why,
         };
+        debug!(sid = %self.sid.as_str(), nsp = req.nsp, %why, "socket not recovered");
+        Err(req)
+    }
+
+    /// Waits for the cluster's store: the claimed socket is adopted here,
+    /// else `fallback` goes on with the request.
+    fn await_claim(
+        &mut self,
+        ns: Arc<Namespace>,
+        req: ConnectRequest,
+        claim: BoxFuture<'static, Result<Claimed, NotRecovered>>,
+        fallback: Fallback,
+        ctx: &mut Context<Self>,
+    ) {
+        ctx.spawn(claim.into_actor(self).map(move |claimed, act, ctx| {
+            let adapter = act.engine.adapter().clone();
+            let handle = act.socket_handle(None, ctx);
+            match claimed.and_then(|claimed| adapter.adopt(claimed, handle)) {
+                // Gone meanwhile: it leaves at once (presence settles).
+                Ok(restored) if act.closed => adapter.remove_socket(&req.nsp, restored.sid),
+                Ok(restored) => act.install_restored(ns, req, restored, ctx),
+                Err(why) => {
+                    debug!(sid = %act.sid.as_str(), nsp = req.nsp, %why, "socket not recovered from the cluster");
+                    if !act.closed {
+                        fallback(act, ns, req, ctx);
+                    }
+                }
+            }
+        }));
+    }
+
+    /// Makes a recovered socket this session's and answers its CONNECT,
+    /// followed by what it missed.
+    fn install_restored(
+        &mut self,
+        ns: Arc<Namespace>,
+        mut req: ConnectRequest,
+        restored: Restored,
+        ctx: &mut Context<Self>,
+    ) {
         req.user_id = restored.user_id;
         req.data = restored.data;
         let tracking = Tracking {
@@ -123,8 +183,7 @@ impl Session {
         };
         let socket = self.install(ns.clone(), req, restored.sid, Some(tracking), true, ctx);
         debug!(sid = %self.sid.as_str(), socket = socket.id(), missed = restored.missed.len(), "socket recovered");
-        self.answer_connect(ns.clone(), socket, restored.missed, ctx);
-        Ok(())
+        self.answer_connect(ns, socket, restored.missed, ctx);
     }
 
     /// Parks a socket whose connection was lost, if it may be recovered;
@@ -144,7 +203,10 @@ impl Session {
             farewell,
         );
         debug!(sid = %self.sid.as_str(), socket = state.socket.id(), %reason, "connection lost, socket parked for recovery");
-        self.engine.adapter().park(parked);
+        // A node shutting down holds nothing more for it: it is not offered
+        // to the other nodes, whose copy would miss what comes next.
+        let shared = reason != DisconnectReason::ServerShutdown;
+        self.engine.adapter().park(parked, shared);
         true
     }
 

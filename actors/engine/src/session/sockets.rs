@@ -105,6 +105,18 @@ impl Session {
         else {
             return;
         };
+        self.admit(ns, request, resume, ctx);
+    }
+
+    /// Runs the namespace's middlewares, then accepts or refuses.
+    pub(super) fn admit(
+        &mut self,
+        ns: Arc<Namespace>,
+        request: ConnectRequest,
+        resume: Option<Resume>,
+        ctx: &mut Context<Self>,
+    ) {
+        let nsp = request.nsp.clone();
         let admitted = ns.admit(request);
         ctx.spawn(admitted.into_actor(self).then(move |result, act, ctx| {
             match result {
@@ -139,12 +151,18 @@ impl Session {
         ctx: &mut Context<Self>,
     ) -> LocalBoxActorFuture<Self, ()> {
         let req = match resume {
-            Some(resume) => match self.resume(&ns, req, &resume, true, ctx) {
+            Some(resume) => match self.resume(&ns, req, &resume, true, Session::create, ctx) {
                 Ok(()) => return Box::pin(fut::ready(())),
                 Err(req) => req,
             },
             None => req,
         };
+        self.create(ns, req, ctx);
+        Box::pin(fut::ready(()))
+    }
+
+    /// A new socket for an admitted CONNECT: registered, answered.
+    fn create(&mut self, ns: Arc<Namespace>, req: ConnectRequest, ctx: &mut Context<Self>) {
         let id = Sid::new();
         let tracking = self.new_tracking();
         let handle = self.socket_handle(tracking.as_ref(), ctx);
@@ -152,7 +170,6 @@ impl Session {
         let socket = self.install(ns.clone(), req, id, tracking, false, ctx);
         self.register(id, &nsp, handle, user_id);
         self.answer_connect(ns, socket, Vec::new(), ctx);
-        Box::pin(fut::ready(()))
     }
 
     /// Makes the socket `id` of a CONNECT this session's (`tracking`: a
@@ -325,12 +342,13 @@ impl Session {
                 Stats::bump(&stats.rate_limited_events);
                 Stats::bump(&stats.rate_limited_connections);
                 warn!(sid = %self.sid.as_str(), "client kept over the event rate, disconnecting");
-                // A server disconnect: the stock client does not reconnect.
+                // A server disconnect: the stock client does not reconnect,
+                // and (as in Node) its sockets are not kept for recovery.
                 let namespaces: Vec<String> = self.sockets.keys().cloned().collect();
                 for nsp in namespaces {
                     self.write(socketio::disconnect_frames(&nsp), ctx);
                 }
-                self.close(DisconnectReason::ForcedClose, ctx);
+                self.close(DisconnectReason::ServerNamespaceDisconnect, ctx);
                 return false;
             }
         }
