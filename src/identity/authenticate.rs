@@ -4,16 +4,13 @@
 use std::future::{Ready, ready};
 use std::sync::Arc;
 
-use confab_engine::{ConnectError, ConnectRequest, Handshake};
+use confab_engine::{ConnectError, ConnectRequest, Handshake, IDENTITY_DATA_KEY};
 use serde_json::Value;
 use tracing::debug;
 
 use super::Identity;
 use super::token_source::{TokenSource, find_cookie_token, find_token};
 use super::verify::Verifier;
-
-/// Where `ConnectRequest::data` (and so `Socket::data()`) keeps the identity.
-pub const IDENTITY_DATA_KEY: &str = "identity";
 
 impl Verifier {
     /// Who is connecting, or the CONNECT_ERROR to send: `messages.missing`

@@ -30,6 +30,7 @@
 //! ```
 
 mod authenticate;
+mod chat_caller;
 mod config;
 mod error;
 mod keys;
@@ -44,7 +45,7 @@ mod tests;
 use serde::Serialize;
 use serde_json::Value;
 
-pub use authenticate::IDENTITY_DATA_KEY;
+pub use confab_engine::IDENTITY_DATA_KEY;
 pub(crate) use config::TEXT_KEYS;
 pub use config::{IdentityConfig, IdentityMessages};
 pub use error::{IdentityError, MintError, SetupError};

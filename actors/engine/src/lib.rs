@@ -47,7 +47,7 @@ pub use adapter::{
     Census, Cluster, Presence, PresenceHook, Remote, RoomChange, RoomHook, SocketInfo, Target,
 };
 pub use engine::{ClusterFactory, Engine, EngineHooks};
-pub use handshake::{ConnectError, ConnectRequest, Handshake};
+pub use handshake::{ConnectError, ConnectRequest, Handshake, IDENTITY_DATA_KEY};
 pub use io::{Broadcast, Io};
 pub use namespace::{Namespace, Namespaces};
 pub use pairs::Pairs;

@@ -21,7 +21,7 @@ pub fn install(ns: &mut Namespace, service: &ChatService) {
         let service = record.clone();
         async move {
             if let Some(user) = &req.user_id {
-                let (name, avatar) = profile_of(req.data.get(crate::identity::IDENTITY_DATA_KEY));
+                let (name, avatar) = profile_of(req.data.get(confab_engine::IDENTITY_DATA_KEY));
                 if let Err(err) = service.upsert_user(user, name.as_deref(), avatar.as_deref()) {
                     warn!(%err, user, "user not recorded");
                 }

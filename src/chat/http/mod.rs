@@ -10,8 +10,8 @@
 //! | POST | `/api/chat/groups/{id}/participants` | `{userIds}`: an admin adds members |
 //! | DELETE | `/api/chat/groups/{id}/participants/{userId}` | an admin removes a member, or a member leaves |
 //!
-//! Every call carries `Authorization: Bearer <jwt>`, checked with the
-//! identity layer's [`Verifier`]; a file may take its token as `?token=`
+//! Every call carries `Authorization: Bearer <jwt>`, checked by a
+//! [`CallerCheck`] (the appliance's identity layer implements it); a file may take its token as `?token=`
 //! instead (for `<img src>`). Answers are `{success, data, message}`; a
 //! refusal is `{success: false, data: null, message}` with its status.
 //!
@@ -23,6 +23,7 @@
 //! # }
 //! ```
 
+mod caller;
 mod chats;
 mod files;
 mod groups;
@@ -37,17 +38,22 @@ use serde_json::Value;
 use tracing::{error, warn};
 
 use super::service::ChatService;
-use crate::identity::{Identity, Verifier};
+pub use caller::{Caller, CallerCheck};
 
 /// What the handlers share.
 pub(crate) struct ChatHttp {
     pub service: ChatService,
-    pub verifier: Arc<Verifier>,
+    pub verifier: Arc<dyn CallerCheck>,
 }
 
 /// Mounts the endpoints (under `settings.http_prefix` and
-/// `settings.uploads.url_prefix`) on an actix-web app.
-pub fn configure(cfg: &mut web::ServiceConfig, service: ChatService, verifier: Arc<Verifier>) {
+/// `settings.uploads.url_prefix`) on an actix-web app; `verifier` says who
+/// a token names.
+pub fn configure(
+    cfg: &mut web::ServiceConfig,
+    service: ChatService,
+    verifier: Arc<impl CallerCheck>,
+) {
     let settings = service.settings().clone();
     if let Err(err) = super::files::prepare(&settings.uploads) {
         warn!(%err, dir = %settings.uploads.dir.display(), "uploads folder not created");
@@ -209,7 +215,7 @@ fn query_token(req: &HttpRequest) -> Option<String> {
 impl ChatHttp {
     /// Who calls: the bearer token verified (or, if `query_ok`, a
     /// `?token=`). The user is recorded with the token's name and avatar.
-    pub fn caller(&self, req: &HttpRequest, query_ok: bool) -> Result<Identity, HttpRefusal> {
+    pub fn caller(&self, req: &HttpRequest, query_ok: bool) -> Result<Caller, HttpRefusal> {
         let token = match bearer(req) {
             Some(token) => token.to_owned(),
             None => match query_ok.then(|| query_token(req)).flatten() {
@@ -217,23 +223,20 @@ impl ChatHttp {
                 None => {
                     return Err(HttpRefusal::new(
                         StatusCode::UNAUTHORIZED,
-                        self.verifier.config().messages.missing.clone(),
+                        self.verifier.missing_token(),
                     ));
                 }
             },
         };
-        let identity = self.verifier.verify(&token).map_err(|err| {
-            tracing::debug!(%err, "chat HTTP token refused");
-            HttpRefusal::new(
-                StatusCode::UNAUTHORIZED,
-                self.verifier.config().messages.invalid.clone(),
-            )
-        })?;
+        let caller = self
+            .verifier
+            .caller(&token)
+            .map_err(|message| HttpRefusal::new(StatusCode::UNAUTHORIZED, message))?;
         self.service.upsert_user(
-            &identity.user_id,
-            identity.name.as_deref(),
-            identity.avatar.as_deref(),
+            &caller.user_id,
+            caller.name.as_deref(),
+            caller.avatar.as_deref(),
         )?;
-        Ok(identity)
+        Ok(caller)
     }
 }
