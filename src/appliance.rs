@@ -16,8 +16,6 @@ use tracing::warn;
 use confab_chat::store::{Flusher, JOURNAL_FILE, Store, StoreError as ChatStoreError};
 use confab_redis::AdapterKind;
 
-use crate::chat::ChatService;
-use crate::chat::settings::ChatOptionsError;
 use crate::config::Config;
 use crate::identity::{SetupError, Verifier};
 use crate::services::auth::{Auth, EventClaims};
@@ -25,6 +23,8 @@ use crate::services::notifications::{NotificationStore, Notifications, StoreErro
 use crate::services::rooms::{RoomPolicy, RoomValidator};
 use crate::services::{presence, relay, rooms};
 use crate::{Confab, Io};
+use confab_chat_contract::ChatService;
+use confab_chat_contract::settings::ChatOptionsError;
 
 /// Why the appliance could not start.
 #[derive(Debug, thiserror::Error)]
@@ -161,9 +161,9 @@ impl ApplianceBuilder {
                 presence::install(ns, &config.presence, policy.clone(), claims);
                 relay::install(ns, &config.relays, claims);
                 match &chat {
-                    Some(chat) => crate::chat::install(ns, chat.clone()),
+                    Some(chat) => confab_chat_contract::install(ns, chat.clone()),
                     // In a cluster, another node serves chat: say so.
-                    None if clustered => crate::chat::refuse_here(ns, served_by),
+                    None if clustered => confab_chat_contract::refuse_here(ns, served_by),
                     None => {}
                 }
             });

@@ -16,7 +16,7 @@ use figment::{Figment, Metadata, Profile, Provider};
 use serde::{Deserialize, Serialize};
 
 use crate::admin::AdminConfig;
-use crate::chat::ChatOptions;
+use confab_chat_contract::ChatOptions;
 use confab_redis::AdapterConfig;
 
 use crate::data_dir::{self, SecretError};
@@ -667,7 +667,7 @@ mod tests {
 
     #[test]
     fn profiles_choose_the_chat_style() {
-        use crate::chat::ChatStyle;
+        use confab_chat_contract::ChatStyle;
         figment::Jail::expect_with(|jail| {
             let chat = |p| Config::load_with_profile(None, Some(p)).unwrap().chat;
             let nick = chat("nickdoc");

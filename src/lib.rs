@@ -46,7 +46,6 @@ pub mod admin;
 pub mod api;
 pub mod appliance;
 pub mod body_deadline;
-pub mod chat;
 pub mod check;
 pub mod config;
 pub mod data_dir;
@@ -69,6 +68,8 @@ use confab_redis::RedisCluster;
 
 pub use api::{ApiError, Delivery, Targets};
 pub use appliance::Appliance;
+/// The chat contract (crate `confab-chat-contract`), where it always was.
+pub use confab_chat_contract as chat;
 pub use confab_engine::{
     Ack, AckError, AckReplies, Args, ArgsError, Broadcast, ConnectError, ConnectRequest,
     DisconnectReason, EncodeError, Engine, EngineConfig, EngineHooks, EventRate, Handshake, Io,

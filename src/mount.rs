@@ -28,7 +28,11 @@ impl Appliance {
             }
             // Uploads, chat lookup and history, served files.
             if let Some(chat) = appliance.chat() {
-                crate::chat::http::configure(cfg, chat.clone(), appliance.verifier().clone());
+                confab_chat_contract::http::configure(
+                    cfg,
+                    chat.clone(),
+                    appliance.verifier().clone(),
+                );
             }
             cfg.app_data(appliance);
         }

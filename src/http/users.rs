@@ -1,7 +1,7 @@
 //! The chat's users and friendships, as a backend sets them:
 //! `PUT`/`GET /api/users/{id}`, `GET /api/users/{id}/friendships`,
 //! `PUT /api/friendships`. The functions behind them are the chat
-//! service's ([`crate::chat::admin`]).
+//! service's ([`confab_chat_contract::admin`]).
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::input::{Id, present};
 use super::{Admin, Body, HttpError};
 use crate::appliance::Appliance;
-use crate::chat::{ChatService, FriendshipStatus, Refusal, User};
+use confab_chat_contract::{ChatService, FriendshipStatus, Refusal, User};
 
 impl From<Refusal> for HttpError {
     fn from(refusal: Refusal) -> Self {

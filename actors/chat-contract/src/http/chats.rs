@@ -7,9 +7,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::{ChatHttp, HttpRefusal, success};
-use crate::chat::handlers::{header_json, members_json, messages_json};
-use crate::chat::input::parse_id;
-use crate::chat::wire;
+use crate::handlers::{header_json, members_json, messages_json};
+use crate::input::parse_id;
+use crate::wire;
 
 #[derive(Deserialize)]
 pub struct Pair {

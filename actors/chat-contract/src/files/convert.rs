@@ -183,7 +183,7 @@ fn write_webp(image: &DynamicImage, to: &Path) -> Result<(), ConvertError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::files::sniff::tests::PNG;
+    use crate::files::sniff::tests::PNG;
 
     const BUDGET: u64 = 256 * 1024 * 1024;
 

@@ -19,7 +19,7 @@ use super::presence::Presence;
 use super::push::{self, Pusher};
 use super::settings::ChatSettings;
 use super::wire::{self, Audience, Emit};
-use crate::{Args, Broadcast, Io};
+use confab_engine::{Args, Broadcast, Io};
 
 /// Emits the server events of chat changes, once the service is bound to
 /// an engine.

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::lists::{header_json, members_json};
 use super::{Ctx, Reply};
-use crate::chat::error::Refusal;
+use crate::error::Refusal;
 
 const CHAT: &[&str] = &["chatHeaderId"];
 

@@ -11,7 +11,7 @@ use tokio::io::AsyncWriteExt;
 use confab_chat::store::MessageType;
 
 use super::sniff::{HEAD_LEN, looks_like_video};
-use crate::chat::settings::UploadSettings;
+use crate::settings::UploadSettings;
 
 /// A file that is removed when dropped, unless kept.
 #[derive(Debug)]

@@ -23,7 +23,7 @@ use super::publish::Publisher;
 use super::push::Pusher;
 use super::settings::ChatSettings;
 use super::wire;
-use crate::Io;
+use confab_engine::Io;
 
 /// The chat service. Cheap to clone; every clone is the same service.
 #[derive(Clone)]

@@ -1,7 +1,7 @@
 //! Users and friendships as a backend sets them, without the users'
 //! sockets: a backend with its users in its own database (Syarah's) gives
 //! confab their names and avatars, and where two users stand. The HTTP
-//! twin is `/api/users` and `/api/friendships` ([`crate::http`]).
+//! twin is `/api/users` and `/api/friendships` (`confab::http`).
 //!
 //! Each change is durable before the call returns, and pushed as the chat
 //! events are: `friendshipUpdated` to both users (as their own requests

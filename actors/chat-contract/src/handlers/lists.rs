@@ -10,10 +10,10 @@ use confab_chat::store::{ChatHeader, ChatKind, FriendshipStatus, Message, Millis
 
 use super::messages::{message_json, messages_json};
 use super::{Ctx, Reply};
-use crate::chat::error::Refusal;
-use crate::chat::input::parse_id;
-use crate::chat::service::ChatService;
-use crate::chat::wire::{self, HeaderView};
+use crate::error::Refusal;
+use crate::input::parse_id;
+use crate::service::ChatService;
+use crate::wire::{self, HeaderView};
 
 /// A chat of the caller, with its newest message and their unread count.
 struct Summary {

@@ -11,8 +11,8 @@ use serde_json::json;
 use confab_chat::store::MessageType;
 
 use super::{ChatHttp, HttpRefusal, success};
-use crate::chat::files::receive::{ReceiveError, Received, receive};
-use crate::chat::files::{self, UploadError};
+use crate::files::receive::{ReceiveError, Received, receive};
+use crate::files::{self, UploadError};
 
 /// Most bytes read of a form field that is not the file.
 const MAX_FIELD: usize = 1024;

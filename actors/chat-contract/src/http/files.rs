@@ -16,7 +16,7 @@ use actix_web::{HttpRequest, HttpResponse, mime, web};
 use confab_chat::store::MessageType;
 
 use super::{ChatHttp, HttpRefusal};
-use crate::chat::files::disk_path;
+use crate::files::disk_path;
 
 pub async fn serve(
     req: HttpRequest,

@@ -6,8 +6,8 @@
 use serde_json::json;
 
 use super::{Ctx, Reply};
-use crate::chat::error::Refusal;
-use crate::chat::wire;
+use crate::error::Refusal;
+use crate::wire;
 
 fn other(ctx: &Ctx) -> Result<String, Refusal> {
     ctx.input

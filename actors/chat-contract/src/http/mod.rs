@@ -18,8 +18,9 @@
 //! ```no_run
 //! # use std::sync::Arc;
 //! # use actix_web::App;
-//! # fn mount(service: confab::chat::ChatService, verifier: Arc<confab::identity::Verifier>) {
-//! let app = App::new().configure(|cfg| confab::chat::http::configure(cfg, service.clone(), verifier.clone()));
+//! # use confab_chat_contract::{ChatService, http::CallerCheck};
+//! # fn mount(service: ChatService, verifier: Arc<impl CallerCheck>) {
+//! let app = App::new().configure(|cfg| confab_chat_contract::http::configure(cfg, service.clone(), verifier.clone()));
 //! # }
 //! ```
 

@@ -10,8 +10,8 @@ use tracing::warn;
 use confab_chat::Unview;
 use confab_chat::store::FriendshipStatus;
 
-use crate::chat::service::ChatService;
-use crate::{Namespace, Socket};
+use crate::service::ChatService;
+use confab_engine::{Namespace, Socket};
 
 pub fn install(ns: &mut Namespace, service: &ChatService) {
     // The user is recorded before the CONNECT is answered: once a client

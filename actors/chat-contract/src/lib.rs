@@ -5,19 +5,19 @@
 //! identity layer, or the development switch that trusts `query.userId`):
 //!
 //! ```no_run
-//! use confab::Confab;
-//! use confab::chat::{self, ChatService, ChatSettings};
+//! use confab_chat_contract::{self as chat, ChatService, ChatSettings};
+//! use confab_engine::{Engine, EngineConfig, Namespace, Namespaces};
 //!
 //! #[actix_web::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!     let service = ChatService::open("./data/db", ChatSettings::default())?;
-//!     let confab = Confab::builder()
-//!         .namespace("/", |ns| {
-//!             // ns.middleware(verifier.middleware()); // sets the user
-//!             chat::install(ns, service.clone());
-//!         })
-//!         .start();
-//!     service.bind(confab.io());
+//!     let mut ns = Namespace::new();
+//!     // ns.middleware(verifier.middleware()); // sets the user
+//!     chat::install(&mut ns, service.clone());
+//!     let mut namespaces = Namespaces::default();
+//!     namespaces.insert("/", ns);
+//!     let engine = Engine::start(EngineConfig::default(), namespaces);
+//!     service.bind(engine.io());
 //!     Ok(())
 //! }
 //! ```
@@ -55,7 +55,7 @@ pub use error::Refusal;
 pub use service::ChatService;
 pub use settings::{ChatOptions, ChatSettings, ChatStyle, PushSettings, UploadSettings};
 
-use crate::Namespace;
+use confab_engine::Namespace;
 
 /// Registers every client event of the contract on `ns`, and the connect
 /// and disconnect handlers that keep presence, user rooms and viewing

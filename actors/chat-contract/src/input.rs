@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::error::Refusal;
-use crate::Payload;
+use confab_engine::Payload;
 
 /// The fields of one event's payload.
 pub struct Input(Map<String, Value>);

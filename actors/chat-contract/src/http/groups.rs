@@ -10,8 +10,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
 use super::{ChatHttp, HttpRefusal, success};
-use crate::chat::handlers::{header_json, members_json};
-use crate::chat::input::parse_id;
+use crate::handlers::{header_json, members_json};
+use crate::input::parse_id;
 
 /// A group's name when the request names none.
 const DEFAULT_NAME: &str = "Group";

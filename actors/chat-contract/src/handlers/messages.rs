@@ -9,11 +9,11 @@ use confab_chat::store::{Message, MessageType, Store, User};
 use confab_chat::{Append, Edit, MarkRead, Remove};
 
 use super::{Ctx, Reply};
-use crate::chat::error::Refusal;
-use crate::chat::files;
-use crate::chat::input::{Input, parse_id};
-use crate::chat::settings::ChatSettings;
-use crate::chat::wire;
+use crate::error::Refusal;
+use crate::files;
+use crate::input::{Input, parse_id};
+use crate::settings::ChatSettings;
+use crate::wire;
 
 const CHAT: &[&str] = &["chatHeaderId"];
 

@@ -9,8 +9,8 @@ use confab_chat::{Typing, Unview, View};
 
 use super::lists::header_json;
 use super::{Ctx, Reply};
-use crate::chat::error::Refusal;
-use crate::chat::wire;
+use crate::error::Refusal;
+use crate::wire;
 
 const CHAT: &[&str] = &["chatHeaderId"];
 

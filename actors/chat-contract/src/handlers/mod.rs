@@ -21,7 +21,7 @@ use tracing::debug;
 use super::error::Refusal;
 use super::input::Input;
 use super::service::ChatService;
-use crate::{Ack, Namespace, Payload, Socket};
+use confab_engine::{Ack, Namespace, Payload, Socket};
 
 pub(crate) use lists::{header_json, members_json};
 pub(crate) use messages::messages_json;
