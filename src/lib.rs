@@ -42,22 +42,7 @@
 //! its actors and the protocol codecs live in the `confab-engine` crate,
 //! re-exported here; the chat actors and their sled store in `confab-chat`.
 
-pub mod admin;
-pub mod api;
 pub mod appliance;
-pub mod body_deadline;
-pub mod check;
-pub mod config;
-pub mod data_dir;
-pub mod health;
-pub mod http;
-pub mod identity;
-mod list_setting;
-pub mod logging;
-pub mod metrics;
-mod mount;
-pub mod services;
-pub mod shutdown;
 pub mod transport;
 
 use std::sync::Arc;
@@ -66,8 +51,13 @@ use actix_web::{HttpRequest, web};
 use confab_engine::ClusterFactory;
 use confab_redis::RedisCluster;
 
-pub use api::{ApiError, Delivery, Targets};
 pub use appliance::Appliance;
+pub use appliance::api::{ApiError, Delivery, Targets};
+pub use appliance::config::Config;
+pub use appliance::http::Operation;
+/// The appliance modules an embedding application names (README), where
+/// they have always been.
+pub use appliance::{admin, body_deadline, identity, metrics, services, shutdown};
 /// The chat contract (crate `confab-chat-contract`), where it always was.
 pub use confab_chat_contract as chat;
 pub use confab_engine::{
@@ -77,8 +67,6 @@ pub use confab_engine::{
     Socket, SocketInfo, SocketPolicy,
 };
 pub use confab_redis::{AdapterConfig, AdapterKind};
-pub use config::Config;
-pub use http::Operation;
 pub use transport::{AllowRequest, CorsPolicy};
 
 /// Builds an engine: settings, CORS, the Engine.IO path and namespaces.
@@ -89,7 +77,7 @@ pub struct ConfabBuilder {
     cors: CorsPolicy,
     allow_request: Option<AllowRequest>,
     namespaces: Namespaces,
-    admin: Option<admin::Admin>,
+    admin: Option<appliance::admin::Admin>,
     adapter: AdapterConfig,
 }
 
@@ -157,8 +145,8 @@ impl ConfabBuilder {
         self
     }
 
-    /// Serves the admin UI ([`admin::instrument`] builds it).
-    pub(crate) fn admin(mut self, admin: admin::Admin) -> Self {
+    /// Serves the admin UI ([`appliance::admin::instrument`] builds it).
+    pub(crate) fn admin(mut self, admin: appliance::admin::Admin) -> Self {
         self.admin = Some(admin);
         self
     }
@@ -212,7 +200,7 @@ pub struct Confab {
     engine: Engine,
     path: String,
     admission: transport::Admission,
-    admin: Option<admin::Admin>,
+    admin: Option<appliance::admin::Admin>,
 }
 
 impl Confab {

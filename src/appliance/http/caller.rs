@@ -10,7 +10,7 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use super::HttpError;
 use super::keys::{API_KEY_HEADER, bearer_token, key_matches};
 use crate::appliance::Appliance;
-use crate::identity::Identity;
+use crate::appliance::identity::Identity;
 
 /// An authenticated caller of the HTTP API. Extracting it refuses (401,
 /// JSON `{error}`) a request without credentials or with ones that do not

@@ -11,7 +11,7 @@ use tracing::info;
 use super::event_token::{EventToken, event_token};
 use super::rooms::RoomPolicy;
 use super::socket_policies::{DeferredAuthentication, PeriodicEvent};
-use crate::identity::{IDENTITY_DATA_KEY, Identity, SocketTokens, Verifier};
+use crate::appliance::identity::{IDENTITY_DATA_KEY, Identity, SocketTokens, Verifier};
 use crate::{ConnectRequest, Namespace, Socket};
 
 /// `[auth]` in the configuration.

@@ -19,7 +19,7 @@ use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogra
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde::{Deserialize, Serialize};
 
-use crate::http::keys::{API_KEY_HEADER, bearer_token, key_matches};
+use crate::appliance::http::keys::{API_KEY_HEADER, bearer_token, key_matches};
 use confab_chat_contract::push::PushQueue;
 
 /// `[metrics]` in the configuration.

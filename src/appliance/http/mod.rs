@@ -1,4 +1,4 @@
-//! The HTTP twin of the server-side API ([`crate::api`]), for backends in
+//! The HTTP twin of the server-side API ([`crate::appliance::api`]), for backends in
 //! other languages. [`crate::appliance::Appliance::service`] mounts it under
 //! `api.prefix` (`/api`), one route at a time, so an application's own
 //! routes under the same prefix keep working.

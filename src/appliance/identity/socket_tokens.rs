@@ -92,7 +92,7 @@ fn now_secs() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::IdentityConfig;
+    use crate::appliance::identity::IdentityConfig;
     use std::time::Duration;
 
     fn verifier() -> Verifier {

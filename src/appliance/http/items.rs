@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::input::{Id, List};
 use super::{Admin, Body, HttpError};
 use crate::appliance::Appliance;
-use crate::services::items::{self, FileAction, ItemAction};
+use crate::appliance::services::items::{self, FileAction, ItemAction};
 
 /// `{item: {id, ...}, userId?}`.
 #[derive(Debug, Deserialize)]
@@ -93,7 +93,7 @@ pub async fn file(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::input::parse_body;
+    use crate::appliance::http::input::parse_body;
 
     #[test]
     fn item_events_are_checked() {

@@ -5,7 +5,7 @@
 //! It owns the data directory's database (`<data_dir>/db`, one `sled::Db`
 //! shared by every service: [`Appliance::db`]) and offers the server-side
 //! API (emit, clients, disconnect, operation progress, notifications: see
-//! [`crate::api`]), whose HTTP twin [`Appliance::service`] mounts under
+//! [`crate::appliance::api`]), whose HTTP twin [`Appliance::service`] mounts under
 //! `/api`.
 
 use std::sync::{Arc, OnceLock};
@@ -16,12 +16,12 @@ use tracing::warn;
 use confab_chat::store::{Flusher, JOURNAL_FILE, Store, StoreError as ChatStoreError};
 use confab_redis::AdapterKind;
 
-use crate::config::Config;
-use crate::identity::{SetupError, Verifier};
-use crate::services::auth::{Auth, EventClaims};
-use crate::services::notifications::{NotificationStore, Notifications, StoreError};
-use crate::services::rooms::{RoomPolicy, RoomValidator};
-use crate::services::{presence, relay, rooms};
+use crate::appliance::config::Config;
+use crate::appliance::identity::{SetupError, Verifier};
+use crate::appliance::services::auth::{Auth, EventClaims};
+use crate::appliance::services::notifications::{NotificationStore, Notifications, StoreError};
+use crate::appliance::services::rooms::{RoomPolicy, RoomValidator};
+use crate::appliance::services::{presence, relay, rooms};
 use crate::{Confab, Io};
 use confab_chat_contract::ChatService;
 use confab_chat_contract::settings::ChatOptionsError;
@@ -48,7 +48,7 @@ pub enum ApplianceError {
     #[error("notification store: {0}")]
     Notifications(#[from] StoreError),
     #[error(transparent)]
-    Admin(#[from] crate::admin::AdminError),
+    Admin(#[from] crate::appliance::admin::AdminError),
 }
 
 /// sled says only "could not acquire lock": name the likely cause.
@@ -93,9 +93,11 @@ impl ApplianceBuilder {
     /// Starts the engine and its services (inside an actix system).
     pub fn start(self) -> Result<Appliance, ApplianceError> {
         let config = self.config;
-        crate::data_dir::create(&config.data_dir).map_err(|source| ApplianceError::DataDir {
-            path: config.data_dir.display().to_string(),
-            source,
+        crate::appliance::data_dir::create(&config.data_dir).map_err(|source| {
+            ApplianceError::DataDir {
+                path: config.data_dir.display().to_string(),
+                source,
+            }
         })?;
         let db_path = config.data_dir.join("db");
         let db = sled::Config::new()
@@ -168,7 +170,7 @@ impl ApplianceBuilder {
                 }
             });
         let confab = match config.admin.enabled {
-            true => crate::admin::instrument(builder, &config.admin)?,
+            true => crate::appliance::admin::instrument(builder, &config.admin)?,
             false => builder,
         }
         .start();

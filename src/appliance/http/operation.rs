@@ -11,10 +11,10 @@ use tracing::warn;
 
 use super::HttpError;
 use super::keys::bearer_token;
-use crate::api::{ApiError, Delivery};
 use crate::appliance::Appliance;
-use crate::identity::Identity;
-use crate::services::operations::{Progress, Status};
+use crate::appliance::api::{ApiError, Delivery};
+use crate::appliance::identity::Identity;
+use crate::appliance::services::operations::{Progress, Status};
 
 /// The header that names the socket an HTTP request comes from.
 pub const SOCKET_ID_HEADER: &str = "x-socket-id";

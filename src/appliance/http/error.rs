@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 use tracing::error;
 
-use crate::api::ApiError;
+use crate::appliance::api::ApiError;
 
 /// An HTTP API refusal or failure, answered as JSON `{error}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,8 +92,8 @@ impl From<ApiError> for HttpError {
     }
 }
 
-impl From<crate::services::notifications::StoreError> for HttpError {
-    fn from(err: crate::services::notifications::StoreError) -> Self {
+impl From<crate::appliance::services::notifications::StoreError> for HttpError {
+    fn from(err: crate::appliance::services::notifications::StoreError) -> Self {
         HttpError::from(ApiError::from(err))
     }
 }

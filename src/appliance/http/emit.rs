@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 
 use super::input::{List, present};
 use super::{Admin, Body, HttpError, Query};
-use crate::api::{Targets, check_event};
 use crate::appliance::Appliance;
+use crate::appliance::api::{Targets, check_event};
 use crate::{Args, SocketInfo};
 
 /// `POST /api/emit`: `event` with `data` (one argument; none when absent)
@@ -190,7 +190,7 @@ pub async fn disconnect(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::input::parse_body;
+    use crate::appliance::http::input::parse_body;
 
     fn emit_req(v: Value) -> Result<(Targets, String, Args), HttpError> {
         let (targets, event, args, _) =

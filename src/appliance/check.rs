@@ -9,9 +9,9 @@
 use std::net::{TcpListener, ToSocketAddrs};
 use std::path::Path;
 
-use crate::config::Config;
-use crate::data_dir::{self, SecretError};
-use crate::identity::{IdentityConfig, Verifier};
+use crate::appliance::config::Config;
+use crate::appliance::data_dir::{self, SecretError};
+use crate::appliance::identity::{IdentityConfig, Verifier};
 
 /// One thing to fix: `key: what is wrong`.
 #[derive(Debug, Clone, PartialEq, Eq)]

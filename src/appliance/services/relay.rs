@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use super::auth::EventClaims;
 use super::passthrough::{self, Fields, ObjectWriter, PassError};
 use super::template::{self, from_arg};
-use crate::identity::IDENTITY_DATA_KEY;
+use crate::appliance::identity::IDENTITY_DATA_KEY;
 use crate::{Ack, Args, Namespace, Socket};
 
 /// `[[relays]]` in the configuration.

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::input::{Id, parse_body, present};
 use super::{Admin, Body, Caller, HttpError, Query};
 use crate::appliance::Appliance;
-use crate::services::notifications::{
+use crate::appliance::services::notifications::{
     MAX_LIST, NewNotification, Notification, Notifications, StoreError,
 };
 
@@ -225,7 +225,7 @@ pub async fn delete(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::Identity;
+    use crate::appliance::identity::Identity;
 
     fn create(v: Value) -> Result<NewNotification, HttpError> {
         parse_body::<CreateRequest>(v.to_string().as_bytes())?.validate()

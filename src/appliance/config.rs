@@ -15,21 +15,21 @@ use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
 use serde::{Deserialize, Serialize};
 
-use crate::admin::AdminConfig;
+use crate::appliance::admin::AdminConfig;
 use confab_chat_contract::ChatOptions;
 use confab_redis::AdapterConfig;
 
-use crate::data_dir::{self, SecretError};
-use crate::identity::{self, IdentityConfig};
-use crate::list_setting::list_or_csv;
-use crate::logging::LogFormat;
-use crate::metrics::MetricsConfig;
-use crate::services::auth::AuthConfig;
-use crate::services::notifications::NotificationsConfig;
-use crate::services::operations::OperationsConfig;
-use crate::services::presence::PresenceConfig;
-use crate::services::relay::RelayRule;
-use crate::services::rooms::RoomsConfig;
+use crate::appliance::data_dir::{self, SecretError};
+use crate::appliance::identity::{self, IdentityConfig};
+use crate::appliance::list_setting::list_or_csv;
+use crate::appliance::logging::LogFormat;
+use crate::appliance::metrics::MetricsConfig;
+use crate::appliance::services::auth::AuthConfig;
+use crate::appliance::services::notifications::NotificationsConfig;
+use crate::appliance::services::operations::OperationsConfig;
+use crate::appliance::services::presence::PresenceConfig;
+use crate::appliance::services::relay::RelayRule;
+use crate::appliance::services::rooms::RoomsConfig;
 
 /// Everything `confab` reads at start-up.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -86,7 +86,7 @@ pub struct Config {
     pub notifications: NotificationsConfig,
     /// The chat service (`[chat]`).
     pub chat: ChatOptions,
-    // Request body deadlines ([`crate::body_deadline`]).
+    // Request body deadlines ([`crate::appliance::body_deadline`]).
     /// Time every request body has from the end of its headers, before the
     /// minimum rate must keep it going: past it, 408 and the connection
     /// closed. `0`: no deadline.
@@ -324,7 +324,7 @@ impl Config {
 
     /// With an HMAC algorithm and no secret configured, the appliance keeps
     /// its own: `<data_dir>/jwt-secret`, made on first start, private to its
-    /// owner ([`crate::data_dir`]). Out of the box then, `confab token`
+    /// owner ([`crate::appliance::data_dir`]). Out of the box then, `confab token`
     /// mints what `confab` accepts.
     pub fn with_data_secret(self) -> Result<Config, SecretError> {
         self.data_secret(true)
@@ -369,10 +369,10 @@ impl Config {
 
 /// The profiles, as TOML presets (`profiles/` in the repository).
 pub const PROFILES: [(&str, &str); 4] = [
-    ("seam", include_str!("../profiles/seam.toml")),
-    ("nickdoc", include_str!("../profiles/nickdoc.toml")),
-    ("baasix", include_str!("../profiles/baasix.toml")),
-    ("ignis", include_str!("../profiles/ignis.toml")),
+    ("seam", include_str!("../../profiles/seam.toml")),
+    ("nickdoc", include_str!("../../profiles/nickdoc.toml")),
+    ("baasix", include_str!("../../profiles/baasix.toml")),
+    ("ignis", include_str!("../../profiles/ignis.toml")),
 ];
 
 fn preset_named(name: &str) -> Option<&'static str> {
@@ -647,7 +647,7 @@ mod tests {
 
     #[test]
     fn profiles_choose_the_notification_style() {
-        use crate::services::notifications::NotificationStyle;
+        use crate::appliance::services::notifications::NotificationStyle;
         figment::Jail::expect_with(|_| {
             let style = |p| {
                 Config::load_with_profile(None, Some(p))

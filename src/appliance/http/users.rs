@@ -156,7 +156,7 @@ pub async fn put_friendship(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::input::parse_body;
+    use crate::appliance::http::input::parse_body;
 
     fn status(body: &str) -> Result<Option<FriendshipStatus>, HttpError> {
         parse_body::<FriendshipRequest>(body.as_bytes())?.status()

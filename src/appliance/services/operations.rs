@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::list_setting::list_or_csv;
+use crate::appliance::list_setting::list_or_csv;
 
 /// `[operations]` in the configuration.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -9,7 +9,7 @@ use super::input::{Id, present};
 use super::operation::socket_id_header;
 use super::{Admin, Body, HttpError};
 use crate::appliance::Appliance;
-use crate::services::operations::{Progress, Status, check_operation};
+use crate::appliance::services::operations::{Progress, Status, check_operation};
 
 /// `{operation, status, message?, data?, socketId?, userId}`; the socket id
 /// may come as the `X-Socket-ID` header instead, as the browser sent it.
@@ -71,7 +71,7 @@ pub async fn report(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::input::parse_body;
+    use crate::appliance::http::input::parse_body;
 
     fn parse(
         v: Value,

@@ -13,7 +13,7 @@ use tracing::debug;
 
 use super::auth::NEW_SESSION;
 use super::serialize::{self, ServerStats};
-use crate::services::presence::iso;
+use crate::appliance::services::presence::iso;
 use crate::{Args, Engine, Namespace, Payload, RoomChange, RoomHook, Socket};
 
 /// How often connected admins get `server_stats`, as the Node server.

@@ -16,7 +16,7 @@ use std::time::Duration;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use crate::config::Config;
+use crate::appliance::config::Config;
 
 pub const LIVENESS: &str = "/api/health";
 pub const READINESS: &str = "/api/ready";

@@ -1,5 +1,5 @@
 //! The server-side API, from Rust: what an application's handlers call to
-//! push to clients. Every call here has an HTTP twin (see [`crate::http`])
+//! push to clients. Every call here has an HTTP twin (see [`crate::appliance::http`])
 //! that calls the same function, for backends written in other languages.
 //!
 //! - Emit: [`Appliance::emit_to_user`] (all their sockets),
@@ -37,10 +37,10 @@ use serde_json::Value;
 use std::time::Duration;
 
 use crate::appliance::Appliance;
-use crate::services::auth::now_iso;
-use crate::services::items::{self, FileAction, ItemAction};
-use crate::services::notifications::StoreError;
-use crate::services::operations::{self, Progress};
+use crate::appliance::services::auth::now_iso;
+use crate::appliance::services::items::{self, FileAction, ItemAction};
+use crate::appliance::services::notifications::StoreError;
+use crate::appliance::services::operations::{self, Progress};
 use crate::{AckReplies, Args, Broadcast, EncodeError, Remote, SocketInfo};
 
 /// Why a server-side call was refused or failed.

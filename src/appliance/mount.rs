@@ -24,7 +24,7 @@ impl Appliance {
                 engine(cfg);
             }
             if appliance.config().api.enabled {
-                crate::http::configure(cfg, &appliance);
+                crate::appliance::http::configure(cfg, &appliance);
             }
             // Uploads, chat lookup and history, served files.
             if let Some(chat) = appliance.chat() {
@@ -45,7 +45,7 @@ fn metrics(appliance: &Appliance) -> impl FnOnce(&mut web::ServiceConfig) + use<
         .chat()
         .and_then(|c| c.pusher())
         .map(|p| p.queue().clone());
-    crate::metrics::mount(
+    crate::appliance::metrics::mount(
         &appliance.config().metrics,
         appliance.confab().engine().clone(),
         push,
