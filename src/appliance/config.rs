@@ -458,6 +458,18 @@ fn merge_dicts(into: &mut Dict, from: Dict) {
     }
 }
 
+/// The engine's part of the configuration, for the embedding facade.
+impl crate::ConfabBuilder {
+    /// Settings from the appliance configuration (timings, path, CORS,
+    /// adapter).
+    pub fn config(self, config: &Config) -> Self {
+        self.engine_config(config.engine())
+            .path(config.path.clone())
+            .cors(crate::CorsPolicy::from_list(&config.cors_origins))
+            .adapter(config.adapter.clone())
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::result_large_err)] // figment's Jail API returns its large error
 mod tests {

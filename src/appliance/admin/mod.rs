@@ -15,17 +15,18 @@
 
 mod auth;
 mod events;
+mod mounted;
 mod serialize;
 mod ui;
 
 use std::sync::Arc;
 
-use actix_web::web;
 use serde::{Deserialize, Serialize};
 
 pub use auth::AuthError;
+pub use mounted::Admin;
 
-use crate::{ConfabBuilder, Engine, Namespace, Namespaces, RoomHook};
+use crate::ConfabBuilder;
 
 /// `[admin]` in the configuration: the admin UI, off unless enabled.
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
@@ -112,15 +113,6 @@ pub fn hash_password(password: &str) -> Result<String, bcrypt::BcryptError> {
     bcrypt::hash(password, bcrypt::DEFAULT_COST)
 }
 
-/// The admin side of an engine, carried by its builder until it starts.
-#[derive(Clone)]
-pub struct Admin {
-    namespace: String,
-    ui_path: String,
-    credentials: Option<Arc<auth::Credentials>>,
-    live: Arc<events::Live>,
-}
-
 /// Instruments an engine for the admin UI: an admin namespace, an observer
 /// on every namespace (declared before or after this call) and the room
 /// hook, and, at `ui_path`, the UI's page, mounted by `Confab::service`.
@@ -154,33 +146,4 @@ pub fn instrument(
         live: Arc::new(events::Live::new(&config.namespace, config.read_only)),
     };
     Ok(builder.admin(admin))
-}
-
-impl Admin {
-    /// Adds the admin namespace and observes every namespace; the room
-    /// hook to hand the engine.
-    pub(crate) fn install(&self, namespaces: &mut Namespaces) -> RoomHook {
-        let mut ns = Namespace::new();
-        if let Some(credentials) = &self.credentials {
-            credentials.install(&mut ns);
-        }
-        self.live.serve(&mut ns);
-        namespaces.insert(self.namespace.clone(), ns);
-        for (name, ns) in namespaces.iter_mut() {
-            self.live.observe(name, ns);
-        }
-        self.live.room_hook()
-    }
-
-    /// The engine is running: stats start.
-    pub(crate) fn bind(&self, engine: &Engine) {
-        self.live.bind(engine);
-    }
-
-    /// Mounts the UI's page, unless `ui_path` is empty.
-    pub(crate) fn configure(&self, cfg: &mut web::ServiceConfig) {
-        if !self.ui_path.is_empty() {
-            ui::configure(cfg, &self.ui_path);
-        }
-    }
 }
