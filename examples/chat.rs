@@ -91,7 +91,7 @@ async fn main() -> std::io::Result<()> {
                 engine.clone(),
                 push.clone(),
             ))
-            .configure(|cfg| chat::http::configure(cfg, service.clone(), verifier.clone()))
+            .configure(|cfg| chat::rest::configure(cfg, service.clone(), verifier.clone()))
             .route(
                 "/api/health",
                 web::get().to(|| async { HttpResponse::Ok().json(json!({ "ok": true })) }),

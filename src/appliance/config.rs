@@ -16,7 +16,7 @@ use figment::{Figment, Metadata, Profile, Provider};
 use serde::{Deserialize, Serialize};
 
 use crate::appliance::admin::AdminConfig;
-use confab_chat_contract::ChatOptions;
+use confab_chat_contract::ChatConfig;
 use confab_redis::AdapterConfig;
 
 use crate::appliance::data_dir::{self, SecretError};
@@ -85,7 +85,7 @@ pub struct Config {
     /// Stored notifications and their events (`[notifications]`).
     pub notifications: NotificationsConfig,
     /// The chat service (`[chat]`).
-    pub chat: ChatOptions,
+    pub chat: ChatConfig,
     // Request body deadlines ([`crate::appliance::body_deadline`]).
     /// Time every request body has from the end of its headers, before the
     /// minimum rate must keep it going: past it, 408 and the connection
@@ -214,7 +214,7 @@ impl Default for Config {
             api: ApiConfig::default(),
             operations: OperationsConfig::default(),
             notifications: NotificationsConfig::default(),
-            chat: ChatOptions::default(),
+            chat: ChatConfig::default(),
             // Apache's mod_reqtimeout defaults (`body=20,MinRate=500`):
             // 500 B/s is a tenth of the slowest mobile data still in use
             // (2G EDGE, ~5 kB/s), so an honest upload never meets it.

@@ -28,7 +28,7 @@ impl Appliance {
             }
             // Uploads, chat lookup and history, served files.
             if let Some(chat) = appliance.chat() {
-                confab_chat_contract::http::configure(
+                confab_chat_contract::rest::configure(
                     cfg,
                     chat.clone(),
                     appliance.verifier().clone(),

@@ -19,12 +19,14 @@ use confab_redis::AdapterKind;
 use crate::appliance::config::Config;
 use crate::appliance::identity::{SetupError, Verifier};
 use crate::appliance::services::auth::{Auth, EventClaims};
-use crate::appliance::services::notifications::{NotificationStore, Notifications, StoreError};
+use crate::appliance::services::notifications::{
+    NotificationStore, NotificationStoreError, Notifications,
+};
 use crate::appliance::services::rooms::{RoomPolicy, RoomValidator};
 use crate::appliance::services::{presence, relay, rooms};
 use crate::{Confab, Io};
 use confab_chat_contract::ChatService;
-use confab_chat_contract::settings::ChatOptionsError;
+use confab_chat_contract::settings::ChatConfigError;
 
 /// Why the appliance could not start.
 #[derive(Debug, thiserror::Error)]
@@ -44,9 +46,9 @@ pub enum ApplianceError {
     #[error("chat store: {0}")]
     Chat(ChatStoreError),
     #[error(transparent)]
-    ChatOptions(#[from] ChatOptionsError),
+    ChatConfig(#[from] ChatConfigError),
     #[error("notification store: {0}")]
-    Notifications(#[from] StoreError),
+    Notifications(#[from] NotificationStoreError),
     #[error(transparent)]
     Admin(#[from] crate::appliance::admin::AdminError),
 }

@@ -30,30 +30,30 @@
 //!   strings, `UserId` or `userId`), refusing a forged user.
 //! - `wire`: the JSON shapes the contract answers and emits.
 //! - `publish`: chat changes to server events.
-//! - `presence`: who is online (per device), and `clientStatus`.
+//! - `sockets`: who is online (per device), and `clientStatus`.
 //! - `handlers`: one file per family of client events.
 
 pub mod admin;
 mod error;
 pub mod files;
 mod handlers;
-pub mod http;
 mod input;
-mod presence;
 mod publish;
 pub mod push;
+pub mod rest;
 pub mod service;
 pub mod settings;
+mod sockets;
 mod wire;
 
 pub use confab_chat::store::{
-    ChatHeader, ChatKind, Friendship, FriendshipStatus, Message, MessageType, Store, StoreError,
+    ChatKind, ChatRecord, Friendship, FriendshipStatus, Message, MessageType, Store, StoreError,
     Upload, User,
 };
-pub use confab_chat::{ChatConfig, ChatError};
+pub use confab_chat::{ChatActorConfig, ChatError};
 pub use error::Refusal;
 pub use service::ChatService;
-pub use settings::{ChatOptions, ChatSettings, ChatStyle, PushSettings, UploadSettings};
+pub use settings::{ChatConfig, ChatSettings, ChatStyle, PushSettings, UploadSettings};
 
 use confab_engine::Namespace;
 

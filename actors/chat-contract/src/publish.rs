@@ -12,12 +12,12 @@ use std::sync::{Arc, OnceLock};
 
 use tracing::warn;
 
-use confab_chat::store::{ChatHeader, Store, now_millis};
+use confab_chat::store::{ChatRecord, Store, now_millis};
 use confab_chat::{ChatEvent, ChatEvents};
 
-use super::presence::Presence;
 use super::push::{self, Pusher};
 use super::settings::ChatSettings;
+use super::sockets::ChatSockets;
 use super::wire::{self, Audience, Emit};
 use confab_engine::{Args, Broadcast, Io};
 
@@ -27,20 +27,20 @@ pub struct Publisher {
     pub io: Arc<OnceLock<Io>>,
     pub store: Store,
     pub settings: ChatSettings,
-    pub presence: Arc<Presence>,
+    pub sockets: Arc<ChatSockets>,
     /// The push hand-off, when a webhook is configured.
     pub pusher: Option<Pusher>,
 }
 
 impl Publisher {
-    fn everyone(&self, io: &Io, chat: &ChatHeader) -> Broadcast {
+    fn everyone(&self, io: &Io, chat: &ChatRecord) -> Broadcast {
         let members = chat.members.iter().map(|m| self.settings.user_room(m));
         io.of(&self.settings.namespace)
             .to(self.settings.chat_room(chat.id))
             .to_rooms(members)
     }
 
-    fn room(&self, io: &Io, chat: &ChatHeader) -> Broadcast {
+    fn room(&self, io: &Io, chat: &ChatRecord) -> Broadcast {
         io.of(&self.settings.namespace)
             .to(self.settings.chat_room(chat.id))
     }
@@ -71,13 +71,13 @@ impl Publisher {
     /// Hands a new message to the webhook for the members not viewing it.
     fn push(
         &self,
-        chat: &ChatHeader,
+        chat: &ChatRecord,
         message: &confab_chat::store::Message,
         sender: &confab_chat::store::User,
     ) {
         let Some(pusher) = &self.pusher else { return };
         let recipients = push::recipients(chat, &message.sender, |user| {
-            self.presence.is_viewing(user, chat.id)
+            self.sockets.is_viewing(user, chat.id)
         });
         if !recipients.is_empty() {
             pusher.send(push::body(chat, message, sender, &recipients));
@@ -86,7 +86,7 @@ impl Publisher {
 }
 
 impl ChatEvents for Publisher {
-    fn publish(&self, chat: &ChatHeader, event: &ChatEvent) {
+    fn publish(&self, chat: &ChatRecord, event: &ChatEvent) {
         let author = match event {
             ChatEvent::Created { message, sender } => {
                 self.push(chat, message, sender);
@@ -128,7 +128,7 @@ impl ChatEvents for Publisher {
         }
         if let ChatEvent::MemberRemoved { user, .. } = event {
             // Their sockets stop seeing the chat's room.
-            self.presence.unview_user(user, chat.id);
+            self.sockets.unview_user(user, chat.id);
             io.of(&self.settings.namespace)
                 .to(self.settings.user_room(user))
                 .leave([self.settings.chat_room(chat.id)]);

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use tokio::sync::{Notify, Semaphore};
 use tracing::{debug, warn};
 
-use confab_chat::store::{ChatHeader, Message, MessageType, User};
+use confab_chat::store::{ChatRecord, Message, MessageType, User};
 
 use super::settings::PushSettings;
 use super::wire;
@@ -29,7 +29,7 @@ pub const PREVIEW_CHARS: usize = 100;
 /// Who gets a push for a message: every member but the sender who is not
 /// viewing the chat (offline members view nothing).
 pub fn recipients(
-    chat: &ChatHeader,
+    chat: &ChatRecord,
     sender: &str,
     is_viewing: impl Fn(&str) -> bool,
 ) -> Vec<String> {
@@ -63,7 +63,7 @@ pub fn preview(message: &Message) -> String {
 }
 
 /// The webhook's body.
-pub fn body(chat: &ChatHeader, message: &Message, sender: &User, recipients: &[String]) -> Value {
+pub fn body(chat: &ChatRecord, message: &Message, sender: &User, recipients: &[String]) -> Value {
     json!({
         "recipients": recipients,
         "chatHeaderId": chat.id,
@@ -306,8 +306,8 @@ mod tests {
     use super::*;
     use confab_chat::store::ChatKind;
 
-    fn header(members: &[&str]) -> ChatHeader {
-        ChatHeader {
+    fn header(members: &[&str]) -> ChatRecord {
+        ChatRecord {
             id: 7,
             kind: ChatKind::Group,
             name: None,

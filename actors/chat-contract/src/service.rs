@@ -10,7 +10,7 @@ use serde_json::Value;
 use tracing::warn;
 
 use confab_chat::store::{
-    ChatHeader, Friendship, FriendshipStatus, Message, MessageType, Store, StoreError, User,
+    ChatRecord, Friendship, FriendshipStatus, Message, MessageType, Store, StoreError, User,
     now_millis,
 };
 use confab_chat::{Append, ChatError, Chats};
@@ -18,10 +18,10 @@ use confab_chat::{Append, ChatError, Chats};
 use super::error::Refusal;
 use super::files::gate::DecodeGate;
 use super::files::{CLEAN_EVERY, STALE_PART, clean_temp};
-use super::presence::Presence;
 use super::publish::Publisher;
 use super::push::Pusher;
 use super::settings::ChatSettings;
+use super::sockets::ChatSockets;
 use super::wire;
 use confab_engine::Io;
 
@@ -34,7 +34,7 @@ struct Inner {
     store: Store,
     chats: Chats,
     io: Arc<OnceLock<Io>>,
-    presence: Arc<Presence>,
+    sockets: Arc<ChatSockets>,
     pusher: Option<Pusher>,
     /// Image conversions running at once.
     decodes: DecodeGate,
@@ -54,13 +54,13 @@ impl ChatService {
     pub fn with_store(store: Store, settings: ChatSettings) -> ChatService {
         clean_temp(&settings.uploads, Duration::ZERO);
         let io = Arc::new(OnceLock::new());
-        let presence = Arc::new(Presence::default());
+        let sockets = Arc::new(ChatSockets::default());
         let pusher = Pusher::start(&settings.push);
         let publisher = Publisher {
             io: io.clone(),
             store: store.clone(),
             settings: settings.clone(),
-            presence: presence.clone(),
+            sockets: sockets.clone(),
             pusher: pusher.clone(),
         };
         let chats = Chats::start(store.clone(), Arc::new(publisher), settings.actors.clone());
@@ -74,7 +74,7 @@ impl ChatService {
             store,
             chats,
             io,
-            presence,
+            sockets,
             pusher,
         }));
         service.clean_temp_periodically();
@@ -128,8 +128,8 @@ impl ChatService {
         &self.0.chats
     }
 
-    pub(crate) fn presence(&self) -> &Presence {
-        &self.0.presence
+    pub(crate) fn sockets(&self) -> &ChatSockets {
+        &self.0.sockets
     }
 
     pub(crate) fn io(&self) -> Option<&Io> {
@@ -138,7 +138,7 @@ impl ChatService {
 
     /// Whether `user` has a socket on the chat's namespace now.
     pub fn is_online(&self, user: &str) -> bool {
-        self.0.presence.is_online(user)
+        self.0.sockets.is_online(user)
     }
 
     /// Records a user's name and avatar (a `None` keeps what is stored).
@@ -152,13 +152,13 @@ impl ChatService {
     }
 
     /// The individual chat of two users, created if needed (`true` then).
-    pub fn individual_chat(&self, a: &str, b: &str) -> Result<(ChatHeader, bool), StoreError> {
+    pub fn individual_chat(&self, a: &str, b: &str) -> Result<(ChatRecord, bool), StoreError> {
         self.0.store.individual_chat(a, b, now_millis())
     }
 
     /// A group chat of `members`; the first is its admin. No checks, no
     /// events: [`ChatService::create_group_by`] is what clients get.
-    pub fn create_group(&self, name: &str, members: &[String]) -> Result<ChatHeader, StoreError> {
+    pub fn create_group(&self, name: &str, members: &[String]) -> Result<ChatRecord, StoreError> {
         self.0.store.create_group(name, members, now_millis())
     }
 
@@ -171,7 +171,7 @@ impl ChatService {
         creator: &str,
         name: &str,
         members: &[String],
-    ) -> Result<ChatHeader, Refusal> {
+    ) -> Result<ChatRecord, Refusal> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(Refusal::invalid("a group name takes 1 to 100 characters"));
@@ -203,7 +203,7 @@ impl ChatService {
         by: &str,
         chat: u64,
         users: &[String],
-    ) -> Result<ChatHeader, Refusal> {
+    ) -> Result<ChatRecord, Refusal> {
         let size = self.0.store.chat(chat)?.map_or(0, |h| h.members.len());
         self.known_users(users, size + users.len())?;
         let add = confab_chat::AddMembers {
@@ -221,7 +221,7 @@ impl ChatService {
         by: &str,
         chat: u64,
         user: &str,
-    ) -> Result<ChatHeader, Refusal> {
+    ) -> Result<ChatRecord, Refusal> {
         let remove = confab_chat::RemoveMember {
             by: by.to_owned(),
             user: user.to_owned(),

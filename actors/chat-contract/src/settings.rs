@@ -1,13 +1,13 @@
 //! What an operator may tune in the chat service: [`ChatSettings`] (what
-//! the service runs with) and [`ChatOptions`] (the `[chat]` section of the
-//! configuration, turned into settings by [`ChatOptions::settings`]).
+//! the service runs with) and [`ChatConfig`] (the `[chat]` section of the
+//! configuration, turned into settings by [`ChatConfig::settings`]).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use confab_chat::ChatConfig;
+use confab_chat::ChatActorConfig;
 use confab_chat::store::MessageType;
 
 const MIB: u64 = 1024 * 1024;
@@ -51,7 +51,7 @@ pub struct ChatSettings {
     pub max_remove: usize,
     /// Most members a group may have.
     pub max_group_members: usize,
-    pub actors: ChatConfig,
+    pub actors: ChatActorConfig,
     /// Uploaded files: where, how large, what kinds.
     pub uploads: UploadSettings,
     /// The push hand-off webhook.
@@ -73,7 +73,7 @@ impl Default for ChatSettings {
             max_page: 100,
             max_remove: 100,
             max_group_members: 256,
-            actors: ChatConfig::default(),
+            actors: ChatActorConfig::default(),
             uploads: UploadSettings::default(),
             push: PushSettings::default(),
             http_prefix: "/api/chat".into(),
@@ -231,7 +231,7 @@ impl Default for PushSettings {
 /// `[chat]` in the configuration (`CONFAB_CHAT__*` in the environment).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
-pub struct ChatOptions {
+pub struct ChatConfig {
     /// Run the chat service (seed 003's events) on the main namespace.
     pub enabled: bool,
     /// On a node of a cluster with `enabled = false`: the chat node (its
@@ -269,11 +269,11 @@ pub struct ChatOptions {
     pub allow_executables: bool,
 }
 
-impl Default for ChatOptions {
+impl Default for ChatConfig {
     fn default() -> Self {
         let settings = ChatSettings::default();
         let (push, uploads) = (settings.push, settings.uploads);
-        ChatOptions {
+        ChatConfig {
             enabled: true,
             served_by: None,
             style: settings.style,
@@ -303,7 +303,7 @@ impl Default for ChatOptions {
 
 /// Why `[chat]` is refused at start-up.
 #[derive(Debug, thiserror::Error)]
-pub enum ChatOptionsError {
+pub enum ChatConfigError {
     #[error(
         "chat.push_webhook: must be an http:// URL (https is not built in: put a local gateway or proxy in front), got {0:?}"
     )]
@@ -312,12 +312,12 @@ pub enum ChatOptionsError {
     Zero(&'static str),
 }
 
-impl ChatOptions {
+impl ChatConfig {
     /// The service's settings, on the main namespace and the configured
     /// user room, so that chat and identity agree on it. Uploads go under
     /// `./data/uploads` until [`ChatSettings::with_data_dir`] says where
     /// the data directory is. An invalid webhook turns the hand-off off
-    /// (with an error logged): [`ChatOptions::check`] refuses it at
+    /// (with an error logged): [`ChatConfig::check`] refuses it at
     /// start-up instead.
     pub fn settings(&self, user_room: &str) -> ChatSettings {
         let defaults = ChatSettings::default();
@@ -363,13 +363,13 @@ impl ChatOptions {
             .filter(|w| !w.is_empty())
     }
 
-    /// Refuses what [`ChatOptions::settings`] would quietly correct: a
+    /// Refuses what [`ChatConfig::settings`] would quietly correct: a
     /// webhook that is not `http://host/...`, zero queue, tries or side.
-    pub fn check(&self) -> Result<(), ChatOptionsError> {
+    pub fn check(&self) -> Result<(), ChatConfigError> {
         if let Some(url) = self.webhook()
             && !valid_webhook(url)
         {
-            return Err(ChatOptionsError::Webhook(url.to_owned()));
+            return Err(ChatConfigError::Webhook(url.to_owned()));
         }
         for (name, value) in [
             ("push_queue", self.push_queue as u64),
@@ -381,7 +381,7 @@ impl ChatOptions {
             ),
         ] {
             if value == 0 {
-                return Err(ChatOptionsError::Zero(name));
+                return Err(ChatConfigError::Zero(name));
             }
         }
         Ok(())
@@ -440,12 +440,12 @@ mod tests {
 
     #[test]
     fn options_become_settings() {
-        let options = ChatOptions {
+        let options = ChatConfig {
             push_webhook: Some("http://127.0.0.1:9/push".into()),
             push_attempts: 3,
             file_max_bytes: 10,
             max_page: 20,
-            ..ChatOptions::default()
+            ..ChatConfig::default()
         };
         options.check().unwrap();
         let s = options
@@ -457,27 +457,27 @@ mod tests {
         assert_eq!(s.uploads.dir, Path::new("/var/confab/uploads"));
         assert_eq!((s.max_page, s.user_room.as_str()), (20, "u-{id}"));
         for bad in ["https://gw/push", "ftp://x", "http://", "gateway:80/push"] {
-            let options = ChatOptions {
+            let options = ChatConfig {
                 push_webhook: Some(bad.into()),
-                ..ChatOptions::default()
+                ..ChatConfig::default()
             };
             assert!(options.check().is_err(), "{bad}");
         }
-        let blank = ChatOptions {
+        let blank = ChatConfig {
             push_webhook: Some(" ".into()),
-            ..ChatOptions::default()
+            ..ChatConfig::default()
         };
         assert!(blank.check().is_ok());
         assert!(blank.settings("user:{id}").push.webhook.is_none());
-        let zero = ChatOptions {
+        let zero = ChatConfig {
             push_queue: 0,
-            ..ChatOptions::default()
+            ..ChatConfig::default()
         };
         assert!(zero.check().is_err());
         assert_eq!(zero.settings("user:{id}").push.queue, 1);
-        let no_decodes = ChatOptions {
+        let no_decodes = ChatConfig {
             image_decode_concurrency: 0,
-            ..ChatOptions::default()
+            ..ChatConfig::default()
         };
         assert!(no_decodes.check().is_err());
     }

@@ -9,7 +9,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 use confab_chat::ChatEvent;
-use confab_chat::store::{ChatHeader, ChatKind, Friendship, Message, MessageType, Millis, User};
+use confab_chat::store::{ChatKind, ChatRecord, Friendship, Message, MessageType, Millis, User};
 
 use super::settings::ChatStyle;
 
@@ -66,7 +66,7 @@ pub fn kind(kind: ChatKind) -> &'static str {
 
 /// A chat header, for `findAllChatHeaders` and the `joinRoom` answer.
 pub struct HeaderView<'a> {
-    pub header: &'a ChatHeader,
+    pub header: &'a ChatRecord,
     pub members: Vec<Value>,
     pub last_message: Option<Value>,
     pub last_message_time: Option<Millis>,

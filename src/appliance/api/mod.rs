@@ -39,7 +39,7 @@ use std::time::Duration;
 use crate::appliance::Appliance;
 use crate::appliance::services::auth::now_iso;
 use crate::appliance::services::items::{self, FileAction, ItemAction};
-use crate::appliance::services::notifications::StoreError;
+use crate::appliance::services::notifications::NotificationStoreError;
 use crate::appliance::services::operations::{self, Progress};
 use crate::{AckReplies, Args, Broadcast, EncodeError, Remote, SocketInfo};
 
@@ -58,13 +58,13 @@ pub enum ApiError {
     #[error(transparent)]
     Encode(#[from] EncodeError),
     #[error("storage: {0}")]
-    Store(StoreError),
+    Store(NotificationStoreError),
 }
 
-impl From<StoreError> for ApiError {
-    fn from(err: StoreError) -> Self {
+impl From<NotificationStoreError> for ApiError {
+    fn from(err: NotificationStoreError) -> Self {
         match err {
-            StoreError::Invalid(message) => ApiError::Invalid(message),
+            NotificationStoreError::Invalid(message) => ApiError::Invalid(message),
             other => ApiError::Store(other),
         }
     }
@@ -460,7 +460,7 @@ mod tests {
     #[test]
     fn store_refusals_are_bad_input() {
         assert!(matches!(
-            ApiError::from(StoreError::Invalid("x".into())),
+            ApiError::from(NotificationStoreError::Invalid("x".into())),
             ApiError::Invalid(_)
         ));
     }

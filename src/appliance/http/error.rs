@@ -92,8 +92,8 @@ impl From<ApiError> for HttpError {
     }
 }
 
-impl From<crate::appliance::services::notifications::StoreError> for HttpError {
-    fn from(err: crate::appliance::services::notifications::StoreError) -> Self {
+impl From<crate::appliance::services::notifications::NotificationStoreError> for HttpError {
+    fn from(err: crate::appliance::services::notifications::NotificationStoreError) -> Self {
         HttpError::from(ApiError::from(err))
     }
 }

@@ -9,7 +9,7 @@ use super::input::{Id, parse_body, present};
 use super::{Admin, Body, Caller, HttpError, Query};
 use crate::appliance::Appliance;
 use crate::appliance::services::notifications::{
-    MAX_LIST, NewNotification, Notification, Notifications, StoreError,
+    MAX_LIST, NewNotification, Notification, NotificationStoreError, Notifications,
 };
 
 /// `{userId, type?, title?, message | body?, data?}`.
@@ -194,7 +194,7 @@ async fn change(
     caller: &Caller,
     req: &HttpRequest,
     app: &Appliance,
-    op: impl AsyncFnOnce(&Notifications, &str) -> Result<Option<Notification>, StoreError>,
+    op: impl AsyncFnOnce(&Notifications, &str) -> Result<Option<Notification>, NotificationStoreError>,
 ) -> Result<HttpResponse, HttpError> {
     let id = path_id(req);
     let notifications = app.notifications();

@@ -2,7 +2,7 @@
 //! contract asks a [`CallerCheck`], and a [`Verifier`] answers it with the
 //! configured refusal messages.
 
-use confab_chat_contract::http::{Caller, CallerCheck};
+use confab_chat_contract::rest::{Caller, CallerCheck};
 
 use super::verify::Verifier;
 

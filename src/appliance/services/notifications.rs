@@ -98,7 +98,7 @@ impl NewNotification {
 
 /// Why the notification store failed.
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub enum NotificationStoreError {
     #[error("database: {0}")]
     Sled(#[from] sled::Error),
     #[error("corrupt notification record {key:?}: {reason}")]
@@ -109,16 +109,16 @@ pub enum StoreError {
     Flush(#[from] confab_chat::store::StoreError),
 }
 
-impl From<TransactionError<StoreError>> for StoreError {
-    fn from(err: TransactionError<StoreError>) -> Self {
+impl From<TransactionError<NotificationStoreError>> for NotificationStoreError {
+    fn from(err: TransactionError<NotificationStoreError>) -> Self {
         match err {
             TransactionError::Abort(e) => e,
-            TransactionError::Storage(e) => StoreError::Sled(e),
+            TransactionError::Storage(e) => NotificationStoreError::Sled(e),
         }
     }
 }
 
-type Result<T, E = StoreError> = std::result::Result<T, E>;
+type Result<T, E = NotificationStoreError> = std::result::Result<T, E>;
 
 /// The two trees, synchronous (sled answers from memory), and the
 /// database's one flusher.
@@ -156,17 +156,17 @@ fn parse_id(id: &str) -> Option<u64> {
 }
 
 fn decode(key: &[u8], bytes: &[u8]) -> Result<Notification> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+    serde_json::from_slice(bytes).map_err(|e| NotificationStoreError::Corrupt {
         key: key.to_vec(),
         reason: e.to_string(),
     })
 }
 
 fn encode(n: &Notification) -> Result<Vec<u8>> {
-    serde_json::to_vec(n).map_err(|e| StoreError::Invalid(e.to_string()))
+    serde_json::to_vec(n).map_err(|e| NotificationStoreError::Invalid(e.to_string()))
 }
 
-fn abort(err: StoreError) -> ConflictableTransactionError<StoreError> {
+fn abort(err: NotificationStoreError) -> ConflictableTransactionError<NotificationStoreError> {
     ConflictableTransactionError::Abort(err)
 }
 
@@ -186,7 +186,9 @@ impl NotificationStore {
     pub fn insert(&self, new: NewNotification) -> Result<Notification> {
         let user_id = new.user_id.trim().to_owned();
         if user_id.is_empty() {
-            return Err(StoreError::Invalid("a notification needs a user".into()));
+            return Err(NotificationStoreError::Invalid(
+                "a notification needs a user".into(),
+            ));
         }
         let number = self.db.generate_id()? + 1;
         let kind = if new.kind.trim().is_empty() {
@@ -556,7 +558,7 @@ mod tests {
         }
         assert!(matches!(
             s.insert(NewNotification::new(" ", "t", "m")),
-            Err(StoreError::Invalid(_))
+            Err(NotificationStoreError::Invalid(_))
         ));
     }
 

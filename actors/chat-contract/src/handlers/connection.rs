@@ -81,7 +81,7 @@ async fn connected(service: ChatService, socket: Socket) {
     // Before any await: a disconnect handler spawned later sees it.
     let client_type = client_type(&socket);
     let first = service
-        .presence()
+        .sockets()
         .connected(&user, socket.id(), &client_type);
     socket.join([service.settings().user_room(&user)]).await;
     if first {
@@ -93,7 +93,7 @@ async fn disconnected(service: ChatService, socket: Socket) {
     let Some(user) = socket.user_id().map(str::to_owned) else {
         return;
     };
-    let departure = service.presence().disconnected(&user, socket.id());
+    let departure = service.sockets().disconnected(&user, socket.id());
     for chat in departure.viewed {
         let unview = Unview {
             socket: socket.id().to_owned(),

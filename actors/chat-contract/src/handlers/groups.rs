@@ -31,7 +31,7 @@ fn users(ctx: &Ctx) -> Result<Vec<String>, Refusal> {
         .collect()
 }
 
-fn answer(ctx: &Ctx, header: &confab_chat::store::ChatHeader) -> Reply {
+fn answer(ctx: &Ctx, header: &confab_chat::store::ChatRecord) -> Reply {
     let members = members_json(&ctx.service, header)?;
     let mut json = header_json(&ctx.service, header, &ctx.user, members)?;
     json["admins"] = header.admins.clone().into();

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
-use confab_chat::store::{ChatHeader, ChatKind, FriendshipStatus, Message, Millis};
+use confab_chat::store::{ChatKind, ChatRecord, FriendshipStatus, Message, Millis};
 
 use super::messages::{message_json, messages_json};
 use super::{Ctx, Reply};
@@ -17,7 +17,7 @@ use crate::wire::{self, HeaderView};
 
 /// A chat of the caller, with its newest message and their unread count.
 struct Summary {
-    header: ChatHeader,
+    header: ChatRecord,
     last: Option<Message>,
     unread: u64,
 }
@@ -61,7 +61,7 @@ fn summaries(service: &ChatService, user: &str) -> Result<Vec<Summary>, Refusal>
 /// A chat header as `user` sees it, with the given members.
 pub(crate) fn header_json(
     service: &ChatService,
-    header: &ChatHeader,
+    header: &ChatRecord,
     user: &str,
     members: Vec<Value>,
 ) -> Result<Value, Refusal> {
@@ -87,7 +87,7 @@ pub(crate) fn header_json(
 
 pub(crate) fn members_json(
     service: &ChatService,
-    header: &ChatHeader,
+    header: &ChatRecord,
 ) -> Result<Vec<Value>, Refusal> {
     header
         .members

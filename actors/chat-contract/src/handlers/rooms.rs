@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use confab_chat::store::ChatHeader;
+use confab_chat::store::ChatRecord;
 use confab_chat::{Typing, Unview, View};
 
 use super::lists::header_json;
@@ -16,7 +16,7 @@ const CHAT: &[&str] = &["chatHeaderId"];
 
 /// The chat `joinRoom` names: an existing one the caller is in, or the
 /// individual chat with `otherUserId`, created if needed (`true` then).
-fn target(ctx: &Ctx) -> Result<(ChatHeader, bool), Refusal> {
+fn target(ctx: &Ctx) -> Result<(ChatRecord, bool), Refusal> {
     let store = ctx.service.store();
     if let Some(id) = ctx.input.id(CHAT)? {
         let header = store
@@ -51,7 +51,7 @@ pub async fn join(ctx: Ctx) -> Reply {
         user: ctx.user.clone(),
     };
     let viewers = service.chats().call(header.id, view).await?;
-    service.presence().view(socket.id(), header.id);
+    service.sockets().view(socket.id(), header.id);
     let room = service.settings().chat_room(header.id);
     socket.join([room.clone()]).await;
 
@@ -97,7 +97,7 @@ pub async fn leave(ctx: Ctx) -> Reply {
         socket: socket.id().to_owned(),
     };
     service.chats().call_if_running(chat, unview).await?;
-    service.presence().unview(socket.id(), chat);
+    service.sockets().unview(socket.id(), chat);
     socket.leave([service.settings().chat_room(chat)]).await;
     Ok(json!({ "chatHeaderId": chat, "left": true }))
 }

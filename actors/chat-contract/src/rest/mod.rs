@@ -18,9 +18,9 @@
 //! ```no_run
 //! # use std::sync::Arc;
 //! # use actix_web::App;
-//! # use confab_chat_contract::{ChatService, http::CallerCheck};
+//! # use confab_chat_contract::{ChatService, rest::CallerCheck};
 //! # fn mount(service: ChatService, verifier: Arc<impl CallerCheck>) {
-//! let app = App::new().configure(|cfg| confab_chat_contract::http::configure(cfg, service.clone(), verifier.clone()));
+//! let app = App::new().configure(|cfg| confab_chat_contract::rest::configure(cfg, service.clone(), verifier.clone()));
 //! # }
 //! ```
 
@@ -42,7 +42,7 @@ use super::service::ChatService;
 pub use caller::{Caller, CallerCheck};
 
 /// What the handlers share.
-pub(crate) struct ChatHttp {
+pub(crate) struct ChatRest {
     pub service: ChatService,
     pub verifier: Arc<dyn CallerCheck>,
 }
@@ -61,7 +61,7 @@ pub fn configure(
     }
     let api = settings.http_prefix.trim_end_matches('/');
     let uploads = settings.uploads.url_prefix.trim_end_matches('/');
-    cfg.app_data(web::Data::new(ChatHttp { service, verifier }))
+    cfg.app_data(web::Data::new(ChatRest { service, verifier }))
         .route(
             &format!("{api}/uploadFile"),
             web::post().to(upload::upload_file),
@@ -92,16 +92,16 @@ pub fn configure(
 /// A refusal or failure, answered `{success: false, data: null, message}`.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
-pub struct HttpRefusal {
+pub struct RestRefusal {
     pub status: StatusCode,
     pub message: String,
     /// Seconds to wait before trying again (`Retry-After`), for a 503.
     pub retry_after: Option<u64>,
 }
 
-impl HttpRefusal {
-    pub fn new(status: StatusCode, message: impl Into<String>) -> HttpRefusal {
-        HttpRefusal {
+impl RestRefusal {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> RestRefusal {
+        RestRefusal {
             status,
             message: message.into(),
             retry_after: None,
@@ -109,30 +109,30 @@ impl HttpRefusal {
     }
 
     /// With `Retry-After: secs`.
-    pub fn retry_after(mut self, secs: u64) -> HttpRefusal {
+    pub fn retry_after(mut self, secs: u64) -> RestRefusal {
         self.retry_after = Some(secs);
         self
     }
 
-    pub fn bad_request(message: impl Into<String>) -> HttpRefusal {
-        HttpRefusal::new(StatusCode::BAD_REQUEST, message)
+    pub fn bad_request(message: impl Into<String>) -> RestRefusal {
+        RestRefusal::new(StatusCode::BAD_REQUEST, message)
     }
 
-    pub fn forbidden(message: impl Into<String>) -> HttpRefusal {
-        HttpRefusal::new(StatusCode::FORBIDDEN, message)
+    pub fn forbidden(message: impl Into<String>) -> RestRefusal {
+        RestRefusal::new(StatusCode::FORBIDDEN, message)
     }
 
-    pub fn not_found(message: impl Into<String>) -> HttpRefusal {
-        HttpRefusal::new(StatusCode::NOT_FOUND, message)
+    pub fn not_found(message: impl Into<String>) -> RestRefusal {
+        RestRefusal::new(StatusCode::NOT_FOUND, message)
     }
 
-    pub fn internal(err: impl std::fmt::Display) -> HttpRefusal {
+    pub fn internal(err: impl std::fmt::Display) -> RestRefusal {
         error!(%err, "chat HTTP request failed");
-        HttpRefusal::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        RestRefusal::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
     }
 }
 
-impl ResponseError for HttpRefusal {
+impl ResponseError for RestRefusal {
     fn status_code(&self) -> StatusCode {
         self.status
     }
@@ -153,14 +153,14 @@ impl ResponseError for HttpRefusal {
     }
 }
 
-impl From<confab_chat::store::StoreError> for HttpRefusal {
-    fn from(err: confab_chat::store::StoreError) -> HttpRefusal {
-        HttpRefusal::internal(err)
+impl From<confab_chat::store::StoreError> for RestRefusal {
+    fn from(err: confab_chat::store::StoreError) -> RestRefusal {
+        RestRefusal::internal(err)
     }
 }
 
-impl From<super::error::Refusal> for HttpRefusal {
-    fn from(refusal: super::error::Refusal) -> HttpRefusal {
+impl From<super::error::Refusal> for RestRefusal {
+    fn from(refusal: super::error::Refusal) -> RestRefusal {
         use super::error::Refusal;
         let status = match &refusal {
             Refusal::Unauthenticated => StatusCode::UNAUTHORIZED,
@@ -173,7 +173,7 @@ impl From<super::error::Refusal> for HttpRefusal {
             Refusal::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Refusal::ServedElsewhere(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
-        HttpRefusal::new(status, refusal.to_string())
+        RestRefusal::new(status, refusal.to_string())
     }
 }
 
@@ -213,16 +213,16 @@ fn query_token(req: &HttpRequest) -> Option<String> {
         .map(|(_, v)| v)
 }
 
-impl ChatHttp {
+impl ChatRest {
     /// Who calls: the bearer token verified (or, if `query_ok`, a
     /// `?token=`). The user is recorded with the token's name and avatar.
-    pub fn caller(&self, req: &HttpRequest, query_ok: bool) -> Result<Caller, HttpRefusal> {
+    pub fn caller(&self, req: &HttpRequest, query_ok: bool) -> Result<Caller, RestRefusal> {
         let token = match bearer(req) {
             Some(token) => token.to_owned(),
             None => match query_ok.then(|| query_token(req)).flatten() {
                 Some(token) => token,
                 None => {
-                    return Err(HttpRefusal::new(
+                    return Err(RestRefusal::new(
                         StatusCode::UNAUTHORIZED,
                         self.verifier.missing_token(),
                     ));
@@ -232,7 +232,7 @@ impl ChatHttp {
         let caller = self
             .verifier
             .caller(&token)
-            .map_err(|message| HttpRefusal::new(StatusCode::UNAUTHORIZED, message))?;
+            .map_err(|message| RestRefusal::new(StatusCode::UNAUTHORIZED, message))?;
         self.service.upsert_user(
             &caller.user_id,
             caller.name.as_deref(),

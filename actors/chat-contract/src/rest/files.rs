@@ -15,23 +15,23 @@ use actix_web::{HttpRequest, HttpResponse, mime, web};
 
 use confab_chat::store::MessageType;
 
-use super::{ChatHttp, HttpRefusal};
+use super::{ChatRest, RestRefusal};
 use crate::files::disk_path;
 
 pub async fn serve(
     req: HttpRequest,
     tail: web::Path<String>,
-    state: web::Data<ChatHttp>,
-) -> Result<HttpResponse, HttpRefusal> {
+    state: web::Data<ChatRest>,
+) -> Result<HttpResponse, RestRefusal> {
     let caller = state.caller(&req, true)?;
     let settings = &state.service.settings().uploads;
     let url = format!("{}/{}", settings.url_prefix.trim_end_matches('/'), tail);
-    let not_found = || HttpRefusal::not_found("file not found");
+    let not_found = || RestRefusal::not_found("file not found");
     let disk = disk_path(settings, &url).ok_or_else(not_found)?;
     let store = state.service.store();
     let upload = store.upload(&url)?.ok_or_else(not_found)?;
     if !store.may_read_upload(&upload, &caller.user_id)? {
-        return Err(HttpRefusal::forbidden(
+        return Err(RestRefusal::forbidden(
             "only the uploader and the members of a chat with this file may read it",
         ));
     }

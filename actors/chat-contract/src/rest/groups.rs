@@ -9,17 +9,17 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
-use super::{ChatHttp, HttpRefusal, success};
+use super::{ChatRest, RestRefusal, success};
 use crate::handlers::{header_json, members_json};
 use crate::input::parse_id;
 
 /// A group's name when the request names none.
 const DEFAULT_NAME: &str = "Group";
 
-fn body(bytes: &[u8]) -> Result<serde_json::Map<String, Value>, HttpRefusal> {
+fn body(bytes: &[u8]) -> Result<serde_json::Map<String, Value>, RestRefusal> {
     match serde_json::from_slice(bytes) {
         Ok(Value::Object(map)) => Ok(map),
-        _ => Err(HttpRefusal::bad_request("the body must be a JSON object")),
+        _ => Err(RestRefusal::bad_request("the body must be a JSON object")),
     }
 }
 
@@ -28,14 +28,14 @@ fn body(bytes: &[u8]) -> Result<serde_json::Map<String, Value>, HttpRefusal> {
 fn user_ids(
     map: &serde_json::Map<String, Value>,
     names: &[&str],
-) -> Result<Vec<String>, HttpRefusal> {
+) -> Result<Vec<String>, RestRefusal> {
     let Some(value) = names.iter().find_map(|n| map.get(*n)) else {
-        return Err(HttpRefusal::bad_request(format!(
+        return Err(RestRefusal::bad_request(format!(
             "{} is required",
             names[0]
         )));
     };
-    let invalid = || HttpRefusal::bad_request(format!("invalid {}", names[0]));
+    let invalid = || RestRefusal::bad_request(format!("invalid {}", names[0]));
     let Value::Array(items) = value else {
         return Err(invalid());
     };
@@ -52,15 +52,15 @@ fn user_ids(
         .collect()
 }
 
-fn group_id(text: &str) -> Result<u64, HttpRefusal> {
-    parse_id(&Value::String(text.to_owned())).ok_or_else(|| HttpRefusal::bad_request("invalid id"))
+fn group_id(text: &str) -> Result<u64, RestRefusal> {
+    parse_id(&Value::String(text.to_owned())).ok_or_else(|| RestRefusal::bad_request("invalid id"))
 }
 
 fn answer(
-    state: &ChatHttp,
-    header: &confab_chat::store::ChatHeader,
+    state: &ChatRest,
+    header: &confab_chat::store::ChatRecord,
     caller: &str,
-) -> Result<HttpResponse, HttpRefusal> {
+) -> Result<HttpResponse, RestRefusal> {
     let members = members_json(&state.service, header)?;
     let mut json = header_json(&state.service, header, caller, members)?;
     json["admins"] = header.admins.clone().into();
@@ -70,14 +70,14 @@ fn answer(
 pub async fn create(
     req: HttpRequest,
     bytes: web::Bytes,
-    state: web::Data<ChatHttp>,
-) -> Result<HttpResponse, HttpRefusal> {
+    state: web::Data<ChatRest>,
+) -> Result<HttpResponse, RestRefusal> {
     let caller = state.caller(&req, false)?.user_id;
     let map = body(&bytes)?;
     let name = match map.get("name") {
         None | Some(Value::Null) => DEFAULT_NAME.to_owned(),
         Some(Value::String(name)) => name.clone(),
-        Some(_) => return Err(HttpRefusal::bad_request("name must be a string")),
+        Some(_) => return Err(RestRefusal::bad_request("name must be a string")),
     };
     let members = user_ids(&map, &["members", "userIds"])?;
     let header = state
@@ -91,8 +91,8 @@ pub async fn add(
     req: HttpRequest,
     id: web::Path<String>,
     bytes: web::Bytes,
-    state: web::Data<ChatHttp>,
-) -> Result<HttpResponse, HttpRefusal> {
+    state: web::Data<ChatRest>,
+) -> Result<HttpResponse, RestRefusal> {
     let caller = state.caller(&req, false)?.user_id;
     let chat = group_id(&id)?;
     let users = user_ids(&body(&bytes)?, &["userIds", "members"])?;
@@ -106,8 +106,8 @@ pub async fn add(
 pub async fn remove(
     req: HttpRequest,
     path: web::Path<(String, String)>,
-    state: web::Data<ChatHttp>,
-) -> Result<HttpResponse, HttpRefusal> {
+    state: web::Data<ChatRest>,
+) -> Result<HttpResponse, RestRefusal> {
     let caller = state.caller(&req, false)?.user_id;
     let (id, user) = path.into_inner();
     let chat = group_id(&id)?;

@@ -28,9 +28,9 @@ pub struct Departure {
 
 /// Online users and viewing sockets, behind one short lock.
 #[derive(Default)]
-pub struct Presence(Mutex<State>);
+pub struct ChatSockets(Mutex<State>);
 
-impl Presence {
+impl ChatSockets {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -132,7 +132,7 @@ mod tests {
 
     #[test]
     fn online_across_devices() {
-        let p = Presence::default();
+        let p = ChatSockets::default();
         assert!(p.connected("u", "s1", "web"));
         assert!(!p.connected("u", "s2", "mobile"));
         p.view("s1", 7);
@@ -152,7 +152,7 @@ mod tests {
 
     #[test]
     fn a_recovered_socket_is_not_a_new_arrival() {
-        let p = Presence::default();
+        let p = ChatSockets::default();
         assert!(p.connected("u", "s1", "web"));
         p.view("s1", 7);
         // Its connect handlers run again on recovery: nothing changes.

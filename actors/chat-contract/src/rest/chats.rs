@@ -6,7 +6,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::{ChatHttp, HttpRefusal, success};
+use super::{ChatRest, RestRefusal, success};
 use crate::handlers::{header_json, members_json, messages_json};
 use crate::input::parse_id;
 use crate::wire;
@@ -22,19 +22,19 @@ pub struct Pair {
 pub async fn chat_header(
     req: HttpRequest,
     pair: web::Query<Pair>,
-    state: web::Data<ChatHttp>,
-) -> Result<HttpResponse, HttpRefusal> {
+    state: web::Data<ChatRest>,
+) -> Result<HttpResponse, RestRefusal> {
     let caller = state.caller(&req, false)?.user_id;
     let id = |v: &Option<String>, name: &str| {
         v.as_deref()
             .map(str::trim)
             .filter(|v| !v.is_empty())
             .map(str::to_owned)
-            .ok_or_else(|| HttpRefusal::bad_request(format!("{name} is required")))
+            .ok_or_else(|| RestRefusal::bad_request(format!("{name} is required")))
     };
     let (user1, user2) = (id(&pair.user1, "user1Id")?, id(&pair.user2, "user2Id")?);
     if user1 == user2 {
-        return Err(HttpRefusal::bad_request(
+        return Err(RestRefusal::bad_request(
             "user1Id and user2Id are the same user",
         ));
     }
@@ -43,13 +43,13 @@ pub async fn chat_header(
     } else if caller == user2 {
         &user1
     } else {
-        return Err(HttpRefusal::forbidden(
+        return Err(RestRefusal::forbidden(
             "the caller must be user1Id or user2Id",
         ));
     };
     let service = &state.service;
     if service.store().user(other)?.is_none() {
-        return Err(HttpRefusal::not_found("user not found"));
+        return Err(RestRefusal::not_found("user not found"));
     }
     let (header, created) = service.individual_chat(&user1, &user2)?;
     if created {
@@ -72,14 +72,14 @@ pub async fn history(
     req: HttpRequest,
     chat: web::Path<String>,
     page: web::Query<Page>,
-    state: web::Data<ChatHttp>,
-) -> Result<HttpResponse, HttpRefusal> {
+    state: web::Data<ChatRest>,
+) -> Result<HttpResponse, RestRefusal> {
     let caller = state.caller(&req, false)?.user_id;
     let service = &state.service;
     let settings = service.settings();
     let id = |text: &str, name: &str| {
         parse_id(&serde_json::Value::String(text.to_owned()))
-            .ok_or_else(|| HttpRefusal::bad_request(format!("invalid {name}")))
+            .ok_or_else(|| RestRefusal::bad_request(format!("invalid {name}")))
     };
     let chat = id(&chat, "chatHeaderId")?;
     let before = page
@@ -89,7 +89,7 @@ pub async fn history(
         .transpose()?;
     let after = page.after.as_deref().map(|a| id(a, "after")).transpose()?;
     if before.is_some() && after.is_some() {
-        return Err(HttpRefusal::bad_request(
+        return Err(RestRefusal::bad_request(
             "before and after do not go together",
         ));
     }
@@ -100,15 +100,15 @@ pub async fn history(
             .parse::<usize>()
             .ok()
             .filter(|l| *l > 0)
-            .ok_or_else(|| HttpRefusal::bad_request("invalid limit"))?,
+            .ok_or_else(|| RestRefusal::bad_request("invalid limit"))?,
     }
     .min(settings.max_page);
     let store = service.store();
     let header = store
         .chat(chat)?
-        .ok_or_else(|| HttpRefusal::not_found("chat not found"))?;
+        .ok_or_else(|| RestRefusal::not_found("chat not found"))?;
     if !header.is_member(&caller) {
-        return Err(HttpRefusal::forbidden("not a member of this chat"));
+        return Err(RestRefusal::forbidden("not a member of this chat"));
     }
     let messages = match after {
         Some(after) => store.messages_after(chat, after, limit)?,
