@@ -21,7 +21,6 @@ use tracing::{debug, warn};
 use confab_chat::store::{ChatRecord, Message, MessageType, User};
 
 use super::settings::PushSettings;
-use super::wire;
 
 /// Characters of a text message the preview keeps.
 pub const PREVIEW_CHARS: usize = 100;
@@ -73,7 +72,7 @@ pub fn body(chat: &ChatRecord, message: &Message, sender: &User, recipients: &[S
             "senderName": sender.name,
             "type": u8::from(message.kind),
             "preview": preview(message),
-            "creationTime": wire::iso(message.created_at),
+            "creationTime": confab_engine::iso_millis(message.created_at),
         },
     })
 }

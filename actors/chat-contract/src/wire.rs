@@ -4,24 +4,13 @@
 //! backend conventions: camelCase, ISO 8601 times, paged results as
 //! `{totalCount, items}`.
 
-use std::time::{Duration, UNIX_EPOCH};
-
 use serde_json::{Value, json};
 
 use confab_chat::ChatEvent;
 use confab_chat::store::{ChatKind, ChatRecord, Friendship, Message, MessageType, Millis, User};
+use confab_engine::iso_millis;
 
 use super::settings::ChatStyle;
-
-/// `2024-01-15T10:30:00.000Z` from milliseconds since the epoch: the
-/// same formatter as every other time confab sends (humantime's RFC 3339
-/// with milliseconds). A time past year 9999, which it cannot write, is
-/// written as that year's last millisecond.
-pub fn iso(ms: Millis) -> String {
-    const LAST: Millis = 253_402_300_799_999;
-    let at = UNIX_EPOCH + Duration::from_millis(ms.min(LAST));
-    humantime::format_rfc3339_millis(at).to_string()
-}
 
 /// A message as clients see it. `sender` is the stored user of
 /// `message.sender`, for the name and avatar.
@@ -35,8 +24,8 @@ pub fn message(message: &Message, sender: &User) -> Value {
         "message": message.body,
         "messageType": u8::from(message.kind),
         "caption": message.caption,
-        "creationTime": iso(message.created_at),
-        "lastModificationTime": message.edited_at.map(iso),
+        "creationTime": iso_millis(message.created_at),
+        "lastModificationTime": message.edited_at.map(iso_millis),
         "isEdited": message.edited_at.is_some(),
     })
 }
@@ -83,9 +72,9 @@ impl HeaderView<'_> {
             "isGroup": self.header.kind == ChatKind::Group,
             "name": self.header.name,
             "members": self.members,
-            "creationTime": iso(self.header.created_at),
+            "creationTime": iso_millis(self.header.created_at),
             "lastMessage": self.last_message,
-            "lastMessageTime": self.last_message_time.map(iso),
+            "lastMessageTime": self.last_message_time.map(iso_millis),
             "unreadCount": self.unread,
             "friendshipStatus": friendship_status(self.friendship),
         })
@@ -103,7 +92,7 @@ pub fn friendship(friendship: &Friendship) -> Value {
         "userId": friendship.other,
         "friendshipStatus": u8::from(friendship.status),
         "by": friendship.by,
-        "updatedAt": iso(friendship.updated_at),
+        "updatedAt": iso_millis(friendship.updated_at),
     })
 }
 
@@ -215,7 +204,7 @@ pub fn chat_event(
                         "chatId": chat_id,
                         "messageId": m.id.to_string(),
                         "content": nick_content(m),
-                        "editedAt": iso(m.edited_at.unwrap_or(now)),
+                        "editedAt": iso_millis(m.edited_at.unwrap_or(now)),
                     }),
                     Room,
                 )],
@@ -227,7 +216,7 @@ pub fn chat_event(
                             json!({
                                 "chatId": chat_id,
                                 "messageId": id.to_string(),
-                                "deletedAt": iso(now),
+                                "deletedAt": iso_millis(now),
                             }),
                             Room,
                         )
@@ -298,7 +287,7 @@ pub fn nick_message(m: &Message) -> Value {
         "_id": m.id.to_string(),
         "content": nick_content(m),
         "senderId": m.sender,
-        "createdAt": iso(m.created_at),
+        "createdAt": iso_millis(m.created_at),
     });
     if m.kind != MessageType::Text {
         json["attachments"] = json!([{ "url": m.body, "type": media_kind(m.kind) }]);
@@ -326,14 +315,6 @@ fn media_kind(kind: MessageType) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn iso_times() {
-        assert_eq!(iso(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(iso(1_705_314_600_123), "2024-01-15T10:30:00.123Z");
-        assert_eq!(iso(951_782_400_000), "2000-02-29T00:00:00.000Z");
-        assert_eq!(iso(u64::MAX), "9999-12-31T23:59:59.999Z");
-    }
 
     fn msg(kind: MessageType, body: &str, caption: Option<&str>) -> Message {
         Message {

@@ -33,6 +33,7 @@ pub mod session;
 mod shared;
 pub mod socket;
 pub mod stats;
+pub mod time;
 
 pub use config::EngineConfig;
 
@@ -57,3 +58,4 @@ pub use protocol::socketio::{Args, EncodeError};
 pub use rate::EventRate;
 pub use socket::{Ack, DisconnectReason, Socket};
 pub use stats::{Refusal, Stats};
+pub use time::{iso, iso_millis};

@@ -13,8 +13,8 @@ use tracing::debug;
 
 use super::auth::NEW_SESSION;
 use super::serialize::{self, ServerStats};
-use crate::appliance::services::presence::iso;
 use crate::{Args, Engine, Namespace, Payload, RoomChange, RoomHook, Socket};
+use confab_engine::iso;
 
 /// How often connected admins get `server_stats`, as the Node server.
 const STATS_INTERVAL: Duration = Duration::from_secs(2);

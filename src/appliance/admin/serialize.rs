@@ -6,7 +6,7 @@ use std::time::UNIX_EPOCH;
 use serde_json::{Map, Value, json};
 
 use crate::Socket;
-use crate::appliance::services::presence::iso;
+use confab_engine::iso;
 
 /// One socket as the UI lists it, with its connection's transport now.
 pub(crate) fn socket(socket: &Socket, rooms: Vec<String>) -> Value {

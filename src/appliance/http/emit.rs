@@ -107,13 +107,12 @@ pub struct ClientsQuery {
 
 /// A socket as the API lists it, `connectedAt` in ISO 8601.
 pub fn client_json(info: &SocketInfo) -> Value {
-    let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(info.connected_at);
     json!({
         "id": info.id,
         "nsp": info.nsp,
         "userId": info.user_id,
         "rooms": info.rooms,
-        "connectedAt": humantime::format_rfc3339_millis(at).to_string(),
+        "connectedAt": confab_engine::iso_millis(info.connected_at),
     })
 }
 

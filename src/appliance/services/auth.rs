@@ -64,7 +64,7 @@ pub enum AuthMode {
 
 /// Now, as the ISO 8601 text the seeds' payloads carry.
 pub fn now_iso() -> String {
-    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+    confab_engine::iso(SystemTime::now())
 }
 
 /// Whether an anonymous socket becomes the user its events name

@@ -5,6 +5,7 @@
 use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
+use confab_engine::iso;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -28,11 +29,6 @@ pub struct PresenceConfig {
     pub connected_event: Option<String>,
     /// Broadcast `{userId, timestamp}` when their last socket leaves.
     pub disconnected_event: Option<String>,
-}
-
-/// A time as JavaScript's `Date.toJSON` writes it.
-pub(crate) fn iso(time: SystemTime) -> String {
-    humantime::format_rfc3339_millis(time).to_string()
 }
 
 /// The adapter's presence hook. It is created before the engine (the
