@@ -65,7 +65,7 @@ fn settings(config: &Config) -> std::io::Result<ChatSettings> {
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     let config = Config::load(None).map_err(std::io::Error::other)?;
-    confab::logging::init("warn", config.log_format);
+    confab::appliance::logging::init("warn", config.log_format);
     let config = config.with_data_secret().map_err(std::io::Error::other)?;
     let verifier =
         Arc::new(Verifier::from_config(&config.identity).map_err(std::io::Error::other)?);
@@ -91,7 +91,7 @@ async fn main() -> std::io::Result<()> {
                 engine.clone(),
                 push.clone(),
             ))
-            .configure(|cfg| chat::http::configure(cfg, service.clone(), verifier.clone()))
+            .configure(|cfg| chat::rest::configure(cfg, service.clone(), verifier.clone()))
             .route(
                 "/api/health",
                 web::get().to(|| async { HttpResponse::Ok().json(json!({ "ok": true })) }),

@@ -52,7 +52,7 @@ async fn list_users(op: Operation, users: Users) -> HttpResponse {
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::load(None)?;
-    confab::logging::init("warn", config.log_format);
+    confab::appliance::logging::init("warn", config.log_format);
     let config = config.with_data_secret()?;
     let appliance = Appliance::builder(config.clone()).start()?;
     let users: Users = web::Data::new(Mutex::new(Vec::new()));

@@ -363,7 +363,7 @@ async fn sockets(io: web::Data<Io>, query: web::Query<SocketsQuery>) -> HttpResp
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     let mut config = Config::load(None).map_err(std::io::Error::other)?;
-    confab::logging::init("warn", config.log_format);
+    confab::appliance::logging::init("warn", config.log_format);
     // A test server listens on loopback unless told otherwise.
     if std::env::var_os("CONFAB_HOST").is_none() {
         config.host = "127.0.0.1".into();

@@ -10,8 +10,8 @@ use actix_web::{App, HttpServer};
 use clap::{Parser, Subcommand};
 use confab::Config;
 use confab::appliance::Appliance;
+use confab::appliance::check::{self, Problems};
 use confab::body_deadline::BodyDeadline;
-use confab::check::{self, Problems};
 use confab::identity::{Verifier, parse_ttl};
 use tracing::info;
 
@@ -111,13 +111,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(dir) = cli.data_dir {
         config.data_dir = dir;
     }
-    confab::logging::init("info", config.log_format);
+    confab::appliance::logging::init("info", config.log_format);
     // Only the server makes the data directory's secret; `config` shows
     // what is configured, and `token` signs with the server's own secret.
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config.with_data_secret()?).await?,
         Command::Check => check(&config)?,
-        Command::Health => confab::health::probe(&config, Duration::from_secs(5))?,
+        Command::Health => confab::appliance::health::probe(&config, Duration::from_secs(5))?,
         Command::Config => {
             let mut shown = config;
             if !shown.identity.secret.is_empty() {
@@ -179,7 +179,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             App::new()
                 .wrap(deadline)
                 .configure(appliance.service())
-                .configure(confab::health::configure(appliance.db().clone()))
+                .configure(confab::appliance::health::configure(appliance.db().clone()))
         }
     })
     // `client_request_timeout` (5 s) and `client_disconnect_timeout` cover

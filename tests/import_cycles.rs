@@ -14,10 +14,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// The crates' source roots, from the workspace root.
-const CRATES: [&str; 4] = [
+const CRATES: [&str; 5] = [
     "src",
     "actors/engine/src",
     "actors/chat/src",
+    "actors/chat-contract/src",
     "actors/redis/src",
 ];
 

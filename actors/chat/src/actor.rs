@@ -12,11 +12,11 @@ use std::sync::Arc;
 use actix::prelude::*;
 use tracing::warn;
 
-use crate::ChatConfig;
+use crate::ChatActorConfig;
 use crate::error::ChatError;
 use crate::events::{ChatEvent, ChatEvents};
 use crate::store::{
-    ChatHeader, ChatKind, ChatWrite, FriendshipStatus, MemberState, Message, MessageType, Store,
+    ChatKind, ChatRecord, ChatWrite, FriendshipStatus, MemberState, Message, MessageType, Store,
     User, now_millis,
 };
 
@@ -25,7 +25,7 @@ use crate::store::{
 #[rtype(result = "()")]
 pub(crate) struct Gone {
     pub id: u64,
-    pub addr: Addr<Chat>,
+    pub addr: Addr<ChatHeader>,
 }
 
 struct Outgoing {
@@ -35,11 +35,11 @@ struct Outgoing {
 }
 
 /// The live state of one chat.
-pub struct Chat {
-    header: ChatHeader,
+pub struct ChatHeader {
+    header: ChatRecord,
     store: Store,
     events: Arc<dyn ChatEvents>,
-    config: ChatConfig,
+    config: ChatActorConfig,
     directory: Recipient<Gone>,
     /// Each member's cursor and unread count, as in the store.
     states: HashMap<String, MemberState>,
@@ -53,19 +53,19 @@ pub struct Chat {
     idle_timer: Option<SpawnHandle>,
 }
 
-impl Chat {
+impl ChatHeader {
     pub(crate) fn load(
-        header: ChatHeader,
+        header: ChatRecord,
         store: Store,
         events: Arc<dyn ChatEvents>,
-        config: ChatConfig,
+        config: ChatActorConfig,
         directory: Recipient<Gone>,
-    ) -> Result<Chat, ChatError> {
+    ) -> Result<ChatHeader, ChatError> {
         let mut states = store.member_states(header.id)?;
         for member in &header.members {
             states.entry(member.clone()).or_default();
         }
-        Ok(Chat {
+        Ok(ChatHeader {
             header,
             store,
             events,
@@ -465,7 +465,7 @@ fn changed<'a>(
         .collect()
 }
 
-impl Actor for Chat {
+impl Actor for ChatHeader {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
@@ -547,7 +547,7 @@ pub struct Typing {
 
 /// An admin adds members to a group. Answers the header and who was new.
 #[derive(Message, Clone, Debug)]
-#[rtype(result = "Result<(ChatHeader, Vec<String>), ChatError>")]
+#[rtype(result = "Result<(ChatRecord, Vec<String>), ChatError>")]
 pub struct AddMembers {
     pub by: String,
     pub users: Vec<String>,
@@ -555,7 +555,7 @@ pub struct AddMembers {
 
 /// A member leaves a group, or an admin removes one. Answers the header.
 #[derive(Message, Clone, Debug)]
-#[rtype(result = "Result<ChatHeader, ChatError>")]
+#[rtype(result = "Result<ChatRecord, ChatError>")]
 pub struct RemoveMember {
     pub by: String,
     pub user: String,
@@ -566,7 +566,7 @@ pub struct RemoveMember {
 #[rtype(result = "Result<Vec<String>, ChatError>")]
 pub struct Viewers;
 
-impl Handler<Append> for Chat {
+impl Handler<Append> for ChatHeader {
     type Result = ResponseActFuture<Self, Result<Message, ChatError>>;
     fn handle(&mut self, msg: Append, _: &mut Context<Self>) -> Self::Result {
         let sender = msg.sender.clone();
@@ -583,7 +583,7 @@ impl Handler<Append> for Chat {
     }
 }
 
-impl Handler<Edit> for Chat {
+impl Handler<Edit> for ChatHeader {
     type Result = ResponseActFuture<Self, Result<Message, ChatError>>;
     fn handle(&mut self, msg: Edit, _: &mut Context<Self>) -> Self::Result {
         match self.edit(msg) {
@@ -593,7 +593,7 @@ impl Handler<Edit> for Chat {
     }
 }
 
-impl Handler<Remove> for Chat {
+impl Handler<Remove> for ChatHeader {
     type Result = ResponseActFuture<Self, Result<Vec<u64>, ChatError>>;
     fn handle(&mut self, msg: Remove, _: &mut Context<Self>) -> Self::Result {
         match self.remove(msg) {
@@ -604,7 +604,7 @@ impl Handler<Remove> for Chat {
     }
 }
 
-impl Handler<MarkRead> for Chat {
+impl Handler<MarkRead> for ChatHeader {
     type Result = ResponseActFuture<Self, Result<u64, ChatError>>;
     fn handle(&mut self, msg: MarkRead, _: &mut Context<Self>) -> Self::Result {
         match self.mark_read(&msg.user) {
@@ -621,8 +621,8 @@ impl Handler<MarkRead> for Chat {
     }
 }
 
-impl Handler<AddMembers> for Chat {
-    type Result = ResponseActFuture<Self, Result<(ChatHeader, Vec<String>), ChatError>>;
+impl Handler<AddMembers> for ChatHeader {
+    type Result = ResponseActFuture<Self, Result<(ChatRecord, Vec<String>), ChatError>>;
     fn handle(&mut self, msg: AddMembers, _: &mut Context<Self>) -> Self::Result {
         let by = msg.by.clone();
         match self.add_members(msg) {
@@ -640,8 +640,8 @@ impl Handler<AddMembers> for Chat {
     }
 }
 
-impl Handler<RemoveMember> for Chat {
-    type Result = ResponseActFuture<Self, Result<ChatHeader, ChatError>>;
+impl Handler<RemoveMember> for ChatHeader {
+    type Result = ResponseActFuture<Self, Result<ChatRecord, ChatError>>;
     fn handle(&mut self, msg: RemoveMember, ctx: &mut Context<Self>) -> Self::Result {
         match self.remove_member(&msg, ctx) {
             Ok(()) => {
@@ -657,7 +657,7 @@ impl Handler<RemoveMember> for Chat {
     }
 }
 
-impl Handler<View> for Chat {
+impl Handler<View> for ChatHeader {
     type Result = Result<Vec<String>, ChatError>;
     fn handle(&mut self, msg: View, ctx: &mut Context<Self>) -> Self::Result {
         self.member(&msg.user)?;
@@ -667,7 +667,7 @@ impl Handler<View> for Chat {
     }
 }
 
-impl Handler<Unview> for Chat {
+impl Handler<Unview> for ChatHeader {
     type Result = Result<(), ChatError>;
     fn handle(&mut self, msg: Unview, ctx: &mut Context<Self>) -> Self::Result {
         if let Some(user) = self.viewing.remove(&msg.socket) {
@@ -681,7 +681,7 @@ impl Handler<Unview> for Chat {
     }
 }
 
-impl Handler<Typing> for Chat {
+impl Handler<Typing> for ChatHeader {
     type Result = Result<(), ChatError>;
     fn handle(&mut self, msg: Typing, ctx: &mut Context<Self>) -> Self::Result {
         self.member(&msg.user)?;
@@ -691,7 +691,7 @@ impl Handler<Typing> for Chat {
     }
 }
 
-impl Handler<Viewers> for Chat {
+impl Handler<Viewers> for ChatHeader {
     type Result = Result<Vec<String>, ChatError>;
     fn handle(&mut self, _: Viewers, _: &mut Context<Self>) -> Self::Result {
         Ok(self.viewers())

@@ -7,8 +7,8 @@ use std::sync::{Arc, RwLock};
 use actix::dev::ToEnvelope;
 use actix::prelude::*;
 
-use crate::ChatConfig;
-use crate::actor::{Chat, Gone};
+use crate::ChatActorConfig;
+use crate::actor::{ChatHeader, Gone};
 use crate::error::ChatError;
 use crate::events::ChatEvents;
 use crate::store::Store;
@@ -17,8 +17,8 @@ use crate::store::Store;
 pub struct ChatDirectory {
     store: Store,
     events: Arc<dyn ChatEvents>,
-    config: ChatConfig,
-    chats: HashMap<u64, Addr<Chat>>,
+    config: ChatActorConfig,
+    chats: HashMap<u64, Addr<ChatHeader>>,
     /// Chat actors are spread over these threads, away from the directory
     /// and the sessions.
     arbiters: Vec<ArbiterHandle>,
@@ -30,11 +30,11 @@ impl ChatDirectory {
         &mut self,
         id: u64,
         ctx: &mut Context<Self>,
-    ) -> Result<Option<Addr<Chat>>, ChatError> {
+    ) -> Result<Option<Addr<ChatHeader>>, ChatError> {
         let Some(header) = self.store.chat(id)? else {
             return Ok(None);
         };
-        let chat = Chat::load(
+        let chat = ChatHeader::load(
             header,
             self.store.clone(),
             self.events.clone(),
@@ -46,7 +46,7 @@ impl ChatDirectory {
         } else {
             let arbiter = &self.arbiters[self.next_arbiter % self.arbiters.len()];
             self.next_arbiter = self.next_arbiter.wrapping_add(1);
-            Chat::start_in_arbiter(arbiter, move |_| chat)
+            ChatHeader::start_in_arbiter(arbiter, move |_| chat)
         };
         self.chats.insert(id, addr.clone());
         Ok(Some(addr))
@@ -59,7 +59,7 @@ impl Actor for ChatDirectory {
 
 /// The actor of a chat: started if `start` and the chat exists.
 #[derive(Message)]
-#[rtype(result = "Result<Option<Addr<Chat>>, ChatError>")]
+#[rtype(result = "Result<Option<Addr<ChatHeader>>, ChatError>")]
 struct Lookup {
     id: u64,
     start: bool,
@@ -71,7 +71,7 @@ struct Lookup {
 struct Running;
 
 impl Handler<Lookup> for ChatDirectory {
-    type Result = Result<Option<Addr<Chat>>, ChatError>;
+    type Result = Result<Option<Addr<ChatHeader>>, ChatError>;
     fn handle(&mut self, msg: Lookup, ctx: &mut Context<Self>) -> Self::Result {
         // A stopping actor still has its entry until `Gone` arrives; a
         // closed mailbox means it is as good as gone.
@@ -108,7 +108,7 @@ impl Handler<Running> for ChatDirectory {
 pub struct Chats {
     directory: Addr<ChatDirectory>,
     store: Store,
-    known: Arc<RwLock<HashMap<u64, Addr<Chat>>>>,
+    known: Arc<RwLock<HashMap<u64, Addr<ChatHeader>>>>,
 }
 
 /// Past this many remembered actors, stopped ones are forgotten.
@@ -121,7 +121,7 @@ const ATTEMPTS: usize = 3;
 impl Chats {
     /// Starts the directory and the chat threads. Must run inside an actix
     /// system.
-    pub fn start(store: Store, events: Arc<dyn ChatEvents>, config: ChatConfig) -> Chats {
+    pub fn start(store: Store, events: Arc<dyn ChatEvents>, config: ChatActorConfig) -> Chats {
         let arbiters = (0..config.arbiters)
             .map(|_| Arbiter::new().handle())
             .collect();
@@ -141,12 +141,12 @@ impl Chats {
         }
     }
 
-    fn known(&self, id: u64) -> Option<Addr<Chat>> {
+    fn known(&self, id: u64) -> Option<Addr<ChatHeader>> {
         let known = self.known.read().unwrap_or_else(|e| e.into_inner());
         known.get(&id).filter(|a| a.connected()).cloned()
     }
 
-    fn remember(&self, id: u64, addr: &Addr<Chat>) {
+    fn remember(&self, id: u64, addr: &Addr<ChatHeader>) {
         let mut known = self.known.write().unwrap_or_else(|e| e.into_inner());
         if known.len() >= KNOWN_PRUNE_AT && !known.contains_key(&id) {
             known.retain(|_, a| a.connected());
@@ -168,8 +168,8 @@ impl Chats {
     where
         M: Message<Result = Result<R, ChatError>> + Clone + Send + 'static,
         R: Send + 'static,
-        Chat: Handler<M>,
-        <Chat as Actor>::Context: ToEnvelope<Chat, M>,
+        ChatHeader: Handler<M>,
+        <ChatHeader as Actor>::Context: ToEnvelope<ChatHeader, M>,
     {
         self.send(id, msg, true)
             .await
@@ -182,8 +182,8 @@ impl Chats {
     where
         M: Message<Result = Result<R, ChatError>> + Clone + Send + 'static,
         R: Send + 'static,
-        Chat: Handler<M>,
-        <Chat as Actor>::Context: ToEnvelope<Chat, M>,
+        ChatHeader: Handler<M>,
+        <ChatHeader as Actor>::Context: ToEnvelope<ChatHeader, M>,
     {
         self.send(id, msg, false).await
     }
@@ -192,8 +192,8 @@ impl Chats {
     where
         M: Message<Result = Result<R, ChatError>> + Clone + Send + 'static,
         R: Send + 'static,
-        Chat: Handler<M>,
-        <Chat as Actor>::Context: ToEnvelope<Chat, M>,
+        ChatHeader: Handler<M>,
+        <ChatHeader as Actor>::Context: ToEnvelope<ChatHeader, M>,
     {
         for _ in 0..ATTEMPTS {
             let chat = match self.known(id) {

@@ -1,6 +1,6 @@
 //! What a chat publishes once a change is durable.
 
-use crate::store::{ChatHeader, Message, User};
+use crate::store::{ChatRecord, Message, User};
 
 /// A change to one chat, or a typing flag.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,5 +40,5 @@ pub enum ChatEvent {
 /// Turns chat changes into emits. Called on the chat actor's thread, in
 /// the order of the changes: it should hand work on, never block.
 pub trait ChatEvents: Send + Sync + 'static {
-    fn publish(&self, chat: &ChatHeader, event: &ChatEvent);
+    fn publish(&self, chat: &ChatRecord, event: &ChatEvent);
 }

@@ -1,4 +1,4 @@
-//! confab-chat: chats as actors, one [`Chat`] actor per chat header, started
+//! confab-chat: chats as actors, one [`ChatHeader`] actor per chat header, started
 //! on demand by the [`ChatDirectory`] and stopped when idle, and their
 //! [`store`] in sled. It knows nothing of the engine or of any wire contract.
 //!
@@ -31,7 +31,8 @@ mod tests;
 use std::time::Duration;
 
 pub use actor::{
-    AddMembers, Append, Chat, Edit, MarkRead, Remove, RemoveMember, Typing, Unview, View, Viewers,
+    AddMembers, Append, ChatHeader, Edit, MarkRead, Remove, RemoveMember, Typing, Unview, View,
+    Viewers,
 };
 pub use directory::{ChatDirectory, Chats};
 pub use error::ChatError;
@@ -39,7 +40,7 @@ pub use events::{ChatEvent, ChatEvents};
 
 /// Timings of the chat actors.
 #[derive(Debug, Clone)]
-pub struct ChatConfig {
+pub struct ChatActorConfig {
     /// How long a chat actor with nobody viewing, typing or writing lives
     /// on before it stops (its state is all in the store by then).
     pub idle_after: Duration,
@@ -50,9 +51,9 @@ pub struct ChatConfig {
     pub arbiters: usize,
 }
 
-impl Default for ChatConfig {
+impl Default for ChatActorConfig {
     fn default() -> Self {
-        ChatConfig {
+        ChatActorConfig {
             idle_after: Duration::from_secs(60),
             typing_ttl: Duration::from_secs(6),
             arbiters: 2,

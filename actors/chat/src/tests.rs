@@ -2,14 +2,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::*;
-use crate::store::{ChatHeader, FriendshipStatus, MessageType, Store, User};
+use crate::store::{ChatRecord, FriendshipStatus, MessageType, Store, User};
 
 /// Records what chats publish.
 #[derive(Default)]
 struct Recorder(Mutex<Vec<(u64, ChatEvent)>>);
 
 impl ChatEvents for Recorder {
-    fn publish(&self, chat: &ChatHeader, event: &ChatEvent) {
+    fn publish(&self, chat: &ChatRecord, event: &ChatEvent) {
         self.0.lock().unwrap().push((chat.id, event.clone()));
     }
 }
@@ -20,8 +20,8 @@ impl Recorder {
     }
 }
 
-fn config() -> ChatConfig {
-    ChatConfig {
+fn config() -> ChatActorConfig {
+    ChatActorConfig {
         idle_after: Duration::from_millis(200),
         typing_ttl: Duration::from_millis(100),
         arbiters: 2,

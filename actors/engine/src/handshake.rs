@@ -67,6 +67,13 @@ pub struct ConnectRequest {
     pub data: serde_json::Map<String, serde_json::Value>,
 }
 
+/// Where an authentication middleware leaves who the user is (`name`,
+/// `avatar`, ...) in [`ConnectRequest::data`], and so in `Socket::data()`:
+/// the key is shared here, below both, so that handlers of another layer
+/// (the chat contract) read what the identity layer wrote without importing
+/// it.
+pub const IDENTITY_DATA_KEY: &str = "identity";
+
 /// A middleware's refusal: the client gets CONNECT_ERROR `{message, data}`.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]

@@ -33,6 +33,7 @@ pub mod session;
 mod shared;
 pub mod socket;
 pub mod stats;
+pub mod time;
 
 pub use config::EngineConfig;
 
@@ -47,7 +48,7 @@ pub use adapter::{
     Census, Cluster, Presence, PresenceHook, Remote, RoomChange, RoomHook, SocketInfo, Target,
 };
 pub use engine::{ClusterFactory, Engine, EngineHooks};
-pub use handshake::{ConnectError, ConnectRequest, Handshake};
+pub use handshake::{ConnectError, ConnectRequest, Handshake, IDENTITY_DATA_KEY};
 pub use io::{Broadcast, Io};
 pub use namespace::{Namespace, Namespaces};
 pub use pairs::Pairs;
@@ -57,3 +58,4 @@ pub use protocol::socketio::{Args, EncodeError};
 pub use rate::EventRate;
 pub use socket::{Ack, DisconnectReason, Socket};
 pub use stats::{Refusal, Stats};
+pub use time::{iso, iso_millis};

@@ -4,7 +4,7 @@
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
-use super::model::{ChatHeader, ChatKind, MemberState, Millis};
+use super::model::{ChatKind, ChatRecord, MemberState, Millis};
 use super::{CHATS, Record, Result, Store, StoreError, USER_CHATS, decode, encode, get, keys};
 
 type TxResult<T> = std::result::Result<T, ConflictableTransactionError<StoreError>>;
@@ -17,7 +17,7 @@ fn tx_encode<T: serde::Serialize>(value: &T) -> TxResult<Vec<u8>> {
 fn insert_header(
     chats: &TransactionalTree,
     user_chats: &TransactionalTree,
-    header: &ChatHeader,
+    header: &ChatRecord,
 ) -> TxResult<()> {
     chats.insert(keys::header(header.id), tx_encode(header)?)?;
     for member in &header.members {
@@ -27,14 +27,14 @@ fn insert_header(
 }
 
 impl Store {
-    pub fn chat(&self, id: u64) -> Result<Option<ChatHeader>> {
+    pub fn chat(&self, id: u64) -> Result<Option<ChatRecord>> {
         get(&self.0.chats, &keys::header(id))
     }
 
     /// The individual chat of `a` and `b`, created if they have none
     /// (`true` when created). Two callers racing get the same chat: the
     /// pair's key is checked and written in one transaction.
-    pub fn individual_chat(&self, a: &str, b: &str, now: Millis) -> Result<(ChatHeader, bool)> {
+    pub fn individual_chat(&self, a: &str, b: &str, now: Millis) -> Result<(ChatRecord, bool)> {
         let pair = keys::pair(a, b);
         if let Some(id) = self.0.pairs.get(&pair)?.as_deref().and_then(keys::read_u64)
             && let Some(header) = self.chat(id)?
@@ -42,7 +42,7 @@ impl Store {
             return Ok((header, false));
         }
         let id = self.next_id("chat")?;
-        let fresh = ChatHeader {
+        let fresh = ChatRecord {
             id,
             kind: ChatKind::Individual,
             name: None,
@@ -59,7 +59,7 @@ impl Store {
                     let id = keys::read_u64(&existing).unwrap_or(0);
                     let key = keys::header(id);
                     if let Some(bytes) = chats.get(&key)? {
-                        let header: ChatHeader =
+                        let header: ChatRecord =
                             decode(&key, &bytes).map_err(ConflictableTransactionError::Abort)?;
                         return Ok((header, false));
                     }
@@ -84,14 +84,14 @@ impl Store {
 
     /// A new group chat of `members` (duplicates dropped, order kept); the
     /// first member is its admin.
-    pub fn create_group(&self, name: &str, members: &[String], now: Millis) -> Result<ChatHeader> {
+    pub fn create_group(&self, name: &str, members: &[String], now: Millis) -> Result<ChatRecord> {
         let mut unique: Vec<String> = Vec::with_capacity(members.len());
         for m in members {
             if !unique.contains(m) {
                 unique.push(m.clone());
             }
         }
-        let header = ChatHeader {
+        let header = ChatRecord {
             id: self.next_id("chat")?,
             kind: ChatKind::Group,
             name: Some(name.to_owned()),
@@ -112,7 +112,7 @@ impl Store {
     /// [`Store::journaled`] resolves).
     pub fn set_members(
         &self,
-        header: &ChatHeader,
+        header: &ChatRecord,
         added: &[String],
         removed: &[String],
     ) -> Result<()> {

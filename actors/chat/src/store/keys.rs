@@ -5,7 +5,7 @@
 //!
 //! | tree | key | value |
 //! | --- | --- | --- |
-//! | `chats` | `H` chat | [`ChatHeader`](super::ChatHeader) |
+//! | `chats` | `H` chat | [`ChatRecord`](super::ChatRecord) |
 //! | `chats` | `M` chat message | [`Message`](super::Message) |
 //! | `chats` | `S` chat user | [`MemberState`](super::MemberState) |
 //! | `chats` | `F` path chat | empty: a message of the chat names the upload |

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::model::{ChatHeader, MemberState, Message};
+use super::model::{ChatRecord, MemberState, Message};
 use super::{CHATS, COUNTERS, Record, Result, Store, corrupt, decode, encode, get, keys};
 
 /// The sequence message ids are taken from.
@@ -15,7 +15,7 @@ const MESSAGE_COUNTER: &str = "message";
 #[derive(Debug, Default)]
 pub struct ChatWrite<'a> {
     pub chat: u64,
-    pub header: Option<&'a ChatHeader>,
+    pub header: Option<&'a ChatRecord>,
     pub messages: Vec<&'a Message>,
     pub states: Vec<(&'a str, MemberState)>,
     /// Uploads the messages name: the chat now references them (see

@@ -36,7 +36,7 @@ pub use flush::{FLUSH_BATCH, FLUSH_SECONDS, Flusher};
 pub(crate) use journal::Record;
 pub use messages::{ChatWrite, MESSAGES_STORED};
 pub use model::{
-    ChatHeader, ChatKind, Friendship, FriendshipStatus, MemberState, Message, MessageType, Millis,
+    ChatKind, ChatRecord, Friendship, FriendshipStatus, MemberState, Message, MessageType, Millis,
     Upload, User, now_millis,
 };
 

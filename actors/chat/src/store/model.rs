@@ -35,7 +35,7 @@ pub enum ChatKind {
 
 /// A conversation ("chat header" in the Syarah contract).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChatHeader {
+pub struct ChatRecord {
     pub id: u64,
     pub kind: ChatKind,
     /// A group's name; individual chats are named after the other member.
@@ -54,7 +54,7 @@ pub struct ChatHeader {
     pub admins: Vec<String>,
 }
 
-impl ChatHeader {
+impl ChatRecord {
     pub fn is_member(&self, user: &str) -> bool {
         self.members.iter().any(|m| m == user)
     }

@@ -41,7 +41,7 @@ fn text(store: &Store, chat: u64, sender: &str, body: &str) -> Message {
 
 /// Appends as the chat actor does: message, header and unread counts in
 /// one write.
-fn append(store: &Store, header: &mut ChatHeader, message: &Message) {
+fn append(store: &Store, header: &mut ChatRecord, message: &Message) {
     header.last_message_id = Some(message.id);
     header.message_count += 1;
     let states: Vec<(&str, MemberState)> = header

@@ -1,0 +1,51 @@
+//! Friendship management, which the seed reads but shows no way to make:
+//! `requestFriendship`, `acceptFriendship`, `rejectFriendship`, `blockUser`,
+//! `unblockUser`, each `{otherUserId}`. Both users get `friendshipUpdated`.
+//! A change is acknowledged once it is durable, as messages are.
+
+use serde_json::json;
+
+use super::{Ctx, Reply};
+use crate::error::Refusal;
+use crate::wire;
+
+fn other(ctx: &Ctx) -> Result<String, Refusal> {
+    ctx.input
+        .user(&["otherUserId"])?
+        .ok_or_else(|| Refusal::invalid("otherUserId is required"))
+}
+
+async fn durable(ctx: &Ctx) -> Result<(), Refusal> {
+    Ok(ctx.service.store().durable().await?)
+}
+
+pub async fn request(ctx: Ctx) -> Reply {
+    let f = ctx.service.request_friendship(&ctx.user, &other(&ctx)?)?;
+    durable(&ctx).await?;
+    Ok(wire::friendship(&f))
+}
+
+pub async fn accept(ctx: Ctx) -> Reply {
+    let f = ctx.service.accept_friendship(&ctx.user, &other(&ctx)?)?;
+    durable(&ctx).await?;
+    Ok(wire::friendship(&f))
+}
+
+pub async fn reject(ctx: Ctx) -> Reply {
+    let f = ctx.service.reject_friendship(&ctx.user, &other(&ctx)?)?;
+    durable(&ctx).await?;
+    Ok(wire::friendship(&f))
+}
+
+pub async fn block(ctx: Ctx) -> Reply {
+    let f = ctx.service.block_user(&ctx.user, &other(&ctx)?)?;
+    durable(&ctx).await?;
+    Ok(wire::friendship(&f))
+}
+
+pub async fn unblock(ctx: Ctx) -> Reply {
+    let other = other(&ctx)?;
+    ctx.service.unblock_user(&ctx.user, &other)?;
+    durable(&ctx).await?;
+    Ok(json!({ "userId": other, "friendshipStatus": null }))
+}

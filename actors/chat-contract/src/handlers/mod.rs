@@ -1,0 +1,131 @@
+//! The client events of the contract, one file per family, and what every
+//! event goes through first: a user on the socket, a payload that is an
+//! object, no forged `userId`; and after: the answer, as an ack or (when
+//! the client asked for none) an `exception` event for a refusal.
+
+mod connection;
+mod friends;
+mod groups;
+mod lists;
+mod messages;
+mod rooms;
+
+pub(super) use connection::contacts;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use tracing::debug;
+
+use super::error::Refusal;
+use super::input::Input;
+use super::service::ChatService;
+use confab_engine::{Ack, Namespace, Payload, Socket};
+
+pub(crate) use lists::{header_json, members_json};
+pub(crate) use messages::messages_json;
+
+/// What a handler gets: the service, the socket, its user, the payload.
+pub(super) struct Ctx {
+    pub service: ChatService,
+    pub socket: Socket,
+    pub user: String,
+    pub input: Input,
+}
+
+pub(super) type Reply = Result<Value, Refusal>;
+
+/// Where a node's chat events are served: here, or (a node of a cluster
+/// without the chat service) on another node, which the refusal names.
+pub enum Serving {
+    Here(ChatService),
+    Elsewhere(Arc<str>),
+}
+
+pub fn install(ns: &mut Namespace, serving: Serving) {
+    if let Serving::Here(service) = &serving {
+        connection::install(ns, service);
+    }
+    on(ns, &serving, "createMessage", messages::create);
+    on(ns, &serving, "findAllMessages", messages::find_all);
+    on(ns, &serving, "updateMessage", messages::update);
+    on(ns, &serving, "removeMessage", messages::remove);
+    on(ns, &serving, "readMessage", messages::read);
+    on(ns, &serving, "joinRoom", rooms::join);
+    on(ns, &serving, "leaveRoom", rooms::leave);
+    on(ns, &serving, "roomTyping", rooms::typing);
+    on(ns, &serving, "findAllChatHeaders", lists::chat_headers);
+    on(ns, &serving, "getMyChats", lists::my_chats);
+    on(ns, &serving, "getMyFriendships", lists::my_friendships);
+    on(ns, &serving, "requestFriendship", friends::request);
+    on(ns, &serving, "acceptFriendship", friends::accept);
+    on(ns, &serving, "rejectFriendship", friends::reject);
+    on(ns, &serving, "blockUser", friends::block);
+    on(ns, &serving, "unblockUser", friends::unblock);
+    on(ns, &serving, "createGroup", groups::create);
+    on(ns, &serving, "addParticipants", groups::add);
+    on(ns, &serving, "removeParticipant", groups::remove);
+    on(ns, &serving, "leaveGroup", groups::leave);
+}
+
+/// Registers `event`: its handler where chat is served here, else a
+/// refusal that says where it is.
+fn on<F, Fut>(ns: &mut Namespace, serving: &Serving, event: &'static str, handler: F)
+where
+    F: Fn(Ctx) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Reply> + 'static,
+{
+    let service = match serving {
+        Serving::Here(service) => service.clone(),
+        Serving::Elsewhere(message) => {
+            let message = message.clone();
+            ns.on(event, move |socket, _, ack| {
+                let refusal = Refusal::ServedElsewhere(message.to_string());
+                answer(&socket, event, ack, Err(refusal));
+                async {}
+            });
+            return;
+        }
+    };
+    ns.on(event, move |socket, payload, ack| {
+        let (service, handler) = (service.clone(), handler.clone());
+        async move {
+            let reply = match prepare(service, socket.clone(), &payload) {
+                Ok(ctx) => handler(ctx).await,
+                Err(refusal) => Err(refusal),
+            };
+            answer(&socket, event, ack, reply);
+        }
+    });
+}
+
+fn prepare(service: ChatService, socket: Socket, payload: &Payload) -> Result<Ctx, Refusal> {
+    let user = socket.user_id().ok_or(Refusal::Unauthenticated)?.to_owned();
+    let input = Input::from_payload(payload)?;
+    input.check_claimed_user(&user)?;
+    Ok(Ctx {
+        service,
+        socket,
+        user,
+        input,
+    })
+}
+
+fn answer(socket: &Socket, event: &str, ack: Option<Ack>, reply: Reply) {
+    if let Err(refusal) = &reply {
+        debug!(socket = socket.id(), user = ?socket.user_id(), event, %refusal, "chat event refused");
+    }
+    let sent = match (ack, reply) {
+        (Some(ack), Ok(value)) => ack.send(&value),
+        (Some(ack), Err(refusal)) => ack.send(&json!({ "error": refusal.to_string() })),
+        (None, Ok(_)) => Ok(()),
+        (None, Err(refusal)) => socket.emit(
+            "exception",
+            &json!({ "status": "error", "message": refusal.to_string(), "event": event }),
+        ),
+    };
+    if let Err(err) = sent {
+        debug!(%err, event, "answer not encoded");
+    }
+}

@@ -1,0 +1,125 @@
+//! `joinRoom` (by chat id, or get-or-create by `otherUserId`), `leaveRoom`
+//! and `roomTyping`: the socket's room and the chat actor's viewing and
+//! typing state.
+
+use serde_json::json;
+
+use confab_chat::store::ChatRecord;
+use confab_chat::{Typing, Unview, View};
+
+use super::lists::header_json;
+use super::{Ctx, Reply};
+use crate::error::Refusal;
+use crate::wire;
+
+const CHAT: &[&str] = &["chatHeaderId"];
+
+/// The chat `joinRoom` names: an existing one the caller is in, or the
+/// individual chat with `otherUserId`, created if needed (`true` then).
+fn target(ctx: &Ctx) -> Result<(ChatRecord, bool), Refusal> {
+    let store = ctx.service.store();
+    if let Some(id) = ctx.input.id(CHAT)? {
+        let header = store
+            .chat(id)?
+            .ok_or_else(|| Refusal::Chat("chat not found".into()))?;
+        if !header.is_member(&ctx.user) {
+            return Err(Refusal::Chat("not a member of this chat".into()));
+        }
+        return Ok((header, false));
+    }
+    let Some(other) = ctx.input.user(&["otherUserId"])? else {
+        return Err(Refusal::invalid("chatHeaderId or otherUserId is required"));
+    };
+    if other == ctx.user {
+        return Err(Refusal::invalid("otherUserId is the caller"));
+    }
+    if store.user(&other)?.is_none() {
+        return Err(Refusal::UnknownUser);
+    }
+    Ok(ctx.service.individual_chat(&ctx.user, &other)?)
+}
+
+pub async fn join(ctx: Ctx) -> Reply {
+    let (header, created) = target(&ctx)?;
+    let (service, socket) = (&ctx.service, &ctx.socket);
+    if created {
+        // The client keeps the id it is given: it must outlive a crash.
+        service.store().durable().await?;
+    }
+    let view = View {
+        socket: socket.id().to_owned(),
+        user: ctx.user.clone(),
+    };
+    let viewers = service.chats().call(header.id, view).await?;
+    service.sockets().view(socket.id(), header.id);
+    let room = service.settings().chat_room(header.id);
+    socket.join([room.clone()]).await;
+
+    let store = service.store();
+    let me = store.user_or_bare(&ctx.user)?;
+    let joined = json!({
+        "chatHeaderId": header.id,
+        "userId": me.id,
+        "name": me.name,
+        "avatar": me.avatar,
+    });
+    let _ = socket.to(room).emit("onMemberJoin", &joined);
+
+    let members = header
+        .members
+        .iter()
+        .map(|m| {
+            let user = store.user_or_bare(m)?;
+            Ok(wire::member(
+                &user,
+                service.is_online(m),
+                viewers.contains(m),
+            ))
+        })
+        .collect::<Result<Vec<_>, Refusal>>()?;
+    let current = wire::member(&me, true, true);
+    let chat = header_json(service, &header, &ctx.user, members.clone())?;
+    Ok(json!({
+        "chatHeaderId": header.id,
+        "chatHeader": chat,
+        "joined": true,
+        "roomMembers": members,
+        "currentMember": current,
+        "members": members,
+        "friendshipStatus": chat["friendshipStatus"],
+    }))
+}
+
+pub async fn leave(ctx: Ctx) -> Reply {
+    let chat = ctx.input.required_id(CHAT)?;
+    let (service, socket) = (&ctx.service, &ctx.socket);
+    let unview = Unview {
+        socket: socket.id().to_owned(),
+    };
+    service.chats().call_if_running(chat, unview).await?;
+    service.sockets().unview(socket.id(), chat);
+    socket.leave([service.settings().chat_room(chat)]).await;
+    Ok(json!({ "chatHeaderId": chat, "left": true }))
+}
+
+pub async fn typing(ctx: Ctx) -> Reply {
+    let chat = ctx.input.required_id(CHAT)?;
+    let is_typing = ctx
+        .input
+        .flag(&["isTyping"])?
+        .ok_or_else(|| Refusal::invalid("isTyping is required"))?;
+    let name = match ctx.input.text(&["name"])?.filter(|n| !n.trim().is_empty()) {
+        Some(name) => name.chars().take(100).collect(),
+        None => {
+            let me = ctx.service.store().user_or_bare(&ctx.user)?;
+            me.name.unwrap_or(me.id)
+        }
+    };
+    let typing = Typing {
+        user: ctx.user.clone(),
+        name,
+        is_typing,
+    };
+    ctx.service.chats().call(chat, typing).await?;
+    Ok(json!({ "chatHeaderId": chat, "isTyping": is_typing }))
+}
