@@ -139,9 +139,13 @@ json_str() { printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'; }
         "$(date -u +%Y-%m-%dT%H:%MZ)" "$(json_str "$(uname -srm)")" \
         "$(json_str "$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')")" "$(nproc)" \
         "$(node --version)" "$(json_str "$(rustc --version)")"
-    printf '"confab":"%s","pinning":"server on core %s, load generator on core %s","fd_limit":"%s"}\n' \
+    pinning="server on core $SERVER_CPU, load generator on core $LOAD_CPU"
+    case " $SCENARIOS " in *" cluster-fanout "*)
+        pinning="$pinning; cluster-fanout: both nodes on core $SERVER_CPU, redis-server with the load generator on core $LOAD_CPU" ;;
+    esac
+    printf '"confab":"%s","pinning":"%s","fd_limit":"%s"}\n' \
         "$(json_str "$(git -C "$HERE/.." describe --always --dirty 2>/dev/null || echo unknown)")" \
-        "$SERVER_CPU" "$LOAD_CPU" "$(json_str "$FD_NOTE")"
+        "$pinning" "$(json_str "$FD_NOTE")"
 } >>"$RESULTS"
 
 # ---------------------------------------------------------------- servers
