@@ -6,38 +6,25 @@
 // call hangs or blocks the next one.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { io as connect } from "socket.io-client";
-import { startServer, once } from "../harness.js";
 import { postJson } from "../client/helpers.js";
-import { startRedis, redisClient, untilSubscribed } from "./redis.js";
-import { startNodeServer } from "./node-server.js";
+import { redisClient } from "./redis.js";
+import { startMixedCluster } from "./mixed.js";
 
 const skip = process.env.CONFAB_TEST_SERVER === "node" && "a confab cluster needs the confab testbed";
 const REQUESTS = "socket.io-request#/#";
 
-let redis, confabA, confabB, nodeN, a, b;
+let cluster, redis, confabA, confabB, nodeN, a, b;
 
 before(async () => {
   if (skip) return;
-  redis = await startRedis();
-  const settings = { CONFAB_ADAPTER__URL: redis.url };
-  [confabA, confabB] = await Promise.all([startServer(settings), startServer(settings)]);
   // The Node server has no listener for any server-side event; its own
   // requests wait 1 s for the other nodes.
-  nodeN = await startNodeServer(redis.url, { requestsTimeout: 1000 });
-  a = connect(confabA.url, { transports: ["websocket"], forceNew: true });
-  b = connect(confabB.url, { transports: ["websocket"], forceNew: true });
-  await Promise.all([once(a, "connect"), once(b, "connect")]);
-  await untilSubscribed(redis.url, 3);
+  cluster = await startMixedCluster({ requestsTimeout: 1000 });
+  ({ redis, confabA, confabB, nodeN, a, b } = cluster);
 });
 
 after(async () => {
-  if (skip) return;
-  a?.close();
-  b?.close();
-  await nodeN?.close();
-  await Promise.all([confabA?.stop(), confabB?.stop()]);
-  await redis?.stop();
+  await cluster?.stop();
 });
 
 test("a server-side emit with an ack to a node without a handler ends at the timeout, partial", { skip, timeout: 30_000 }, async () => {
