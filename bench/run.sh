@@ -35,6 +35,14 @@
 #                                        count fsync calls ("" for none)
 #   DISK_SECS=3                          write + fsync ceiling of the same disk
 #   APPLIANCE=target/release/confab      the binary measured (another build's, for an A/B)
+# The cross-node fan-out (SCENARIOS=cluster-fanout; not in the default list;
+# needs redis-server and redis-cli, Debian's redis-server package): per
+# server (confab, node; the others have no Redis adapter here), a private
+# redis-server and two nodes of that server on it (REDIS_URL), the fan-out
+# load with each room's members alternating between the two nodes (FANOUT_*
+# knobs as above). Both nodes share core SERVER_CPU; redis-server runs on
+# LOAD_CPU beside the load generator. Redis's own counts (INFO
+# commandstats, before and after) give its PUBLISH calls per broadcast.
 # A bigger run: REPEAT=3 ECHO_SECS=20 POLL_SECS=20 FANOUT_STEP_SECS=5
 # CONNS="1000 10000 19000" FANOUT_MEMBERS=500.
 set -euo pipefail
@@ -131,14 +139,20 @@ json_str() { printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'; }
         "$(date -u +%Y-%m-%dT%H:%MZ)" "$(json_str "$(uname -srm)")" \
         "$(json_str "$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')")" "$(nproc)" \
         "$(node --version)" "$(json_str "$(rustc --version)")"
-    printf '"confab":"%s","pinning":"server on core %s, load generator on core %s","fd_limit":"%s"}\n' \
+    pinning="server on core $SERVER_CPU, load generator on core $LOAD_CPU"
+    case " $SCENARIOS " in *" cluster-fanout "*)
+        pinning="$pinning; cluster-fanout: both nodes on core $SERVER_CPU, redis-server with the load generator on core $LOAD_CPU" ;;
+    esac
+    printf '"confab":"%s","pinning":"%s","fd_limit":"%s"}\n' \
         "$(json_str "$(git -C "$HERE/.." describe --always --dirty 2>/dev/null || echo unknown)")" \
-        "$SERVER_CPU" "$LOAD_CPU" "$(json_str "$FD_NOTE")"
+        "$pinning" "$(json_str "$FD_NOTE")"
 } >>"$RESULTS"
 
 # ---------------------------------------------------------------- servers
 SERVER_PID=""
-start_server() { # name port
+# Started by the cluster scenario, stopped after each run (and on exit).
+CLUSTER_PIDS=""
+start_server() { # name port (REDIS_URL in the environment: a cluster node)
     local name=$1 port=$2 slog="$OUT/server-$1.log"
     echo "--- $(date -u +%T) port $port" >>"$slog"
     case $name in
@@ -164,7 +178,7 @@ stop_server() {
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=""
 }
-trap '[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; true' EXIT
+trap '[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; for p in $CLUSTER_PIDS; do kill "$p" 2>/dev/null; done; true' EXIT
 
 run_one() { # server repeat run-label loadgen-args...
     local name=$1 repeat=$2 label=$3
@@ -179,6 +193,72 @@ run_one() { # server repeat run-label loadgen-args...
     printf '{"scenario":"server","server":"%s","run":"%s","repeat":%s,"cpu_secs":%s,"hwm_kb":%s}\n' \
         "$name" "$label" "$repeat" "$(cpu_secs "$SERVER_PID")" "$(hwm_kb "$SERVER_PID")" >>"$RESULTS"
     stop_server
+    [ "$rc" = 0 ] || log "!! $name $label: load generator exited with $rc"
+    sleep 1
+}
+
+# The cross-node fan-out: a private redis-server (on the load generator's
+# core), two nodes of `server` on it (both on the server core), the fan-out
+# load spread over both. Redis's command counts before and after give the
+# PUBLISH calls per broadcast (the load generator reports the broadcasts).
+redis_calls() { # port [command]: calls of one command, or of all with no command
+    redis-cli -p "$1" INFO commandstats | tr -d '\r' |
+        awk -F'[:=,]' -v cmd="${2:-}" '/^cmdstat_/ && (cmd == "" || $1 == "cmdstat_" cmd) { n += $3 } END { print n + 0 }'
+}
+run_cluster() { # server repeat
+    local name=$1 repeat=$2 label=cluster-fanout
+    PORT=$((PORT + 1))
+    local rport=$PORT rlog="$OUT/redis-$name.log" rpid
+    taskset -c "$LOAD_CPU" redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no \
+        --protected-mode no >>"$rlog" 2>&1 &
+    rpid=$!
+    CLUSTER_PIDS="$rpid"
+    for _ in $(seq 1 100); do
+        redis-cli -p "$rport" PING 2>/dev/null | grep -q PONG && break
+        sleep 0.1
+    done
+    local pids=() ports=()
+    for _ in 1 2; do
+        PORT=$((PORT + 1))
+        REDIS_URL="redis://127.0.0.1:$rport" start_server "$name" "$PORT"
+        pids+=("$SERVER_PID")
+        ports+=("$PORT")
+        CLUSTER_PIDS="$CLUSTER_PIDS $SERVER_PID"
+        SERVER_PID=""
+    done
+    local server_pids="${pids[0]},${pids[1]}"
+    log "-- $name: $label, nodes on ports ${ports[*]}, redis on $rport (repeat $repeat)"
+    local publish0 calls0 rcpu0 rc=0 line
+    publish0=$(redis_calls "$rport" publish)
+    calls0=$(redis_calls "$rport")
+    rcpu0=$(cpu_secs "$rpid")
+    line=$(taskset -c "$LOAD_CPU" "$LOADGEN" fanout --rooms "$FANOUT_ROOMS" --members "$FANOUT_MEMBERS" \
+        --rate-start "$FANOUT_RATE_START" --rate-factor "$FANOUT_RATE_FACTOR" \
+        --rate-max "$FANOUT_RATE_MAX" --step-secs "$FANOUT_STEP_SECS" --p99-ms "$FANOUT_P99_MS" \
+        --port "${ports[0]}" --port2 "${ports[1]}" --server "$name" --server-pid "$server_pids" \
+        --server-core "$SERVER_CPU" --load-core "$LOAD_CPU" --repeat "$repeat" \
+        2> >(tee -a "$LOG" >&2) | sed -n 's/^RESULT //p') || rc=$?
+    echo "$line" >>"$RESULTS"
+    local publishes calls rcpu broadcasts
+    publishes=$(($(redis_calls "$rport" publish) - publish0))
+    # Less two INFO calls: the second reading before, the first after.
+    calls=$(($(redis_calls "$rport") - calls0 - 2))
+    rcpu=$(awk -v a="$rcpu0" -v b="$(cpu_secs "$rpid")" 'BEGIN { printf "%.2f", b - a }')
+    broadcasts=$(printf '%s' "$line" | sed -n 's/.*"broadcasts":\([0-9]*\).*/\1/p')
+    printf '{"scenario":"server","server":"%s","run":"%s","repeat":%s,"cpu_secs":%s,"hwm_kb":%s}\n' \
+        "$name" "$label" "$repeat" \
+        "$(awk -v a="$(cpu_secs "${pids[0]}")" -v b="$(cpu_secs "${pids[1]}")" 'BEGIN { printf "%.2f", a + b }')" \
+        "$(($(hwm_kb "${pids[0]}") + $(hwm_kb "${pids[1]}")))" >>"$RESULTS"
+    awk -v s="$name" -v run="$label" -v r="$repeat" -v p="$publishes" -v c="$calls" -v b="${broadcasts:-0}" -v cpu="$rcpu" 'BEGIN {
+        printf "{\"scenario\":\"redis\",\"server\":\"%s\",\"run\":\"%s\",\"repeat\":%s,\"publishes\":%d,\"calls\":%d,\"broadcasts\":%d,", s, run, r, p, c, b
+        if (b > 0) printf "\"publish_per_broadcast\":%.3f,\"calls_per_broadcast\":%.3f,", p / b, c / b
+        printf "\"redis_cpu_secs\":%s}\n", cpu }' >>"$RESULTS"
+    log "   redis: $publishes PUBLISH, $calls commands in all, for ${broadcasts:-?} broadcasts; redis-server CPU ${rcpu} s"
+    for p in "${pids[@]}" "$rpid"; do
+        kill "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+    done
+    CLUSTER_PIDS=""
     [ "$rc" = 0 ] || log "!! $name $label: load generator exited with $rc"
     sleep 1
 }
@@ -278,6 +358,16 @@ for repeat in $(seq 1 "$REPEAT"); do
                     run_one "$server" "$repeat" fanout fanout --rooms "$FANOUT_ROOMS" --members "$FANOUT_MEMBERS" \
                         --rate-start "$FANOUT_RATE_START" --rate-factor "$FANOUT_RATE_FACTOR" \
                         --rate-max "$FANOUT_RATE_MAX" --step-secs "$FANOUT_STEP_SECS" --p99-ms "$FANOUT_P99_MS"
+                done ;;
+            cluster-fanout)
+                for tool in redis-server redis-cli; do
+                    command -v "$tool" >/dev/null || { echo "cluster-fanout needs $tool (apt-get install redis-server)" >&2; exit 1; }
+                done
+                for server in $SERVERS; do
+                    case $server in
+                        confab | node) run_cluster "$server" "$repeat" ;;
+                        *) log "-- $server: no Redis adapter in its bench server; cluster-fanout skipped" ;;
+                    esac
                 done ;;
             chat)
                 [ -x "$APPLIANCE" ] || { echo "no $APPLIANCE: build it (BUILD=1)" >&2; exit 1; }

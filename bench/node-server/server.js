@@ -6,6 +6,9 @@
 //   sender included, and acked `true`;
 // - `echo` is acked with its own arguments.
 // PORT (default 3000) picks the port; prints `ready node <port>` once listening.
+// REDIS_URL (unset: one process) puts the server in a cluster with
+// @socket.io/redis-adapter 8 (the classic pub/sub adapter) on that Redis,
+// with a publisher and a subscriber connection as the adapter's README does.
 "use strict";
 const http = require("http");
 const { Server } = require("socket.io");
@@ -13,6 +16,16 @@ const { Server } = require("socket.io");
 const port = Number(process.env.PORT || 3000);
 const httpServer = http.createServer();
 const io = new Server(httpServer, { serveClient: false });
+
+async function joinCluster(url) {
+  const { createClient } = require("redis");
+  const { createAdapter } = require("@socket.io/redis-adapter");
+  const pub = createClient({ url });
+  const sub = pub.duplicate();
+  for (const client of [pub, sub]) client.on("error", (err) => console.error("redis:", err.message));
+  await Promise.all([pub.connect(), sub.connect()]);
+  io.adapter(createAdapter(pub, sub));
+}
 
 io.use((socket, next) => {
   const token = socket.handshake.auth && socket.handshake.auth.token;
@@ -35,6 +48,8 @@ io.on("connection", (socket) => {
   });
 });
 
-httpServer.listen(port, "127.0.0.1", 4096, () => {
-  console.log(`ready node ${port}`);
+(process.env.REDIS_URL ? joinCluster(process.env.REDIS_URL) : Promise.resolve()).then(() => {
+  httpServer.listen(port, "127.0.0.1", 4096, () => {
+    console.log(`ready node ${port}`);
+  });
 });

@@ -50,7 +50,7 @@ export async function startServer(settings = {}, options = {}) {
   const url = `http://127.0.0.1:${port}`;
   const stop = () =>
     new Promise((resolve) => {
-      if (child.exitCode !== null) return resolve();
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
       child.once("exit", resolve);
       child.kill("SIGTERM");
     });

@@ -4,9 +4,9 @@
 //! as `PUBSUB NUMSUB` counts nodes on the request channel, minus this one.
 //!
 //! Publishing never blocks the caller: messages go through a bounded
-//! outbox to one publisher task, which pipelines them in order on the
-//! publisher connection. A full outbox (Redis far behind) drops the
-//! message with a warning, as a lost connection would.
+//! outbox ([`crate::outbox`]) to one publisher task, which pipelines them
+//! in order on the publisher connection. A full outbox (Redis far behind)
+//! drops the message, counted and logged, as a lost connection would.
 
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
@@ -26,13 +26,11 @@ use crate::config::AdapterConfig;
 use crate::link::Subscription;
 use crate::link::{Inbound, Link, LinkError};
 use crate::node::{Node, selection};
+use crate::outbox::{Message, OUTBOX, Outbox};
 use crate::presence::Tracker;
 use crate::request::{Ask, Target as RequestTarget};
 use crate::sessions::{Keys as SessionKeys, Store};
 
-/// Messages waiting for the publisher connection: past it, a message is
-/// dropped (Redis is gone or far slower than this node's emits).
-pub const OUTBOX: usize = 65_536;
 /// Publishes in flight at once on the publisher connection.
 const PIPELINE: usize = 64;
 
@@ -74,7 +72,7 @@ impl RedisCluster {
         inbound: mpsc::Receiver<Inbound>,
         io: Io,
     ) -> RedisCluster {
-        let (outbox, queued) = mpsc::channel(OUTBOX);
+        let (outbox, queued) = Outbox::new(OUTBOX);
         let (presence, jobs) = mpsc::unbounded_channel();
         let uid = node_uid();
         tracing::info!(
@@ -216,7 +214,7 @@ impl Cluster for RedisCluster {
 }
 
 /// The publisher task: the outbox, in order, a few publishes in flight.
-async fn publisher(link: Link, queued: mpsc::Receiver<(String, Vec<u8>)>) {
+async fn publisher(link: Link, queued: mpsc::Receiver<Message>) {
     let messages = futures_util::stream::unfold(queued, |mut queued| async move {
         queued.recv().await.map(|message| (message, queued))
     });

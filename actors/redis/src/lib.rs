@@ -12,6 +12,7 @@
 //! - [`broadcast`]: `[uid, packet, opts]` broadcasts.
 //! - [`request`], [`response`]: the requests between nodes and their answers.
 //! - [`link`]: the node's publisher and subscriber connections to Redis.
+//! - [`outbox`]: the bounded queue of messages for the publisher.
 //! - [`cluster`]: the engine's cluster part ([`RedisCluster`]): operations
 //!   published, cluster-wide queries awaited; its inbound task applies
 //!   the other nodes' operations here.
@@ -28,6 +29,7 @@ pub mod data;
 mod inbound;
 pub mod link;
 mod node;
+pub mod outbox;
 mod pending;
 pub mod presence;
 pub mod request;

@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use crate::broadcast::{BroadcastOpts, EventPacket, Flags};
 use crate::channels::Channels;
 use crate::link::{Link, LinkError, Subscription};
+use crate::outbox::Outbox;
 use crate::pending::{Opened, Pending};
 use crate::presence::Job;
 use crate::request::{Ask, Request};
@@ -29,7 +30,7 @@ pub(crate) struct Node {
     pub(crate) timeout: Duration,
     channels: RwLock<HashMap<String, Channels>>,
     pub(crate) pending: Pending,
-    outbox: mpsc::Sender<(String, Vec<u8>)>,
+    outbox: Outbox,
     /// Presence changes, settled in order by the presence task.
     pub(crate) presence: mpsc::UnboundedSender<Job>,
 }
@@ -41,7 +42,7 @@ impl Node {
         link: Link,
         io: Io,
         timeout: Duration,
-        outbox: mpsc::Sender<(String, Vec<u8>)>,
+        outbox: Outbox,
         presence: mpsc::UnboundedSender<Job>,
     ) -> Node {
         Node {
@@ -87,11 +88,9 @@ impl Node {
         self.channels.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Queues `bytes` for `channel`; never waits.
+    /// Queues `bytes` for `channel`; never waits (see [`Outbox`]).
     pub(crate) fn publish(&self, channel: String, bytes: Vec<u8>) {
-        if let Err(error) = self.outbox.try_send((channel, bytes)) {
-            tracing::warn!(%error, "redis outbox full or closed: a cluster message is dropped");
-        }
+        self.outbox.push(channel, bytes);
     }
 
     pub(crate) fn publish_encoded(&self, channel: String, bytes: Result<Vec<u8>, WireError>) {

@@ -8,11 +8,13 @@
 //! - `echo` is acked with its own arguments.
 //!
 //! `PORT` (default 3000) picks the port, `WORKERS` the actix-web worker
-//! count (default: actix's own, one per available core). Prints
+//! count (default: actix's own, one per available core), `REDIS_URL`
+//! (unset: one process) puts the node in a cluster on that Redis (confab's
+//! Redis adapter, `[adapter]` with its defaults but for the URL). Prints
 //! `ready confab <port>` once listening.
 
 use actix_web::{App, HttpServer};
-use confab::{Confab, ConnectError, EngineConfig, EventRate};
+use confab::{AdapterConfig, Confab, ConnectError, EngineConfig, EventRate};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -36,8 +38,13 @@ async fn main() -> std::io::Result<()> {
         },
         ..EngineConfig::default()
     };
+    let adapter = AdapterConfig {
+        url: std::env::var("REDIS_URL").unwrap_or_default(),
+        ..AdapterConfig::default()
+    };
     let confab = Confab::builder()
         .engine_config(engine)
+        .adapter(adapter)
         .namespace("/", |ns| {
             ns.middleware(|req| async move {
                 match req.auth.get("token").and_then(Value::as_str) {

@@ -9,15 +9,18 @@
 //!                              [--inflight 1]
 //! loadgen fanout      --port P [--rooms 10] [--members 100] [--rate-start 20]
 //!                              [--rate-factor 2] [--rate-max 5000] [--step-secs 4]
-//!                              [--p99-ms 50] [--text 32]
+//!                              [--p99-ms 50] [--text 32] [--port2 P2]
 //! loadgen polling     --port P [--clients 50] [--secs 10] [--warmup 2] [--pad 64]
 //! loadgen chat        --port P --secret-file F [--mode individual|group] [--senders 20]
 //!                              [--secs 6] [--warmup 2] [--text 32]
 //! loadgen disk        --dir D [--secs 3] [--block 4096]
 //! loadgen report      FILE.jsonl
 //! ```
-//! Common options: `--server NAME` (a label), `--server-pid PID` (to read
-//! the server's RSS and CPU from /proc), `--path /socket.io/`, `--token T`.
+//! Common options: `--server NAME` (a label), `--server-pid PID[,PID…]` (to
+//! read the server's RSS and CPU from /proc; a server of several processes
+//! counts their sum), `--path /socket.io/`, `--token T`. `fanout --port2`
+//! runs the cross-node fan-out (`cluster-fanout`): clients alternate
+//! between the node on `--port` and the one on `--port2`.
 //! Each scenario prints one JSON line on stdout (prefixed `RESULT `) and a
 //! human-readable summary on stderr.
 
@@ -90,8 +93,13 @@ mod procfs {
         if t > 0 { t as f64 } else { 100.0 }
     }
 
-    /// User + system CPU seconds, all threads.
-    pub fn cpu_secs(pid: &str) -> Option<f64> {
+    /// User + system CPU seconds, all threads, summed over a
+    /// comma-separated list of pids (a server of several processes).
+    pub fn cpu_secs(pids: &str) -> Option<f64> {
+        pids.split(',').map(one_cpu_secs).sum()
+    }
+
+    fn one_cpu_secs(pid: &str) -> Option<f64> {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
         let after = &stat[stat.rfind(')')? + 1..];
         let fields: Vec<&str> = after.split_whitespace().collect();
@@ -117,8 +125,13 @@ mod procfs {
         Some((total - idle) / ticks_per_sec())
     }
 
-    /// A `kB` line of /proc/<pid>/status (VmRSS, VmHWM).
-    pub fn status_kb(pid: &str, key: &str) -> Option<u64> {
+    /// A `kB` line of /proc/<pid>/status (VmRSS, VmHWM), summed over a
+    /// comma-separated list of pids.
+    pub fn status_kb(pids: &str, key: &str) -> Option<u64> {
+        pids.split(',').map(|pid| one_status_kb(pid, key)).sum()
+    }
+
+    fn one_status_kb(pid: &str, key: &str) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
         status
             .lines()
@@ -211,6 +224,9 @@ fn pct_ms(sorted: &[u32], p: f64) -> Option<f64> {
 
 struct Common {
     target: Target,
+    /// A second node of the same cluster (`--port2`), for the cross-node
+    /// fan-out.
+    target2: Option<Target>,
     server: String,
     server_pid: Option<String>,
     /// Which repetition of the same run this is (`--repeat`, from run.sh).
@@ -227,13 +243,19 @@ impl Common {
         if sources == 0 {
             return Err("--sources must be at least 1".into());
         }
+        let target = Target {
+            port,
+            path: opts.str("path", "/socket.io/"),
+            token: opts.str("token", "bench-token"),
+            sources,
+        };
+        let port2: u16 = opts.get("port2", 0)?;
         Ok(Common {
-            target: Target {
-                port,
-                path: opts.str("path", "/socket.io/"),
-                token: opts.str("token", "bench-token"),
-                sources,
-            },
+            target2: (port2 != 0).then(|| Target {
+                port: port2,
+                ..target.clone()
+            }),
+            target,
             server: opts.str("server", "server"),
             server_pid: opts.0.get("server-pid").cloned(),
             repeat: opts.get("repeat", 1)?,
@@ -733,8 +755,19 @@ async fn fanout(opts: &Opts) -> Result<(), Error> {
     let refine: usize = opts.get("refine", 1)?;
     let text: Rc<str> = "t".repeat(opts.get("text", 32)?).into();
     let n = rooms * members;
+    // With a second node, clients alternate between the two: every room
+    // has members on both, its sender (index 0) on the first.
+    let scenario = if c.target2.is_some() {
+        "cluster-fanout"
+    } else {
+        "fanout"
+    };
+    let target_of = |i: usize| match &c.target2 {
+        Some(second) if i % 2 == 1 => second.clone(),
+        _ => c.target.clone(),
+    };
 
-    let (sessions, failed, first_error) = open_many(|_| c.target.clone(), n, 256, 0).await;
+    let (sessions, failed, first_error) = open_many(target_of, n, 256, 0).await;
     if failed > 0 {
         return Err(format!("{failed} of {n} clients failed to connect: {first_error:?}").into());
     }
@@ -866,7 +899,7 @@ async fn fanout(opts: &Opts) -> Result<(), Error> {
             "load_core_others_pct": load_others,
         });
         eprintln!(
-            "[{}] fanout step rate/room={rate:.1} offered={:.0}/s delivered={dps:.0}/s p50={} p99={} ms server cpu {} loadgen cpu {:.0}% others {}%/{}% {}",
+            "[{}] {scenario} step rate/room={rate:.1} offered={:.0}/s delivered={dps:.0}/s p50={} p99={} ms server cpu {} loadgen cpu {:.0}% others {}%/{}% {}",
             c.server,
             rate * (rooms * members) as f64,
             p50.map_or("-".into(), |v| v.to_string()),
@@ -937,7 +970,7 @@ async fn fanout(opts: &Opts) -> Result<(), Error> {
     let b = best.clone().unwrap_or(Value::Null);
     c.emit(
         json!({
-            "scenario": "fanout",
+            "scenario": scenario,
             "rooms": rooms,
             "members": members,
             "step_secs": step_secs,
@@ -953,6 +986,7 @@ async fn fanout(opts: &Opts) -> Result<(), Error> {
             "load_core_others_pct": total_load_others,
             "best_load_core_others_pct": b["load_core_others_pct"],
             "first_fail_rate_per_room": fail_rate,
+            "broadcasts": steps.iter().filter_map(|s| s["sent"].as_u64()).sum::<u64>(),
             "steps": steps,
             "errors": errors,
             "unattributed": stats.borrow().unattributed,
@@ -961,7 +995,7 @@ async fn fanout(opts: &Opts) -> Result<(), Error> {
             "loadgen_cpu_pct": round(100.0 * total_me / total_wall, 1),
         }),
         format!(
-            "fanout rooms={rooms} members={members}: best rate/room={} deliveries/s={} p99={} ms (first failing rate/room {})",
+            "{scenario} rooms={rooms} members={members}: best rate/room={} deliveries/s={} p99={} ms (first failing rate/room {})",
             b["rate_per_room"], b["deliveries_per_sec"], b["p99_ms"],
             fail_rate.map_or("none".into(), |f| format!("{f:.1}")),
         ),

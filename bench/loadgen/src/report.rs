@@ -3,8 +3,9 @@
 //!
 //! The file holds the `RESULT` lines of the scenarios (prefix stripped),
 //! plus what `run.sh` adds: `{"scenario":"server", ...}` lines with each
-//! server process's CPU seconds and peak RSS per scenario run, and one
-//! `{"scenario":"meta", ...}` line.
+//! server process's CPU seconds and peak RSS per scenario run,
+//! `{"scenario":"redis", ...}` lines with what Redis counted during each
+//! cross-node fan-out run, and one `{"scenario":"meta", ...}` line.
 
 use serde_json::Value;
 
@@ -60,14 +61,14 @@ pub fn run(args: &[String]) -> Result<(), Error> {
                     ""
                 }
             )),
-            "server" | "meta" | "flushes" => None,
+            "server" | "meta" | "flushes" | "redis" => None,
             other => Some(other.to_owned()),
         }
     };
     let primary = |r: &Value| -> f64 {
         let key = match r["scenario"].as_str() {
             Some("connections") => "connect_rate",
-            Some("fanout") => "best_deliveries_per_sec",
+            Some("fanout" | "cluster-fanout") => "best_deliveries_per_sec",
             Some("disk") => "overwrite_fsync_per_sec",
             _ => "acks_per_sec",
         };
@@ -91,15 +92,16 @@ pub fn run(args: &[String]) -> Result<(), Error> {
         ),
         Some("echo") => (1, 0),
         Some("fanout") => (2, 0),
-        Some("polling") => (3, 0),
+        Some("cluster-fanout") => (3, 0),
+        Some("polling") => (4, 0),
         Some("chat") => (
-            if l.contains("group") { 5 } else { 4 },
+            if l.contains("group") { 6 } else { 5 },
             l.split(' ')
                 .nth(2)
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(0u64),
         ),
-        _ => (6, 0),
+        _ => (7, 0),
     });
     let best = |server: &str, label: &str| -> Option<&Value> {
         records
@@ -107,15 +109,17 @@ pub fn run(args: &[String]) -> Result<(), Error> {
             .filter(|r| r["server"] == server && label_of(r).as_deref() == Some(label))
             .max_by(|a, b| primary(a).total_cmp(&primary(b)))
     };
-    let server_line = |server: &str, label: &str| -> Option<&Value> {
+    // A line run.sh adds (`server`, `flushes`, `redis`) for the chosen repeat.
+    let companion = |kind: &str, server: &str, label: &str| -> Option<&Value> {
         let chosen = best(server, label)?;
         records.iter().find(|r| {
-            r["scenario"] == "server"
+            r["scenario"] == kind
                 && r["server"] == server
                 && r["run"] == label
                 && r["repeat"] == chosen["repeat"]
         })
     };
+    let server_line = |server: &str, label: &str| companion("server", server, label);
     let repeats = |label: &str| -> usize {
         servers
             .iter()
@@ -212,25 +216,34 @@ pub fn run(args: &[String]) -> Result<(), Error> {
                     add(t(what), *better, from_best(run, &f(key)));
                 }
             }
+            "cluster-fanout" => {
+                for (what, better, key) in &FANOUT_ROWS {
+                    add(t(what), *better, from_best(run, &f(key)));
+                }
+                for (what, better, key) in &REDIS_ROWS {
+                    add(
+                        t(what),
+                        *better,
+                        servers
+                            .iter()
+                            .map(|s| (s.clone(), companion("redis", s, run).and_then(f(key))))
+                            .collect(),
+                    );
+                }
+            }
             "chat" => {
                 for (what, better, key) in &CHAT_ROWS {
                     add(t(what), *better, from_best(run, &f(key)));
                 }
-                let flushes = |s: &str| {
-                    let chosen = best(s, run)?;
-                    records.iter().find(|r| {
-                        r["scenario"] == "flushes"
-                            && r["server"] == s
-                            && r["run"] == run.as_str()
-                            && r["repeat"] == chosen["repeat"]
-                    })
-                };
                 add(
                     t("fsync, fdatasync, sync_file_range calls/s (strace)"),
                     None,
                     servers
                         .iter()
-                        .map(|s| (s.clone(), flushes(s).and_then(|r| r["per_sec"].as_f64())))
+                        .map(|s| {
+                            let flushes = companion("flushes", s, run);
+                            (s.clone(), flushes.and_then(|r| r["per_sec"].as_f64()))
+                        })
                         .collect(),
                 );
                 for (what, better, key) in &CONTEXT_ROWS {
@@ -374,6 +387,22 @@ const FANOUT_ROWS: [Row; 9] = [
         "best_server_core_others_pct",
     ),
     ("… on loadgen core (%)", None, "best_load_core_others_pct"),
+];
+
+/// What Redis counted over a whole cross-node fan-out run (`INFO
+/// commandstats` and the redis-server process's CPU, read by run.sh).
+const REDIS_ROWS: [Row; 3] = [
+    (
+        "Redis PUBLISH per broadcast",
+        Some(false),
+        "publish_per_broadcast",
+    ),
+    (
+        "Redis commands per broadcast (all kinds)",
+        Some(false),
+        "calls_per_broadcast",
+    ),
+    ("redis-server CPU, whole run (s)", None, "redis_cpu_secs"),
 ];
 
 /// The chat rows before the strace count; [`CONTEXT_ROWS`] follow it.

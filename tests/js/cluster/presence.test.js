@@ -75,6 +75,9 @@ test("one user on two nodes is online once and offline once, when the last socke
 
   mark = events.length;
   await closeAndWait(onB);
+  // The client's "disconnect" fires before the server has seen the close:
+  // the fence's own close may be handled first, so it waits for u1's.
+  await until(() => events.slice(mark).some(([e, b]) => e === "user.disconnected" && b.userId === "u1"), "u1 offline");
   await closeAndWait(fenceB);
   const seen = await until_fence(mark, "user.disconnected", "fence-b1");
   assert.deepEqual(seen.map(([e, b]) => [e, b.userId]), [["user.disconnected", "u1"]]);

@@ -4,39 +4,25 @@
 // handlers and back, in both directions; a node never hears its own.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { io as connect } from "socket.io-client";
-import { startServer, once } from "../harness.js";
 import { quiet, collect } from "../client/helpers.js";
-import { startRedis, untilSubscribed } from "./redis.js";
-import { startNodeServer } from "./node-server.js";
+import { startMixedCluster } from "./mixed.js";
 
 const skip = process.env.CONFAB_TEST_SERVER === "node" && "a confab cluster needs the confab testbed";
 
-let redis, confabA, confabB, nodeN, a, b;
+let cluster, nodeN, a, b;
 const nodeNotes = [];
 
 before(async () => {
   if (skip) return;
-  redis = await startRedis();
-  const settings = { CONFAB_ADAPTER__URL: redis.url };
-  [confabA, confabB] = await Promise.all([startServer(settings), startServer(settings)]);
-  nodeN = await startNodeServer(redis.url);
+  cluster = await startMixedCluster();
+  ({ nodeN, a, b } = cluster);
   // Asked by confab with the asking socket's id; by Node with nothing.
   nodeN.io.on("who", (asker, cb) => cb({ from: "node", asker }));
   nodeN.io.on("note", (note) => nodeNotes.push(note));
-  a = connect(confabA.url, { transports: ["websocket"], forceNew: true });
-  b = connect(confabB.url, { transports: ["websocket"], forceNew: true });
-  await Promise.all([once(a, "connect"), once(b, "connect")]);
-  await untilSubscribed(redis.url, 3);
 });
 
 after(async () => {
-  if (skip) return;
-  a?.close();
-  b?.close();
-  await nodeN?.close();
-  await Promise.all([confabA?.stop(), confabB?.stop()]);
-  await redis?.stop();
+  await cluster?.stop();
 });
 
 test("a confab node asks the others and hears one answer from each", { skip }, async () => {
