@@ -279,9 +279,11 @@ run_chat() { # repeat mode senders variant
     echo "--- $(date -u +%T) port $PORT $label $variant" >>"$slog"
     # Default configuration but for the log: JSON, with the flusher's
     # one trace line per flush (writers served), which the load generator
-    # counts within its window (--flush-log).
+    # counts within its window (--flush-log); and for the per-connection
+    # event rate limit (500/s by default), which one sender alone passes.
     local env=(CONFAB_HOST=127.0.0.1 CONFAB_PORT=$PORT CONFAB_DATA_DIR=$data
-        CONFAB_LOG_FORMAT=json RUST_LOG=info,confab_chat::store::flush=trace)
+        CONFAB_LOG_FORMAT=json RUST_LOG=info,confab_chat::store::flush=trace
+        CONFAB_EVENT_RATE_PER_SEC=0)
     if [ "$variant" = strace ]; then
         label="$label under strace"
         trace="$OUT/strace-$mode-$senders-$repeat.txt"

@@ -119,18 +119,20 @@ impl Store {
         let mut record = Record::default();
         record.insert(CHATS, &keys::header(header.id), &encode(header)?);
         // A new member starts with everything before read.
-        let start = encode(&MemberState {
+        let start = MemberState {
             cursor: header.last_message_id.unwrap_or(0),
             unread: 0,
-        })?;
+        };
+        let mut states = self.member_states(header.id)?;
         for user in added {
             record.insert(USER_CHATS, &keys::user_chat(user, header.id), &[]);
-            record.insert(CHATS, &keys::state(header.id, user), &start);
+            states.insert(user.clone(), start);
         }
         for user in removed {
             record.remove(USER_CHATS, &keys::user_chat(user, header.id));
-            record.remove(CHATS, &keys::state(header.id, user));
+            states.remove(user);
         }
+        record.insert(CHATS, &keys::states(header.id), &encode(&states)?);
         self.apply(record)
     }
 

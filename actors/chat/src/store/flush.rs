@@ -82,7 +82,7 @@ impl Flusher {
             let journal = journal.clone();
             std::thread::Builder::new()
                 .name("confab-store-flush".into())
-                .spawn(move || run(&journal, file, inbox))?
+                .spawn(move || run(&journal, file, inbox, CHECKPOINT_BYTES))?
         };
         Ok(Flusher(Arc::new(Inner {
             journal,
@@ -131,13 +131,20 @@ impl Flusher {
 }
 
 /// Serves requests until every sender is gone; returns how many rounds it
-/// made (each one sync for one or more writers).
-fn run(journal: &Journal, mut file: JournalFile, inbox: mpsc::Receiver<Request>) -> u64 {
+/// made (each one sync for one or more writers). A round that finds
+/// `checkpoint_bytes` or more written since the last checkpoint
+/// checkpoints ([`CHECKPOINT_BYTES`] but in tests).
+fn run(
+    journal: &Journal,
+    mut file: JournalFile,
+    inbox: mpsc::Receiver<Request>,
+    checkpoint_bytes: u64,
+) -> u64 {
     let mut rounds = 0;
     while let Ok(first) = inbox.recv() {
         let batch: Vec<Request> = std::iter::once(first).chain(inbox.try_iter()).collect();
         let started = Instant::now();
-        let full = batch.iter().any(|r| r.full) || file.written() >= CHECKPOINT_BYTES;
+        let full = batch.iter().any(|r| r.full) || file.written() >= checkpoint_bytes;
         let result = if full {
             journal.checkpoint(&mut file)
         } else {
@@ -187,9 +194,10 @@ impl Drop for Inner {
 mod tests {
     use super::*;
 
-    fn journal() -> (Journal, JournalFile, PathBuf) {
+    fn journal(name: &str) -> (Journal, JournalFile, PathBuf) {
         let db = sled::Config::new().temporary(true).open().unwrap();
-        let path = std::env::temp_dir().join(format!("confab-flush-test-{}", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("confab-flush-test-{name}-{}", std::process::id()));
         let _ = std::fs::remove_file(&path);
         let (journal, file) = Journal::open(db, &path).unwrap();
         (journal, file, path)
@@ -199,7 +207,7 @@ mod tests {
     /// Driven by hand, so the batching is seen without racing the thread.
     #[test]
     fn waiting_writers_share_one_flush() {
-        let (journal, file, path) = journal();
+        let (journal, file, path) = journal("share");
         let (requests, inbox) = mpsc::channel::<Request>();
         let answers: Vec<_> = (0..50)
             .map(|i| {
@@ -217,10 +225,54 @@ mod tests {
             })
             .collect();
         drop(requests);
-        assert_eq!(run(&journal, file, inbox), 1);
+        assert_eq!(run(&journal, file, inbox, CHECKPOINT_BYTES), 1);
         for mut answer in answers {
             assert_eq!(answer.try_recv().unwrap(), Ok(()));
         }
+        let _ = std::fs::remove_file(path);
+    }
+
+    /// The sequence number of the first record in the journal's file.
+    fn first_seq(path: &Path) -> u64 {
+        let bytes = std::fs::read(path).unwrap();
+        u64::from_le_bytes(bytes[8..16].try_into().unwrap())
+    }
+
+    /// Past its threshold of bytes written, the journal is checkpointed by
+    /// the next round (sled flushed, the waiting writers answered without
+    /// a write to the file), and the records after it are written from
+    /// the file's start again, over the older ones.
+    #[test]
+    fn a_journal_past_its_threshold_is_checkpointed_and_written_from_its_start() {
+        let (journal, file, path) = journal("threshold");
+        let journal = Arc::new(journal);
+        let (requests, inbox) = mpsc::channel::<Request>();
+        let flusher = {
+            let journal = journal.clone();
+            std::thread::spawn(move || run(&journal, file, inbox, 100))
+        };
+        // One round per write: each waits for its answer.
+        let write = |key: &[u8], value_len: usize| {
+            let mut record = Record::default();
+            record.insert("t", key, &vec![b'v'; value_len]);
+            journal.apply(record).unwrap();
+            let (reply, answer) = oneshot::channel();
+            requests.send(Request { reply, full: false }).unwrap();
+            answer.blocking_recv().unwrap()
+        };
+        assert_eq!(write(b"1", 200), Ok(()));
+        let first = std::fs::read(&path).unwrap();
+        assert_eq!(first_seq(&path), 1);
+        assert_eq!(write(b"2", 10), Ok(()));
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            first,
+            "checkpointed, not written"
+        );
+        assert_eq!(write(b"3", 10), Ok(()));
+        assert_eq!(first_seq(&path), 3);
+        drop(requests);
+        assert_eq!(flusher.join().unwrap(), 3);
         let _ = std::fs::remove_file(path);
     }
 }

@@ -7,7 +7,7 @@
 //! | --- | --- | --- |
 //! | `chats` | `H` chat | [`ChatRecord`](super::ChatRecord) |
 //! | `chats` | `M` chat message | [`Message`](super::Message) |
-//! | `chats` | `S` chat user | [`MemberState`](super::MemberState) |
+//! | `chats` | `S` chat | every member's [`MemberState`](super::MemberState), by user |
 //! | `chats` | `F` path chat | empty: a message of the chat names the upload |
 //! | `user_chats` | user chat | empty |
 //! | `pairs` | user user (sorted) | chat id |
@@ -16,10 +16,12 @@
 //! | `counters` | name | u64 |
 //! | `uploads` | path | [`Upload`](super::Upload) |
 //! | `chats`, `user_chats`, `counters` | `0xff 0xff journal-seq` | the last journal record applied (see `journal`) |
+//! | `chats`, `user_chats`, `counters` | `0xff 0xff journal-undo` | the last journal record begun, and what its keys held before (see `journal`) |
 //!
 //! Everything about one chat is in the one `chats` tree, so an append (the
-//! message, the header's last message, the members' unread counts) is a
-//! single atomic batch.
+//! message, the header's last message, the members' unread counts) is
+//! one journal record in one tree; the members' states are one record, so
+//! that a group's message writes three keys, not one per member.
 
 const HEADER: u8 = b'H';
 const MESSAGE: u8 = b'M';
@@ -54,13 +56,7 @@ pub fn messages(chat: u64) -> Vec<u8> {
     tagged(MESSAGE, chat)
 }
 
-pub fn state(chat: u64, user: &str) -> Vec<u8> {
-    let mut key = tagged(STATE, chat);
-    push_str(&mut key, user);
-    key
-}
-
-/// The prefix of every member state of `chat`.
+/// The states of every member of `chat`, in one record.
 pub fn states(chat: u64) -> Vec<u8> {
     tagged(STATE, chat)
 }

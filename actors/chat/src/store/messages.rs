@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::model::{ChatRecord, MemberState, Message};
-use super::{CHATS, COUNTERS, Record, Result, Store, corrupt, decode, encode, get, keys};
+use super::{CHATS, COUNTERS, Record, Result, Store, decode, encode, get, keys};
 
 /// The sequence message ids are taken from.
 const MESSAGE_COUNTER: &str = "message";
@@ -48,8 +48,14 @@ impl Store {
             let key = keys::message(message.chat_id, message.id);
             record.insert(CHATS, &key, &encode(message)?);
         }
-        for (user, state) in change.states {
-            record.insert(CHATS, &keys::state(change.chat, user), &encode(&state)?);
+        if !change.states.is_empty() {
+            // One record for every member of the chat: a group's message
+            // rewrites one key, not one per member.
+            let mut states = self.member_states(change.chat)?;
+            for (user, state) in change.states {
+                states.insert(user.to_owned(), state);
+            }
+            record.insert(CHATS, &keys::states(change.chat), &encode(&states)?);
         }
         for path in change.files {
             record.insert(CHATS, &keys::file_ref(path, change.chat), &[]);
@@ -124,24 +130,12 @@ impl Store {
     }
 
     pub fn member_state(&self, chat: u64, user: &str) -> Result<MemberState> {
-        Ok(get(&self.0.chats, &keys::state(chat, user))?.unwrap_or_default())
+        Ok(self.member_states(chat)?.remove(user).unwrap_or_default())
     }
 
     /// The states of every member that has one.
     pub fn member_states(&self, chat: u64) -> Result<HashMap<String, MemberState>> {
-        let prefix = keys::states(chat);
-        self.0
-            .chats
-            .scan_prefix(&prefix)
-            .map(|entry| {
-                let (key, value) = entry?;
-                let user = key
-                    .get(prefix.len() + 2..)
-                    .and_then(|b| std::str::from_utf8(b).ok())
-                    .ok_or_else(|| corrupt(&key, "member state key"))?;
-                Ok((user.to_owned(), decode(&key, &value)?))
-            })
-            .collect()
+        Ok(get(&self.0.chats, &keys::states(chat))?.unwrap_or_default())
     }
 
     /// Counts what `user` has not read by scanning: the messages of others
