@@ -61,6 +61,26 @@ pub fn states(chat: u64) -> Vec<u8> {
     tagged(STATE, chat)
 }
 
+/// The prefix of every members' state record (and of the old per-member
+/// keys, see `migrate`).
+pub const STATES_PREFIX: [u8; 1] = [STATE];
+
+/// The chat and user of an old per-member state key (`S` chat user), as
+/// written before the states became one record per chat; `None` for any
+/// other key.
+pub fn old_state(key: &[u8]) -> Option<(u64, String)> {
+    let rest = key.strip_prefix(&STATES_PREFIX)?;
+    let (chat, rest) = rest.split_first_chunk::<8>()?;
+    let (len, user) = rest.split_first_chunk::<2>()?;
+    if user.len() != usize::from(u16::from_be_bytes(*len)) {
+        return None;
+    }
+    Some((
+        u64::from_be_bytes(*chat),
+        String::from_utf8(user.to_vec()).ok()?,
+    ))
+}
+
 /// The prefix of every chat that references the upload `path`.
 pub fn file_refs(path: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(3 + path.len() + 8);

@@ -19,6 +19,7 @@ mod friends;
 mod journal;
 pub mod keys;
 mod messages;
+mod migrate;
 pub mod model;
 mod uploads;
 mod users;
@@ -124,8 +125,17 @@ impl Store {
     /// database's one `flusher`.
     pub fn from_db(db: sled::Db, flusher: Flusher) -> Result<Store> {
         let tree = |name: &str| db.open_tree(name);
+        let chats = tree(CHATS)?;
+        let folded = migrate::member_states(&chats)?;
+        if folded > 0 {
+            db.flush()?;
+            tracing::info!(
+                folded,
+                "chat store: per-member read states folded into one record per chat"
+            );
+        }
         Ok(Store(Arc::new(Inner {
-            chats: tree(CHATS)?,
+            chats,
             user_chats: tree(USER_CHATS)?,
             pairs: tree("pairs")?,
             users: tree("users")?,
