@@ -30,7 +30,7 @@ impl Input {
 
     /// The first of `names` present (exact name first, then any case),
     /// `null` counting as absent.
-    fn field(&self, names: &[&str]) -> Option<(&str, &Value)> {
+    pub(crate) fn field(&self, names: &[&str]) -> Option<(&str, &Value)> {
         let exact = names
             .iter()
             .find_map(|n| self.0.get_key_value(*n))

@@ -1,0 +1,528 @@
+//! A client event's payload read into a typed request
+//! (`#[derive(Deserialize)]`) under the seed's lenient rules, so a
+//! handler gets fields, not a JSON object to walk:
+//!
+//! - field names in any case (`ChatHeaderId`, `SkipCount`), the exact
+//!   spelling winning, `null` counting as absent ([`Input::field`]);
+//! - ids as numbers or numeric strings, a blank id as absent ([`id`]);
+//! - a refusal that names the key as the client sent it (`invalid
+//!   ChatHeaderId`) or, for a missing one, the name the contract expects
+//!   (`chatHeaderId is required`).
+//!
+//! How: the request struct's fields are asked for one by one, in the
+//! order it declares them, each present or absent, so its helpers
+//! (`#[serde(deserialize_with = "...")]`) see absence too and refuse in
+//! declaration order, as the hand-written checks did. A helper's
+//! visitor says in `expecting` what the refusal reads, with [`KEY`] and
+//! [`NAME`] standing for the two spellings of the field.
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Unexpected, Visitor};
+use serde_json::Value;
+
+use crate::error::Refusal;
+use crate::input::Input;
+
+/// In a refusal's text: the key as the client spelled it.
+const KEY: &str = "{key}";
+/// In a refusal's text: the field's name in the contract.
+const NAME: &str = "{name}";
+
+/// Why a field does not fit, in the client's words once named.
+#[derive(Debug)]
+pub struct Problem(String);
+
+impl Problem {
+    fn named(self, key: &str, name: &str) -> Problem {
+        Problem(self.0.replace(KEY, key).replace(NAME, name))
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Problem {}
+
+impl de::Error for Problem {
+    fn custom<T: fmt::Display>(msg: T) -> Problem {
+        Problem(msg.to_string())
+    }
+
+    /// The visitor's `expecting` is the refusal: the client learns what
+    /// the field should be, not serde's account of what it got.
+    fn invalid_type(_: Unexpected<'_>, expected: &dyn de::Expected) -> Problem {
+        Problem(expected.to_string())
+    }
+
+    fn invalid_value(_: Unexpected<'_>, expected: &dyn de::Expected) -> Problem {
+        Problem(expected.to_string())
+    }
+}
+
+impl From<Problem> for Refusal {
+    fn from(problem: Problem) -> Refusal {
+        Refusal::Invalid(problem.0)
+    }
+}
+
+/// Reads `input` into the request `T`.
+pub fn read<'de, T: Deserialize<'de>>(input: &'de Input) -> Result<T, Refusal> {
+    Ok(T::deserialize(Request(input))?)
+}
+
+/// The payload, as a struct of the fields `T` names.
+struct Request<'de>(&'de Input);
+
+impl<'de> Deserializer<'de> for Request<'de> {
+    type Error = Problem;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Problem> {
+        Err(Problem("a request is read as a struct".into()))
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Problem> {
+        visitor.visit_map(Fields {
+            input: self.0,
+            fields: fields.iter(),
+            next: None,
+        })
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map enum identifier ignored_any
+    }
+}
+
+/// Every field the struct declares, in its order, present or absent.
+struct Fields<'de> {
+    input: &'de Input,
+    fields: std::slice::Iter<'static, &'static str>,
+    next: Option<Field<'de>>,
+}
+
+/// One field: its contract name, and the key and value the client sent.
+#[derive(Clone, Copy)]
+struct Field<'de> {
+    name: &'static str,
+    sent: Option<(&'de str, &'de Value)>,
+}
+
+impl<'de> MapAccess<'de> for Fields<'de> {
+    type Error = Problem;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Problem> {
+        let Some(name) = self.fields.next() else {
+            return Ok(None);
+        };
+        self.next = Some(Field {
+            name,
+            sent: self.input.field(&[name]),
+        });
+        seed.deserialize(de::value::BorrowedStrDeserializer::new(name))
+            .map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Problem> {
+        let field = self
+            .next
+            .take()
+            .ok_or_else(|| Problem("a value before its key".into()))?;
+        // A helper's own refusal (a required field missing) is named
+        // here; what the field's reading refused was named already.
+        let key = field.sent.map_or(field.name, |(key, _)| key);
+        seed.deserialize(field)
+            .map_err(|p| p.named(key, field.name))
+    }
+}
+
+impl<'de> Deserializer<'de> for Field<'de> {
+    type Error = Problem;
+
+    /// Absent reads as `none`; present, as its JSON kind. A refusal is
+    /// named here, so a helper that keeps one for later keeps its words.
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Problem> {
+        let Some((key, value)) = self.sent else {
+            return visitor
+                .visit_none()
+                .map_err(|p: Problem| p.named(self.name, self.name));
+        };
+        visit(value, self.name, visitor).map_err(|p| p.named(key, self.name))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+fn visit<'de, V: Visitor<'de>>(
+    value: &'de Value,
+    name: &'static str,
+    visitor: V,
+) -> Result<V::Value, Problem> {
+    match value {
+        Value::Null => visitor.visit_none(),
+        Value::Bool(b) => visitor.visit_bool(*b),
+        Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+            (Some(u), _, _) => visitor.visit_u64(u),
+            (None, Some(i), _) => visitor.visit_i64(i),
+            (None, None, Some(f)) => visitor.visit_f64(f),
+            (None, None, None) => Err(de::Error::invalid_type(
+                Unexpected::Other("number"),
+                &visitor,
+            )),
+        },
+        Value::String(s) => visitor.visit_borrowed_str(s),
+        Value::Array(items) => visitor.visit_seq(Items {
+            items: items.iter(),
+            name,
+        }),
+        Value::Object(_) => Err(de::Error::invalid_type(Unexpected::Map, &visitor)),
+    }
+}
+
+/// The items of an array field, each read as the field itself is.
+struct Items<'de> {
+    items: std::slice::Iter<'de, Value>,
+    name: &'static str,
+}
+
+impl<'de> SeqAccess<'de> for Items<'de> {
+    type Error = Problem;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, Problem> {
+        self.items
+            .next()
+            .map(|value| {
+                seed.deserialize(Item {
+                    value,
+                    name: self.name,
+                })
+            })
+            .transpose()
+    }
+}
+
+struct Item<'de> {
+    value: &'de Value,
+    name: &'static str,
+}
+
+impl<'de> Deserializer<'de> for Item<'de> {
+    type Error = Problem;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Problem> {
+        visit(self.value, self.name, visitor)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+/// A positive id from a number or a numeric string; blank is absent.
+/// Holds its refusal: a field's names the key as sent, a listed id's
+/// the list's contract name (`invalid ids`).
+struct IdVisitor(&'static str);
+
+impl<'de> Visitor<'de> for IdVisitor {
+    type Value = Option<u64>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Option<u64>, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Option<u64>, E> {
+        match n {
+            0 => Err(E::invalid_value(Unexpected::Unsigned(0), &self)),
+            n => Ok(Some(n)),
+        }
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Option<u64>, E> {
+        match s.trim() {
+            "" => Ok(None),
+            digits => match digits.parse() {
+                Ok(n) => self.visit_u64(n),
+                Err(_) => Err(E::invalid_value(Unexpected::Str(s), &self)),
+            },
+        }
+    }
+}
+
+/// `Option<u64>`: an id, absent when missing or blank.
+pub fn id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    d.deserialize_any(IdVisitor("invalid {key}"))
+}
+
+/// `u64`: an id the event cannot go without.
+pub fn required_id<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    id(d)?.ok_or_else(|| de::Error::custom(format!("{NAME} is required")))
+}
+
+/// `Result<Option<u64>, String>`: an id whose refusal waits until the
+/// handler knows it needs it (`id` when `ids` did not win).
+pub fn id_if_needed<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Result<Option<u64>, String>, D::Error> {
+    Ok(id(d).map_err(|e| e.to_string()))
+}
+
+/// A count (skip, page size): a non-negative integer, as a number or a
+/// numeric string; blank is refused, as the seed did.
+struct CountVisitor;
+
+impl<'de> Visitor<'de> for CountVisitor {
+    type Value = Option<u64>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid {KEY}")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Option<u64>, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Option<u64>, E> {
+        Ok(Some(n))
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Option<u64>, E> {
+        s.trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| E::invalid_value(Unexpected::Str(s), &self))
+    }
+}
+
+/// `Option<u64>`: a count.
+pub fn count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    d.deserialize_any(CountVisitor)
+}
+
+/// Any string, blank included (the handler judges blank text).
+struct TextVisitor;
+
+impl<'de> Visitor<'de> for TextVisitor {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{KEY} must be a string")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Option<String>, E> {
+        Ok(Some(s.to_owned()))
+    }
+}
+
+/// `Option<String>`: text.
+pub fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    d.deserialize_any(TextVisitor)
+}
+
+/// An array of ids (`ids`).
+struct IdsVisitor;
+
+impl<'de> Visitor<'de> for IdsVisitor {
+    type Value = Option<Vec<u64>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{KEY} must be an array")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Option<Vec<u64>>, E> {
+        Ok(None)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Option<Vec<u64>>, A::Error> {
+        let mut ids = Vec::with_capacity(items.size_hint().unwrap_or(0));
+        while let Some(id) = items.next_element_seed(ListedId)? {
+            ids.push(id);
+        }
+        Ok(Some(ids))
+    }
+}
+
+/// One id of a list: blank is no id there, so it is refused, by the
+/// list's contract name.
+struct ListedId;
+
+impl<'de> DeserializeSeed<'de> for ListedId {
+    type Value = u64;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<u64, D::Error> {
+        const REFUSAL: &str = "invalid {name}";
+        d.deserialize_any(IdVisitor(REFUSAL))?
+            .ok_or_else(|| de::Error::custom(REFUSAL))
+    }
+}
+
+/// `Option<Vec<u64>>`: an array of ids.
+pub fn ids<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u64>>, D::Error> {
+    d.deserialize_any(IdsVisitor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[derive(Deserialize, Debug)]
+    #[serde(rename_all = "camelCase")]
+    struct Probe {
+        #[serde(deserialize_with = "required_id")]
+        chat_header_id: u64,
+        #[serde(deserialize_with = "id")]
+        last_message_id: Option<u64>,
+        #[serde(deserialize_with = "count")]
+        skip_count: Option<u64>,
+        #[serde(deserialize_with = "text")]
+        message: Option<String>,
+        #[serde(deserialize_with = "ids")]
+        ids: Option<Vec<u64>>,
+        #[serde(deserialize_with = "id_if_needed")]
+        id: Result<Option<u64>, String>,
+    }
+
+    fn probe(value: serde_json::Value) -> Result<Probe, String> {
+        let input = Input::from_value(value);
+        read::<Probe>(&input).map_err(|refusal| refusal.to_string())
+    }
+
+    #[test]
+    fn names_match_in_any_case_the_exact_one_first() {
+        let p = probe(json!({"ChatHeaderId": "12", "LASTMESSAGEID": 7, "skipcount": "3"})).unwrap();
+        assert_eq!(
+            (p.chat_header_id, p.last_message_id, p.skip_count),
+            (12, Some(7), Some(3))
+        );
+        let p = probe(json!({"ChatHeaderId": 1, "chatHeaderId": 2})).unwrap();
+        assert_eq!(p.chat_header_id, 2);
+        let p = probe(json!({"chatHeaderId": null, "CHATHEADERID": 4})).unwrap();
+        assert_eq!(p.chat_header_id, 4, "null counts as absent");
+    }
+
+    #[test]
+    fn ids_are_positive_numbers_or_numeric_strings() {
+        let p = probe(json!({"chatHeaderId": " 9 ", "lastMessageId": ""})).unwrap();
+        assert_eq!(
+            (p.chat_header_id, p.last_message_id),
+            (9, None),
+            "blank is absent"
+        );
+        for bad in [
+            json!("x"),
+            json!(-1),
+            json!(0),
+            json!(1.5),
+            json!(true),
+            json!({}),
+            json!([1]),
+        ] {
+            let err = probe(json!({"chatHeaderId": 1, "LastMessageId": bad})).unwrap_err();
+            assert_eq!(err, "invalid LastMessageId", "the key as sent");
+        }
+    }
+
+    #[test]
+    fn a_missing_or_blank_required_id_is_named_as_the_contract_spells_it() {
+        assert_eq!(probe(json!({})).unwrap_err(), "chatHeaderId is required");
+        assert_eq!(
+            probe(json!({"CHATHEADERID": "  "})).unwrap_err(),
+            "chatHeaderId is required"
+        );
+        assert_eq!(
+            probe(json!({"ChatHeaderId": "a"})).unwrap_err(),
+            "invalid ChatHeaderId"
+        );
+    }
+
+    #[test]
+    fn fields_are_refused_in_declaration_order() {
+        let err = probe(json!({"skipCount": "x", "lastMessageId": "y"})).unwrap_err();
+        assert_eq!(err, "chatHeaderId is required");
+        let err =
+            probe(json!({"chatHeaderId": 1, "skipCount": "x", "lastMessageId": "y"})).unwrap_err();
+        assert_eq!(err, "invalid lastMessageId");
+    }
+
+    #[test]
+    fn counts_texts_and_arrays_say_what_they_must_be() {
+        let err = probe(json!({"chatHeaderId": 1, "SkipCount": ""})).unwrap_err();
+        assert_eq!(err, "invalid SkipCount", "a blank count is refused");
+        assert_eq!(
+            probe(json!({"chatHeaderId": 1, "skipCount": 0}))
+                .unwrap()
+                .skip_count,
+            Some(0)
+        );
+        let err = probe(json!({"chatHeaderId": 1, "Message": 5})).unwrap_err();
+        assert_eq!(err, "Message must be a string");
+        assert_eq!(
+            probe(json!({"chatHeaderId": 1, "message": " "}))
+                .unwrap()
+                .message
+                .as_deref(),
+            Some(" ")
+        );
+        let err = probe(json!({"chatHeaderId": 1, "IDS": "1"})).unwrap_err();
+        assert_eq!(err, "IDS must be an array");
+        let err = probe(json!({"chatHeaderId": 1, "IDS": [1, ""]})).unwrap_err();
+        assert_eq!(
+            err, "invalid ids",
+            "a listed id is refused by the list's name"
+        );
+        assert_eq!(
+            probe(json!({"chatHeaderId": 1, "ids": ["2", 3]}))
+                .unwrap()
+                .ids,
+            Some(vec![2, 3])
+        );
+    }
+
+    #[test]
+    fn a_deferred_id_keeps_its_refusal_for_the_handler() {
+        let p = probe(json!({"chatHeaderId": 1, "ids": [2], "Id": "x"})).unwrap();
+        assert_eq!(p.id, Err("invalid Id".to_owned()));
+        assert_eq!(
+            probe(json!({"chatHeaderId": 1, "id": 5})).unwrap().id,
+            Ok(Some(5))
+        );
+    }
+
+    #[test]
+    fn a_request_is_a_struct() {
+        let input = Input::from_value(json!({"chatHeaderId": 1}));
+        let err = read::<u64>(&input).unwrap_err();
+        assert_eq!(err.to_string(), "a request is read as a struct");
+    }
+}
