@@ -82,14 +82,6 @@ impl Input {
         }
     }
 
-    pub fn flag(&self, names: &[&str]) -> Result<Option<bool>, Refusal> {
-        match self.field(names) {
-            None => Ok(None),
-            Some((_, Value::Bool(b))) => Ok(Some(*b)),
-            Some((name, _)) => Err(Refusal::invalid(format!("{name} must be a boolean"))),
-        }
-    }
-
     /// A user id: a non-empty string (or a number, as its digits).
     pub fn user(&self, names: &[&str]) -> Result<Option<String>, Refusal> {
         let Some((name, value)) = self.field(names) else {

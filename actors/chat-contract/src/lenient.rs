@@ -391,6 +391,77 @@ pub fn ids<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u64>>, D::Error
     d.deserialize_any(IdsVisitor)
 }
 
+/// A user id: a non-blank string (trimmed) or a number (its digits);
+/// blank is absent.
+struct UserVisitor;
+
+impl<'de> Visitor<'de> for UserVisitor {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid {KEY}")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Option<String>, E> {
+        Ok(Some(n.to_string()))
+    }
+
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Option<String>, E> {
+        Ok(Some(n.to_string()))
+    }
+
+    fn visit_f64<E: de::Error>(self, n: f64) -> Result<Option<String>, E> {
+        Ok(Some(n.to_string()))
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Option<String>, E> {
+        Ok(Some(s.trim().to_owned()).filter(|s| !s.is_empty()))
+    }
+}
+
+/// `String`: a user the event cannot go without.
+pub fn required_user<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    d.deserialize_any(UserVisitor)?
+        .ok_or_else(|| de::Error::custom(format!("{NAME} is required")))
+}
+
+/// `Result<Option<String>, String>`: a user whose refusal waits until
+/// the handler knows it needs it (`otherUserId` when no chat is named).
+pub fn user_if_needed<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Result<Option<String>, String>, D::Error> {
+    Ok(d.deserialize_any(UserVisitor).map_err(|e| e.to_string()))
+}
+
+/// A boolean, as JSON's `true` or `false`.
+struct FlagVisitor;
+
+impl<'de> Visitor<'de> for FlagVisitor {
+    type Value = Option<bool>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{KEY} must be a boolean")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Option<bool>, E> {
+        Ok(None)
+    }
+
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Option<bool>, E> {
+        Ok(Some(b))
+    }
+}
+
+/// `bool`: a flag the event cannot go without.
+pub fn required_flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    d.deserialize_any(FlagVisitor)?
+        .ok_or_else(|| de::Error::custom(format!("{NAME} is required")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -517,6 +588,41 @@ mod tests {
             probe(json!({"chatHeaderId": 1, "id": 5})).unwrap().id,
             Ok(Some(5))
         );
+    }
+
+    #[derive(Deserialize, Debug)]
+    #[serde(rename_all = "camelCase")]
+    struct People {
+        #[serde(deserialize_with = "required_user")]
+        other_user_id: String,
+        #[serde(deserialize_with = "required_flag")]
+        is_typing: bool,
+        #[serde(deserialize_with = "user_if_needed")]
+        participant_id: Result<Option<String>, String>,
+    }
+
+    fn people(value: serde_json::Value) -> Result<People, String> {
+        let input = Input::from_value(value);
+        read::<People>(&input).map_err(|refusal| refusal.to_string())
+    }
+
+    #[test]
+    fn users_are_trimmed_strings_or_numbers_and_flags_booleans() {
+        let p =
+            people(json!({"OtherUserId": " u1 ", "isTyping": false, "participantId": 7})).unwrap();
+        assert_eq!((p.other_user_id.as_str(), p.is_typing), ("u1", false));
+        assert_eq!(p.participant_id, Ok(Some("7".to_owned())));
+        let err = people(json!({"otherUserId": " ", "isTyping": true})).unwrap_err();
+        assert_eq!(err, "otherUserId is required", "a blank user is absent");
+        let err = people(json!({"OtherUserId": ["u1"], "isTyping": true})).unwrap_err();
+        assert_eq!(err, "invalid OtherUserId");
+        let err = people(json!({"otherUserId": "u1"})).unwrap_err();
+        assert_eq!(err, "isTyping is required");
+        let err = people(json!({"otherUserId": "u1", "IsTyping": "yes"})).unwrap_err();
+        assert_eq!(err, "IsTyping must be a boolean");
+        let p =
+            people(json!({"otherUserId": "u1", "isTyping": true, "ParticipantId": {}})).unwrap();
+        assert_eq!(p.participant_id, Err("invalid ParticipantId".to_owned()));
     }
 
     #[test]
