@@ -2,6 +2,8 @@
 //! send it: ids as numbers or numeric strings (`chatHeaderId: '123'`),
 //! field names in either case (`LastMessageId`, `SkipCount`), a missing
 //! argument as an empty object. What does not fit is refused by name.
+//! Handlers read it as a typed request through [`crate::lenient`]; the
+//! lookups left here serve `findAllChatHeaders` and the forged-user check.
 
 use serde_json::{Map, Value};
 
@@ -44,23 +46,6 @@ impl Input {
             .map(|(k, v)| (k.as_str(), v))
     }
 
-    /// A positive id, as a number or a numeric string.
-    pub fn id(&self, names: &[&str]) -> Result<Option<u64>, Refusal> {
-        let Some((name, value)) = self.field(names) else {
-            return Ok(None);
-        };
-        match parse_id(value) {
-            Some(id) => Ok(Some(id)),
-            None if value.as_str().is_some_and(|s| s.trim().is_empty()) => Ok(None),
-            None => Err(Refusal::invalid(format!("invalid {name}"))),
-        }
-    }
-
-    pub fn required_id(&self, names: &[&str]) -> Result<u64, Refusal> {
-        self.id(names)?
-            .ok_or_else(|| Refusal::invalid(format!("{} is required", names[0])))
-    }
-
     /// A count (skip, page size): a non-negative integer.
     pub fn count(&self, names: &[&str]) -> Result<Option<u64>, Refusal> {
         let Some((name, value)) = self.field(names) else {
@@ -72,14 +57,6 @@ impl Input {
             _ => None,
         }
         .ok_or_else(|| Refusal::invalid(format!("invalid {name}")))
-    }
-
-    pub fn text(&self, names: &[&str]) -> Result<Option<String>, Refusal> {
-        match self.field(names) {
-            None => Ok(None),
-            Some((_, Value::String(s))) => Ok(Some(s.clone())),
-            Some((name, _)) => Err(Refusal::invalid(format!("{name} must be a string"))),
-        }
     }
 
     /// A user id: a non-empty string (or a number, as its digits).
@@ -128,27 +105,6 @@ pub fn parse_id(value: &Value) -> Option<u64> {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn ids_come_as_numbers_or_strings_in_any_case() {
-        let input = Input::from_value(json!({"ChatHeaderId": "12", "lastMessageId": 7}));
-        assert_eq!(input.id(&["chatHeaderId"]).unwrap(), Some(12));
-        assert_eq!(
-            input.id(&["lastMessageId", "LastMessageId"]).unwrap(),
-            Some(7)
-        );
-        assert_eq!(input.id(&["missing"]).unwrap(), None);
-        for bad in [
-            json!({"id": "x"}),
-            json!({"id": -1}),
-            json!({"id": 0}),
-            json!({"id": 1.5}),
-        ] {
-            let err = Input::from_value(bad).id(&["id"]).unwrap_err();
-            assert_eq!(err.to_string(), "invalid id");
-        }
-        assert!(Input::from_value(json!({})).required_id(&["id"]).is_err());
-    }
 
     #[test]
     fn a_claimed_user_must_be_the_connection() {

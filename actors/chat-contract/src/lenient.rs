@@ -7,7 +7,10 @@
 //! - ids as numbers or numeric strings, a blank id as absent ([`id`]);
 //! - a refusal that names the key as the client sent it (`invalid
 //!   ChatHeaderId`) or, for a missing one, the name the contract expects
-//!   (`chatHeaderId is required`).
+//!   (`chatHeaderId is required`);
+//! - alternative names for one field, as `#[serde(rename =
+//!   "userIds|participantIds|memberIds")]`: the first present wins (an
+//!   exact spelling before any case), the first is the contract's name.
 //!
 //! How: the request struct's fields are asked for one by one, in the
 //! order it declares them, each present or absent, so its helpers
@@ -129,9 +132,10 @@ impl<'de> MapAccess<'de> for Fields<'de> {
         let Some(name) = self.fields.next() else {
             return Ok(None);
         };
+        let names: Vec<&str> = name.split('|').collect();
         self.next = Some(Field {
-            name,
-            sent: self.input.field(&[name]),
+            name: names[0],
+            sent: self.input.field(&names),
         });
         seed.deserialize(de::value::BorrowedStrDeserializer::new(name))
             .map(Some)
@@ -392,14 +396,14 @@ pub fn ids<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u64>>, D::Error
 }
 
 /// A user id: a non-blank string (trimmed) or a number (its digits);
-/// blank is absent.
-struct UserVisitor;
+/// blank is absent. Holds its refusal, as [`IdVisitor`] does.
+struct UserVisitor(&'static str);
 
 impl<'de> Visitor<'de> for UserVisitor {
     type Value = Option<String>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid {KEY}")
+        f.write_str(self.0)
     }
 
     fn visit_none<E: de::Error>(self) -> Result<Option<String>, E> {
@@ -425,7 +429,7 @@ impl<'de> Visitor<'de> for UserVisitor {
 
 /// `String`: a user the event cannot go without.
 pub fn required_user<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    d.deserialize_any(UserVisitor)?
+    d.deserialize_any(UserVisitor("invalid {key}"))?
         .ok_or_else(|| de::Error::custom(format!("{NAME} is required")))
 }
 
@@ -434,7 +438,50 @@ pub fn required_user<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error
 pub fn user_if_needed<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Result<Option<String>, String>, D::Error> {
-    Ok(d.deserialize_any(UserVisitor).map_err(|e| e.to_string()))
+    Ok(d.deserialize_any(UserVisitor("invalid {key}"))
+        .map_err(|e| e.to_string()))
+}
+
+/// An array of users (`userIds`).
+struct UsersVisitor;
+
+impl<'de> Visitor<'de> for UsersVisitor {
+    type Value = Option<Vec<String>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{KEY} must be an array")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Option<Vec<String>>, E> {
+        Ok(None)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Option<Vec<String>>, A::Error> {
+        let mut users = Vec::with_capacity(items.size_hint().unwrap_or(0));
+        while let Some(user) = items.next_element_seed(ListedUser)? {
+            users.push(user);
+        }
+        Ok(Some(users))
+    }
+}
+
+/// One user of a list: blank is refused, by the list's contract name.
+struct ListedUser;
+
+impl<'de> DeserializeSeed<'de> for ListedUser {
+    type Value = String;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        const REFUSAL: &str = "invalid {name}";
+        d.deserialize_any(UserVisitor(REFUSAL))?
+            .ok_or_else(|| de::Error::custom(REFUSAL))
+    }
+}
+
+/// `Vec<String>`: users the event cannot go without.
+pub fn required_users<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    d.deserialize_any(UsersVisitor)?
+        .ok_or_else(|| de::Error::custom(format!("{NAME} is required")))
 }
 
 /// A boolean, as JSON's `true` or `false`.
@@ -623,6 +670,46 @@ mod tests {
         let p =
             people(json!({"otherUserId": "u1", "isTyping": true, "ParticipantId": {}})).unwrap();
         assert_eq!(p.participant_id, Err("invalid ParticipantId".to_owned()));
+    }
+
+    #[derive(Deserialize, Debug)]
+    struct Group {
+        #[serde(rename = "userIds|participantIds", deserialize_with = "required_users")]
+        users: Vec<String>,
+    }
+
+    fn group(value: serde_json::Value) -> Result<Vec<String>, String> {
+        let input = Input::from_value(value);
+        read::<Group>(&input)
+            .map(|group| group.users)
+            .map_err(|refusal| refusal.to_string())
+    }
+
+    #[test]
+    fn alternative_names_read_one_field_named_by_the_first() {
+        assert_eq!(
+            group(json!({"participantIds": [" a ", 2]})).unwrap(),
+            ["a", "2"]
+        );
+        assert_eq!(
+            group(json!({"PARTICIPANTIDS": ["b"], "participantIds": null})).unwrap(),
+            ["b"]
+        );
+        let exact_first = json!({"UserIds": ["x"], "participantIds": ["y"]});
+        assert_eq!(group(exact_first).unwrap(), ["y"]);
+        assert_eq!(group(json!({})).unwrap_err(), "userIds is required");
+        assert_eq!(
+            group(json!({"ParticipantIds": "a"})).unwrap_err(),
+            "ParticipantIds must be an array"
+        );
+        assert_eq!(
+            group(json!({"participantIds": ["a", " "]})).unwrap_err(),
+            "invalid userIds"
+        );
+        assert_eq!(
+            group(json!({"participantIds": [true]})).unwrap_err(),
+            "invalid userIds"
+        );
     }
 
     #[test]
