@@ -3,7 +3,7 @@
 //! handler gets fields, not a JSON object to walk:
 //!
 //! - field names in any case (`ChatHeaderId`, `SkipCount`), the exact
-//!   spelling winning, `null` counting as absent ([`Input::field`]);
+//!   spelling winning, `null` counting as absent ([`crate::input::field`]), in nested objects too;
 //! - ids as numbers or numeric strings, a blank id as absent ([`id`]);
 //! - a refusal that names the key as the client sent it (`invalid
 //!   ChatHeaderId`) or, for a missing one, the name the contract expects
@@ -23,10 +23,10 @@ use std::fmt;
 
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Unexpected, Visitor};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::error::Refusal;
-use crate::input::Input;
+use crate::input::{self, Input};
 
 /// In a refusal's text: the key as the client spelled it.
 const KEY: &str = "{key}";
@@ -75,11 +75,11 @@ impl From<Problem> for Refusal {
 
 /// Reads `input` into the request `T`.
 pub fn read<'de, T: Deserialize<'de>>(input: &'de Input) -> Result<T, Refusal> {
-    Ok(T::deserialize(Request(input))?)
+    Ok(T::deserialize(Request(input.map()))?)
 }
 
 /// The payload, as a struct of the fields `T` names.
-struct Request<'de>(&'de Input);
+struct Request<'de>(&'de Map<String, Value>);
 
 impl<'de> Deserializer<'de> for Request<'de> {
     type Error = Problem;
@@ -95,7 +95,7 @@ impl<'de> Deserializer<'de> for Request<'de> {
         visitor: V,
     ) -> Result<V::Value, Problem> {
         visitor.visit_map(Fields {
-            input: self.0,
+            map: self.0,
             fields: fields.iter(),
             next: None,
         })
@@ -110,7 +110,7 @@ impl<'de> Deserializer<'de> for Request<'de> {
 
 /// Every field the struct declares, in its order, present or absent.
 struct Fields<'de> {
-    input: &'de Input,
+    map: &'de Map<String, Value>,
     fields: std::slice::Iter<'static, &'static str>,
     next: Option<Field<'de>>,
 }
@@ -135,7 +135,7 @@ impl<'de> MapAccess<'de> for Fields<'de> {
         let names: Vec<&str> = name.split('|').collect();
         self.next = Some(Field {
             name: names[0],
-            sent: self.input.field(&names),
+            sent: input::field(self.map, &names),
         });
         seed.deserialize(de::value::BorrowedStrDeserializer::new(name))
             .map(Some)
@@ -238,10 +238,23 @@ impl<'de> Deserializer<'de> for Item<'de> {
         visit(self.value, self.name, visitor)
     }
 
+    /// An object in a list is a request of its own, read by the same rules.
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Problem> {
+        match self.value {
+            Value::Object(map) => Request(map).deserialize_struct(name, fields, visitor),
+            _ => self.deserialize_any(visitor),
+        }
+    }
+
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
         bytes byte_buf option unit unit_struct newtype_struct seq tuple
-        tuple_struct map struct enum identifier ignored_any
+        tuple_struct map enum identifier ignored_any
     }
 }
 
@@ -427,10 +440,14 @@ impl<'de> Visitor<'de> for UserVisitor {
     }
 }
 
+/// `Option<String>`: a user.
+pub fn user<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    d.deserialize_any(UserVisitor("invalid {key}"))
+}
+
 /// `String`: a user the event cannot go without.
 pub fn required_user<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    d.deserialize_any(UserVisitor("invalid {key}"))?
-        .ok_or_else(|| de::Error::custom(format!("{NAME} is required")))
+    user(d)?.ok_or_else(|| de::Error::custom(format!("{NAME} is required")))
 }
 
 /// `Result<Option<String>, String>`: a user whose refusal waits until
@@ -438,8 +455,7 @@ pub fn required_user<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error
 pub fn user_if_needed<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Result<Option<String>, String>, D::Error> {
-    Ok(d.deserialize_any(UserVisitor("invalid {key}"))
-        .map_err(|e| e.to_string()))
+    Ok(user(d).map_err(|e| e.to_string()))
 }
 
 /// An array of users (`userIds`).
@@ -507,6 +523,47 @@ impl<'de> Visitor<'de> for FlagVisitor {
 pub fn required_flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     d.deserialize_any(FlagVisitor)?
         .ok_or_else(|| de::Error::custom(format!("{NAME} is required")))
+}
+
+/// An array of requests of their own (`T`, objects), any that does not
+/// fit refused by the list's contract name.
+struct ListVisitor<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
+    type Value = Option<Vec<T>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{KEY} must be an array")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Option<Vec<T>>, E> {
+        Ok(None)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Option<Vec<T>>, A::Error> {
+        let mut list = Vec::with_capacity(items.size_hint().unwrap_or(0));
+        while let Some(item) = items.next_element_seed(Listed(std::marker::PhantomData))? {
+            list.push(item);
+        }
+        Ok(Some(list))
+    }
+}
+
+struct Listed<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for Listed<T> {
+    type Value = T;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+        T::deserialize(d).map_err(|_| de::Error::custom(format!("invalid {NAME}")))
+    }
+}
+
+/// `Option<Vec<T>>`: a list of objects.
+pub fn list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Vec<T>>, D::Error> {
+    d.deserialize_any(ListVisitor(std::marker::PhantomData))
 }
 
 #[cfg(test)]
@@ -709,6 +766,56 @@ mod tests {
         assert_eq!(
             group(json!({"participantIds": [true]})).unwrap_err(),
             "invalid userIds"
+        );
+    }
+
+    #[derive(Deserialize, Debug, PartialEq)]
+    #[serde(rename_all = "PascalCase")]
+    struct Room {
+        #[serde(deserialize_with = "required_id")]
+        chat_header_id: u64,
+        #[serde(deserialize_with = "count")]
+        last_message_id: Option<u64>,
+    }
+
+    #[derive(Deserialize, Debug)]
+    #[serde(rename_all = "PascalCase")]
+    struct Rooms {
+        #[serde(deserialize_with = "rooms")]
+        rooms: Option<Vec<Room>>,
+    }
+
+    fn rooms<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Room>>, D::Error> {
+        list(d)
+    }
+
+    #[test]
+    fn objects_in_a_list_are_read_by_the_same_rules_and_refused_by_the_list() {
+        let input = Input::from_value(
+            json!({"rooms": [{"chatHeaderId": "3"}, {"CHATHEADERID": 4, "lastMessageId": 9}]}),
+        );
+        let rooms = read::<Rooms>(&input).unwrap().rooms.unwrap();
+        let room = |chat_header_id, last_message_id| Room {
+            chat_header_id,
+            last_message_id,
+        };
+        assert_eq!(rooms, [room(3, None), room(4, Some(9))]);
+        for bad in [
+            json!([{"lastMessageId": 1}]),
+            json!([null]),
+            json!([5]),
+            json!([{"ChatHeaderId": 1, "LastMessageId": "x"}]),
+        ] {
+            let input = Input::from_value(json!({"ROOMS": bad}));
+            assert_eq!(
+                read::<Rooms>(&input).unwrap_err().to_string(),
+                "invalid Rooms"
+            );
+        }
+        let input = Input::from_value(json!({"ROOMS": {}}));
+        assert_eq!(
+            read::<Rooms>(&input).unwrap_err().to_string(),
+            "ROOMS must be an array"
         );
     }
 
