@@ -292,6 +292,11 @@ impl<'de> Visitor<'de> for IdVisitor {
     }
 }
 
+/// A field an event cannot go without is missing (or blank).
+fn required<E: de::Error>() -> E {
+    E::custom(format!("{NAME} is required"))
+}
+
 /// `Option<u64>`: an id, absent when missing or blank.
 pub fn id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     d.deserialize_any(IdVisitor("invalid {key}"))
@@ -299,7 +304,7 @@ pub fn id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
 
 /// `u64`: an id the event cannot go without.
 pub fn required_id<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    id(d)?.ok_or_else(|| de::Error::custom(format!("{NAME} is required")))
+    id(d)?.ok_or_else(required)
 }
 
 /// `Result<Option<u64>, String>`: an id whose refusal waits until the
@@ -366,31 +371,9 @@ pub fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error>
     d.deserialize_any(TextVisitor)
 }
 
-/// An array of ids (`ids`).
-struct IdsVisitor;
-
-impl<'de> Visitor<'de> for IdsVisitor {
-    type Value = Option<Vec<u64>>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{KEY} must be an array")
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Option<Vec<u64>>, E> {
-        Ok(None)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Option<Vec<u64>>, A::Error> {
-        let mut ids = Vec::with_capacity(items.size_hint().unwrap_or(0));
-        while let Some(id) = items.next_element_seed(ListedId)? {
-            ids.push(id);
-        }
-        Ok(Some(ids))
-    }
-}
-
 /// One id of a list: blank is no id there, so it is refused, by the
 /// list's contract name.
+#[derive(Clone, Copy)]
 struct ListedId;
 
 impl<'de> DeserializeSeed<'de> for ListedId {
@@ -405,7 +388,7 @@ impl<'de> DeserializeSeed<'de> for ListedId {
 
 /// `Option<Vec<u64>>`: an array of ids.
 pub fn ids<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u64>>, D::Error> {
-    d.deserialize_any(IdsVisitor)
+    d.deserialize_any(ListVisitor(ListedId))
 }
 
 /// A user id: a non-blank string (trimmed) or a number (its digits);
@@ -447,7 +430,7 @@ pub fn user<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error>
 
 /// `String`: a user the event cannot go without.
 pub fn required_user<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    user(d)?.ok_or_else(|| de::Error::custom(format!("{NAME} is required")))
+    user(d)?.ok_or_else(required)
 }
 
 /// `Result<Option<String>, String>`: a user whose refusal waits until
@@ -458,30 +441,8 @@ pub fn user_if_needed<'de, D: Deserializer<'de>>(
     Ok(user(d).map_err(|e| e.to_string()))
 }
 
-/// An array of users (`userIds`).
-struct UsersVisitor;
-
-impl<'de> Visitor<'de> for UsersVisitor {
-    type Value = Option<Vec<String>>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{KEY} must be an array")
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Option<Vec<String>>, E> {
-        Ok(None)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Option<Vec<String>>, A::Error> {
-        let mut users = Vec::with_capacity(items.size_hint().unwrap_or(0));
-        while let Some(user) = items.next_element_seed(ListedUser)? {
-            users.push(user);
-        }
-        Ok(Some(users))
-    }
-}
-
 /// One user of a list: blank is refused, by the list's contract name.
+#[derive(Clone, Copy)]
 struct ListedUser;
 
 impl<'de> DeserializeSeed<'de> for ListedUser {
@@ -496,8 +457,8 @@ impl<'de> DeserializeSeed<'de> for ListedUser {
 
 /// `Vec<String>`: users the event cannot go without.
 pub fn required_users<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    d.deserialize_any(UsersVisitor)?
-        .ok_or_else(|| de::Error::custom(format!("{NAME} is required")))
+    d.deserialize_any(ListVisitor(ListedUser))?
+        .ok_or_else(required)
 }
 
 /// A boolean, as JSON's `true` or `false`.
@@ -521,35 +482,44 @@ impl<'de> Visitor<'de> for FlagVisitor {
 
 /// `bool`: a flag the event cannot go without.
 pub fn required_flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    d.deserialize_any(FlagVisitor)?
-        .ok_or_else(|| de::Error::custom(format!("{NAME} is required")))
+    d.deserialize_any(FlagVisitor)?.ok_or_else(required)
 }
 
-/// An array of requests of their own (`T`, objects), any that does not
-/// fit refused by the list's contract name.
-struct ListVisitor<T>(std::marker::PhantomData<T>);
+/// An array, each item read by the seed `S` (an id, a user, a request
+/// of its own).
+struct ListVisitor<S>(S);
 
-impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
-    type Value = Option<Vec<T>>;
+impl<'de, S: DeserializeSeed<'de> + Copy> Visitor<'de> for ListVisitor<S> {
+    type Value = Option<Vec<S::Value>>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{KEY} must be an array")
     }
 
-    fn visit_none<E: de::Error>(self) -> Result<Option<Vec<T>>, E> {
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(None)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Option<Vec<T>>, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Self::Value, A::Error> {
         let mut list = Vec::with_capacity(items.size_hint().unwrap_or(0));
-        while let Some(item) = items.next_element_seed(Listed(std::marker::PhantomData))? {
+        while let Some(item) = items.next_element_seed(self.0)? {
             list.push(item);
         }
         Ok(Some(list))
     }
 }
 
+/// An object of a list, a request of its own; whatever does not fit is
+/// refused by the list's contract name.
 struct Listed<T>(std::marker::PhantomData<T>);
+
+impl<T> Clone for Listed<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Listed<T> {}
 
 impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for Listed<T> {
     type Value = T;
@@ -563,7 +533,7 @@ impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for Listed<T> {
 pub fn list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     d: D,
 ) -> Result<Option<Vec<T>>, D::Error> {
-    d.deserialize_any(ListVisitor(std::marker::PhantomData))
+    d.deserialize_any(ListVisitor(Listed(std::marker::PhantomData)))
 }
 
 #[cfg(test)]
