@@ -2,6 +2,7 @@
 //! send it: ids as numbers or numeric strings (`chatHeaderId: '123'`),
 //! field names in either case (`LastMessageId`, `SkipCount`), a missing
 //! argument as an empty object. What does not fit is refused by name.
+//! Handlers read it as a typed request through [`crate::lenient`].
 
 use serde_json::{Map, Value};
 
@@ -28,98 +29,28 @@ impl Input {
         }
     }
 
-    /// The first of `names` present (exact name first, then any case),
-    /// `null` counting as absent.
-    fn field(&self, names: &[&str]) -> Option<(&str, &Value)> {
-        let exact = names
-            .iter()
-            .find_map(|n| self.0.get_key_value(*n))
-            .filter(|(_, v)| !v.is_null());
-        exact
-            .or_else(|| {
-                self.0
-                    .iter()
-                    .find(|(k, v)| !v.is_null() && names.iter().any(|n| k.eq_ignore_ascii_case(n)))
-            })
-            .map(|(k, v)| (k.as_str(), v))
+    /// The payload's fields, for [`crate::lenient`] to read.
+    pub(crate) fn map(&self) -> &Map<String, Value> {
+        &self.0
     }
+}
 
-    /// A positive id, as a number or a numeric string.
-    pub fn id(&self, names: &[&str]) -> Result<Option<u64>, Refusal> {
-        let Some((name, value)) = self.field(names) else {
-            return Ok(None);
-        };
-        match parse_id(value) {
-            Some(id) => Ok(Some(id)),
-            None if value.as_str().is_some_and(|s| s.trim().is_empty()) => Ok(None),
-            None => Err(Refusal::invalid(format!("invalid {name}"))),
-        }
-    }
-
-    pub fn required_id(&self, names: &[&str]) -> Result<u64, Refusal> {
-        self.id(names)?
-            .ok_or_else(|| Refusal::invalid(format!("{} is required", names[0])))
-    }
-
-    /// A count (skip, page size): a non-negative integer.
-    pub fn count(&self, names: &[&str]) -> Result<Option<u64>, Refusal> {
-        let Some((name, value)) = self.field(names) else {
-            return Ok(None);
-        };
-        match value {
-            Value::Number(n) => n.as_u64().map(Some),
-            Value::String(s) => s.trim().parse().ok().map(Some),
-            _ => None,
-        }
-        .ok_or_else(|| Refusal::invalid(format!("invalid {name}")))
-    }
-
-    pub fn text(&self, names: &[&str]) -> Result<Option<String>, Refusal> {
-        match self.field(names) {
-            None => Ok(None),
-            Some((_, Value::String(s))) => Ok(Some(s.clone())),
-            Some((name, _)) => Err(Refusal::invalid(format!("{name} must be a string"))),
-        }
-    }
-
-    pub fn flag(&self, names: &[&str]) -> Result<Option<bool>, Refusal> {
-        match self.field(names) {
-            None => Ok(None),
-            Some((_, Value::Bool(b))) => Ok(Some(*b)),
-            Some((name, _)) => Err(Refusal::invalid(format!("{name} must be a boolean"))),
-        }
-    }
-
-    /// A user id: a non-empty string (or a number, as its digits).
-    pub fn user(&self, names: &[&str]) -> Result<Option<String>, Refusal> {
-        let Some((name, value)) = self.field(names) else {
-            return Ok(None);
-        };
-        match value {
-            Value::String(s) if s.trim().is_empty() => Ok(None),
-            Value::String(s) => Ok(Some(s.trim().to_owned())),
-            Value::Number(n) => Ok(Some(n.to_string())),
-            _ => Err(Refusal::invalid(format!("invalid {name}"))),
-        }
-    }
-
-    pub fn array(&self, names: &[&str]) -> Result<Option<&Vec<Value>>, Refusal> {
-        match self.field(names) {
-            None => Ok(None),
-            Some((_, Value::Array(items))) => Ok(Some(items)),
-            Some((name, _)) => Err(Refusal::invalid(format!("{name} must be an array"))),
-        }
-    }
-
-    /// Refuses a payload that names a user other than the connection's:
-    /// who acts is always the socket's user, never what a payload says.
-    pub fn check_claimed_user(&self, user: &str) -> Result<(), Refusal> {
-        match self.user(&["userId"]) {
-            Ok(Some(claimed)) if claimed != user => Err(Refusal::ForgedUser),
-            Ok(_) => Ok(()),
-            Err(_) => Err(Refusal::ForgedUser),
-        }
-    }
+/// The first of `names` present in `map` (exact name first, then any
+/// case), `null` counting as absent.
+pub(crate) fn field<'a>(
+    map: &'a Map<String, Value>,
+    names: &[&str],
+) -> Option<(&'a str, &'a Value)> {
+    let exact = names
+        .iter()
+        .find_map(|n| map.get_key_value(*n))
+        .filter(|(_, v)| !v.is_null());
+    exact
+        .or_else(|| {
+            map.iter()
+                .find(|(k, v)| !v.is_null() && names.iter().any(|n| k.eq_ignore_ascii_case(n)))
+        })
+        .map(|(k, v)| (k.as_str(), v))
 }
 
 /// A positive id from a number or a numeric string.
@@ -130,46 +61,4 @@ pub fn parse_id(value: &Value) -> Option<u64> {
         _ => None,
     }
     .filter(|id| *id > 0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn ids_come_as_numbers_or_strings_in_any_case() {
-        let input = Input::from_value(json!({"ChatHeaderId": "12", "lastMessageId": 7}));
-        assert_eq!(input.id(&["chatHeaderId"]).unwrap(), Some(12));
-        assert_eq!(
-            input.id(&["lastMessageId", "LastMessageId"]).unwrap(),
-            Some(7)
-        );
-        assert_eq!(input.id(&["missing"]).unwrap(), None);
-        for bad in [
-            json!({"id": "x"}),
-            json!({"id": -1}),
-            json!({"id": 0}),
-            json!({"id": 1.5}),
-        ] {
-            let err = Input::from_value(bad).id(&["id"]).unwrap_err();
-            assert_eq!(err.to_string(), "invalid id");
-        }
-        assert!(Input::from_value(json!({})).required_id(&["id"]).is_err());
-    }
-
-    #[test]
-    fn a_claimed_user_must_be_the_connection() {
-        let ok = Input::from_value(json!({"UserId": "u1"}));
-        assert!(ok.check_claimed_user("u1").is_ok());
-        let none = Input::from_value(json!({"userId": ""}));
-        assert!(none.check_claimed_user("u1").is_ok());
-        let forged = Input::from_value(json!({"userId": "u2"}));
-        assert!(matches!(
-            forged.check_claimed_user("u1"),
-            Err(Refusal::ForgedUser)
-        ));
-        let odd = Input::from_value(json!({"UserId": {"id": "u1"}}));
-        assert!(odd.check_claimed_user("u1").is_err());
-    }
 }

@@ -38,6 +38,7 @@ mod error;
 pub mod files;
 mod handlers;
 mod input;
+mod lenient;
 mod publish;
 pub mod push;
 pub mod rest;

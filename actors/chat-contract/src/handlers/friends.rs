@@ -3,16 +3,24 @@
 //! `unblockUser`, each `{otherUserId}`. Both users get `friendshipUpdated`.
 //! A change is acknowledged once it is durable, as messages are.
 
+use serde::Deserialize;
 use serde_json::json;
 
 use super::{Ctx, Reply};
 use crate::error::Refusal;
+use crate::lenient;
 use crate::wire;
 
+/// Every friendship event: the other user.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Friendship {
+    #[serde(deserialize_with = "lenient::required_user")]
+    other_user_id: String,
+}
+
 fn other(ctx: &Ctx) -> Result<String, Refusal> {
-    ctx.input
-        .user(&["otherUserId"])?
-        .ok_or_else(|| Refusal::invalid("otherUserId is required"))
+    Ok(lenient::read::<Friendship>(&ctx.input)?.other_user_id)
 }
 
 async fn durable(ctx: &Ctx) -> Result<(), Refusal> {

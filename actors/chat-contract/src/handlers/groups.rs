@@ -5,30 +5,53 @@
 //! `participantsAdded {chatHeaderId, userIds, by}` or `participantRemoved
 //! {chatHeaderId, userId, by}`.
 
-use serde_json::Value;
+use serde::Deserialize;
 
 use super::lists::{header_json, members_json};
 use super::{Ctx, Reply};
-use crate::error::Refusal;
+use crate::lenient;
 
-const CHAT: &[&str] = &["chatHeaderId"];
+/// `createGroup`: a named group of the caller and these users.
+#[derive(Deserialize)]
+struct CreateGroup {
+    #[serde(deserialize_with = "lenient::text")]
+    name: Option<String>,
+    #[serde(
+        rename = "userIds|participantIds|memberIds",
+        deserialize_with = "lenient::required_users"
+    )]
+    users: Vec<String>,
+}
 
-/// The user ids of `userIds` (or `participantIds`, `memberIds`).
-fn users(ctx: &Ctx) -> Result<Vec<String>, Refusal> {
-    let Some(items) = ctx
-        .input
-        .array(&["userIds", "participantIds", "memberIds"])?
-    else {
-        return Err(Refusal::invalid("userIds is required"));
-    };
-    items
-        .iter()
-        .map(|v| match v {
-            Value::String(s) if !s.trim().is_empty() => Ok(s.trim().to_owned()),
-            Value::Number(n) => Ok(n.to_string()),
-            _ => Err(Refusal::invalid("invalid userIds")),
-        })
-        .collect()
+/// `addParticipants`: users an admin adds to a group.
+#[derive(Deserialize)]
+struct AddParticipants {
+    #[serde(rename = "chatHeaderId", deserialize_with = "lenient::required_id")]
+    chat: u64,
+    #[serde(
+        rename = "userIds|participantIds|memberIds",
+        deserialize_with = "lenient::required_users"
+    )]
+    users: Vec<String>,
+}
+
+/// `removeParticipant`: a member an admin removes.
+#[derive(Deserialize)]
+struct RemoveParticipant {
+    #[serde(rename = "chatHeaderId", deserialize_with = "lenient::required_id")]
+    chat: u64,
+    #[serde(
+        rename = "participantId|otherUserId",
+        deserialize_with = "lenient::required_user"
+    )]
+    user: String,
+}
+
+/// `leaveGroup`: the group the caller leaves.
+#[derive(Deserialize)]
+struct LeaveGroup {
+    #[serde(rename = "chatHeaderId", deserialize_with = "lenient::required_id")]
+    chat: u64,
 }
 
 fn answer(ctx: &Ctx, header: &confab_chat::store::ChatRecord) -> Reply {
@@ -39,29 +62,26 @@ fn answer(ctx: &Ctx, header: &confab_chat::store::ChatRecord) -> Reply {
 }
 
 pub async fn create(ctx: Ctx) -> Reply {
-    let name = ctx.input.text(&["name"])?.unwrap_or_default();
+    let request: CreateGroup = lenient::read(&ctx.input)?;
+    let name = request.name.unwrap_or_default();
     let header = ctx
         .service
-        .create_group_by(&ctx.user, &name, &users(&ctx)?)
+        .create_group_by(&ctx.user, &name, &request.users)
         .await?;
     answer(&ctx, &header)
 }
 
 pub async fn add(ctx: Ctx) -> Reply {
-    let chat = ctx.input.required_id(CHAT)?;
+    let AddParticipants { chat, users } = lenient::read(&ctx.input)?;
     let header = ctx
         .service
-        .add_participants(&ctx.user, chat, &users(&ctx)?)
+        .add_participants(&ctx.user, chat, &users)
         .await?;
     answer(&ctx, &header)
 }
 
 pub async fn remove(ctx: Ctx) -> Reply {
-    let chat = ctx.input.required_id(CHAT)?;
-    let user = ctx
-        .input
-        .user(&["participantId", "otherUserId"])?
-        .ok_or_else(|| Refusal::invalid("participantId is required"))?;
+    let RemoveParticipant { chat, user } = lenient::read(&ctx.input)?;
     let header = ctx
         .service
         .remove_participant(&ctx.user, chat, &user)
@@ -70,7 +90,7 @@ pub async fn remove(ctx: Ctx) -> Reply {
 }
 
 pub async fn leave(ctx: Ctx) -> Reply {
-    let chat = ctx.input.required_id(CHAT)?;
+    let LeaveGroup { chat } = lenient::read(&ctx.input)?;
     ctx.service
         .remove_participant(&ctx.user, chat, &ctx.user)
         .await?;

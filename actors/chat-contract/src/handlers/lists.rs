@@ -3,7 +3,10 @@
 //! presence.
 
 use std::collections::HashMap;
+use std::fmt;
 
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 use serde_json::{Value, json};
 
 use confab_chat::store::{ChatKind, ChatRecord, FriendshipStatus, Message, Millis};
@@ -11,7 +14,7 @@ use confab_chat::store::{ChatKind, ChatRecord, FriendshipStatus, Message, Millis
 use super::messages::{message_json, messages_json};
 use super::{Ctx, Reply};
 use crate::error::Refusal;
-use crate::input::parse_id;
+use crate::lenient;
 use crate::service::ChatService;
 use crate::wire::{self, HeaderView};
 
@@ -99,41 +102,71 @@ pub(crate) fn members_json(
         .collect()
 }
 
-/// `RoomsWithLastMessageIds`: the last message each room's client has.
-fn known_last_ids(ctx: &Ctx) -> Result<HashMap<u64, u64>, Refusal> {
-    let Some(rooms) = ctx.input.array(&["RoomsWithLastMessageIds"])? else {
-        return Ok(HashMap::new());
-    };
-    fn field<'a>(room: &'a Value, name: &str) -> Option<&'a Value> {
-        room.as_object().and_then(|o| {
-            o.iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v)
-        })
+/// `findAllChatHeaders`: a page of the caller's chats; for the rooms the
+/// client holds, the messages after the last one it has.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct FindAllChatHeaders {
+    #[serde(deserialize_with = "lenient::count")]
+    skip_count: Option<u64>,
+    #[serde(deserialize_with = "lenient::count")]
+    max_result_count: Option<u64>,
+    #[serde(deserialize_with = "known_rooms")]
+    rooms_with_last_message_ids: Option<Vec<KnownRoom>>,
+}
+
+/// A room the client holds, up to its last message (none: from the start).
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct KnownRoom {
+    #[serde(deserialize_with = "lenient::required_id")]
+    chat_header_id: u64,
+    #[serde(deserialize_with = "last_message_id")]
+    last_message_id: u64,
+}
+
+fn known_rooms<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<KnownRoom>>, D::Error> {
+    lenient::list(d)
+}
+
+/// A known room's last message id: a number (as the seed's clients send
+/// it), 0 when absent.
+struct LastMessageId;
+
+impl<'de> Visitor<'de> for LastMessageId {
+    type Value = u64;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a message id")
     }
-    rooms
-        .iter()
-        .map(|room| {
-            let chat = field(room, "ChatHeaderId").and_then(parse_id);
-            let last = field(room, "LastMessageId")
-                .map_or(Some(0), |v| if v.is_null() { Some(0) } else { v.as_u64() });
-            match (chat, last) {
-                (Some(chat), Some(last)) => Ok((chat, last)),
-                _ => Err(Refusal::invalid("invalid RoomsWithLastMessageIds")),
-            }
-        })
-        .collect()
+
+    fn visit_none<E: de::Error>(self) -> Result<u64, E> {
+        Ok(0)
+    }
+
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<u64, E> {
+        Ok(n)
+    }
+}
+
+fn last_message_id<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    d.deserialize_any(LastMessageId)
 }
 
 pub async fn chat_headers(ctx: Ctx) -> Reply {
     let settings = ctx.service.settings();
-    let skip = ctx.input.count(&["SkipCount"])?.unwrap_or(0) as usize;
-    let take = ctx
-        .input
-        .count(&["MaxResultCount"])?
+    let request: FindAllChatHeaders = lenient::read(&ctx.input)?;
+    let skip = request.skip_count.unwrap_or(0) as usize;
+    let take = request
+        .max_result_count
         .map_or(20, |n| n as usize)
         .min(settings.max_page);
-    let known = known_last_ids(&ctx)?;
+    let known: HashMap<u64, u64> = request
+        .rooms_with_last_message_ids
+        .into_iter()
+        .flatten()
+        .map(|room| (room.chat_header_id, room.last_message_id))
+        .collect();
     let all = summaries(&ctx.service, &ctx.user)?;
     let total = all.len() as u64;
     let store = ctx.service.store();

@@ -2,7 +2,10 @@
 //! `readMessage`: everything that writes goes through the chat's actor.
 
 use std::collections::HashMap;
+use std::fmt;
 
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Unexpected, Visitor};
 use serde_json::{Value, json};
 
 use confab_chat::store::{Message, MessageType, Store, User};
@@ -11,15 +14,75 @@ use confab_chat::{Append, Edit, MarkRead, Remove};
 use super::{Ctx, Reply};
 use crate::error::Refusal;
 use crate::files;
-use crate::input::{Input, parse_id};
+use crate::lenient;
 use crate::settings::ChatSettings;
 use crate::wire;
 
-const CHAT: &[&str] = &["chatHeaderId"];
+/// `createMessage`: a message for a chat.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateMessage {
+    #[serde(deserialize_with = "lenient::required_id")]
+    chat_header_id: u64,
+    #[serde(deserialize_with = "message_type")]
+    message_type: MessageType,
+    #[serde(deserialize_with = "lenient::text")]
+    message: Option<String>,
+    #[serde(deserialize_with = "lenient::text")]
+    caption: Option<String>,
+}
+
+/// `findAllMessages`: a page of a chat's history, newest first.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FindAllMessages {
+    #[serde(deserialize_with = "lenient::required_id")]
+    chat_header_id: u64,
+    #[serde(deserialize_with = "lenient::id")]
+    last_message_id: Option<u64>,
+    #[serde(deserialize_with = "lenient::count")]
+    skip_count: Option<u64>,
+    #[serde(deserialize_with = "lenient::count")]
+    max_result_count: Option<u64>,
+}
+
+/// `updateMessage`: new text (and caption) for one message.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UpdateMessage {
+    #[serde(deserialize_with = "lenient::required_id")]
+    chat_header_id: u64,
+    #[serde(deserialize_with = "lenient::required_id")]
+    id: u64,
+    #[serde(deserialize_with = "lenient::text")]
+    message: Option<String>,
+    #[serde(deserialize_with = "lenient::text")]
+    caption: Option<String>,
+}
+
+/// `removeMessage`: one message (`id`) or several (`ids`, which wins).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RemoveMessage {
+    #[serde(deserialize_with = "lenient::required_id")]
+    chat_header_id: u64,
+    #[serde(deserialize_with = "lenient::ids")]
+    ids: Option<Vec<u64>>,
+    #[serde(deserialize_with = "lenient::id_if_needed")]
+    id: Result<Option<u64>, String>,
+}
+
+/// `readMessage`: the chat the user has read to its end.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReadMessage {
+    #[serde(deserialize_with = "lenient::required_id")]
+    chat_header_id: u64,
+}
 
 /// The message text (or file path): present, not blank, not too long.
-fn body(input: &Input, settings: &ChatSettings) -> Result<String, Refusal> {
-    let text = input.text(&["message"])?.unwrap_or_default();
+fn body(text: Option<String>, settings: &ChatSettings) -> Result<String, Refusal> {
+    let text = text.unwrap_or_default();
     if text.trim().is_empty() {
         return Err(Refusal::invalid("message is required"));
     }
@@ -32,8 +95,8 @@ fn body(input: &Input, settings: &ChatSettings) -> Result<String, Refusal> {
     Ok(text)
 }
 
-fn caption(input: &Input, settings: &ChatSettings) -> Result<Option<String>, Refusal> {
-    let caption = input.text(&["caption"])?.filter(|c| !c.is_empty());
+fn caption(caption: Option<String>, settings: &ChatSettings) -> Result<Option<String>, Refusal> {
+    let caption = caption.filter(|c| !c.is_empty());
     if caption
         .as_ref()
         .is_some_and(|c| c.chars().count() > settings.max_caption_chars)
@@ -46,15 +109,38 @@ fn caption(input: &Input, settings: &ChatSettings) -> Result<Option<String>, Ref
     Ok(caption)
 }
 
-fn message_type(input: &Input) -> Result<MessageType, Refusal> {
-    match input.count(&["messageType"]) {
-        Ok(None) => Ok(MessageType::Text),
-        Ok(Some(n)) => u8::try_from(n)
+/// `messageType`: 0 to 4, as a number or a numeric string, text when
+/// absent; anything else gets one refusal, whatever its spelling.
+struct MessageTypeVisitor;
+
+impl<'de> Visitor<'de> for MessageTypeVisitor {
+    type Value = MessageType;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("invalid messageType (0 to 4)")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<MessageType, E> {
+        Ok(MessageType::Text)
+    }
+
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<MessageType, E> {
+        u8::try_from(n)
             .ok()
             .and_then(|n| MessageType::try_from(n).ok())
-            .ok_or_else(|| Refusal::invalid("invalid messageType (0 to 4)")),
-        Err(_) => Err(Refusal::invalid("invalid messageType (0 to 4)")),
+            .ok_or_else(|| E::invalid_value(Unexpected::Unsigned(n), &self))
     }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<MessageType, E> {
+        match s.trim().parse() {
+            Ok(n) => self.visit_u64(n),
+            Err(_) => Err(E::invalid_value(Unexpected::Str(s), &self)),
+        }
+    }
+}
+
+fn message_type<'de, D: Deserializer<'de>>(d: D) -> Result<MessageType, D::Error> {
+    d.deserialize_any(MessageTypeVisitor)
 }
 
 /// Messages as JSON, reading each sender once.
@@ -102,10 +188,11 @@ fn check_upload(ctx: &Ctx, kind: MessageType, body: &str) -> Result<bool, Refusa
 
 pub async fn create(ctx: Ctx) -> Reply {
     let settings = ctx.service.settings();
-    let chat = ctx.input.required_id(CHAT)?;
-    let kind = message_type(&ctx.input)?;
-    let body = body(&ctx.input, settings)?;
-    let caption = caption(&ctx.input, settings)?;
+    let request: CreateMessage = lenient::read(&ctx.input)?;
+    let chat = request.chat_header_id;
+    let kind = request.message_type;
+    let body = body(request.message, settings)?;
+    let caption = caption(request.caption, settings)?;
     let names_upload = check_upload(&ctx, kind, &body)?;
     // Read once: the answer and the published event both show it.
     let sender = ctx.service.store().user_or_bare(&ctx.user)?;
@@ -122,12 +209,12 @@ pub async fn create(ctx: Ctx) -> Reply {
 
 pub async fn find_all(ctx: Ctx) -> Reply {
     let settings = ctx.service.settings();
-    let chat = ctx.input.required_id(CHAT)?;
-    let before = ctx.input.id(&["lastMessageId", "LastMessageId"])?;
-    let skip = ctx.input.count(&["skipCount"])?.unwrap_or(0);
-    let take = ctx
-        .input
-        .count(&["maxResultCount"])?
+    let request: FindAllMessages = lenient::read(&ctx.input)?;
+    let chat = request.chat_header_id;
+    let before = request.last_message_id;
+    let skip = request.skip_count.unwrap_or(0);
+    let take = request
+        .max_result_count
         .map_or(settings.default_page, |n| n as usize)
         .min(settings.max_page);
     let store = ctx.service.store();
@@ -147,13 +234,13 @@ pub async fn find_all(ctx: Ctx) -> Reply {
 
 pub async fn update(ctx: Ctx) -> Reply {
     let settings = ctx.service.settings();
-    let chat = ctx.input.required_id(CHAT)?;
-    let id = ctx.input.required_id(&["id"])?;
+    let request: UpdateMessage = lenient::read(&ctx.input)?;
+    let (chat, id) = (request.chat_header_id, request.id);
     let edit = Edit {
         by: ctx.user.clone(),
         id,
-        body: body(&ctx.input, settings)?,
-        caption: caption(&ctx.input, settings)?,
+        body: body(request.message, settings)?,
+        caption: caption(request.caption, settings)?,
     };
     if let Some(message) = ctx.service.store().message(chat, id)? {
         check_upload(&ctx, message.kind, &edit.body)?;
@@ -163,14 +250,10 @@ pub async fn update(ctx: Ctx) -> Reply {
 }
 
 /// `ids` when it is a non-empty array (it wins over `id`), else `id`.
-fn ids(input: &Input, settings: &ChatSettings) -> Result<Vec<u64>, Refusal> {
-    let listed = input.array(&["ids"])?.filter(|ids| !ids.is_empty());
-    let ids = match listed {
-        Some(items) => items
-            .iter()
-            .map(|v| parse_id(v).ok_or_else(|| Refusal::invalid("invalid ids")))
-            .collect::<Result<Vec<u64>, Refusal>>()?,
-        None => match input.id(&["id"])? {
+fn ids(request: RemoveMessage, settings: &ChatSettings) -> Result<Vec<u64>, Refusal> {
+    let ids = match request.ids.filter(|ids| !ids.is_empty()) {
+        Some(ids) => ids,
+        None => match request.id.map_err(Refusal::Invalid)? {
             Some(id) => vec![id],
             None => return Err(Refusal::invalid("id or ids is required")),
         },
@@ -185,17 +268,18 @@ fn ids(input: &Input, settings: &ChatSettings) -> Result<Vec<u64>, Refusal> {
 }
 
 pub async fn remove(ctx: Ctx) -> Reply {
-    let chat = ctx.input.required_id(CHAT)?;
+    let request: RemoveMessage = lenient::read(&ctx.input)?;
+    let chat = request.chat_header_id;
     let remove = Remove {
         by: ctx.user.clone(),
-        ids: ids(&ctx.input, ctx.service.settings())?,
+        ids: ids(request, ctx.service.settings())?,
     };
     let ids = ctx.service.chats().call(chat, remove).await?;
     Ok(json!({ "chatHeaderId": chat, "ids": ids }))
 }
 
 pub async fn read(ctx: Ctx) -> Reply {
-    let chat = ctx.input.required_id(CHAT)?;
+    let chat = lenient::read::<ReadMessage>(&ctx.input)?.chat_header_id;
     let read = MarkRead {
         user: ctx.user.clone(),
     };

@@ -15,11 +15,13 @@ pub(super) use connection::contacts;
 use std::future::Future;
 use std::sync::Arc;
 
+use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::debug;
 
 use super::error::Refusal;
 use super::input::Input;
+use super::lenient;
 use super::service::ChatService;
 use confab_engine::{Ack, Namespace, Payload, Socket};
 
@@ -103,13 +105,33 @@ where
 fn prepare(service: ChatService, socket: Socket, payload: &Payload) -> Result<Ctx, Refusal> {
     let user = socket.user_id().ok_or(Refusal::Unauthenticated)?.to_owned();
     let input = Input::from_payload(payload)?;
-    input.check_claimed_user(&user)?;
+    check_claimed_user(&input, &user)?;
     Ok(Ctx {
         service,
         socket,
         user,
         input,
     })
+}
+
+/// What every event may say of who acts: `userId`, if anything.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Claimed {
+    #[serde(deserialize_with = "lenient::user")]
+    user_id: Option<String>,
+}
+
+/// Refuses a payload that names a user other than the connection's:
+/// who acts is always the socket's user, never what a payload says.
+fn check_claimed_user(input: &Input, user: &str) -> Result<(), Refusal> {
+    match lenient::read::<Claimed>(input) {
+        Ok(Claimed {
+            user_id: Some(claimed),
+        }) if claimed != user => Err(Refusal::ForgedUser),
+        Ok(_) => Ok(()),
+        Err(_) => Err(Refusal::ForgedUser),
+    }
 }
 
 fn answer(socket: &Socket, event: &str, ack: Option<Ack>, reply: Reply) {
@@ -127,5 +149,27 @@ fn answer(socket: &Socket, event: &str, ack: Option<Ack>, reply: Reply) {
     };
     if let Err(err) = sent {
         debug!(%err, event, "answer not encoded");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_claimed_user_must_be_the_connection() {
+        let claim = |value| check_claimed_user(&Input::from_value(value), "u1");
+        assert!(claim(json!({"UserId": "u1"})).is_ok());
+        assert!(claim(json!({"userId": " u1 "})).is_ok());
+        assert!(claim(json!({"userId": ""})).is_ok());
+        assert!(matches!(
+            claim(json!({"userId": "u2"})),
+            Err(Refusal::ForgedUser)
+        ));
+        assert!(matches!(
+            claim(json!({"UserId": {"id": "u1"}})),
+            Err(Refusal::ForgedUser)
+        ));
     }
 }

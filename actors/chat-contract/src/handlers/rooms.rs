@@ -2,6 +2,7 @@
 //! and `roomTyping`: the socket's room and the chat actor's viewing and
 //! typing state.
 
+use serde::Deserialize;
 use serde_json::json;
 
 use confab_chat::store::ChatRecord;
@@ -10,15 +11,46 @@ use confab_chat::{Typing, Unview, View};
 use super::lists::header_json;
 use super::{Ctx, Reply};
 use crate::error::Refusal;
+use crate::lenient;
 use crate::wire;
 
-const CHAT: &[&str] = &["chatHeaderId"];
+/// `joinRoom`: a chat by id, or the individual chat with another user
+/// (the chat wins; the other user is read only without one).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JoinRoom {
+    #[serde(deserialize_with = "lenient::id")]
+    chat_header_id: Option<u64>,
+    #[serde(deserialize_with = "lenient::user_if_needed")]
+    other_user_id: Result<Option<String>, String>,
+}
+
+/// `leaveRoom`: the chat to stop viewing.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LeaveRoom {
+    #[serde(deserialize_with = "lenient::required_id")]
+    chat_header_id: u64,
+}
+
+/// `roomTyping`: who types (or stopped) in a chat, under what name.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RoomTyping {
+    #[serde(deserialize_with = "lenient::required_id")]
+    chat_header_id: u64,
+    #[serde(deserialize_with = "lenient::required_flag")]
+    is_typing: bool,
+    #[serde(deserialize_with = "lenient::text")]
+    name: Option<String>,
+}
 
 /// The chat `joinRoom` names: an existing one the caller is in, or the
 /// individual chat with `otherUserId`, created if needed (`true` then).
 fn target(ctx: &Ctx) -> Result<(ChatRecord, bool), Refusal> {
     let store = ctx.service.store();
-    if let Some(id) = ctx.input.id(CHAT)? {
+    let request: JoinRoom = lenient::read(&ctx.input)?;
+    if let Some(id) = request.chat_header_id {
         let header = store
             .chat(id)?
             .ok_or_else(|| Refusal::Chat("chat not found".into()))?;
@@ -27,7 +59,7 @@ fn target(ctx: &Ctx) -> Result<(ChatRecord, bool), Refusal> {
         }
         return Ok((header, false));
     }
-    let Some(other) = ctx.input.user(&["otherUserId"])? else {
+    let Some(other) = request.other_user_id.map_err(Refusal::Invalid)? else {
         return Err(Refusal::invalid("chatHeaderId or otherUserId is required"));
     };
     if other == ctx.user {
@@ -91,7 +123,7 @@ pub async fn join(ctx: Ctx) -> Reply {
 }
 
 pub async fn leave(ctx: Ctx) -> Reply {
-    let chat = ctx.input.required_id(CHAT)?;
+    let chat = lenient::read::<LeaveRoom>(&ctx.input)?.chat_header_id;
     let (service, socket) = (&ctx.service, &ctx.socket);
     let unview = Unview {
         socket: socket.id().to_owned(),
@@ -103,12 +135,9 @@ pub async fn leave(ctx: Ctx) -> Reply {
 }
 
 pub async fn typing(ctx: Ctx) -> Reply {
-    let chat = ctx.input.required_id(CHAT)?;
-    let is_typing = ctx
-        .input
-        .flag(&["isTyping"])?
-        .ok_or_else(|| Refusal::invalid("isTyping is required"))?;
-    let name = match ctx.input.text(&["name"])?.filter(|n| !n.trim().is_empty()) {
+    let request: RoomTyping = lenient::read(&ctx.input)?;
+    let (chat, is_typing) = (request.chat_header_id, request.is_typing);
+    let name = match request.name.filter(|n| !n.trim().is_empty()) {
         Some(name) => name.chars().take(100).collect(),
         None => {
             let me = ctx.service.store().user_or_bare(&ctx.user)?;
