@@ -146,18 +146,8 @@ impl Node {
         };
         let (others, mut opened) = match self.ask_others(&target, ask, "fetch sockets").await {
             Ok(Some(asked)) => asked,
-            Ok(None) => {
-                return Remote {
-                    value: Vec::new(),
-                    complete: true,
-                };
-            }
-            Err(_) => {
-                return Remote {
-                    value: Vec::new(),
-                    complete: false,
-                };
-            }
+            Ok(None) => return Remote::nothing(true),
+            Err(_) => return Remote::nothing(false),
         };
         let mut sockets = Vec::new();
         let mut heard = 0;
@@ -205,18 +195,8 @@ impl Node {
         let (others, mut opened) = match self.ask_others(&target, ask, "server-side emit").await {
             Ok(Some(asked)) => asked,
             // Alone: answered at once, as Node's adapter does.
-            Ok(None) => {
-                return Remote {
-                    value: Vec::new(),
-                    complete: true,
-                };
-            }
-            Err(_) => {
-                return Remote {
-                    value: Vec::new(),
-                    complete: false,
-                };
-            }
+            Ok(None) => return Remote::nothing(true),
+            Err(_) => return Remote::nothing(false),
         };
         let mut answers = Vec::new();
         let deadline = tokio::time::sleep(timeout);

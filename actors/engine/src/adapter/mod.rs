@@ -179,6 +179,17 @@ pub struct Remote<T> {
     pub complete: bool,
 }
 
+impl<T: Default> Remote<T> {
+    /// Nothing from the other nodes: there are none (`complete`), or they
+    /// could not be asked.
+    pub fn nothing(complete: bool) -> Remote<T> {
+        Remote {
+            value: T::default(),
+            complete,
+        }
+    }
+}
+
 /// The engine's adapter: the local index, its observers and the cluster.
 pub struct Adapter {
     index: RwLock<Index<Route>>,
@@ -480,10 +491,7 @@ impl Adapter {
                     .server_side_emit_with_ack(nsp, event, args, timeout)
                     .await
             }
-            None => Remote {
-                value: Vec::new(),
-                complete: true,
-            },
+            None => Remote::nothing(true),
         }
     }
 
