@@ -1,25 +1,27 @@
 //! The WebSocket transport, on actix-web-actors. This is the only module
 //! that touches that crate, so moving to its successor is one file.
 //!
-//! One actor per WebSocket: text and binary frames in become Engine.IO
-//! packets for the session; frames the session writes go out unchanged,
-//! charged to the connection's byte budget ([`Outbound`]) until the
-//! connection has taken them.
+//! One actor per WebSocket reads it: text and binary frames in become
+//! Engine.IO packets for the session. What is written to the client does
+//! not pass through the actor: the session and broadcasts queue frames in
+//! the connection's [`WsSink`], and the response body takes each batch as
+//! one chunk, charged to the connection's byte budget until the
+//! connection has taken it.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use actix::prelude::*;
-use actix_http::ws::{Codec, Item};
+use actix_http::ws::{Codec, Item, OpCode, Parser};
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_web_actors::ws::{self, CloseCode, CloseReason, Message, ProtocolError};
 use bytes::{Bytes, BytesMut};
 use confab_engine::handshake::Handshake;
-use confab_engine::outbound::{Outbound, WsSink};
+use confab_engine::outbound::{self, Drained, WsSink};
 use confab_engine::protocol::engineio::{Frame, Packet, decode_text};
 use confab_engine::session::{
     AttachProbe, Inbound, NewTransport, Packets, Session, SessionRequest, TransportClosed,
-    TransportKind, WsOut,
+    TransportKind,
 };
 use confab_engine::{DisconnectReason, Engine, Stats};
 use futures_util::Stream;
@@ -55,61 +57,110 @@ fn start(
     role: Role,
 ) -> Result<HttpResponse, EngineIoError> {
     let mut response = ws::handshake(req).map_err(|_| EngineIoError::BadRequest)?;
-    let outbound = Outbound::default();
+    let sink = WsSink::default();
     let socket = SocketCell::of(req);
     if let Some(socket) = &socket {
-        outbound.on_abort(socket.aborter());
+        sink.outbound.on_abort(socket.aborter());
     }
     let actor = WsTransport {
         engine: engine.clone(),
         role: Some(role),
         session: None,
         fragments: None,
-        outbound: outbound.clone(),
+        sink: sink.clone(),
     };
     let codec = Codec::new().max_size(engine.config().max_payload);
-    let frames = ws::WebsocketContext::with_codec(actor, body, codec);
-    Ok(response.streaming(Metered {
-        frames: Box::pin(frames),
-        outbound,
+    let control = ws::WebsocketContext::with_codec(actor, body, codec);
+    Ok(response.streaming(WsBody {
+        control: Box::pin(control),
+        sink,
+        taken: Vec::new(),
         handed: 0,
+        closed: false,
+        engine: engine.clone(),
         socket,
     }))
 }
 
-/// The WebSocket's response body: the actor's frames, encoded.
+/// The WebSocket's response body: the frames queued in the [`WsSink`] by
+/// the session and by broadcasts, each batch encoded into one chunk, and
+/// the transport actor's own frames (pongs, the close that answers the
+/// client's). Polling it also runs the actor, which reads the client.
 ///
 /// actix-http polls a response body only while its write buffer holds
 /// less than `h1_write_buffer_size` (32 KiB by default): a poll says the
 /// chunks given before have left for the kernel, all but that much. So
-/// what the actor handed over during one poll stays charged to the budget
-/// until the next one; a client that stops reading keeps it charged, and
-/// the session's next frames find the budget full.
-struct Metered<S> {
-    frames: Pin<Box<S>>,
-    outbound: Outbound,
-    /// Charged bytes handed over during the last poll.
+/// what a poll took stays charged to the budget until the next one; a
+/// client that stops reading keeps it charged, and the next writes find
+/// the budget full.
+struct WsBody<S> {
+    control: Pin<Box<S>>,
+    sink: WsSink,
+    /// The frames of the last batch (kept for its capacity).
+    taken: Vec<Frame>,
+    /// What the last batch was charged.
     handed: usize,
+    /// The session's close frame is written: the body ends.
+    closed: bool,
+    engine: Engine,
     /// Emptied when the body goes, before the connection closes its socket.
     socket: Option<SocketCell>,
 }
 
-impl<S: Stream> Stream for Metered<S> {
+impl<S> WsBody<S> {
+    /// Encodes the batch in `taken` as one chunk (server frames: whole,
+    /// not masked).
+    fn encode_batch(&mut self) -> Bytes {
+        let mut chunk = BytesMut::new();
+        for frame in self.taken.drain(..) {
+            match frame {
+                Frame::Text(text) => {
+                    Parser::write_message(&mut chunk, text.as_bytes(), OpCode::Text, true, false)
+                }
+                Frame::Binary(data) => {
+                    Parser::write_message(&mut chunk, data, OpCode::Binary, true, false)
+                }
+            }
+        }
+        chunk.freeze()
+    }
+}
+
+impl<S: Stream<Item = Result<Bytes, actix_web::Error>>> Stream for WsBody<S> {
     type Item = S::Item;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
         let this = self.get_mut();
-        this.outbound.release(std::mem::take(&mut this.handed));
-        if this.outbound.is_aborted() {
+        this.sink.outbound.release(std::mem::take(&mut this.handed));
+        if this.sink.outbound.is_aborted() || this.closed {
             return Poll::Ready(None);
         }
-        let next = this.frames.as_mut().poll_next(cx);
-        this.handed = this.outbound.take_handed();
-        next
+        match this.control.as_mut().poll_next(cx) {
+            Poll::Pending => {}
+            // The actor's frame, or its end (it closed the socket).
+            ready => return ready,
+        }
+        match this.sink.drain(&mut this.taken, cx.waker()) {
+            Drained::Frames => {
+                this.handed = outbound::cost(this.taken.iter());
+                let bytes = this.taken.iter().map(Frame::wire_len).sum::<usize>();
+                Stats::add(&this.engine.stats().bytes_out, bytes as u64);
+                let chunk = this.encode_batch();
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Drained::Closed => {
+                // A close frame without a code, as the Node server sends.
+                this.closed = true;
+                let mut chunk = BytesMut::new();
+                Parser::write_close(&mut chunk, None, false);
+                Poll::Ready(Some(Ok(chunk.freeze())))
+            }
+            Drained::Empty => Poll::Pending,
+        }
     }
 }
 
-impl<S> Drop for Metered<S> {
+impl<S> Drop for WsBody<S> {
     fn drop(&mut self) {
         if let Some(socket) = &self.socket {
             socket.forget();
@@ -128,8 +179,8 @@ struct WsTransport {
     session: Option<Addr<Session>>,
     /// A fragmented message being reassembled (text?, bytes so far).
     fragments: Option<(bool, BytesMut)>,
-    /// The connection's byte budget, charged by the session.
-    outbound: Outbound,
+    /// The connection's write queue, handed to the session.
+    sink: WsSink,
 }
 
 impl WsTransport {
@@ -183,10 +234,7 @@ impl Actor for WsTransport {
     type Context = ws::WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        let sink = WsSink {
-            out: ctx.address().recipient(),
-            outbound: self.outbound.clone(),
-        };
+        let sink = self.sink.clone();
         match self.role.take() {
             Some(Role::Open(handshake)) => {
                 self.session = Some(self.engine.open(*handshake, NewTransport::WebSocket(sink)));
@@ -205,31 +253,13 @@ impl Actor for WsTransport {
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
+        // A socket its session closed is no news to the session (nor to
+        // the probe that may have followed it).
+        if self.sink.is_closed() {
+            return;
+        }
         if let Some(session) = &self.session {
             session.do_send(TransportClosed(TransportKind::WebSocket));
-        }
-    }
-}
-
-impl Handler<WsOut> for WsTransport {
-    type Result = ();
-    fn handle(&mut self, msg: WsOut, ctx: &mut Self::Context) {
-        match msg {
-            WsOut::Frames(frames) => {
-                self.outbound.handed(&frames);
-                let bytes = frames.iter().map(Frame::wire_len).sum::<usize>();
-                Stats::add(&self.engine.stats().bytes_out, bytes as u64);
-                for frame in frames.iter() {
-                    match frame {
-                        Frame::Text(text) => ctx.text(text.clone()),
-                        Frame::Binary(data) => ctx.binary(data.clone()),
-                    }
-                }
-            }
-            WsOut::Close => {
-                self.session = None;
-                self.close_quietly(ctx);
-            }
         }
     }
 }

@@ -149,7 +149,7 @@ impl Engine {
     pub fn open(&self, mut handshake: Handshake, transport: NewTransport) -> Addr<Session> {
         let sid = Sid::new();
         handshake.connection = sid.as_str().to_owned();
-        let session = Session::new(sid, self.shared.clone(), handshake, transport).start();
+        let session = Session::open(sid, self.shared.clone(), handshake, transport);
         self.sessions
             .write()
             .unwrap_or_else(|e| e.into_inner())

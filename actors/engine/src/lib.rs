@@ -5,7 +5,9 @@
 //! - [`session::Session`]: one actor per connection, its Engine.IO half
 //!   (transport, upgrade, heartbeat) and its Socket.IO half (namespace
 //!   sockets, acks, per-socket timers) in their own files; what anyone may
-//!   ask of it is one message type, [`requests::SessionRequest`].
+//!   ask of it is one message type, [`requests::SessionRequest`], sent
+//!   through its [`link::SessionLink`] (which writes frames straight into
+//!   its WebSocket when it can).
 //! - [`adapter`]: where rooms live: the local index (the one owner of room
 //!   membership and presence), read by each emitter, and the cluster seam.
 //! - [`Namespace`], [`Socket`], [`Io`]: what applications program against;
@@ -20,6 +22,7 @@ pub mod engine;
 pub mod handshake;
 mod held;
 pub mod io;
+pub mod link;
 pub mod namespace;
 pub mod outbound;
 mod packed;

@@ -7,18 +7,17 @@
 //! budget: its session drops the queue and aborts it.
 //!
 //! For long-polling the queue is the session's own (the frames waiting for
-//! the next GET). For a WebSocket it is the transport actor's mailbox and
-//! write path: the session charges an [`Outbound`] it shares with the
-//! transport, the transport releases what the connection has taken, and
-//! the transport installs how to abort its connection at once, from
-//! outside (a stalled writer is not polled, so no message would reach it).
+//! the next GET). For a WebSocket it is a [`WsSink`] shared by the writers
+//! and the transport: a write charges the [`Outbound`] budget, the
+//! transport releases what the connection has taken, and the transport
+//! installs how to abort its connection at once, from outside (a stalled
+//! writer is not polled, so nothing queued would reach it).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::Waker;
 
-use actix::{Message, Recipient};
-
-use crate::protocol::engineio::{Frame, Frames};
+use crate::protocol::engineio::Frame;
 
 /// What a queued frame costs besides its bytes (its queue slot, the
 /// message that carries it, a WebSocket header): many tiny frames are
@@ -44,11 +43,8 @@ pub struct Outbound(Arc<Shared>);
 
 #[derive(Default)]
 struct Shared {
-    /// Charged by the session, released by the transport.
+    /// Charged by the writers, released by the transport.
     queued: AtomicUsize,
-    /// Taken off the mailbox by the transport but maybe not written yet:
-    /// released once the connection asks for more.
-    handed: AtomicUsize,
     aborted: AtomicBool,
     abort: Mutex<Option<Abort>>,
 }
@@ -76,19 +72,6 @@ impl Outbound {
             return Err(OverBudget { queued, limit });
         }
         Ok(())
-    }
-
-    /// The transport took `frames` off its queue, towards the network.
-    pub fn handed(&self, frames: &Frames) {
-        self.0
-            .handed
-            .fetch_add(cost(frames.iter()), Ordering::AcqRel);
-    }
-
-    /// What was handed since the last call, now in the connection's write
-    /// buffer; [`Outbound::release`] it when the connection asks for more.
-    pub fn take_handed(&self) -> usize {
-        self.0.handed.swap(0, Ordering::AcqRel)
     }
 
     /// The connection has written (or bounded in its own buffer) `bytes`.
@@ -120,36 +103,93 @@ impl Outbound {
     }
 }
 
-/// What a session asks of a WebSocket transport actor.
-#[derive(Message, Clone)]
-#[rtype(result = "()")]
-pub enum WsOut {
-    /// Write these frames, in order.
-    Frames(Frames),
-    /// Close the WebSocket.
-    Close,
+/// The frames queued for one WebSocket, shared by everyone who writes to
+/// it (its session, and broadcasts straight from the emitting thread) and
+/// by the transport that hands them to the connection. A writer pushes and
+/// wakes the transport if it waits; the transport takes everything queued
+/// at once, so frames that pile up while it is busy leave in one write.
+/// Cheap to clone; every clone is the same queue and the same budget.
+#[derive(Clone, Default)]
+pub struct WsSink {
+    queue: Arc<Mutex<WsQueue>>,
+    pub outbound: Outbound,
 }
 
-/// A WebSocket transport as its session sees it: where frames go, and the
-/// budget they are charged to.
-#[derive(Clone)]
-pub struct WsSink {
-    pub out: Recipient<WsOut>,
-    pub outbound: Outbound,
+#[derive(Default)]
+struct WsQueue {
+    frames: Vec<Frame>,
+    /// The transport, waiting for frames.
+    waker: Option<Waker>,
+    /// Closed by the session: a close frame follows what is queued, and
+    /// nothing after it.
+    closing: bool,
+}
+
+/// What the transport found in the queue.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Drained {
+    /// These frames, now in the caller's vector, in order.
+    Frames,
+    /// Nothing queued, and the session closed the socket: write the close
+    /// frame and end.
+    Closed,
+    /// Nothing queued: the caller is woken when something is.
+    Empty,
 }
 
 impl WsSink {
     /// Queues `frames` for the socket, within `limit` bytes queued.
-    pub fn write(&self, frames: Frames, limit: usize) -> Result<(), OverBudget> {
-        self.outbound.charge(cost(frames.iter()), limit)?;
-        // The budget bounds the mailbox, not its capacity: `do_send`.
-        self.out.do_send(WsOut::Frames(frames));
+    pub fn write(&self, frames: &[Frame], limit: usize) -> Result<(), OverBudget> {
+        self.outbound.charge(cost(frames), limit)?;
+        let mut queue = self.lock();
+        if queue.closing {
+            return Ok(());
+        }
+        queue.frames.extend(frames.iter().cloned());
+        let waker = queue.waker.take();
+        drop(queue);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
         Ok(())
     }
 
     /// Closes the socket cleanly, after what is queued.
     pub fn close(&self) {
-        self.out.do_send(WsOut::Close);
+        let mut queue = self.lock();
+        queue.closing = true;
+        let waker = queue.waker.take();
+        drop(queue);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Whether [`WsSink::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.lock().closing
+    }
+
+    /// For the transport: moves every queued frame into `into` (which it
+    /// passes empty), or registers `waker` to be woken by the next write.
+    /// The moved frames stay charged until [`Outbound::release`]d.
+    pub fn drain(&self, into: &mut Vec<Frame>, waker: &Waker) -> Drained {
+        let mut queue = self.lock();
+        if !queue.frames.is_empty() {
+            std::mem::swap(&mut queue.frames, into);
+            return Drained::Frames;
+        }
+        if queue.closing {
+            return Drained::Closed;
+        }
+        if !queue.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            queue.waker = Some(waker.clone());
+        }
+        Drained::Empty
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, WsQueue> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -178,18 +218,72 @@ mod tests {
         assert_eq!(outbound.charge(one, 2 * one), Ok(()));
     }
 
+    fn waker(count: &Arc<AtomicUsize>) -> Waker {
+        struct Count(Arc<AtomicUsize>);
+        impl std::task::Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        Waker::from(Arc::new(Count(count.clone())))
+    }
+
+    fn text(s: &str) -> Frame {
+        Frame::Text(s.into())
+    }
+
     #[test]
-    fn handed_bytes_stay_charged_until_released() {
-        let outbound = Outbound::default();
-        let frames: Frames = Arc::from([Frame::control(Packet::Ping)]);
-        let one = cost(frames.iter());
-        outbound.charge(one, usize::MAX).unwrap();
-        outbound.handed(&frames);
-        assert_eq!(outbound.queued(), one);
-        let handed = outbound.take_handed();
-        assert_eq!((handed, outbound.take_handed()), (one, 0));
-        outbound.release(handed);
-        assert_eq!(outbound.queued(), 0);
+    fn drained_frames_stay_charged_until_released() {
+        let sink = WsSink::default();
+        let frames = [Frame::control(Packet::Ping)];
+        sink.write(&frames, usize::MAX).unwrap();
+        let mut taken = Vec::new();
+        let woken = Arc::new(AtomicUsize::new(0));
+        assert_eq!(sink.drain(&mut taken, &waker(&woken)), Drained::Frames);
+        assert_eq!(taken.len(), 1);
+        assert_eq!(sink.outbound.queued(), cost(&frames));
+        sink.outbound.release(cost(&taken));
+        assert_eq!(sink.outbound.queued(), 0);
+    }
+
+    #[test]
+    fn a_waiting_transport_is_woken_once_and_takes_every_frame_in_order() {
+        let sink = WsSink::default();
+        let woken = Arc::new(AtomicUsize::new(0));
+        let mut taken = Vec::new();
+        assert_eq!(sink.drain(&mut taken, &waker(&woken)), Drained::Empty);
+        sink.write(&[text("a")], usize::MAX).unwrap();
+        sink.write(&[text("b"), text("c")], usize::MAX).unwrap();
+        assert_eq!(woken.load(Ordering::SeqCst), 1);
+        assert_eq!(sink.drain(&mut taken, &waker(&woken)), Drained::Frames);
+        assert_eq!(taken, [text("a"), text("b"), text("c")]);
+    }
+
+    #[test]
+    fn close_comes_after_the_queued_frames_and_nothing_follows_it() {
+        let sink = WsSink::default();
+        let woken = Arc::new(AtomicUsize::new(0));
+        sink.write(&[text("last")], usize::MAX).unwrap();
+        sink.close();
+        sink.write(&[text("too late")], usize::MAX).unwrap();
+        let mut taken = Vec::new();
+        assert_eq!(sink.drain(&mut taken, &waker(&woken)), Drained::Frames);
+        assert_eq!(taken, [text("last")]);
+        taken.clear();
+        assert_eq!(sink.drain(&mut taken, &waker(&woken)), Drained::Closed);
+    }
+
+    #[test]
+    fn a_write_over_the_budget_queues_nothing() {
+        let sink = WsSink::default();
+        let frames = [text("x")];
+        let limit = cost(&frames);
+        sink.write(&frames, limit).unwrap();
+        assert!(sink.write(&frames, limit).is_err());
+        let mut taken = Vec::new();
+        let woken = Arc::new(AtomicUsize::new(0));
+        sink.drain(&mut taken, &waker(&woken));
+        assert_eq!(taken.len(), 1);
     }
 
     #[test]

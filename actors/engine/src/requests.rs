@@ -1,7 +1,8 @@
 //! What anyone may ask of a socket's session: its socket handle, its acks,
 //! the adapter (deliveries, disconnects, broadcasts with acks) and the
-//! engine (shutdown). One message type, so that each holds one
-//! `Recipient<SessionRequest>` and nothing of the session's type.
+//! engine (shutdown). One message type, so that each holds the session's
+//! [`SessionLink`](crate::link::SessionLink) (or a recipient) and nothing
+//! of the session's type.
 
 use std::time::Duration;
 

@@ -4,7 +4,6 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use actix::Recipient;
 use serde::Serialize;
 use tokio::sync::oneshot;
 
@@ -13,6 +12,7 @@ use crate::adapter::Target;
 pub use crate::disconnect::DisconnectReason;
 use crate::handshake::Handshake;
 use crate::io::{Broadcast, Io};
+use crate::link::SessionLink;
 use crate::packed::PackedJson;
 use crate::payload::Payload;
 use crate::protocol::engineio::Sid;
@@ -26,7 +26,7 @@ pub struct Socket(Arc<Inner>);
 struct Inner {
     id: Sid,
     nsp: String,
-    session: Recipient<SessionRequest>,
+    session: SessionLink,
     io: Io,
     handshake: Arc<Handshake>,
     /// Packed: kept for the socket's whole life, read at most at CONNECT.
@@ -42,7 +42,7 @@ struct Inner {
 pub(crate) struct SocketParts {
     pub id: Sid,
     pub nsp: String,
-    pub session: Recipient<SessionRequest>,
+    pub session: SessionLink,
     pub io: Io,
     pub handshake: Arc<Handshake>,
     pub auth: serde_json::Value,
@@ -110,7 +110,7 @@ impl Socket {
             socket: self.0.id,
             user_id,
         });
-        self.session().send(msg).await.is_ok()
+        self.session().request(msg).await.is_ok()
     }
 
     /// Whether this socket was recovered after a lost connection (Node's
@@ -145,7 +145,7 @@ impl Socket {
             adapter.broadcast(&self.own_room(), event, args);
         } else {
             let frames = args.event_frames(&self.0.nsp, event, None);
-            self.0.session.do_send(SessionRequest::Deliver(frames));
+            self.0.session.deliver(&frames);
         }
     }
 
@@ -186,7 +186,7 @@ impl Socket {
             reply,
         });
         self.session()
-            .send(request)
+            .request(request)
             .await
             .map_err(|_| AckError::Disconnected)?;
         answer.await.map_err(|_| AckError::Disconnected)?
@@ -229,7 +229,7 @@ impl Socket {
         if adapter.recovery().is_some() {
             adapter.disconnect_sockets(&self.own_room(), false);
         } else {
-            self.0.session.do_send(SessionRequest::Disconnect {
+            self.0.session.send(SessionRequest::Disconnect {
                 nsp: self.0.nsp.clone(),
                 socket: self.0.id,
             });
@@ -241,7 +241,7 @@ impl Socket {
     /// connection, which this handle may predate: the one the adapter
     /// routes to. A socket lost (waiting for its client) or gone has none,
     /// and what is asked of it fails as for a closed session.
-    fn session(&self) -> Recipient<SessionRequest> {
+    fn session(&self) -> SessionLink {
         let adapter = self.0.io.adapter();
         if adapter.recovery().is_none() {
             return self.0.session.clone();
@@ -264,7 +264,7 @@ impl Socket {
     /// Closes the whole Engine.IO connection, every namespace on it.
     pub fn close_connection(&self) {
         let close = SessionRequest::Close(DisconnectReason::ForcedClose);
-        self.session().do_send(close);
+        self.session().send(close);
     }
 
     /// Runs `f` once after `delay`, on the session's thread, unless this
@@ -297,7 +297,7 @@ impl Socket {
     }
 
     fn timer(&self, name: &'static str, action: Option<TimerAction>) {
-        self.session().do_send(SessionRequest::Timer(SocketTimer {
+        self.session().send(SessionRequest::Timer(SocketTimer {
             nsp: self.0.nsp.clone(),
             socket: self.0.id,
             name,
@@ -309,13 +309,13 @@ impl Socket {
 /// The answer to one client emit that asked for an ack. Sending consumes
 /// it, so an ack goes out at most once.
 pub struct Ack {
-    session: Recipient<SessionRequest>,
+    session: SessionLink,
     nsp: String,
     id: i64,
 }
 
 impl Ack {
-    pub(crate) fn new(session: Recipient<SessionRequest>, nsp: String, id: i64) -> Ack {
+    pub(crate) fn new(session: SessionLink, nsp: String, id: i64) -> Ack {
         Ack { session, nsp, id }
     }
 
@@ -326,6 +326,6 @@ impl Ack {
 
     pub fn send_args(self, args: &Args) {
         let frames = args.ack_frames(&self.nsp, self.id);
-        self.session.do_send(SessionRequest::Deliver(frames));
+        self.session.deliver(&frames);
     }
 }

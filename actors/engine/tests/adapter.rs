@@ -6,8 +6,8 @@ mod common;
 use actix::prelude::*;
 use common::*;
 use confab_engine::adapter::{Adapter, SocketHandle};
+use confab_engine::link::SessionLink;
 use confab_engine::protocol::engineio::{Frames, Sid};
-use confab_engine::requests::SessionRequest;
 use confab_engine::session::Session;
 use confab_engine::{Args, RoomChange, Stats, Target};
 use std::sync::Arc;
@@ -27,7 +27,7 @@ fn target(rooms: &[&str], except: &[&str]) -> Target {
 
 fn handle(session: &Addr<Session>) -> SocketHandle {
     SocketHandle {
-        session: session.clone().recipient(),
+        session: SessionLink::new(session.clone().recipient()),
         log: None,
     }
 }
@@ -119,7 +119,7 @@ async fn membership_and_fanout_through_the_adapter() {
     emit(&adapter, &target(&[], &[]), "eight");
     assert_eq!(c2.text().await, r#"42["eight"]"#);
     // s1 is gone: c1 got neither; its session still takes direct frames.
-    c1.session.do_send(SessionRequest::Deliver(frames("mark")));
+    SessionLink::new(c1.session.clone().recipient()).deliver(&frames("mark"));
     assert_eq!(c1.text().await, r#"42["mark"]"#);
 }
 

@@ -14,13 +14,14 @@ use confab_engine::adapter::recovery::{
     Claimed, Farewell, Log, NotRecovered, Parked, Recovery, Resume, SharedLog, SharedSession,
 };
 use confab_engine::adapter::{Adapter, SocketHandle};
+use confab_engine::link::SessionLink;
 use confab_engine::protocol::engineio::{Frame, Sid};
 use confab_engine::session::Session;
 use confab_engine::{Args, Presence, PresenceHook, Stats, Target};
 
 fn handle(session: &Addr<Session>, log: Option<SharedLog>) -> SocketHandle {
     SocketHandle {
-        session: session.clone().recipient(),
+        session: SessionLink::new(session.clone().recipient()),
         log,
     }
 }

@@ -5,9 +5,9 @@
 mod common;
 
 use common::*;
-use confab_engine::outbound::{Outbound, WsSink};
+use confab_engine::outbound::WsSink;
 use confab_engine::session::{
-    AttachProbe, NewTransport, PollError, TransportClosed, TransportKind, WsOut,
+    AttachProbe, NewTransport, PollError, TransportClosed, TransportKind,
 };
 use confab_engine::{DisconnectReason, Engine, EngineConfig, Handshake, Stats};
 use serde_json::json;
@@ -442,36 +442,21 @@ async fn connect_timeout_spares_a_connection_that_did_connect() {
     );
 }
 
-/// A WebSocket whose peer stopped reading: it takes writes and never
-/// hands them to the network, so nothing leaves the budget.
-struct StuckSocket;
-
-impl actix::Actor for StuckSocket {
-    type Context = actix::Context<Self>;
-}
-
-impl actix::Handler<WsOut> for StuckSocket {
-    type Result = ();
-    fn handle(&mut self, _: WsOut, _: &mut Self::Context) {}
-}
-
 #[actix_rt::test]
 async fn a_websocket_over_its_byte_budget_is_aborted_not_buffered_forever() {
-    use actix::Actor;
     let config = EngineConfig {
         max_buffered_bytes: 5000,
         ..Default::default()
     };
     let (engine, mut evs) = engine_with(config, &[]);
-    let outbound = Outbound::default();
+    // A WebSocket whose peer stopped reading: nothing drains its queue,
+    // so nothing leaves the budget.
+    let sink = WsSink::default();
+    let outbound = sink.outbound.clone();
     let (aborted_tx, aborted) = tokio::sync::oneshot::channel();
     outbound.on_abort(Box::new(move || {
         let _ = aborted_tx.send(());
     }));
-    let sink = WsSink {
-        out: StuckSocket.start().recipient(),
-        outbound: outbound.clone(),
-    };
     let session = engine.open(Handshake::default(), NewTransport::WebSocket(sink));
     send_ws(&session, "40");
     let socket = evs.connected().await;

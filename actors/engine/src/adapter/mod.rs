@@ -16,13 +16,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use actix::prelude::*;
 use futures_util::future::BoxFuture;
 use serde::Serialize;
 use tokio::sync::oneshot;
 
 use crate::ack::{AckIds, AckReplies, Ask, Asked};
 use crate::disconnect::DisconnectReason;
+use crate::link::SessionLink;
 use crate::protocol::engineio::Sid;
 use crate::protocol::socketio::Args;
 use crate::requests::SessionRequest;
@@ -30,12 +30,12 @@ use crate::stats::Stats;
 use index::{Change, Index, Member};
 use recovery::{Recovery, Route, SessionStore, Sessions};
 
-/// How the index reaches a socket's session: a recipient of the one
-/// message type it accepts from anyone (so that the index does not know the
-/// session's type), and with recovery on the socket's log.
+/// How the index reaches a socket's session: its link (which does not know
+/// the session's type, and writes a broadcast straight into the socket's
+/// WebSocket when it can), and with recovery on the socket's log.
 #[derive(Clone)]
 pub struct SocketHandle {
-    pub session: Recipient<SessionRequest>,
+    pub session: SessionLink,
     /// With recovery on, the replayable frames routed to the socket that
     /// its client may not have yet (see [`recovery::Log`]).
     pub log: Option<recovery::SharedLog>,
@@ -399,7 +399,7 @@ impl Adapter {
                             socket,
                         }
                     };
-                    handle.session.do_send(request);
+                    handle.session.send(request);
                 }
                 Route::Parked(parked) => parked.kill(),
             }
@@ -430,7 +430,7 @@ impl Adapter {
             };
             let (reply, answer) = oneshot::channel();
             answers.push(answer);
-            handle.session.do_send(SessionRequest::Ask(Ask {
+            handle.session.send(SessionRequest::Ask(Ask {
                 nsp: target.nsp.clone(),
                 id,
                 frames: frames.clone(),

@@ -44,9 +44,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 use super::{Adapter, SocketHandle};
+use crate::link::SessionLink;
 use crate::outbound;
 use crate::protocol::engineio::{Frames, Sid};
-use crate::requests::SessionRequest;
 
 /// The recovery settings (Node's `connectionStateRecovery` options).
 #[derive(Debug, Clone, PartialEq)]
@@ -184,13 +184,9 @@ impl Route {
                     // socket's frames in the log's order.
                     let mut log = lock(log);
                     log.push(offset, frames);
-                    handle
-                        .session
-                        .do_send(SessionRequest::Deliver(frames.clone()));
+                    handle.session.deliver(frames);
                 }
-                _ => handle
-                    .session
-                    .do_send(SessionRequest::Deliver(frames.clone())),
+                _ => handle.session.deliver(frames),
             },
             // Packets without an offset (acks, emits asking for an ack)
             // are not kept, as in Node: the ack could not be answered.
@@ -717,7 +713,7 @@ impl Adapter {
 
     /// The session a live socket is routed to now: with recovery, a socket
     /// recovered by a new connection has a new one.
-    pub fn session_of(&self, nsp: &str, socket: Sid) -> Option<actix::Recipient<SessionRequest>> {
+    pub fn session_of(&self, nsp: &str, socket: Sid) -> Option<SessionLink> {
         let index = self.read();
         match &index.namespace(nsp)?.sockets.get(&socket)?.handle {
             Route::Live(handle) => Some(handle.session.clone()),

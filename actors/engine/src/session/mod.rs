@@ -29,7 +29,6 @@ use std::time::Instant;
 use actix::prelude::*;
 use tracing::{debug, info, warn};
 
-pub use crate::outbound::WsOut;
 pub use crate::requests::SessionRequest;
 pub use messages::{
     AttachProbe, Inbound, NewTransport, Packets, Poll, PollError, TransportClosed, TransportKind,
@@ -40,6 +39,7 @@ use crate::CONNECTIONS;
 use crate::disconnect::DisconnectReason;
 use crate::handshake::Handshake;
 use crate::held::HeldEvents;
+use crate::link::SessionLink;
 use crate::outbound::{OverBudget, WsSink};
 use crate::protocol::engineio::{Frame, Packet, Sid};
 use crate::protocol::socketio::Decoder;
@@ -54,6 +54,9 @@ pub struct Session {
     sid: Sid,
     engine: Arc<Shared>,
     handshake: Arc<Handshake>,
+    /// How its sockets, acks and the adapter reach it; open to direct
+    /// writes while the transport is a WebSocket.
+    link: SessionLink,
     transport: Transport,
     /// A WebSocket that is probing to replace long-polling.
     probe: Option<WsSink>,
@@ -78,11 +81,25 @@ pub struct Session {
 }
 
 impl Session {
-    pub(crate) fn new(
+    /// Starts the session of a new connection on the current arbiter.
+    pub(crate) fn open(
         sid: Sid,
         engine: Arc<Shared>,
         handshake: Handshake,
         transport: NewTransport,
+    ) -> Addr<Session> {
+        <Session as Actor>::create(|ctx| {
+            let link = SessionLink::new(ctx.address().recipient());
+            Session::new(sid, engine, handshake, transport, link)
+        })
+    }
+
+    fn new(
+        sid: Sid,
+        engine: Arc<Shared>,
+        handshake: Handshake,
+        transport: NewTransport,
+        link: SessionLink,
     ) -> Session {
         let transport = match transport {
             NewTransport::Polling => Transport::Polling(PollQueue::default()),
@@ -94,6 +111,7 @@ impl Session {
             sid,
             engine,
             handshake: Arc::new(handshake),
+            link,
             transport,
             probe: None,
             upgrading: false,
@@ -143,6 +161,7 @@ impl Session {
             return;
         }
         self.closed = true;
+        self.link.shut();
         Stats::shift(self.connections_gauge(), -1);
         info!(target: CONNECTIONS, sid = %self.sid.as_str(), %reason, "connection closed");
         let namespaces: Vec<String> = self.sockets.keys().cloned().collect();
@@ -194,6 +213,7 @@ impl Actor for Session {
         );
         let open = self.open_packet();
         self.write_control(open, ctx);
+        self.open_link();
         self.schedule_ping(ctx);
         self.connect_deadline = Some(ctx.run_later(
             self.engine.config().connect_timeout,

@@ -64,13 +64,9 @@ impl Session {
     }
 
     /// How the index reaches a socket of this session.
-    pub(super) fn socket_handle(
-        &self,
-        tracking: Option<&Tracking>,
-        ctx: &mut Context<Self>,
-    ) -> SocketHandle {
+    pub(super) fn socket_handle(&self, tracking: Option<&Tracking>) -> SocketHandle {
         SocketHandle {
-            session: ctx.address().recipient(),
+            session: self.link.clone(),
             log: tracking.map(|t| t.log.clone()),
         }
     }
@@ -117,7 +113,11 @@ impl Session {
         fallback: Fallback,
         ctx: &mut Context<Self>,
     ) -> Result<(), ConnectRequest> {
-        let handle = self.socket_handle(None, ctx);
+        // The CONNECT answer and the missed events go before anything
+        // routed to the socket once it is back in the index.
+        let link = self.link.clone();
+        let _hold = link.hold();
+        let handle = self.socket_handle(None);
         let user = if vetted { req.user_id.as_deref() } else { None };
         let adapter = self.engine.adapter().clone();
         let why = match adapter.restore(&req.nsp, resume, user, handle) {
@@ -149,8 +149,10 @@ impl Session {
         ctx: &mut Context<Self>,
     ) {
         ctx.spawn(claim.into_actor(self).map(move |claimed, act, ctx| {
+            let link = act.link.clone();
+            let _hold = link.hold();
             let adapter = act.engine.adapter().clone();
-            let handle = act.socket_handle(None, ctx);
+            let handle = act.socket_handle(None);
             match claimed.and_then(|claimed| adapter.adopt(claimed, handle)) {
                 // Gone meanwhile: it leaves at once (presence settles).
                 Ok(restored) if act.closed => adapter.remove_socket(&req.nsp, restored.sid),
@@ -181,7 +183,7 @@ impl Session {
             log: restored.log,
             pinged: 0,
         };
-        let socket = self.install(ns.clone(), req, restored.sid, Some(tracking), true, ctx);
+        let socket = self.install(ns.clone(), req, restored.sid, Some(tracking), true);
         debug!(sid = %self.sid.as_str(), socket = socket.id(), missed = restored.missed.len(), "socket recovered");
         self.answer_connect(ns, socket, restored.missed, ctx);
     }

@@ -18,6 +18,7 @@ use crate::adapter::recovery::Resume;
 use crate::disconnect::DisconnectReason;
 use crate::handshake::ConnectRequest;
 use crate::held::HeldEvents;
+use crate::link::Linked;
 use crate::namespace::Namespace;
 use crate::payload::Payload;
 use crate::protocol::engineio::{Frames, Sid};
@@ -163,11 +164,15 @@ impl Session {
 
     /// A new socket for an admitted CONNECT: registered, answered.
     fn create(&mut self, ns: Arc<Namespace>, req: ConnectRequest, ctx: &mut Context<Self>) {
+        // The CONNECT answer goes before anything routed to the socket
+        // once it is in the index.
+        let link = self.link.clone();
+        let _hold = link.hold();
         let id = Sid::new();
         let tracking = self.new_tracking();
-        let handle = self.socket_handle(tracking.as_ref(), ctx);
+        let handle = self.socket_handle(tracking.as_ref());
         let (nsp, user_id) = (req.nsp.clone(), req.user_id.clone());
-        let socket = self.install(ns.clone(), req, id, tracking, false, ctx);
+        let socket = self.install(ns.clone(), req, id, tracking, false);
         self.register(id, &nsp, handle, user_id);
         self.answer_connect(ns, socket, Vec::new(), ctx);
     }
@@ -181,12 +186,11 @@ impl Session {
         id: Sid,
         tracking: Option<Tracking>,
         recovered: bool,
-        ctx: &mut Context<Self>,
     ) -> Socket {
         let socket = Socket::new(SocketParts {
             id,
             nsp: req.nsp.clone(),
-            session: ctx.address().recipient(),
+            session: self.link.clone(),
             io: self.engine.io(),
             handshake: req.handshake,
             auth: req.auth,
@@ -301,7 +305,7 @@ impl Session {
             return;
         };
         let event = payload.event().to_owned();
-        let reply = ack.map(|id| Ack::new(ctx.address().recipient(), nsp.clone(), id));
+        let reply = ack.map(|id| Ack::new(self.link.clone(), nsp.clone(), id));
         if let Err(message) = state.ns.check(&state.socket, &payload) {
             debug!(sid = %self.sid.as_str(), nsp, event, message, "event refused");
             if let Some(reply) = reply {
@@ -360,7 +364,7 @@ impl Session {
             });
             match ack {
                 Some(id) => {
-                    let _ = Ack::new(ctx.address().recipient(), nsp.to_owned(), id)
+                    let _ = Ack::new(self.link.clone(), nsp.to_owned(), id)
                         .send(&serde_json::json!({ "error": RATE_LIMITED }));
                 }
                 None => {
@@ -473,6 +477,20 @@ impl Session {
 impl Handler<SessionRequest> for Session {
     type Result = ();
     fn handle(&mut self, msg: SessionRequest, ctx: &mut Context<Self>) {
+        self.on_request(msg, ctx);
+    }
+}
+
+impl Handler<Linked> for Session {
+    type Result = ();
+    fn handle(&mut self, linked: Linked, ctx: &mut Context<Self>) {
+        self.on_request(linked.request, ctx);
+        linked.link.handled();
+    }
+}
+
+impl Session {
+    fn on_request(&mut self, msg: SessionRequest, ctx: &mut Context<Self>) {
         match msg {
             SessionRequest::Deliver(frames) => self.deliver(frames, ctx),
             SessionRequest::Ask(ask) => self.ask(ask, ctx),

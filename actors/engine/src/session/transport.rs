@@ -75,7 +75,7 @@ impl Session {
     pub(super) fn write(&mut self, frames: Frames, ctx: &mut Context<Self>) {
         let limit = self.engine.config().max_buffered_bytes;
         let written = match &mut self.transport {
-            Transport::WebSocket(sink) => sink.write(frames, limit),
+            Transport::WebSocket(sink) => sink.write(&frames, limit),
             Transport::Polling(queue) => queue.push(&frames, limit).map(|()| queue.flush()),
         };
         if let Err(over) = written {
@@ -181,7 +181,7 @@ impl Session {
             Packet::PingUpgrade => {
                 let pong = Frames::from([Frame::control(Packet::PongUpgrade)]);
                 // Within budget: the probe's queue is empty.
-                let _ = probe.write(pong, limit);
+                let _ = probe.write(&pong, limit);
                 queue.release(Packet::Noop);
                 self.upgrading = true;
             }
@@ -191,9 +191,10 @@ impl Session {
                 let sink = self.probe.take().expect("probe checked above");
                 // Within budget: the polling queue was.
                 if !pending.is_empty() {
-                    let _ = sink.write(pending, limit);
+                    let _ = sink.write(&pending, limit);
                 }
                 self.transport = Transport::WebSocket(sink);
+                self.open_link();
                 self.upgrading = false;
                 self.handshake.upgraded.store(true, Ordering::Relaxed);
                 let stats = self.engine.stats();
@@ -215,6 +216,16 @@ impl Session {
 }
 
 impl Session {
+    /// Lets the link write straight into the WebSocket, if that is the
+    /// transport now.
+    pub(super) fn open_link(&self) {
+        if let Transport::WebSocket(sink) = &self.transport {
+            let limit = self.engine.config().max_buffered_bytes;
+            self.link
+                .open(sink.clone(), limit, self.engine.stats.clone());
+        }
+    }
+
     /// Writes frames someone sent this session (an emit, a broadcast, an
     /// ack's answer), unless it has closed.
     pub(super) fn deliver(&mut self, frames: Frames, ctx: &mut Context<Self>) {

@@ -1,7 +1,7 @@
 //! Test harness for the engine's actors, without HTTP.
 //!
-//! A [`Ws`] stands in for a WebSocket transport actor: it records every
-//! `WsOut` a session sends it on a channel the test awaits (with a timeout).
+//! A [`Ws`] stands in for a WebSocket transport: it drains the session's
+//! [`WsSink`] and records every frame and close on a channel the test awaits (with a timeout).
 //! A [`Client`] is a session opened on such a sink, fed with wire text the
 //! way the WebSocket transport feeds it. Handlers of the [`recording`]
 //! namespace report what happens to them as [`Ev`]s.
@@ -13,10 +13,10 @@ use std::time::Duration;
 use actix::prelude::*;
 use bytes::Bytes;
 use bytestring::ByteString;
-use confab_engine::outbound::{Outbound, WsSink};
+use confab_engine::outbound::{Drained, WsSink, cost};
 use confab_engine::protocol::engineio::{Frame, Packet, decode_payload, decode_text};
 use confab_engine::session::{
-    Inbound, NewTransport, Packets, Poll, PollError, Session, TransportKind, WsOut,
+    Inbound, NewTransport, Packets, Poll, PollError, Session, TransportKind,
 };
 use confab_engine::{
     DisconnectReason, Engine, EngineConfig, Handshake, Namespace, Namespaces, Payload, Socket,
@@ -36,26 +36,24 @@ pub enum Out {
     Close,
 }
 
-/// A WebSocket that writes at once: what it takes leaves the budget.
-struct Collector(UnboundedSender<Out>, Outbound);
-
-impl Actor for Collector {
-    type Context = Context<Self>;
-}
-
-impl Handler<WsOut> for Collector {
-    type Result = ();
-    fn handle(&mut self, msg: WsOut, _: &mut Context<Self>) {
-        match msg {
-            WsOut::Frames(frames) => {
-                self.1.handed(&frames);
-                self.1.release(self.1.take_handed());
-                for frame in frames.iter() {
-                    let _ = self.0.send(Out::Frame(frame.clone()));
-                }
-            }
-            WsOut::Close => {
-                let _ = self.0.send(Out::Close);
+/// A WebSocket that writes at once: it drains the sink as a transport
+/// does, and what it takes leaves the budget.
+async fn collect(sink: WsSink, tx: UnboundedSender<Out>) {
+    let mut taken = Vec::new();
+    loop {
+        let drained = std::future::poll_fn(|cx| match sink.drain(&mut taken, cx.waker()) {
+            Drained::Empty => std::task::Poll::Pending,
+            other => std::task::Poll::Ready(other),
+        })
+        .await;
+        if drained == Drained::Closed {
+            let _ = tx.send(Out::Close);
+            return;
+        }
+        sink.outbound.release(cost(taken.iter()));
+        for frame in taken.drain(..) {
+            if tx.send(Out::Frame(frame)).is_err() {
+                return;
             }
         }
     }
@@ -70,12 +68,8 @@ impl Ws {
     /// A new sink and its end to hand to the session.
     pub fn new() -> (Ws, WsSink) {
         let (tx, rx) = unbounded_channel();
-        let outbound = Outbound::default();
-        let addr = Collector(tx, outbound.clone()).start();
-        let sink = WsSink {
-            out: addr.recipient(),
-            outbound,
-        };
+        let sink = WsSink::default();
+        actix_rt::spawn(collect(sink.clone(), tx));
         (Ws { rx }, sink)
     }
 
@@ -106,7 +100,7 @@ impl Ws {
     pub async fn closed(&mut self) {
         match self.next().await {
             Out::Close => {}
-            other => panic!("expected WsOut::Close, got {other:?}"),
+            other => panic!("expected a close, got {other:?}"),
         }
     }
 
