@@ -15,7 +15,7 @@ use confab_chat::store::{Friendship, FriendshipStatus, User};
 use super::error::Refusal;
 use super::handlers::contacts;
 use super::service::ChatService;
-use super::wire::{FriendshipCard, FriendshipView, UserUpdated};
+use super::wire::{Contact, FriendshipCard, FriendshipView, Profile};
 
 /// Longest display name, in characters.
 pub const MAX_NAME_CHARS: usize = 256;
@@ -49,7 +49,7 @@ impl ChatService {
         let created = self.store().user(id)?.is_none();
         let user = self.upsert_user(id, name, avatar)?;
         self.store().durable().await?;
-        let body = UserUpdated::new(&user);
+        let body = Profile::new(&user);
         for to in std::iter::once(id.to_owned()).chain(contacts(self, id)) {
             self.emit_to_user(&to, "userUpdated", &body);
         }
@@ -102,12 +102,10 @@ impl ChatService {
     /// `avatar`, `isOnline` and their individual chat (`chatHeaderId`).
     pub fn friendship_card(&self, f: &Friendship) -> Result<Value, Refusal> {
         let other = self.store().user_or_bare(&f.other)?;
+        let chat = self.store().individual_between(&f.user, &f.other)?;
         let card = FriendshipCard {
             friendship: FriendshipView::new(f),
-            name: other.name.as_deref(),
-            avatar: other.avatar.as_deref(),
-            is_online: self.is_online(&f.other),
-            chat_header_id: self.store().individual_between(&f.user, &f.other)?,
+            contact: Contact::new(&other, self.is_online(&f.other), chat),
         };
         serde_json::to_value(card).map_err(|err| {
             tracing::error!(%err, "friendship card not encoded");

@@ -18,7 +18,8 @@ use crate::error::Refusal;
 use crate::lenient;
 use crate::service::ChatService;
 use crate::wire::{
-    HeaderItem, HeaderView, Iso, MemberView, MessageView, MyChat, MyFriend, Page, friendship_status,
+    Contact, HeaderItem, HeaderView, Iso, MemberView, MessageView, MyChat, MyFriend, Page,
+    friendship_status,
 };
 
 /// A chat of the caller, with its newest message and their unread count.
@@ -299,10 +300,7 @@ pub async fn my_friendships(ctx: Ctx) -> Reply {
         .iter()
         .map(|(friend, online, chat)| MyFriend {
             user_id: &friend.id,
-            name: friend.name.as_deref(),
-            avatar: friend.avatar.as_deref(),
-            is_online: *online,
-            chat_header_id: *chat,
+            contact: Contact::new(friend, *online, *chat),
         })
         .collect();
     reply(&friends)

@@ -11,7 +11,7 @@ use super::lists::{HeaderFacts, members_of};
 use super::{Ctx, Reply, reply};
 use crate::error::Refusal;
 use crate::lenient;
-use crate::wire::{Joined, Left, MemberJoined, MemberView, TypingSet};
+use crate::wire::{Joined, Left, MemberJoined, MemberView, Profile, TypingSet};
 
 /// `joinRoom`: a chat by id, or the individual chat with another user
 /// (the chat wins; the other user is read only without one).
@@ -89,9 +89,7 @@ pub async fn join(ctx: Ctx) -> Reply {
     let me = service.store().user_or_bare(&ctx.user)?;
     let joined = MemberJoined {
         chat_header_id: header.id,
-        user_id: &me.id,
-        name: me.name.as_deref(),
-        avatar: me.avatar.as_deref(),
+        user: Profile::new(&me),
     };
     let _ = socket.to(room).emit("onMemberJoin", &joined);
 

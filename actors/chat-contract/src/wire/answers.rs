@@ -61,9 +61,8 @@ pub struct TypingSet {
 #[serde(rename_all = "camelCase")]
 pub struct MemberJoined<'a> {
     pub chat_header_id: u64,
-    pub user_id: &'a str,
-    pub name: Option<&'a str>,
-    pub avatar: Option<&'a str>,
+    #[serde(flatten)]
+    pub user: Profile<'a>,
 }
 
 /// The `joinRoom` answer (seed 003): `roomMembers` and `members` are the
@@ -118,28 +117,45 @@ pub struct MyChat<'a> {
     pub friendship_status: Option<u8>,
 }
 
-/// A `getMyFriendships` item (seed 003).
+/// Another user as a friend list shows them: name, avatar, presence and
+/// the individual chat with them, if any.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct MyFriend<'a> {
-    pub user_id: &'a str,
+pub struct Contact<'a> {
     pub name: Option<&'a str>,
     pub avatar: Option<&'a str>,
     pub is_online: bool,
     pub chat_header_id: Option<u64>,
 }
 
-/// A friendship as an administrator sees it: the friendship, with the
-/// other user's name, avatar, presence and their individual chat.
+impl<'a> Contact<'a> {
+    pub fn new(user: &'a User, online: bool, chat: Option<u64>) -> Contact<'a> {
+        Contact {
+            name: user.name.as_deref(),
+            avatar: user.avatar.as_deref(),
+            is_online: online,
+            chat_header_id: chat,
+        }
+    }
+}
+
+/// A `getMyFriendships` item (seed 003).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
+pub struct MyFriend<'a> {
+    pub user_id: &'a str,
+    #[serde(flatten)]
+    pub contact: Contact<'a>,
+}
+
+/// A friendship as an administrator sees it: the friendship, with the
+/// other user as a friend list shows them.
+#[derive(Debug, Serialize)]
 pub struct FriendshipCard<'a> {
     #[serde(flatten)]
     pub friendship: FriendshipView<'a>,
-    pub name: Option<&'a str>,
-    pub avatar: Option<&'a str>,
-    pub is_online: bool,
-    pub chat_header_id: Option<u64>,
+    #[serde(flatten)]
+    pub contact: Contact<'a>,
 }
 
 /// A friendship that no longer exists, as `userId`'s counterpart sees it:
@@ -165,18 +181,19 @@ pub struct ClientStatus<'a> {
     pub active_now: bool,
 }
 
-/// `userUpdated`, to a user and their contacts.
+/// Who a user is to others: `userUpdated` (to the user and their
+/// contacts), and the joining user in `onMemberJoin`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct UserUpdated<'a> {
+pub struct Profile<'a> {
     pub user_id: &'a str,
     pub name: Option<&'a str>,
     pub avatar: Option<&'a str>,
 }
 
-impl<'a> UserUpdated<'a> {
-    pub fn new(user: &'a User) -> UserUpdated<'a> {
-        UserUpdated {
+impl<'a> Profile<'a> {
+    pub fn new(user: &'a User) -> Profile<'a> {
+        Profile {
             user_id: &user.id,
             name: user.name.as_deref(),
             avatar: user.avatar.as_deref(),
@@ -256,9 +273,7 @@ mod tests {
         let (chat, alice) = (pair(), alice());
         let joined = MemberJoined {
             chat_header_id: 3,
-            user_id: &alice.id,
-            name: alice.name.as_deref(),
-            avatar: None,
+            user: Profile::new(&alice),
         };
         assert_eq!(
             text(&joined),
@@ -338,10 +353,7 @@ mod tests {
         );
         let friend = MyFriend {
             user_id: &alice.id,
-            name: alice.name.as_deref(),
-            avatar: None,
-            is_online: true,
-            chat_header_id: None,
+            contact: Contact::new(&alice, true, None),
         };
         assert_eq!(
             text(&friend),
@@ -358,12 +370,10 @@ mod tests {
             by: "bob".into(),
             updated_at: 1_705_314_600_000,
         };
+        let alice = alice();
         let card = FriendshipCard {
             friendship: FriendshipView::new(&f),
-            name: Some("Alice"),
-            avatar: None,
-            is_online: false,
-            chat_header_id: Some(3),
+            contact: Contact::new(&alice, false, Some(3)),
         };
         assert_eq!(
             text(&card),
@@ -396,7 +406,7 @@ mod tests {
             r#"{"userId":"alice","clientType":"web","activeNow":true}"#
         );
         assert_eq!(
-            text(&UserUpdated::new(&alice())),
+            text(&Profile::new(&alice)),
             r#"{"userId":"alice","name":"Alice","avatar":null}"#
         );
     }

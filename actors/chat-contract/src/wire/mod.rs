@@ -93,8 +93,24 @@ pub fn participants_added(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::wire::views::tests::alice;
+
+    /// When the tests' deletions happen.
+    pub(crate) const NOW: Millis = 1_705_314_660_000;
+
+    /// Checks that `event` in chat 3, by `alice`, is emitted in `style`
+    /// as `expected`: each event's name, its arguments' JSON text (key
+    /// order included) and its audience.
+    pub(crate) fn expect(style: ChatStyle, event: ChatEvent, expected: &[(&str, &str, Audience)]) {
+        let emitted = chat_event(style, 3, &event, Some(&alice()), NOW).unwrap();
+        let emitted: Vec<_> = emitted
+            .iter()
+            .map(|e| (e.name, e.args.json(), e.audience))
+            .collect();
+        assert_eq!(emitted, expected, "{event:?}");
+    }
 
     #[test]
     fn style_from_config() {

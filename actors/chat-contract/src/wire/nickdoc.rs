@@ -230,20 +230,13 @@ fn media_kind(kind: MessageType) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::ChatStyle;
+    use crate::wire::tests::expect;
     use crate::wire::views::tests::{alice, msg};
+    use Audience::{OthersViewing, Room};
 
-    const NOW: Millis = 1_705_314_660_000;
-
-    fn emitted(event: ChatEvent) -> Vec<(&'static str, String, Audience)> {
-        events(3, &event, NOW)
-            .unwrap()
-            .into_iter()
-            .map(|e| (e.name, e.args.json().to_owned(), e.audience))
-            .collect()
-    }
-
-    fn one(name: &'static str, json: &str) -> Vec<(&'static str, String, Audience)> {
-        vec![(name, json.to_owned(), Audience::Room)]
+    fn nick(event: ChatEvent, expected: &[(&str, &str, Audience)]) {
+        expect(ChatStyle::Nickdoc, event, expected);
     }
 
     fn created(message: Message) -> ChatEvent {
@@ -255,64 +248,63 @@ mod tests {
 
     #[test]
     fn new_messages() {
-        assert_eq!(
-            emitted(created(msg(MessageType::Text, "hi", None))),
-            one(
-                "new-message",
-                concat!(
-                    r#"[{"chatId":"3","message":{"_id":"7","content":"hi","senderId":"alice","#,
-                    r#""createdAt":"2024-01-15T10:30:00.000Z"},"senderId":"alice"}]"#
-                )
-            )
+        let text = concat!(
+            r#"[{"chatId":"3","message":{"_id":"7","content":"hi","senderId":"alice","#,
+            r#""createdAt":"2024-01-15T10:30:00.000Z"},"senderId":"alice"}]"#
         );
-        let image = msg(MessageType::Image, "/uploads/a.webp", Some("look"));
-        assert_eq!(
-            emitted(created(image)),
-            one(
-                "new-message",
-                concat!(
-                    r#"[{"chatId":"3","message":{"_id":"7","content":"look","senderId":"alice","#,
-                    r#""createdAt":"2024-01-15T10:30:00.000Z","#,
-                    r#""attachments":[{"url":"/uploads/a.webp","type":"image"}]},"senderId":"alice"}]"#
-                )
-            )
+        nick(
+            created(msg(MessageType::Text, "hi", None)),
+            &[("new-message", text, Room)],
         );
-        let bare = msg(MessageType::Audio, "/uploads/a.mp3", None);
-        assert!(emitted(created(bare))[0].1.contains(r#""content":"","#));
+        let image = concat!(
+            r#"[{"chatId":"3","message":{"_id":"7","content":"look","senderId":"alice","#,
+            r#""createdAt":"2024-01-15T10:30:00.000Z","#,
+            r#""attachments":[{"url":"/uploads/a.webp","type":"image"}]},"senderId":"alice"}]"#
+        );
+        nick(
+            created(msg(MessageType::Image, "/uploads/a.webp", Some("look"))),
+            &[("new-message", image, Room)],
+        );
+        let audio = concat!(
+            r#"[{"chatId":"3","message":{"_id":"7","content":"","senderId":"alice","#,
+            r#""createdAt":"2024-01-15T10:30:00.000Z","#,
+            r#""attachments":[{"url":"/uploads/a.mp3","type":"audio"}]},"senderId":"alice"}]"#
+        );
+        nick(
+            created(msg(MessageType::Audio, "/uploads/a.mp3", None)),
+            &[("new-message", audio, Room)],
+        );
     }
 
     #[test]
     fn edits_deletions_reads() {
         let mut edited = msg(MessageType::Text, "hello", None);
         edited.edited_at = Some(1_705_314_630_000);
-        assert_eq!(
-            emitted(ChatEvent::Updated(edited)),
-            one(
-                "message-edited",
-                r#"[{"chatId":"3","messageId":"7","content":"hello","editedAt":"2024-01-15T10:30:30.000Z"}]"#
-            )
+        let json = r#"[{"chatId":"3","messageId":"7","content":"hello","editedAt":"2024-01-15T10:30:30.000Z"}]"#;
+        nick(
+            ChatEvent::Updated(edited),
+            &[("message-edited", json, Room)],
         );
-        let deleted = emitted(ChatEvent::Deleted(vec![7, 8]));
-        assert_eq!(deleted.len(), 2);
-        assert_eq!(
-            deleted[1..],
-            one(
+        let deleted = [
+            (
                 "message-deleted",
-                r#"[{"chatId":"3","messageId":"8","deletedAt":"2024-01-15T10:31:00.000Z"}]"#
-            )
-        );
+                r#"[{"chatId":"3","messageId":"7","deletedAt":"2024-01-15T10:31:00.000Z"}]"#,
+                Room,
+            ),
+            (
+                "message-deleted",
+                r#"[{"chatId":"3","messageId":"8","deletedAt":"2024-01-15T10:31:00.000Z"}]"#,
+                Room,
+            ),
+        ];
+        nick(ChatEvent::Deleted(vec![7, 8]), &deleted);
         let read = ChatEvent::Read {
             user: "bob".into(),
             cursor: 8,
             unread: 2,
         };
-        assert_eq!(
-            emitted(read),
-            one(
-                "messages-read",
-                r#"[{"chatId":"3","userId":"bob","upToMessageId":"8","modifiedCount":2}]"#
-            )
-        );
+        let json = r#"[{"chatId":"3","userId":"bob","upToMessageId":"8","modifiedCount":2}]"#;
+        nick(read, &[("messages-read", json, Room)]);
     }
 
     #[test]
@@ -321,36 +313,20 @@ mod tests {
             by: "alice".into(),
             users: vec!["bob".into(), "carol".into()],
         };
-        assert_eq!(
-            emitted(added),
-            one(
-                "participants-added",
-                r#"[{"chatId":"3","addedUserIds":["bob","carol"]}]"#
-            )
-        );
+        let json = r#"[{"chatId":"3","addedUserIds":["bob","carol"]}]"#;
+        nick(added, &[("participants-added", json, Room)]);
         let removed = ChatEvent::MemberRemoved {
             by: "alice".into(),
             user: "bob".into(),
         };
-        assert_eq!(
-            emitted(removed),
-            one(
-                "participant-removed",
-                r#"[{"chatId":"3","removedUserId":"bob"}]"#
-            )
-        );
+        let json = r#"[{"chatId":"3","removedUserId":"bob"}]"#;
+        nick(removed, &[("participant-removed", json, Room)]);
         let typing = ChatEvent::Typing {
             user: "bob".into(),
             name: "Bob".into(),
             is_typing: true,
         };
-        assert_eq!(
-            emitted(typing),
-            vec![(
-                "user-typing",
-                r#"[{"chatId":"3","userId":"bob","userName":"Bob","isTyping":true}]"#.to_owned(),
-                Audience::OthersViewing
-            )]
-        );
+        let json = r#"[{"chatId":"3","userId":"bob","userName":"Bob","isTyping":true}]"#;
+        nick(typing, &[("user-typing", json, OthersViewing)]);
     }
 }

@@ -133,30 +133,15 @@ pub(super) fn participants_added(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::views::tests::{alice, msg};
+    use crate::settings::ChatStyle;
+    use crate::wire::tests::expect;
+    use crate::wire::views::tests::{MESSAGE, alice, msg};
+    use Audience::{Members, OthersViewing};
     use confab_chat::store::MessageType;
 
-    fn emitted(event: ChatEvent) -> Vec<(&'static str, String, Audience)> {
-        events(3, &event, Some(&alice()))
-            .unwrap()
-            .into_iter()
-            .map(|e| (e.name, e.args.json().to_owned(), e.audience))
-            .collect()
+    fn syarah(event: ChatEvent, expected: &[(&str, &str, Audience)]) {
+        expect(ChatStyle::Syarah, event, expected);
     }
-
-    fn one(
-        name: &'static str,
-        json: &str,
-        audience: Audience,
-    ) -> Vec<(&'static str, String, Audience)> {
-        vec![(name, json.to_owned(), audience)]
-    }
-
-    const MESSAGE: &str = concat!(
-        r#"{"id":7,"chatHeaderId":3,"userId":"alice","userName":"Alice","userAvatar":null,"#,
-        r#""message":"hi","messageType":0,"caption":null,"creationTime":"2024-01-15T10:30:00.000Z","#,
-        r#""lastModificationTime":null,"isEdited":false}"#
-    );
 
     #[test]
     fn messages() {
@@ -164,58 +149,36 @@ mod tests {
             message: msg(MessageType::Text, "hi", None),
             sender: alice(),
         };
-        assert_eq!(
-            emitted(created),
-            one(
-                "message",
-                &format!(r#"[{{"chatHeaderId":3,"chatMessage":{MESSAGE}}}]"#),
-                Audience::Members
-            )
-        );
+        let new = format!(r#"[{{"chatHeaderId":3,"chatMessage":{MESSAGE}}}]"#);
+        syarah(created, &[("message", &new, Members)]);
         let updated = ChatEvent::Updated(msg(MessageType::Text, "hi", None));
-        assert_eq!(
-            emitted(updated),
-            one("messageUpdated", &format!("[{MESSAGE}]"), Audience::Members)
+        syarah(
+            updated,
+            &[("messageUpdated", &format!("[{MESSAGE}]"), Members)],
         );
-        let unknown = events(
-            3,
-            &ChatEvent::Updated(msg(MessageType::Text, "hi", None)),
-            None,
-        )
-        .unwrap();
-        assert!(
-            unknown[0]
-                .args
-                .json()
-                .contains(r#""userId":"alice","userName":null,"#)
-        );
-        assert_eq!(
-            emitted(ChatEvent::Deleted(vec![7, 8])),
-            vec![
-                (
-                    "messageDeleted",
-                    r#"[7,{"chatHeaderId":3}]"#.to_owned(),
-                    Audience::Members
-                ),
-                (
-                    "messageDeleted",
-                    r#"[8,{"chatHeaderId":3}]"#.to_owned(),
-                    Audience::Members
-                ),
-            ]
-        );
+        let deleted = [
+            ("messageDeleted", r#"[7,{"chatHeaderId":3}]"#, Members),
+            ("messageDeleted", r#"[8,{"chatHeaderId":3}]"#, Members),
+        ];
+        syarah(ChatEvent::Deleted(vec![7, 8]), &deleted);
         let read = ChatEvent::Read {
             user: "bob".into(),
             cursor: 8,
             unread: 2,
         };
-        assert_eq!(
-            emitted(read),
-            one(
-                "messageHasBeenRead",
-                r#"[3,{"userId":"bob","lastReadMessageId":8}]"#,
-                Audience::Members
-            )
+        let by = r#"[3,{"userId":"bob","lastReadMessageId":8}]"#;
+        syarah(read, &[("messageHasBeenRead", by, Members)]);
+    }
+
+    #[test]
+    fn an_unknown_sender_shows_no_name() {
+        let edited = ChatEvent::Updated(msg(MessageType::Text, "hi", None));
+        let emits = events(3, &edited, None).unwrap();
+        assert!(
+            emits[0]
+                .args
+                .json()
+                .contains(r#""userId":"alice","userName":null,"#)
         );
     }
 
@@ -226,37 +189,19 @@ mod tests {
             name: "Bob".into(),
             is_typing: true,
         };
-        assert_eq!(
-            emitted(typing),
-            one(
-                "typing",
-                r#"[{"name":"Bob","isTyping":true,"chatHeaderId":3,"userId":"bob"}]"#,
-                Audience::OthersViewing
-            )
-        );
+        let json = r#"[{"name":"Bob","isTyping":true,"chatHeaderId":3,"userId":"bob"}]"#;
+        syarah(typing, &[("typing", json, OthersViewing)]);
         let added = ChatEvent::MembersAdded {
             by: "alice".into(),
             users: vec!["bob".into(), "carol".into()],
         };
-        assert_eq!(
-            emitted(added),
-            one(
-                "participantsAdded",
-                r#"[{"chatHeaderId":3,"userIds":["bob","carol"],"by":"alice"}]"#,
-                Audience::Members
-            )
-        );
+        let json = r#"[{"chatHeaderId":3,"userIds":["bob","carol"],"by":"alice"}]"#;
+        syarah(added, &[("participantsAdded", json, Members)]);
         let removed = ChatEvent::MemberRemoved {
             by: "alice".into(),
             user: "bob".into(),
         };
-        assert_eq!(
-            emitted(removed),
-            one(
-                "participantRemoved",
-                r#"[{"chatHeaderId":3,"userId":"bob","by":"alice"}]"#,
-                Audience::Members
-            )
-        );
+        let json = r#"[{"chatHeaderId":3,"userId":"bob","by":"alice"}]"#;
+        syarah(removed, &[("participantRemoved", json, Members)]);
     }
 }

@@ -229,7 +229,8 @@ pub(crate) mod tests {
         }
     }
 
-    const MESSAGE: &str = concat!(
+    /// `msg(MessageType::Text, "hi", None)` of `alice()`.
+    pub(crate) const MESSAGE: &str = concat!(
         r#"{"id":7,"chatHeaderId":3,"userId":"alice","userName":"Alice","userAvatar":null,"#,
         r#""message":"hi","messageType":0,"caption":null,"creationTime":"2024-01-15T10:30:00.000Z","#,
         r#""lastModificationTime":null,"isEdited":false}"#
