@@ -86,13 +86,9 @@ impl HeaderFacts {
             Some(m) => store.message(header.id, m)?.filter(|m| !m.is_deleted()),
             None => None,
         };
-        let last = match last {
-            Some(m) => {
-                let sender = store.user_or_bare(&m.sender)?;
-                Some((m, sender))
-            }
-            None => None,
-        };
+        let last = last
+            .map(|m| store.user_or_bare(&m.sender).map(|sender| (m, sender)))
+            .transpose()?;
         let friendship = match header.other_member(user) {
             Some(other) => store.friendship(user, other)?,
             None => None,
