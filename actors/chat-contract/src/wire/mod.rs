@@ -9,59 +9,24 @@
 //! - `views`: the shapes every style shares (message, member, header,
 //!   friendship, page);
 //! - `answers`: the other acks and events of the Syarah contract;
+//! - `emit`: a server event, encoded, and who gets it;
 //! - `syarah`, `nickdoc`: a chat change as each style's server events.
 
 mod answers;
+mod emit;
 mod nickdoc;
 mod syarah;
 mod views;
 
 pub use answers::*;
+pub use emit::{Audience, Emit};
 pub use views::*;
-
-use serde::Serialize;
 
 use confab_chat::ChatEvent;
 use confab_chat::store::{Millis, User};
-use confab_engine::{Args, EncodeError};
+use confab_engine::EncodeError;
 
 use super::settings::ChatStyle;
-
-/// Who gets a chat's server event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Audience {
-    /// The chat's room and every member's user room (a socket in both
-    /// gets one copy).
-    Members,
-    /// The chat's room only.
-    Room,
-    /// The chat's room, but not the acting user's own sockets.
-    OthersViewing,
-}
-
-/// One server event: its name, its arguments (encoded once, however many
-/// sockets get it), who gets it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Emit {
-    pub name: &'static str,
-    pub args: Args,
-    pub audience: Audience,
-}
-
-impl Emit {
-    /// `data` as the arguments: a tuple is several, anything else one.
-    fn new(
-        name: &'static str,
-        data: &impl Serialize,
-        audience: Audience,
-    ) -> Result<Emit, EncodeError> {
-        Ok(Emit {
-            name,
-            args: Args::new(data)?,
-            audience,
-        })
-    }
-}
 
 /// The one place a chat change becomes server events, in `style`.
 /// `sender` is the stored user of a new or edited message's sender (the
@@ -93,23 +58,22 @@ pub fn participants_added(
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use crate::wire::views::tests::alice;
 
-    /// When the tests' deletions happen.
-    pub(crate) const NOW: Millis = 1_705_314_660_000;
-
-    /// Checks that `event` in chat 3, by `alice`, is emitted in `style`
-    /// as `expected`: each event's name, its arguments' JSON text (key
-    /// order included) and its audience.
-    pub(crate) fn expect(style: ChatStyle, event: ChatEvent, expected: &[(&str, &str, Audience)]) {
-        let emitted = chat_event(style, 3, &event, Some(&alice()), NOW).unwrap();
-        let emitted: Vec<_> = emitted
-            .iter()
-            .map(|e| (e.name, e.args.json(), e.audience))
-            .collect();
-        assert_eq!(emitted, expected, "{event:?}");
+    #[test]
+    fn each_style_names_its_events() {
+        let typing = ChatEvent::Typing {
+            user: "bob".into(),
+            name: "Bob".into(),
+            is_typing: true,
+        };
+        let name = |style| chat_event(style, 3, &typing, None, 0).unwrap()[0].name;
+        assert_eq!(name(ChatStyle::Syarah), "typing");
+        assert_eq!(name(ChatStyle::Nickdoc), "user-typing");
+        let added = |style| participants_added(style, 3, "alice", &[]).unwrap().name;
+        assert_eq!(added(ChatStyle::Syarah), "participantsAdded");
+        assert_eq!(added(ChatStyle::Nickdoc), "participants-added");
     }
 
     #[test]

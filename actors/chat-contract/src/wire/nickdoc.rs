@@ -8,8 +8,8 @@ use confab_chat::ChatEvent;
 use confab_chat::store::{Message, MessageType, Millis};
 use confab_engine::EncodeError;
 
+use super::emit::{Audience, Emit};
 use super::views::Iso;
-use super::{Audience, Emit};
 
 /// An id as nick-doc's clients hold ids: a string.
 fn as_text<S: Serializer>(id: &u64, serializer: S) -> Result<S::Ok, S::Error> {
@@ -230,13 +230,15 @@ fn media_kind(kind: MessageType) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::ChatStyle;
-    use crate::wire::tests::expect;
+    use crate::wire::emit::tests::check;
     use crate::wire::views::tests::{alice, msg};
     use Audience::{OthersViewing, Room};
 
+    /// When the tests' deletions happen.
+    const NOW: Millis = 1_705_314_660_000;
+
     fn nick(event: ChatEvent, expected: &[(&str, &str, Audience)]) {
-        expect(ChatStyle::Nickdoc, event, expected);
+        check(events(3, &event, NOW), expected);
     }
 
     fn created(message: Message) -> ChatEvent {

@@ -8,8 +8,8 @@ use confab_chat::ChatEvent;
 use confab_chat::store::User;
 use confab_engine::EncodeError;
 
+use super::emit::{Audience, Emit};
 use super::views::{MessageView, NewMessage};
-use super::{Audience, Emit};
 
 /// The chat a `messageDeleted` names, after the message id.
 #[derive(Debug, Serialize)]
@@ -133,14 +133,13 @@ pub(super) fn participants_added(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::ChatStyle;
-    use crate::wire::tests::expect;
+    use crate::wire::emit::tests::check;
     use crate::wire::views::tests::{MESSAGE, alice, msg};
     use Audience::{Members, OthersViewing};
     use confab_chat::store::MessageType;
 
     fn syarah(event: ChatEvent, expected: &[(&str, &str, Audience)]) {
-        expect(ChatStyle::Syarah, event, expected);
+        check(events(3, &event, Some(&alice())), expected);
     }
 
     #[test]
