@@ -8,14 +8,14 @@
 //! do), `userUpdated {userId, name, avatar}` to the user and their
 //! contacts (friends and chat partners, who see their name).
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use confab_chat::store::{Friendship, FriendshipStatus, User};
 
 use super::error::Refusal;
 use super::handlers::contacts;
 use super::service::ChatService;
-use super::wire;
+use super::wire::{Contact, FriendshipCard, FriendshipView, Profile};
 
 /// Longest display name, in characters.
 pub const MAX_NAME_CHARS: usize = 256;
@@ -49,7 +49,7 @@ impl ChatService {
         let created = self.store().user(id)?.is_none();
         let user = self.upsert_user(id, name, avatar)?;
         self.store().durable().await?;
-        let body = json!({ "userId": user.id, "name": user.name, "avatar": user.avatar });
+        let body = Profile::new(&user);
         for to in std::iter::once(id.to_owned()).chain(contacts(self, id)) {
             self.emit_to_user(&to, "userUpdated", &body);
         }
@@ -103,13 +103,13 @@ impl ChatService {
     pub fn friendship_card(&self, f: &Friendship) -> Result<Value, Refusal> {
         let other = self.store().user_or_bare(&f.other)?;
         let chat = self.store().individual_between(&f.user, &f.other)?;
-        let mut card = wire::friendship(f);
-        if let Some(map) = card.as_object_mut() {
-            map.insert("name".into(), json!(other.name));
-            map.insert("avatar".into(), json!(other.avatar));
-            map.insert("isOnline".into(), json!(self.is_online(&f.other)));
-            map.insert("chatHeaderId".into(), json!(chat));
-        }
-        Ok(card)
+        let card = FriendshipCard {
+            friendship: FriendshipView::new(f),
+            contact: Contact::new(&other, self.is_online(&f.other), chat),
+        };
+        serde_json::to_value(card).map_err(|err| {
+            tracing::error!(%err, "friendship card not encoded");
+            Refusal::Internal
+        })
     }
 }

@@ -2,6 +2,7 @@
 
 use confab_chat::ChatError;
 use confab_chat::store::StoreError;
+use confab_engine::EncodeError;
 use tracing::error;
 
 /// A refused event: its ack gets `{error: "<message>"}`, or, when the
@@ -57,6 +58,13 @@ impl From<ChatError> for Refusal {
             error!(%err, "chat request failed");
             Refusal::Internal
         }
+    }
+}
+
+impl From<EncodeError> for Refusal {
+    fn from(err: EncodeError) -> Refusal {
+        error!(%err, "chat answer not encoded");
+        Refusal::Internal
     }
 }
 

@@ -28,7 +28,8 @@
 //! - [`settings`]: limits, room names, actor timings.
 //! - `input`: payloads to typed values, leniently (ids as numbers or
 //!   strings, `UserId` or `userId`), refusing a forged user.
-//! - `wire`: the JSON shapes the contract answers and emits.
+//! - `wire`: the JSON the contract answers and emits, a
+//!   `#[derive(Serialize)]` view per shape, per wire style.
 //! - `publish`: chat changes to server events.
 //! - `sockets`: who is online (per device), and `clientStatus`.
 //! - `handlers`: one file per family of client events.

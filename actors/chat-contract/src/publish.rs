@@ -16,10 +16,10 @@ use confab_chat::store::{ChatRecord, Store, now_millis};
 use confab_chat::{ChatEvent, ChatEvents};
 
 use super::push::{self, Pusher};
-use super::settings::ChatSettings;
+use super::settings::{ChatSettings, ChatStyle};
 use super::sockets::ChatSockets;
 use super::wire::{self, Audience, Emit};
-use confab_engine::{Args, Broadcast, Io};
+use confab_engine::{Broadcast, Io};
 
 /// Emits the server events of chat changes, once the service is bound to
 /// an engine.
@@ -55,19 +55,6 @@ impl Publisher {
             })
     }
 
-    /// A message as clients see it; a new message's sender came with it,
-    /// an edited one's is read.
-    fn message_json(
-        &self,
-        message: &confab_chat::store::Message,
-        sender: Option<&confab_chat::store::User>,
-    ) -> serde_json::Value {
-        match sender {
-            Some(sender) => wire::message(message, sender),
-            None => wire::message(message, &self.sender(message)),
-        }
-    }
-
     /// Hands a new message to the webhook for the members not viewing it.
     fn push(
         &self,
@@ -87,13 +74,9 @@ impl Publisher {
 
 impl ChatEvents for Publisher {
     fn publish(&self, chat: &ChatRecord, event: &ChatEvent) {
-        let author = match event {
-            ChatEvent::Created { message, sender } => {
-                self.push(chat, message, sender);
-                Some(sender)
-            }
-            _ => None,
-        };
+        if let ChatEvent::Created { message, sender } = event {
+            self.push(chat, message, sender);
+        }
         let Some(io) = self.io.get() else {
             warn!(
                 chat = chat.id,
@@ -101,13 +84,24 @@ impl ChatEvents for Publisher {
             );
             return;
         };
-        let emits = wire::chat_event(
-            self.settings.style,
-            chat.id,
-            event,
-            |m| self.message_json(m, author),
-            now_millis(),
-        );
+        // A new message's sender came with it; an edited one's is read.
+        let read;
+        let sender = match event {
+            ChatEvent::Created { sender, .. } => Some(sender),
+            ChatEvent::Updated(message) if self.settings.style == ChatStyle::Syarah => {
+                read = self.sender(message);
+                Some(&read)
+            }
+            _ => None,
+        };
+        let emits =
+            match wire::chat_event(self.settings.style, chat.id, event, sender, now_millis()) {
+                Ok(emits) => emits,
+                Err(err) => {
+                    warn!(%err, chat = chat.id, "chat event not encoded");
+                    return;
+                }
+            };
         for emit in &emits {
             let mut to = match emit.audience {
                 Audience::Members => self.everyone(io, chat),
@@ -136,10 +130,7 @@ impl ChatEvents for Publisher {
     }
 }
 
-/// Sends one event, its arguments encoded once.
+/// Sends one event, its arguments as they were encoded.
 pub(crate) fn send(to: Broadcast, emit: &Emit) {
-    match serde_json::to_string(&emit.args) {
-        Ok(json) => to.emit_args(emit.name, &Args::from_raw(json, Vec::new())),
-        Err(err) => warn!(%err, event = emit.name, "chat event not encoded"),
-    }
+    to.emit_args(emit.name, &emit.args);
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use serde_json::Value;
+use serde::Serialize;
 use tracing::warn;
 
 use confab_chat::store::{
@@ -22,7 +22,7 @@ use super::publish::Publisher;
 use super::push::Pusher;
 use super::settings::ChatSettings;
 use super::sockets::ChatSockets;
-use super::wire;
+use super::wire::{self, FriendshipView, NoFriendship};
 use confab_engine::Io;
 
 /// The chat service. Cheap to clone; every clone is the same service.
@@ -189,9 +189,13 @@ impl ChatService {
         // their user room.
         let emit =
             wire::participants_added(self.0.settings.style, header.id, creator, &header.members);
-        if let Some(io) = self.io() {
-            let rooms = header.members.iter().map(|m| self.0.settings.user_room(m));
-            super::publish::send(io.of(&self.0.settings.namespace).to_rooms(rooms), &emit);
+        match (self.io(), emit) {
+            (Some(io), Ok(emit)) => {
+                let rooms = header.members.iter().map(|m| self.0.settings.user_room(m));
+                super::publish::send(io.of(&self.0.settings.namespace).to_rooms(rooms), &emit);
+            }
+            (None, _) => {}
+            (Some(_), Err(err)) => warn!(%err, "participantsAdded not encoded"),
         }
         Ok(header)
     }
@@ -356,21 +360,25 @@ impl ChatService {
             other: user.to_owned(),
             ..mine.clone()
         };
-        self.emit_to_user(user, "friendshipUpdated", &wire::friendship(&mine));
-        self.emit_to_user(other, "friendshipUpdated", &wire::friendship(&theirs));
+        self.emit_to_user(user, "friendshipUpdated", &FriendshipView::new(&mine));
+        self.emit_to_user(other, "friendshipUpdated", &FriendshipView::new(&theirs));
         Ok(mine)
     }
 
     /// Tells both users that `user` ended their friendship with `other`.
     pub(super) fn emit_friendship_removed(&self, user: &str, other: &str) {
         for (to, about) in [(user, other), (other, user)] {
-            let body = serde_json::json!({ "userId": about, "friendshipStatus": null, "by": user });
-            self.emit_to_user(to, "friendshipUpdated", &body);
+            let ended = NoFriendship {
+                user_id: about,
+                friendship_status: None,
+                by: Some(user),
+            };
+            self.emit_to_user(to, "friendshipUpdated", &ended);
         }
     }
 
     /// Emits to every socket of `user` on the chat's namespace.
-    pub fn emit_to_user(&self, user: &str, event: &str, body: &Value) {
+    pub fn emit_to_user(&self, user: &str, event: &str, body: &impl Serialize) {
         if let Some(io) = self.io() {
             let room = self.0.settings.user_room(user);
             if let Err(err) = io.of(&self.0.settings.namespace).to(room).emit(event, body) {

@@ -4,13 +4,14 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use tracing::warn;
 
 use confab_chat::Unview;
 use confab_chat::store::FriendshipStatus;
 
 use crate::service::ChatService;
+use crate::wire::ClientStatus;
 use confab_engine::{Namespace, Socket};
 
 pub fn install(ns: &mut Namespace, service: &ChatService) {
@@ -136,7 +137,11 @@ fn announce(service: &ChatService, user: &str, client_type: &str, active: bool) 
         return;
     }
     let rooms = contacts.iter().map(|c| service.settings().user_room(c));
-    let body = json!({ "userId": user, "clientType": client_type, "activeNow": active });
+    let body = ClientStatus {
+        user_id: user,
+        client_type,
+        active_now: active,
+    };
     let target = io.of(&service.settings().namespace).to_rooms(rooms);
     if let Err(err) = target.emit("clientStatus", &body) {
         warn!(%err, "clientStatus not encoded");

@@ -4,12 +4,11 @@
 //! A change is acknowledged once it is durable, as messages are.
 
 use serde::Deserialize;
-use serde_json::json;
 
-use super::{Ctx, Reply};
+use super::{Ctx, Reply, reply};
 use crate::error::Refusal;
 use crate::lenient;
-use crate::wire;
+use crate::wire::{FriendshipView, NoFriendship};
 
 /// Every friendship event: the other user.
 #[derive(Deserialize)]
@@ -30,30 +29,34 @@ async fn durable(ctx: &Ctx) -> Result<(), Refusal> {
 pub async fn request(ctx: Ctx) -> Reply {
     let f = ctx.service.request_friendship(&ctx.user, &other(&ctx)?)?;
     durable(&ctx).await?;
-    Ok(wire::friendship(&f))
+    reply(&FriendshipView::new(&f))
 }
 
 pub async fn accept(ctx: Ctx) -> Reply {
     let f = ctx.service.accept_friendship(&ctx.user, &other(&ctx)?)?;
     durable(&ctx).await?;
-    Ok(wire::friendship(&f))
+    reply(&FriendshipView::new(&f))
 }
 
 pub async fn reject(ctx: Ctx) -> Reply {
     let f = ctx.service.reject_friendship(&ctx.user, &other(&ctx)?)?;
     durable(&ctx).await?;
-    Ok(wire::friendship(&f))
+    reply(&FriendshipView::new(&f))
 }
 
 pub async fn block(ctx: Ctx) -> Reply {
     let f = ctx.service.block_user(&ctx.user, &other(&ctx)?)?;
     durable(&ctx).await?;
-    Ok(wire::friendship(&f))
+    reply(&FriendshipView::new(&f))
 }
 
 pub async fn unblock(ctx: Ctx) -> Reply {
     let other = other(&ctx)?;
     ctx.service.unblock_user(&ctx.user, &other)?;
     durable(&ctx).await?;
-    Ok(json!({ "userId": other, "friendshipStatus": null }))
+    reply(&NoFriendship {
+        user_id: &other,
+        friendship_status: None,
+        by: None,
+    })
 }

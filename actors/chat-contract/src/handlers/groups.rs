@@ -7,9 +7,10 @@
 
 use serde::Deserialize;
 
-use super::lists::{header_json, members_json};
-use super::{Ctx, Reply};
+use super::lists::with_header;
+use super::{Ctx, Reply, reply};
 use crate::lenient;
+use crate::wire::{GroupView, Left};
 
 /// `createGroup`: a named group of the caller and these users.
 #[derive(Deserialize)]
@@ -55,10 +56,12 @@ struct LeaveGroup {
 }
 
 fn answer(ctx: &Ctx, header: &confab_chat::store::ChatRecord) -> Reply {
-    let members = members_json(&ctx.service, header)?;
-    let mut json = header_json(&ctx.service, header, &ctx.user, members)?;
-    json["admins"] = header.admins.clone().into();
-    Ok(json)
+    with_header(&ctx.service, header, &ctx.user, |view| {
+        reply(&GroupView {
+            header: view,
+            admins: &header.admins,
+        })
+    })?
 }
 
 pub async fn create(ctx: Ctx) -> Reply {
@@ -94,5 +97,8 @@ pub async fn leave(ctx: Ctx) -> Reply {
     ctx.service
         .remove_participant(&ctx.user, chat, &ctx.user)
         .await?;
-    Ok(serde_json::json!({ "chatHeaderId": chat, "left": true }))
+    reply(&Left {
+        chat_header_id: chat,
+        left: true,
+    })
 }

@@ -7,16 +7,20 @@ use std::fmt;
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
-use serde_json::{Value, json};
 
-use confab_chat::store::{ChatKind, ChatRecord, FriendshipStatus, Message, Millis};
+use confab_chat::store::{
+    ChatKind, ChatRecord, Friendship, FriendshipStatus, Message, Millis, User,
+};
 
-use super::messages::{message_json, messages_json};
-use super::{Ctx, Reply};
+use super::messages::Senders;
+use super::{Ctx, Reply, reply};
 use crate::error::Refusal;
 use crate::lenient;
 use crate::service::ChatService;
-use crate::wire::{self, HeaderView};
+use crate::wire::{
+    Contact, HeaderItem, HeaderView, Iso, MemberView, MessageView, MyChat, MyFriend, Page,
+    friendship_status,
+};
 
 /// A chat of the caller, with its newest message and their unread count.
 struct Summary {
@@ -61,45 +65,82 @@ fn summaries(service: &ChatService, user: &str) -> Result<Vec<Summary>, Refusal>
     Ok(out)
 }
 
-/// A chat header as `user` sees it, with the given members.
-pub(crate) fn header_json(
-    service: &ChatService,
-    header: &ChatRecord,
-    user: &str,
-    members: Vec<Value>,
-) -> Result<Value, Refusal> {
-    let store = service.store();
-    let last = match header.last_message_id {
-        Some(m) => store.message(header.id, m)?.filter(|m| !m.is_deleted()),
-        None => None,
-    };
-    let friendship = match header.other_member(user) {
-        Some(other) => store.friendship(user, other)?,
-        None => None,
-    };
-    let view = HeaderView {
-        header,
-        members,
-        last_message: last.as_ref().map(|m| message_json(store, m)).transpose()?,
-        last_message_time: last.as_ref().map(|m| m.created_at),
-        unread: store.member_state(header.id, user)?.unread,
-        friendship: friendship.as_ref(),
-    };
-    Ok(view.to_json())
+/// What a chat header shows beside its record, as one member sees it,
+/// read from the store: its newest message and that message's sender,
+/// the member's unread count, their friendship with the other member of
+/// an individual chat. Its view borrows from here.
+pub(crate) struct HeaderFacts {
+    last: Option<(Message, User)>,
+    unread: u64,
+    friendship: Option<Friendship>,
 }
 
-pub(crate) fn members_json(
-    service: &ChatService,
-    header: &ChatRecord,
-) -> Result<Vec<Value>, Refusal> {
+impl HeaderFacts {
+    pub(crate) fn read(
+        service: &ChatService,
+        header: &ChatRecord,
+        user: &str,
+    ) -> Result<HeaderFacts, Refusal> {
+        let store = service.store();
+        let last = match header.last_message_id {
+            Some(m) => store.message(header.id, m)?.filter(|m| !m.is_deleted()),
+            None => None,
+        };
+        let last = last
+            .map(|m| store.user_or_bare(&m.sender).map(|sender| (m, sender)))
+            .transpose()?;
+        let friendship = match header.other_member(user) {
+            Some(other) => store.friendship(user, other)?,
+            None => None,
+        };
+        Ok(HeaderFacts {
+            last,
+            unread: store.member_state(header.id, user)?.unread,
+            friendship,
+        })
+    }
+
+    /// The header with these members.
+    pub(crate) fn view<'a>(
+        &'a self,
+        header: &'a ChatRecord,
+        members: &'a [MemberView<'a>],
+    ) -> HeaderView<'a> {
+        let last = self.last.as_ref().map(|(m, s)| MessageView::new(m, s));
+        HeaderView::new(header, members, last, self.unread, self.friendship.as_ref())
+    }
+}
+
+/// The stored users of a chat's members, for their views.
+pub(crate) fn members_of(service: &ChatService, header: &ChatRecord) -> Result<Vec<User>, Refusal> {
+    let store = service.store();
     header
         .members
         .iter()
-        .map(|m| {
-            let user = service.store().user_or_bare(m)?;
-            Ok(wire::member(&user, service.is_online(m), false))
-        })
+        .map(|m| Ok(store.user_or_bare(m)?))
         .collect()
+}
+
+/// Members as a chat list shows them: online or not, none viewing.
+fn member_views<'a>(service: &ChatService, users: &'a [User]) -> Vec<MemberView<'a>> {
+    users
+        .iter()
+        .map(|user| MemberView::new(user, service.is_online(&user.id), false))
+        .collect()
+}
+
+/// `header` as `user` sees it, with its members as a chat list shows
+/// them, handed to `answer` (which encodes it).
+pub(crate) fn with_header<R>(
+    service: &ChatService,
+    header: &ChatRecord,
+    user: &str,
+    answer: impl FnOnce(HeaderView<'_>) -> R,
+) -> Result<R, Refusal> {
+    let users = members_of(service, header)?;
+    let members = member_views(service, &users);
+    let facts = HeaderFacts::read(service, header, user)?;
+    Ok(answer(facts.view(header, &members)))
 }
 
 /// `findAllChatHeaders`: a page of the caller's chats; for the rooms the
@@ -170,24 +211,44 @@ pub async fn chat_headers(ctx: Ctx) -> Reply {
     let all = summaries(&ctx.service, &ctx.user)?;
     let total = all.len() as u64;
     let store = ctx.service.store();
-    let mut items = Vec::new();
+    // Read everything first: the views borrow from it.
+    let mut listed = Vec::new();
     for summary in all.into_iter().skip(skip).take(take) {
-        let header = &summary.header;
-        let members = members_json(&ctx.service, header)?;
-        let mut json = header_json(&ctx.service, header, &ctx.user, members)?;
-        if let Some(after) = known.get(&header.id) {
-            let newer = store.messages_after(header.id, *after, settings.max_page)?;
-            json["newMessagesCount"] = json!(newer.len());
-            json["newMessages"] = Value::Array(messages_json(store, &newer)?);
-        }
-        items.push(json);
+        let header = summary.header;
+        let users = members_of(&ctx.service, &header)?;
+        let facts = HeaderFacts::read(&ctx.service, &header, &ctx.user)?;
+        let newer = match known.get(&header.id) {
+            Some(after) => {
+                let newer = store.messages_after(header.id, *after, settings.max_page)?;
+                let senders = Senders::read(store, &newer)?;
+                Some((newer, senders))
+            }
+            None => None,
+        };
+        listed.push((header, users, facts, newer));
     }
-    Ok(wire::page(total, items))
+    let members: Vec<Vec<MemberView>> = listed
+        .iter()
+        .map(|(_, users, _, _)| member_views(&ctx.service, users))
+        .collect();
+    let items = listed
+        .iter()
+        .zip(&members)
+        .map(|((header, _, facts, newer), members)| HeaderItem {
+            header: facts.view(header, members),
+            new_messages_count: newer.as_ref().map(|(newer, _)| newer.len()),
+            new_messages: newer.as_ref().map(|(newer, senders)| senders.views(newer)),
+        })
+        .collect();
+    reply(&Page {
+        total_count: total,
+        items,
+    })
 }
 
 pub async fn my_chats(ctx: Ctx) -> Reply {
     let store = ctx.service.store();
-    let mut out = Vec::new();
+    let mut listed = Vec::new();
     for summary in summaries(&ctx.service, &ctx.user)? {
         let header = &summary.header;
         if header.kind != ChatKind::Individual {
@@ -198,38 +259,45 @@ pub async fn my_chats(ctx: Ctx) -> Reply {
         };
         let user = store.user_or_bare(other)?;
         let friendship = store.friendship(&ctx.user, other)?;
-        out.push(json!({
-            "chatHeaderId": header.id,
-            "userId": user.id,
-            "userName": user.name,
-            "userAvatar": user.avatar,
-            "lastMessage": summary.last.as_ref().map(|m| m.body.clone()),
-            "lastMessageTime": summary.last.as_ref().map(|m| confab_engine::iso_millis(m.created_at)),
-            "creationTime": confab_engine::iso_millis(header.created_at),
-            "isOnline": ctx.service.is_online(other),
-            "unreadCount": summary.unread,
-            "friendshipStatus": wire::friendship_status(friendship.as_ref()),
-        }));
+        let online = ctx.service.is_online(other);
+        listed.push((summary, user, friendship, online));
     }
-    Ok(Value::Array(out))
+    let chats: Vec<MyChat> = listed
+        .iter()
+        .map(|(summary, user, friendship, online)| MyChat {
+            chat_header_id: summary.header.id,
+            user_id: &user.id,
+            user_name: user.name.as_deref(),
+            user_avatar: user.avatar.as_deref(),
+            last_message: summary.last.as_ref().map(|m| m.body.as_str()),
+            last_message_time: summary.last.as_ref().map(|m| Iso(m.created_at)),
+            creation_time: Iso(summary.header.created_at),
+            is_online: *online,
+            unread_count: summary.unread,
+            friendship_status: friendship_status(friendship.as_ref()),
+        })
+        .collect();
+    reply(&chats)
 }
 
 pub async fn my_friendships(ctx: Ctx) -> Reply {
     let store = ctx.service.store();
-    let mut out = Vec::new();
+    let mut listed = Vec::new();
     for friendship in store.friendships_of(&ctx.user)? {
         if friendship.status != FriendshipStatus::Accepted {
             continue;
         }
         let friend = store.user_or_bare(&friendship.other)?;
         let chat = store.individual_between(&ctx.user, &friendship.other)?;
-        out.push(json!({
-            "userId": friend.id,
-            "name": friend.name,
-            "avatar": friend.avatar,
-            "isOnline": ctx.service.is_online(&friendship.other),
-            "chatHeaderId": chat,
-        }));
+        let online = ctx.service.is_online(&friendship.other);
+        listed.push((friend, online, chat));
     }
-    Ok(Value::Array(out))
+    let friends: Vec<MyFriend> = listed
+        .iter()
+        .map(|(friend, online, chat)| MyFriend {
+            user_id: &friend.id,
+            contact: Contact::new(friend, *online, *chat),
+        })
+        .collect();
+    reply(&friends)
 }

@@ -6,17 +6,16 @@ use std::fmt;
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Unexpected, Visitor};
-use serde_json::{Value, json};
 
 use confab_chat::store::{Message, MessageType, Store, User};
 use confab_chat::{Append, Edit, MarkRead, Remove};
 
-use super::{Ctx, Reply};
+use super::{Ctx, Reply, reply};
 use crate::error::Refusal;
 use crate::files;
 use crate::lenient;
 use crate::settings::ChatSettings;
-use crate::wire;
+use crate::wire::{MessageView, NewMessage, Page, ReadUpTo, Removed};
 
 /// `createMessage`: a message for a chat.
 #[derive(Deserialize)]
@@ -143,24 +142,30 @@ fn message_type<'de, D: Deserializer<'de>>(d: D) -> Result<MessageType, D::Error
     d.deserialize_any(MessageTypeVisitor)
 }
 
-/// Messages as JSON, reading each sender once.
-pub(crate) fn messages_json(store: &Store, messages: &[Message]) -> Result<Vec<Value>, Refusal> {
-    let mut senders: HashMap<&str, User> = HashMap::new();
-    let mut out = Vec::with_capacity(messages.len());
-    for message in messages {
-        if !senders.contains_key(message.sender.as_str()) {
-            senders.insert(&message.sender, store.user_or_bare(&message.sender)?);
-        }
-        out.push(wire::message(message, &senders[message.sender.as_str()]));
-    }
-    Ok(out)
-}
+/// The stored senders of some messages, each read once: their views
+/// borrow the names and avatars from here.
+pub(crate) struct Senders(HashMap<String, User>);
 
-pub(crate) fn message_json(store: &Store, message: &Message) -> Result<Value, Refusal> {
-    Ok(wire::message(
-        message,
-        &store.user_or_bare(&message.sender)?,
-    ))
+impl Senders {
+    pub(crate) fn read(store: &Store, messages: &[Message]) -> Result<Senders, Refusal> {
+        let mut senders = HashMap::new();
+        for message in messages {
+            if !senders.contains_key(&message.sender) {
+                let sender = store.user_or_bare(&message.sender)?;
+                senders.insert(message.sender.clone(), sender);
+            }
+        }
+        Ok(Senders(senders))
+    }
+
+    /// `message` (one of those read) as clients see it.
+    pub(crate) fn view<'a>(&'a self, message: &'a Message) -> MessageView<'a> {
+        MessageView::maybe(message, self.0.get(&message.sender))
+    }
+
+    pub(crate) fn views<'a>(&'a self, messages: &'a [Message]) -> Vec<MessageView<'a>> {
+        messages.iter().map(|m| self.view(m)).collect()
+    }
 }
 
 /// A media message naming one of this service's uploads must name one
@@ -204,7 +209,10 @@ pub async fn create(ctx: Ctx) -> Reply {
         names_upload,
     };
     let message = ctx.service.chats().call(chat, append).await?;
-    Ok(wire::new_message(chat, wire::message(&message, &sender)))
+    reply(&NewMessage {
+        chat_header_id: chat,
+        chat_message: MessageView::new(&message, &sender),
+    })
 }
 
 pub async fn find_all(ctx: Ctx) -> Reply {
@@ -226,10 +234,11 @@ pub async fn find_all(ctx: Ctx) -> Reply {
     }
     let skip = usize::try_from(skip).unwrap_or(usize::MAX);
     let page = store.history(chat, before, skip, take)?;
-    Ok(wire::page(
-        header.message_count,
-        messages_json(store, &page)?,
-    ))
+    let senders = Senders::read(store, &page)?;
+    reply(&Page {
+        total_count: header.message_count,
+        items: senders.views(&page),
+    })
 }
 
 pub async fn update(ctx: Ctx) -> Reply {
@@ -246,7 +255,8 @@ pub async fn update(ctx: Ctx) -> Reply {
         check_upload(&ctx, message.kind, &edit.body)?;
     }
     let message = ctx.service.chats().call(chat, edit).await?;
-    message_json(ctx.service.store(), &message)
+    let sender = ctx.service.store().user_or_bare(&message.sender)?;
+    reply(&MessageView::new(&message, &sender))
 }
 
 /// `ids` when it is a non-empty array (it wins over `id`), else `id`.
@@ -275,7 +285,10 @@ pub async fn remove(ctx: Ctx) -> Reply {
         ids: ids(request, ctx.service.settings())?,
     };
     let ids = ctx.service.chats().call(chat, remove).await?;
-    Ok(json!({ "chatHeaderId": chat, "ids": ids }))
+    reply(&Removed {
+        chat_header_id: chat,
+        ids: &ids,
+    })
 }
 
 pub async fn read(ctx: Ctx) -> Reply {
@@ -284,5 +297,9 @@ pub async fn read(ctx: Ctx) -> Reply {
         user: ctx.user.clone(),
     };
     let cursor = ctx.service.chats().call(chat, read).await?;
-    Ok(json!({ "chatHeaderId": chat, "lastReadMessageId": cursor, "unreadCount": 0 }))
+    reply(&ReadUpTo {
+        chat_header_id: chat,
+        last_read_message_id: cursor,
+        unread_count: 0,
+    })
 }

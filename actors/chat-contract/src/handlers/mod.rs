@@ -15,18 +15,18 @@ pub(super) use connection::contacts;
 use std::future::Future;
 use std::sync::Arc;
 
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use tracing::debug;
 
 use super::error::Refusal;
 use super::input::Input;
 use super::lenient;
 use super::service::ChatService;
-use confab_engine::{Ack, Namespace, Payload, Socket};
+use super::wire::{Exception, Refused};
+use confab_engine::{Ack, Args, Namespace, Payload, Socket};
 
-pub(crate) use lists::{header_json, members_json};
-pub(crate) use messages::messages_json;
+pub(crate) use lists::with_header;
+pub(crate) use messages::Senders;
 
 /// What a handler gets: the service, the socket, its user, the payload.
 pub(super) struct Ctx {
@@ -36,7 +36,13 @@ pub(super) struct Ctx {
     pub input: Input,
 }
 
-pub(super) type Reply = Result<Value, Refusal>;
+/// An event's answer, encoded once for its ack.
+pub(super) type Reply = Result<Args, Refusal>;
+
+/// `answer` as the ack's argument.
+fn reply(answer: &impl Serialize) -> Reply {
+    Ok(Args::new(answer)?)
+}
 
 /// Where a node's chat events are served: here, or (a node of a cluster
 /// without the chat service) on another node, which the refusal names.
@@ -139,12 +145,21 @@ fn answer(socket: &Socket, event: &str, ack: Option<Ack>, reply: Reply) {
         debug!(socket = socket.id(), user = ?socket.user_id(), event, %refusal, "chat event refused");
     }
     let sent = match (ack, reply) {
-        (Some(ack), Ok(value)) => ack.send(&value),
-        (Some(ack), Err(refusal)) => ack.send(&json!({ "error": refusal.to_string() })),
+        (Some(ack), Ok(args)) => {
+            ack.send_args(&args);
+            Ok(())
+        }
+        (Some(ack), Err(refusal)) => ack.send(&Refused {
+            error: &refusal.to_string(),
+        }),
         (None, Ok(_)) => Ok(()),
         (None, Err(refusal)) => socket.emit(
             "exception",
-            &json!({ "status": "error", "message": refusal.to_string(), "event": event }),
+            &Exception {
+                status: "error",
+                message: &refusal.to_string(),
+                event,
+            },
         ),
     };
     if let Err(err) = sent {

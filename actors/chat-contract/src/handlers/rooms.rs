@@ -3,16 +3,15 @@
 //! typing state.
 
 use serde::Deserialize;
-use serde_json::json;
 
 use confab_chat::store::ChatRecord;
 use confab_chat::{Typing, Unview, View};
 
-use super::lists::header_json;
-use super::{Ctx, Reply};
+use super::lists::{HeaderFacts, members_of};
+use super::{Ctx, Reply, reply};
 use crate::error::Refusal;
 use crate::lenient;
-use crate::wire;
+use crate::wire::{Joined, Left, MemberJoined, MemberView, Profile, TypingSet};
 
 /// `joinRoom`: a chat by id, or the individual chat with another user
 /// (the chat wins; the other user is read only without one).
@@ -87,39 +86,32 @@ pub async fn join(ctx: Ctx) -> Reply {
     let room = service.settings().chat_room(header.id);
     socket.join([room.clone()]).await;
 
-    let store = service.store();
-    let me = store.user_or_bare(&ctx.user)?;
-    let joined = json!({
-        "chatHeaderId": header.id,
-        "userId": me.id,
-        "name": me.name,
-        "avatar": me.avatar,
-    });
+    let me = service.store().user_or_bare(&ctx.user)?;
+    let joined = MemberJoined {
+        chat_header_id: header.id,
+        user: Profile::new(&me),
+    };
     let _ = socket.to(room).emit("onMemberJoin", &joined);
 
-    let members = header
-        .members
+    let users = members_of(service, &header)?;
+    let members: Vec<MemberView> = users
         .iter()
-        .map(|m| {
-            let user = store.user_or_bare(m)?;
-            Ok(wire::member(
-                &user,
-                service.is_online(m),
-                viewers.contains(m),
-            ))
+        .map(|user| {
+            let (online, viewing) = (service.is_online(&user.id), viewers.contains(&user.id));
+            MemberView::new(user, online, viewing)
         })
-        .collect::<Result<Vec<_>, Refusal>>()?;
-    let current = wire::member(&me, true, true);
-    let chat = header_json(service, &header, &ctx.user, members.clone())?;
-    Ok(json!({
-        "chatHeaderId": header.id,
-        "chatHeader": chat,
-        "joined": true,
-        "roomMembers": members,
-        "currentMember": current,
-        "members": members,
-        "friendshipStatus": chat["friendshipStatus"],
-    }))
+        .collect();
+    let facts = HeaderFacts::read(service, &header, &ctx.user)?;
+    let chat_header = facts.view(&header, &members);
+    reply(&Joined {
+        chat_header_id: header.id,
+        friendship_status: chat_header.friendship_status,
+        chat_header,
+        joined: true,
+        room_members: &members,
+        current_member: MemberView::new(&me, true, true),
+        members: &members,
+    })
 }
 
 pub async fn leave(ctx: Ctx) -> Reply {
@@ -131,7 +123,10 @@ pub async fn leave(ctx: Ctx) -> Reply {
     service.chats().call_if_running(chat, unview).await?;
     service.sockets().unview(socket.id(), chat);
     socket.leave([service.settings().chat_room(chat)]).await;
-    Ok(json!({ "chatHeaderId": chat, "left": true }))
+    reply(&Left {
+        chat_header_id: chat,
+        left: true,
+    })
 }
 
 pub async fn typing(ctx: Ctx) -> Reply {
@@ -150,5 +145,8 @@ pub async fn typing(ctx: Ctx) -> Reply {
         is_typing,
     };
     ctx.service.chats().call(chat, typing).await?;
-    Ok(json!({ "chatHeaderId": chat, "isTyping": is_typing }))
+    reply(&TypingSet {
+        chat_header_id: chat,
+        is_typing,
+    })
 }

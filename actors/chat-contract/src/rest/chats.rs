@@ -7,9 +7,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::{ChatRest, RestRefusal, success};
-use crate::handlers::{header_json, members_json, messages_json};
+use crate::handlers::{Senders, with_header};
 use crate::input::parse_id;
-use crate::wire;
+use crate::wire::{self, HeaderGot};
 
 #[derive(Deserialize)]
 pub struct Pair {
@@ -55,10 +55,9 @@ pub async fn chat_header(
     if created {
         service.store().durable().await?;
     }
-    let members = members_json(service, &header)?;
-    let mut json = header_json(service, &header, &caller, members)?;
-    json["created"] = created.into();
-    Ok(success(json))
+    Ok(with_header(service, &header, &caller, |header| {
+        success(HeaderGot { header, created })
+    })?)
 }
 
 #[derive(Deserialize)]
@@ -114,6 +113,9 @@ pub async fn history(
         Some(after) => store.messages_after(chat, after, limit)?,
         None => store.history(chat, before, 0, limit)?,
     };
-    let items = messages_json(store, &messages)?;
-    Ok(success(wire::page(header.message_count, items)))
+    let senders = Senders::read(store, &messages)?;
+    Ok(success(wire::Page {
+        total_count: header.message_count,
+        items: senders.views(&messages),
+    }))
 }

@@ -10,8 +10,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
 use super::{ChatRest, RestRefusal, success};
-use crate::handlers::{header_json, members_json};
+use crate::handlers::with_header;
 use crate::input::parse_id;
+use crate::wire::{GroupView, Left};
 
 /// A group's name when the request names none.
 const DEFAULT_NAME: &str = "Group";
@@ -61,10 +62,12 @@ fn answer(
     header: &confab_chat::store::ChatRecord,
     caller: &str,
 ) -> Result<HttpResponse, RestRefusal> {
-    let members = members_json(&state.service, header)?;
-    let mut json = header_json(&state.service, header, caller, members)?;
-    json["admins"] = header.admins.clone().into();
-    Ok(success(json))
+    Ok(with_header(&state.service, header, caller, |view| {
+        success(GroupView {
+            header: view,
+            admins: &header.admins,
+        })
+    })?)
 }
 
 pub async fn create(
@@ -119,8 +122,9 @@ pub async fn remove(
         answer(&state, &header, &caller)
     } else {
         // The caller left: they no longer see the group.
-        Ok(success(
-            serde_json::json!({ "chatHeaderId": chat, "left": true }),
-        ))
+        Ok(success(Left {
+            chat_header_id: chat,
+            left: true,
+        }))
     }
 }

@@ -35,7 +35,6 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
-use serde_json::Value;
 use tracing::{error, warn};
 
 use super::service::ChatService;
@@ -147,7 +146,7 @@ impl ResponseError for RestRefusal {
         }
         response.json(Answer {
             success: false,
-            data: Value::Null,
+            data: (),
             message: Some(&self.message),
         })
     }
@@ -179,14 +178,14 @@ impl From<super::error::Refusal> for RestRefusal {
 
 /// The seed's answer, its fields in the seed's order.
 #[derive(serde::Serialize)]
-struct Answer<'a> {
+struct Answer<'a, T> {
     success: bool,
-    data: Value,
+    data: T,
     message: Option<&'a str>,
 }
 
 /// `{success: true, data, message: null}`.
-pub fn success(data: Value) -> HttpResponse {
+pub fn success(data: impl serde::Serialize) -> HttpResponse {
     HttpResponse::Ok().json(Answer {
         success: true,
         data,

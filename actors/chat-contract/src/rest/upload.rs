@@ -6,7 +6,6 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
-use serde_json::json;
 
 use confab_chat::store::MessageType;
 
@@ -113,5 +112,5 @@ pub async fn upload_file(
     let file = file.ok_or_else(|| RestRefusal::bad_request("file is required"))?;
     let upload = files::keep(&state.service, &caller.user_id, kind, file).await?;
     tracing::debug!(user = %caller.user_id, path = %upload.path, size = upload.size, "file uploaded");
-    Ok(success(json!(upload.path)))
+    Ok(success(&upload.path))
 }
