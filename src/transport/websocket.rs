@@ -74,7 +74,6 @@ fn start(
     Ok(response.streaming(WsBody {
         control: Box::pin(control),
         sink,
-        taken: Vec::new(),
         handed: 0,
         closed: false,
         engine: engine.clone(),
@@ -96,8 +95,6 @@ fn start(
 struct WsBody<S> {
     control: Pin<Box<S>>,
     sink: WsSink,
-    /// The frames of the last batch (kept for its capacity).
-    taken: Vec<Frame>,
     /// What the last batch was charged.
     handed: usize,
     /// The session's close frame is written: the body ends.
@@ -107,23 +104,21 @@ struct WsBody<S> {
     socket: Option<SocketCell>,
 }
 
-impl<S> WsBody<S> {
-    /// Encodes the batch in `taken` as one chunk (server frames: whole,
-    /// not masked).
-    fn encode_batch(&mut self) -> Bytes {
-        let mut chunk = BytesMut::new();
-        for frame in self.taken.drain(..) {
-            match frame {
-                Frame::Text(text) => {
-                    Parser::write_message(&mut chunk, text.as_bytes(), OpCode::Text, true, false)
-                }
-                Frame::Binary(data) => {
-                    Parser::write_message(&mut chunk, data, OpCode::Binary, true, false)
-                }
+/// Encodes a batch of frames as one chunk (server frames: whole, not
+/// masked).
+fn encode_batch(frames: Vec<Frame>) -> Bytes {
+    let mut chunk = BytesMut::new();
+    for frame in frames {
+        match frame {
+            Frame::Text(text) => {
+                Parser::write_message(&mut chunk, text.as_bytes(), OpCode::Text, true, false)
+            }
+            Frame::Binary(data) => {
+                Parser::write_message(&mut chunk, data, OpCode::Binary, true, false)
             }
         }
-        chunk.freeze()
     }
+    chunk.freeze()
 }
 
 impl<S: Stream<Item = Result<Bytes, actix_web::Error>>> Stream for WsBody<S> {
@@ -140,13 +135,12 @@ impl<S: Stream<Item = Result<Bytes, actix_web::Error>>> Stream for WsBody<S> {
             // The actor's frame, or its end (it closed the socket).
             ready => return ready,
         }
-        match this.sink.drain(&mut this.taken, cx.waker()) {
-            Drained::Frames => {
-                this.handed = outbound::cost(this.taken.iter());
-                let bytes = this.taken.iter().map(Frame::wire_len).sum::<usize>();
+        match this.sink.drain(cx.waker()) {
+            Drained::Frames(frames) => {
+                this.handed = outbound::cost(frames.iter());
+                let bytes = frames.iter().map(Frame::wire_len).sum::<usize>();
                 Stats::add(&this.engine.stats().bytes_out, bytes as u64);
-                let chunk = this.encode_batch();
-                Poll::Ready(Some(Ok(chunk)))
+                Poll::Ready(Some(Ok(encode_batch(frames))))
             }
             Drained::Closed => {
                 // A close frame without a code, as the Node server sends.

@@ -181,9 +181,10 @@ mod tests {
     }
 
     fn queued(sink: &WsSink) -> Vec<Frame> {
-        let mut taken = Vec::new();
-        sink.drain(&mut taken, Waker::noop());
-        taken
+        match sink.drain(Waker::noop()) {
+            crate::outbound::Drained::Frames(frames) => frames,
+            _ => Vec::new(),
+        }
     }
 
     fn link() -> (SessionLink, Arc<Mutex<Vec<String>>>) {

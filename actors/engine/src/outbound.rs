@@ -126,10 +126,11 @@ struct WsQueue {
 }
 
 /// What the transport found in the queue.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq)]
 pub enum Drained {
-    /// These frames, now in the caller's vector, in order.
-    Frames,
+    /// Every queued frame, in order. The queue keeps no capacity: an idle
+    /// connection holds no vector.
+    Frames(Vec<Frame>),
     /// Nothing queued, and the session closed the socket: write the close
     /// frame and end.
     Closed,
@@ -170,14 +171,13 @@ impl WsSink {
         self.lock().closing
     }
 
-    /// For the transport: moves every queued frame into `into` (which it
-    /// passes empty), or registers `waker` to be woken by the next write.
-    /// The moved frames stay charged until [`Outbound::release`]d.
-    pub fn drain(&self, into: &mut Vec<Frame>, waker: &Waker) -> Drained {
+    /// For the transport: takes every queued frame, or registers `waker`
+    /// to be woken by the next write. The frames taken stay charged until
+    /// [`Outbound::release`]d.
+    pub fn drain(&self, waker: &Waker) -> Drained {
         let mut queue = self.lock();
         if !queue.frames.is_empty() {
-            std::mem::swap(&mut queue.frames, into);
-            return Drained::Frames;
+            return Drained::Frames(std::mem::take(&mut queue.frames));
         }
         if queue.closing {
             return Drained::Closed;
@@ -237,9 +237,10 @@ mod tests {
         let sink = WsSink::default();
         let frames = [Frame::control(Packet::Ping)];
         sink.write(&frames, usize::MAX).unwrap();
-        let mut taken = Vec::new();
         let woken = Arc::new(AtomicUsize::new(0));
-        assert_eq!(sink.drain(&mut taken, &waker(&woken)), Drained::Frames);
+        let Drained::Frames(taken) = sink.drain(&waker(&woken)) else {
+            panic!("a frame was queued");
+        };
         assert_eq!(taken.len(), 1);
         assert_eq!(sink.outbound.queued(), cost(&frames));
         sink.outbound.release(cost(&taken));
@@ -250,13 +251,14 @@ mod tests {
     fn a_waiting_transport_is_woken_once_and_takes_every_frame_in_order() {
         let sink = WsSink::default();
         let woken = Arc::new(AtomicUsize::new(0));
-        let mut taken = Vec::new();
-        assert_eq!(sink.drain(&mut taken, &waker(&woken)), Drained::Empty);
+        assert_eq!(sink.drain(&waker(&woken)), Drained::Empty);
         sink.write(&[text("a")], usize::MAX).unwrap();
         sink.write(&[text("b"), text("c")], usize::MAX).unwrap();
         assert_eq!(woken.load(Ordering::SeqCst), 1);
-        assert_eq!(sink.drain(&mut taken, &waker(&woken)), Drained::Frames);
-        assert_eq!(taken, [text("a"), text("b"), text("c")]);
+        assert_eq!(
+            sink.drain(&waker(&woken)),
+            Drained::Frames(vec![text("a"), text("b"), text("c")])
+        );
     }
 
     #[test]
@@ -266,11 +268,11 @@ mod tests {
         sink.write(&[text("last")], usize::MAX).unwrap();
         sink.close();
         sink.write(&[text("too late")], usize::MAX).unwrap();
-        let mut taken = Vec::new();
-        assert_eq!(sink.drain(&mut taken, &waker(&woken)), Drained::Frames);
-        assert_eq!(taken, [text("last")]);
-        taken.clear();
-        assert_eq!(sink.drain(&mut taken, &waker(&woken)), Drained::Closed);
+        assert_eq!(
+            sink.drain(&waker(&woken)),
+            Drained::Frames(vec![text("last")])
+        );
+        assert_eq!(sink.drain(&waker(&woken)), Drained::Closed);
     }
 
     #[test]
@@ -280,10 +282,8 @@ mod tests {
         let limit = cost(&frames);
         sink.write(&frames, limit).unwrap();
         assert!(sink.write(&frames, limit).is_err());
-        let mut taken = Vec::new();
         let woken = Arc::new(AtomicUsize::new(0));
-        sink.drain(&mut taken, &waker(&woken));
-        assert_eq!(taken.len(), 1);
+        assert_eq!(sink.drain(&waker(&woken)), Drained::Frames(vec![text("x")]));
     }
 
     #[test]

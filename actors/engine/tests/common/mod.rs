@@ -39,19 +39,18 @@ pub enum Out {
 /// A WebSocket that writes at once: it drains the sink as a transport
 /// does, and what it takes leaves the budget.
 async fn collect(sink: WsSink, tx: UnboundedSender<Out>) {
-    let mut taken = Vec::new();
     loop {
-        let drained = std::future::poll_fn(|cx| match sink.drain(&mut taken, cx.waker()) {
+        let drained = std::future::poll_fn(|cx| match sink.drain(cx.waker()) {
             Drained::Empty => std::task::Poll::Pending,
             other => std::task::Poll::Ready(other),
         })
         .await;
-        if drained == Drained::Closed {
+        let Drained::Frames(taken) = drained else {
             let _ = tx.send(Out::Close);
             return;
-        }
+        };
         sink.outbound.release(cost(taken.iter()));
-        for frame in taken.drain(..) {
+        for frame in taken {
             if tx.send(Out::Frame(frame)).is_err() {
                 return;
             }
