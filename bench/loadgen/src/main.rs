@@ -42,7 +42,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::{JoinHandle, spawn_local};
 use tokio_tungstenite::tungstenite::Message;
 
-use proto::{Error, Incoming, Polling, Target, Ws, classify, event};
+use proto::{Error, Incoming, Polling, RawFrame, RawWs, Target, Ws, classify, event};
 
 /// Options as `--key value` pairs.
 struct Opts(HashMap<String, String>);
@@ -670,10 +670,11 @@ impl FanStats {
     }
 }
 
-async fn fan_member(
+/// A room's sender (also one of its members): sends `chat` at the phase's
+/// rate and records the deliveries it gets back.
+async fn fan_sender(
     mut ws: Ws,
     room: usize,
-    sender: bool,
     text: Rc<str>,
     mut phase_rx: watch::Receiver<Phase>,
     stats: Rc<RefCell<FanStats>>,
@@ -710,21 +711,58 @@ async fn fan_member(
                 if changed.is_err() { break; }
                 phase = *phase_rx.borrow_and_update();
                 if phase.stop { break; }
-                ticker = match (sender, phase.active) {
-                    (true, Some(_)) => {
+                ticker = match phase.active {
+                    Some(_) => {
                         let period = Duration::from_secs_f64(1.0 / phase.rate);
                         let first = tokio::time::Instant::now() + period.mul_f64(stagger);
                         let mut t = tokio::time::interval_at(first, period);
                         t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
                         Some(t)
                     }
-                    _ => None,
+                    None => None,
                 };
             }
         }
     }
     proto::close_ws(ws).await;
     Ok(())
+}
+
+/// A room's other members: record each delivery, answer pings, until the
+/// load generator stops.
+async fn fan_listener(
+    mut ws: RawWs,
+    mut phase_rx: watch::Receiver<Phase>,
+    stats: Rc<RefCell<FanStats>>,
+) -> Result<(), Error> {
+    let mut pings = 0;
+    let mut closed = false;
+    loop {
+        tokio::select! {
+            read = ws.read(|frame| match frame {
+                RawFrame::Text(text) => match classify(text) {
+                    Incoming::Chat(Some(ts)) => stats.borrow_mut().record(ts, now_us()),
+                    Incoming::Ping => pings += 1,
+                    Incoming::Close => closed = true,
+                    _ => {}
+                },
+                RawFrame::Close => closed = true,
+                RawFrame::Ping | RawFrame::Other => {}
+            }) => read?,
+            changed = phase_rx.changed() => {
+                if changed.is_err() || phase_rx.borrow_and_update().stop {
+                    let _ = ws.send_text("1").await;
+                    return Ok(());
+                }
+            }
+        }
+        if closed {
+            return Err("server closed the session".into());
+        }
+        for _ in 0..std::mem::take(&mut pings) {
+            ws.send_text("3").await?;
+        }
+    }
 }
 
 /// Joins `room` and waits for the ack.
@@ -797,15 +835,22 @@ async fn fanout(opts: &Opts) -> Result<(), Error> {
     let mut members_tasks = Vec::with_capacity(n);
     for (i, ws) in joined.into_iter().enumerate() {
         let room = i / members;
-        members_tasks.push(spawn_local(fan_member(
-            ws,
-            room,
-            i % members == 0,
-            text.clone(),
-            phase_rx.clone(),
-            stats.clone(),
-            room as f64 / rooms as f64,
-        )));
+        members_tasks.push(if i % members == 0 {
+            spawn_local(fan_sender(
+                ws,
+                room,
+                text.clone(),
+                phase_rx.clone(),
+                stats.clone(),
+                room as f64 / rooms as f64,
+            ))
+        } else {
+            spawn_local(fan_listener(
+                RawWs::from_ws(ws),
+                phase_rx.clone(),
+                stats.clone(),
+            ))
+        });
     }
 
     let mut steps: Vec<Value> = Vec::new();

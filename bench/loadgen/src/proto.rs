@@ -7,12 +7,13 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1;
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -258,6 +259,102 @@ impl Polling {
 }
 
 /// Ends a WebSocket session politely (Engine.IO close, then the socket).
+/// A joined fan-out member's end, read without tungstenite: the raw TCP
+/// stream, read in large chunks and parsed in place (a server's frames are
+/// unmasked). tungstenite's work per message (zeroing its read buffer, one
+/// `String` per message, its waker bookkeeping) made the load generator,
+/// not the servers, the first to saturate in the fan-out scenario.
+pub struct RawWs {
+    tcp: TcpStream,
+    buf: BytesMut,
+}
+
+/// A WebSocket frame read from the server.
+pub enum RawFrame<'a> {
+    Text(&'a str),
+    /// A WebSocket-level ping (answered by the reader).
+    Ping,
+    Close,
+    Other,
+}
+
+impl RawWs {
+    /// Takes over a session that expects nothing from the server right
+    /// now (tungstenite may hold bytes it read ahead: none are due).
+    pub fn from_ws(ws: Ws) -> RawWs {
+        RawWs {
+            tcp: ws.into_inner(),
+            buf: BytesMut::with_capacity(64 * 1024),
+        }
+    }
+
+    /// Reads once (at least one byte, or the end) and hands every whole
+    /// frame to `on_frame`.
+    pub async fn read(&mut self, mut on_frame: impl FnMut(RawFrame<'_>)) -> Result<(), Error> {
+        if self.tcp.read_buf(&mut self.buf).await? == 0 {
+            return Err("connection closed".into());
+        }
+        let mut pings = 0;
+        let mut at = 0;
+        while let Some((opcode, start, end)) = frame_at(&self.buf[at..]) {
+            let payload = &self.buf[at + start..at + end];
+            match opcode {
+                0x1 => match std::str::from_utf8(payload) {
+                    Ok(text) => on_frame(RawFrame::Text(text)),
+                    Err(_) => return Err("text frame is not UTF-8".into()),
+                },
+                0x8 => on_frame(RawFrame::Close),
+                0x9 => {
+                    pings += 1;
+                    on_frame(RawFrame::Ping)
+                }
+                _ => on_frame(RawFrame::Other),
+            }
+            at += end;
+        }
+        self.buf.advance(at);
+        if self.buf.capacity() - self.buf.len() < 4096 {
+            self.buf.reserve(64 * 1024);
+        }
+        for _ in 0..pings {
+            self.write_frame(0xA, b"").await?;
+        }
+        Ok(())
+    }
+
+    /// Sends a text message (masked, with a zero key: the payload as is).
+    pub async fn send_text(&mut self, text: &str) -> Result<(), Error> {
+        self.write_frame(0x1, text.as_bytes()).await
+    }
+
+    async fn write_frame(&mut self, opcode: u8, payload: &[u8]) -> Result<(), Error> {
+        if payload.len() > 125 {
+            return Err("only short client frames are sent".into());
+        }
+        let mut frame = Vec::with_capacity(6 + payload.len());
+        frame.extend_from_slice(&[0x80 | opcode, 0x80 | payload.len() as u8, 0, 0, 0, 0]);
+        frame.extend_from_slice(payload);
+        self.tcp.write_all(&frame).await?;
+        Ok(())
+    }
+}
+
+/// The opcode and payload range of the whole frame at the start of `b`, if
+/// it is all there.
+fn frame_at(b: &[u8]) -> Option<(u8, usize, usize)> {
+    if b.len() < 2 {
+        return None;
+    }
+    let opcode = b[0] & 0x0F;
+    let (len, header) = match b[1] & 0x7F {
+        126 => (u16::from_be_bytes([*b.get(2)?, *b.get(3)?]) as usize, 4),
+        127 => (u64::from_be_bytes(b.get(2..10)?.try_into().ok()?) as usize, 10),
+        n => (n as usize, 2usize),
+    };
+    let end = header.checked_add(len)?;
+    (b.len() >= end).then_some((opcode, header, end))
+}
+
 pub async fn close_ws(mut ws: Ws) {
     let _ = tokio::time::timeout(Duration::from_millis(200), async {
         let _ = ws.send(Message::text("1")).await;
@@ -269,6 +366,18 @@ pub async fn close_ws(mut ws: Ws) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_whole_server_frames_only() {
+        assert_eq!(frame_at(&[0x81, 2, b'4', b'2']), Some((1, 2, 4)));
+        assert_eq!(frame_at(&[0x81, 3, b'4', b'2']), None);
+        let mut long = vec![0x81, 126, 0x01, 0x00];
+        long.extend(std::iter::repeat_n(b'x', 256));
+        assert_eq!(frame_at(&long), Some((1, 4, 260)));
+        assert_eq!(frame_at(&long[..100]), None);
+        assert_eq!(frame_at(&[0x89, 0]), Some((9, 2, 2)));
+        assert_eq!(frame_at(&[0x81]), None);
+    }
 
     #[test]
     fn classifies_packets() {
