@@ -11,6 +11,7 @@ mod origin;
 mod polling;
 mod websocket;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::SystemTime;
@@ -26,10 +27,12 @@ pub(crate) use origin::Admission;
 pub use origin::{AllowRequest, CorsPolicy, ORIGIN_REFUSED};
 
 /// The Engine.IO query parameters of one request.
-struct EngineQuery {
+struct EngineQuery<'a> {
     transport: Transport,
     sid: Option<Sid>,
-    protocol: Option<String>,
+    protocol: Option<Cow<'a, str>>,
+    /// Every parameter, for a handshake (no `sid`) only: the session shows
+    /// them to middlewares and handlers; a request on a session needs none.
     all: HashMap<String, String>,
 }
 
@@ -39,24 +42,38 @@ enum Transport {
     WebSocket,
 }
 
-impl EngineQuery {
-    fn parse(req: &HttpRequest) -> Result<EngineQuery, EngineIoError> {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string())
-            .map_err(|_| EngineIoError::BadRequest)?;
-        let all: HashMap<String, String> = pairs.into_iter().collect();
-        let transport = match all.get("transport").map(String::as_str) {
+impl<'a> EngineQuery<'a> {
+    /// Reads the query in place (a parameter is copied only if it is
+    /// percent-encoded); as with a map of the pairs, the last of a repeated
+    /// parameter counts.
+    fn parse(req: &'a HttpRequest) -> Result<EngineQuery<'a>, EngineIoError> {
+        let raw = req.query_string().as_bytes();
+        let (mut transport, mut sid, mut protocol) = (None, None, None);
+        for (key, value) in form_urlencoded::parse(raw) {
+            match &*key {
+                "transport" => transport = Some(value),
+                "sid" => sid = Some(value),
+                "EIO" => protocol = Some(value),
+                _ => {}
+            }
+        }
+        let transport = match transport.as_deref() {
             Some("polling") => Transport::Polling,
             Some("websocket") => Transport::WebSocket,
             _ => return Err(EngineIoError::UnknownTransport),
         };
-        let sid = match all.get("sid") {
-            Some(sid) => Some(Sid::from_str(sid).map_err(|_| EngineIoError::UnknownSid)?),
+        let sid = match sid {
+            Some(sid) => Some(Sid::from_str(&sid).map_err(|_| EngineIoError::UnknownSid)?),
             None => None,
+        };
+        let all = match sid {
+            Some(_) => HashMap::new(),
+            None => form_urlencoded::parse(raw).into_owned().collect(),
         };
         Ok(EngineQuery {
             transport,
             sid,
-            protocol: all.get("EIO").cloned(),
+            protocol,
             all,
         })
     }

@@ -1,7 +1,7 @@
 //! HTTP long-polling: GET waits for what the session has to send, POST
 //! carries what the client sends.
 
-use actix_web::http::header::CONTENT_TYPE;
+use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::BytesMut;
 use confab_engine::DisconnectReason;
@@ -16,7 +16,9 @@ use tracing::debug;
 
 use super::EngineIoError;
 
-const TEXT: &str = "text/plain; charset=UTF-8";
+/// Static: a header value built from a `&str` would be copied on each answer.
+const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=UTF-8");
+const HTML: HeaderValue = HeaderValue::from_static("text/html");
 
 /// The handshake over polling: the open packet is the first GET's answer.
 pub async fn open(engine: &Engine, handshake: Handshake) -> Result<HttpResponse, EngineIoError> {
@@ -95,7 +97,7 @@ pub async fn post(
             })
             .await
         {
-            Ok(Ok(())) => Ok(HttpResponse::Ok().content_type("text/html").body("ok")),
+            Ok(Ok(())) => Ok(HttpResponse::Ok().content_type(HTML).body("ok")),
             Ok(Err(_)) => Err(EngineIoError::BadRequest),
             Err(_) => Err(EngineIoError::UnknownSid),
         },
