@@ -91,10 +91,11 @@ impl ConfabBuilder {
     /// Starts the engine's actors. Call inside an actix system, before
     /// `HttpServer::new`, and share the result with every worker.
     pub fn start(mut self) -> Confab {
-        let rooms = self
+        let (rooms, upgrades) = self
             .admin
             .as_ref()
-            .map(|admin| admin.install(&mut self.namespaces));
+            .map(|admin| admin.install(&mut self.namespaces))
+            .unzip();
         let (cluster, outbox_drops) = match cluster(&self.adapter, &self.namespaces) {
             Some((factory, drops)) => (Some(factory), Some(drops)),
             None => (None, None),
@@ -103,6 +104,7 @@ impl ConfabBuilder {
             presence: self.presence,
             rooms,
             cluster,
+            upgrades,
         };
         let engine = Engine::start_with_hooks(self.config, self.namespaces, hooks);
         if let Some(admin) = &self.admin {

@@ -15,12 +15,17 @@ use crate::protocol::engineio::Sid;
 use crate::requests::SessionRequest;
 use crate::session::{NewTransport, Session};
 use crate::shared::Shared;
-use crate::socket::DisconnectReason;
+use crate::socket::{DisconnectReason, Socket};
 use crate::stats::Stats;
 
 /// Makes the cluster part of the adapter, given the handle through which
 /// it applies the other nodes' operations here.
 pub type ClusterFactory = Box<dyn FnOnce(Io) -> Arc<dyn Cluster>>;
+
+/// Told of each socket whose connection just upgraded from long-polling to
+/// WebSocket (the admin UI shows a socket's transport). Called on the
+/// session's thread: it should hand work on, never block.
+pub type UpgradeHook = Arc<dyn Fn(&Socket) + Send + Sync>;
 
 /// What an engine tells its observers, and the cluster it joins; each
 /// optional.
@@ -32,6 +37,8 @@ pub struct EngineHooks {
     pub rooms: Option<RoomHook>,
     /// The other nodes (none: this process alone).
     pub cluster: Option<ClusterFactory>,
+    /// A connection's sockets now run on WebSocket.
+    pub upgrades: Option<UpgradeHook>,
 }
 
 /// Runs a namespace's handler of another node's server-side event on a
@@ -109,6 +116,7 @@ impl Engine {
             io,
             stats,
             forget,
+            upgrades: hooks.upgrades,
         };
         Engine {
             shared: Arc::new(shared),

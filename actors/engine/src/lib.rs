@@ -50,7 +50,7 @@ pub use adapter::recovery::Recovery;
 pub use adapter::{
     Census, Cluster, Presence, PresenceHook, Remote, RoomChange, RoomHook, SocketInfo, Target,
 };
-pub use engine::{ClusterFactory, Engine, EngineHooks};
+pub use engine::{ClusterFactory, Engine, EngineHooks, UpgradeHook};
 pub use handshake::{ConnectError, ConnectRequest, Handshake, IDENTITY_DATA_KEY};
 pub use io::{Broadcast, Io};
 pub use namespace::{Namespace, Namespaces};

@@ -7,9 +7,11 @@ use std::sync::Arc;
 
 use crate::adapter::Adapter;
 use crate::config::EngineConfig;
+use crate::engine::UpgradeHook;
 use crate::io::Io;
 use crate::namespace::Namespaces;
 use crate::protocol::engineio::Sid;
+use crate::socket::Socket;
 use crate::stats::Stats;
 
 /// Called by a session as it stops, to leave the engine's table of
@@ -22,6 +24,7 @@ pub(crate) struct Shared {
     pub io: Io,
     pub stats: Arc<Stats>,
     pub forget: Forget,
+    pub upgrades: Option<UpgradeHook>,
 }
 
 impl Shared {
@@ -47,5 +50,12 @@ impl Shared {
 
     pub fn forget(&self, sid: &Sid) {
         (self.forget)(sid)
+    }
+
+    /// Tells the upgrade hook, if any, that `sockets` run on WebSocket now.
+    pub fn upgraded<'a>(&self, sockets: impl Iterator<Item = &'a Socket>) {
+        if let Some(hook) = &self.upgrades {
+            sockets.for_each(|socket| hook(socket));
+        }
     }
 }

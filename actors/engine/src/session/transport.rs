@@ -201,6 +201,8 @@ impl Session {
                 Stats::bump(&stats.upgrades);
                 Stats::shift(&stats.connections_polling, -1);
                 Stats::shift(&stats.connections_websocket, 1);
+                self.engine
+                    .upgraded(self.sockets.values().map(|state| &state.socket));
                 debug!(sid = %self.sid.as_str(), "upgraded to websocket");
             }
             other => {
