@@ -238,9 +238,10 @@ test("the UI's actions: join and leave a room, disconnect a socket, close its co
     const id11 = erin.id;
     const gone = until(ui2.socket, "socket_disconnected", (n, who) => who === id11);
     ui2.socket.emit("_disconnect", "/", true, erin.id);
-    assert.equal((await reason)[0], "transport close");
-    // As Node's disconnectSockets(true): each socket leaves for "server
+    // As Node's disconnectSockets(true): each socket is sent a DISCONNECT
+    // (the client says "io server disconnect") and leaves for "server
     // namespace disconnect" (not recoverable), then the connection closes.
+    assert.equal((await reason)[0], "io server disconnect");
     assert.equal((await gone)[2], "server namespace disconnect");
   } finally {
     close(erin);
