@@ -14,18 +14,13 @@ use crate::namespace::Namespaces;
 use crate::protocol::engineio::Sid;
 use crate::requests::SessionRequest;
 use crate::session::{NewTransport, Session};
-use crate::shared::Shared;
-use crate::socket::{DisconnectReason, Socket};
+use crate::shared::{Shared, UpgradeHook};
+use crate::socket::DisconnectReason;
 use crate::stats::Stats;
 
 /// Makes the cluster part of the adapter, given the handle through which
 /// it applies the other nodes' operations here.
 pub type ClusterFactory = Box<dyn FnOnce(Io) -> Arc<dyn Cluster>>;
-
-/// Told of each socket whose connection just upgraded from long-polling to
-/// WebSocket (the admin UI shows a socket's transport). Called on the
-/// session's thread: it should hand work on, never block.
-pub type UpgradeHook = Arc<dyn Fn(&Socket) + Send + Sync>;
 
 /// What an engine tells its observers, and the cluster it joins; each
 /// optional.

@@ -50,7 +50,7 @@ pub use adapter::recovery::Recovery;
 pub use adapter::{
     Census, Cluster, Presence, PresenceHook, Remote, RoomChange, RoomHook, SocketInfo, Target,
 };
-pub use engine::{ClusterFactory, Engine, EngineHooks, UpgradeHook};
+pub use engine::{ClusterFactory, Engine, EngineHooks};
 pub use handshake::{ConnectError, ConnectRequest, Handshake, IDENTITY_DATA_KEY};
 pub use io::{Broadcast, Io};
 pub use namespace::{Namespace, Namespaces};
@@ -59,6 +59,7 @@ pub use payload::{ArgsError, Payload};
 pub use policy::SocketPolicy;
 pub use protocol::socketio::{Args, EncodeError};
 pub use rate::EventRate;
+pub use shared::UpgradeHook;
 pub use socket::{Ack, DisconnectReason, Socket};
 pub use stats::{Refusal, Stats};
 pub use time::{iso, iso_millis};

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use crate::adapter::Adapter;
 use crate::config::EngineConfig;
-use crate::engine::UpgradeHook;
 use crate::io::Io;
 use crate::namespace::Namespaces;
 use crate::protocol::engineio::Sid;
@@ -17,6 +16,11 @@ use crate::stats::Stats;
 /// Called by a session as it stops, to leave the engine's table of
 /// sessions.
 pub(crate) type Forget = Box<dyn Fn(&Sid) + Send + Sync>;
+
+/// Told of each socket whose connection just upgraded from long-polling to
+/// WebSocket (the admin UI shows a socket's transport). Called on the
+/// session's thread: it should hand work on, never block.
+pub type UpgradeHook = Arc<dyn Fn(&Socket) + Send + Sync>;
 
 pub(crate) struct Shared {
     pub config: EngineConfig,
