@@ -82,6 +82,7 @@ async fn main() -> std::io::Result<()> {
     let deadline = BodyDeadline::from_config(&config);
     let push = service.pusher().map(|p| p.queue().clone());
     let (metrics, engine) = (config.metrics.clone(), confab.engine().clone());
+    let outbox_drops = confab.outbox_drops().cloned();
     let server = HttpServer::new(move || {
         App::new()
             .wrap(deadline)
@@ -90,6 +91,7 @@ async fn main() -> std::io::Result<()> {
                 &metrics,
                 engine.clone(),
                 push.clone(),
+                outbox_drops.clone(),
             ))
             .configure(|cfg| chat::rest::configure(cfg, service.clone(), verifier.clone()))
             .route(

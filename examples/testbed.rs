@@ -393,11 +393,17 @@ async fn main() -> std::io::Result<()> {
     let engine = confab.engine().clone();
     let deadline = BodyDeadline::from_config(&config);
     let (metrics, metered) = (config.metrics.clone(), engine.clone());
+    let outbox_drops = confab.outbox_drops().cloned();
     let server = HttpServer::new(move || {
         App::new()
             .wrap(deadline)
             .configure(confab.service())
-            .configure(confab::metrics::mount(&metrics, metered.clone(), None))
+            .configure(confab::metrics::mount(
+                &metrics,
+                metered.clone(),
+                None,
+                outbox_drops.clone(),
+            ))
             .route(
                 "/api/health",
                 web::get().to(|| async { HttpResponse::Ok().json(json!({ "ok": true })) }),

@@ -61,7 +61,7 @@ pub use confab_engine::{
     Ack, AckError, AckReplies, Args, ArgsError, Broadcast, ConnectError, ConnectRequest,
     DisconnectReason, EncodeError, Engine, EngineConfig, EngineHooks, EventRate, Handshake, Io,
     Namespace, Namespaces, Pairs, Payload, Presence, PresenceHook, Remote, RoomChange, RoomHook,
-    Socket, SocketInfo, SocketPolicy,
+    Socket, SocketInfo, SocketPolicy, UpgradeHook,
 };
 pub use confab_redis::{AdapterConfig, AdapterKind};
 pub use embed::{Confab, ConfabBuilder};

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::appliance::http::keys::{API_KEY_HEADER, bearer_token, key_matches};
 use confab_chat_contract::push::PushQueue;
+use confab_redis::outbox::Drops;
 
 /// `[metrics]` in the configuration.
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
@@ -214,13 +215,18 @@ fn describe() {
         "confab_push_dropped_total",
         "Push hand-offs dropped: queue full, refused by the webhook, or given up"
     );
+    describe_counter!(
+        "confab_redis_outbox_dropped_total",
+        "Cluster messages dropped because the Redis outbox was full (Redis gone or far behind)"
+    );
 }
 
-/// What a scrape reads: the engine, and the push queue when the chat
-/// hands off pushes.
+/// What a scrape reads: the engine, the push queue when the chat hands
+/// off pushes, and the Redis outbox's drops on a Redis cluster.
 struct Sources {
     engine: Engine,
     push: Option<Arc<PushQueue>>,
+    outbox_drops: Option<Drops>,
     /// `metrics.key`, as the one-key list [`key_matches`] takes.
     key: [String; 1],
 }
@@ -232,12 +238,14 @@ pub fn mount(
     config: &MetricsConfig,
     engine: Engine,
     push: Option<Arc<PushQueue>>,
+    outbox_drops: Option<Drops>,
 ) -> impl FnOnce(&mut web::ServiceConfig) + use<> {
     let enabled = config.enabled.then(|| {
         recorder();
         let sources = web::Data::new(Sources {
             engine,
             push,
+            outbox_drops,
             key: [config.key.clone()],
         });
         (config.path.clone(), sources)
@@ -262,6 +270,9 @@ async fn scrape(req: HttpRequest, sources: web::Data<Sources>) -> HttpResponse {
     publish_engine(&sources.engine).await;
     if let Some(queue) = &sources.push {
         publish_push(queue);
+    }
+    if let Some(drops) = &sources.outbox_drops {
+        counter!("confab_redis_outbox_dropped_total").absolute(drops.get());
     }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

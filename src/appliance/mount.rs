@@ -39,7 +39,8 @@ impl Appliance {
     }
 }
 
-/// The appliance's metrics: its engine and its chat's push queue.
+/// The appliance's metrics: its engine, its chat's push queue and its
+/// Redis outbox.
 fn metrics(appliance: &Appliance) -> impl FnOnce(&mut web::ServiceConfig) + use<> {
     let push = appliance
         .chat()
@@ -49,5 +50,6 @@ fn metrics(appliance: &Appliance) -> impl FnOnce(&mut web::ServiceConfig) + use<
         &appliance.config().metrics,
         appliance.confab().engine().clone(),
         push,
+        appliance.confab().outbox_drops().cloned(),
     )
 }

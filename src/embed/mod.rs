@@ -9,6 +9,7 @@ use actix_web::{HttpRequest, web};
 use confab_engine::{
     ClusterFactory, Engine, EngineConfig, EngineHooks, Io, Namespace, Namespaces, PresenceHook,
 };
+use confab_redis::outbox::Drops;
 use confab_redis::{AdapterConfig, AdapterKind, RedisCluster};
 
 use crate::appliance::admin::Admin;
@@ -90,14 +91,20 @@ impl ConfabBuilder {
     /// Starts the engine's actors. Call inside an actix system, before
     /// `HttpServer::new`, and share the result with every worker.
     pub fn start(mut self) -> Confab {
-        let rooms = self
+        let (rooms, upgrades) = self
             .admin
             .as_ref()
-            .map(|admin| admin.install(&mut self.namespaces));
+            .map(|admin| admin.install(&mut self.namespaces))
+            .unzip();
+        let (cluster, outbox_drops) = match cluster(&self.adapter, &self.namespaces) {
+            Some((factory, drops)) => (Some(factory), Some(drops)),
+            None => (None, None),
+        };
         let hooks = EngineHooks {
             presence: self.presence,
             rooms,
-            cluster: cluster(&self.adapter, &self.namespaces),
+            cluster,
+            upgrades,
         };
         let engine = Engine::start_with_hooks(self.config, self.namespaces, hooks);
         if let Some(admin) = &self.admin {
@@ -109,20 +116,23 @@ impl ConfabBuilder {
             path,
             admission: transport::Admission::new(self.cors, self.allow_request),
             admin: self.admin,
+            outbox_drops,
         }
     }
 }
 
-/// The cluster part the adapter configuration asks for, if any. A Redis
-/// URL that does not parse (which `confab check` refuses) leaves the node
-/// alone, with an error in the log.
-fn cluster(adapter: &AdapterConfig, namespaces: &Namespaces) -> Option<ClusterFactory> {
+/// The cluster part the adapter configuration asks for, if any, and the
+/// count of the messages its outbox drops. A Redis URL that does not parse
+/// (which `confab check` refuses) leaves the node alone, with an error in
+/// the log.
+fn cluster(adapter: &AdapterConfig, namespaces: &Namespaces) -> Option<(ClusterFactory, Drops)> {
     if adapter.effective_kind() == AdapterKind::Local {
         return None;
     }
     let nsps = namespaces.names().map(str::to_owned).collect();
-    match RedisCluster::factory(adapter, nsps) {
-        Ok(factory) => Some(factory),
+    let drops = Drops::default();
+    match RedisCluster::factory(adapter, nsps, drops.clone()) {
+        Ok(factory) => Some((factory, drops)),
         Err(error) => {
             tracing::error!(%error, "the redis adapter cannot start: this node runs alone");
             None
@@ -137,6 +147,8 @@ pub struct Confab {
     path: String,
     pub(crate) admission: transport::Admission,
     admin: Option<Admin>,
+    /// Messages the Redis adapter's outbox dropped, on a Redis cluster.
+    outbox_drops: Option<Drops>,
 }
 
 impl Confab {
@@ -160,6 +172,12 @@ impl Confab {
 
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// The count of cluster messages the Redis adapter's outbox dropped
+    /// (Redis gone or far behind); none without a Redis adapter.
+    pub fn outbox_drops(&self) -> Option<&Drops> {
+        self.outbox_drops.as_ref()
     }
 
     /// Mounts the Engine.IO endpoint and shares [`Io`] and [`Engine`] as app

@@ -14,7 +14,7 @@ use crate::namespace::Namespaces;
 use crate::protocol::engineio::Sid;
 use crate::requests::SessionRequest;
 use crate::session::{NewTransport, Session};
-use crate::shared::Shared;
+use crate::shared::{Shared, UpgradeHook};
 use crate::socket::DisconnectReason;
 use crate::stats::Stats;
 
@@ -32,6 +32,8 @@ pub struct EngineHooks {
     pub rooms: Option<RoomHook>,
     /// The other nodes (none: this process alone).
     pub cluster: Option<ClusterFactory>,
+    /// A connection's sockets now run on WebSocket.
+    pub upgrades: Option<UpgradeHook>,
 }
 
 /// Runs a namespace's handler of another node's server-side event on a
@@ -109,6 +111,7 @@ impl Engine {
             io,
             stats,
             forget,
+            upgrades: hooks.upgrades,
         };
         Engine {
             shared: Arc::new(shared),

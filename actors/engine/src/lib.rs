@@ -59,6 +59,7 @@ pub use payload::{ArgsError, Payload};
 pub use policy::SocketPolicy;
 pub use protocol::socketio::{Args, EncodeError};
 pub use rate::EventRate;
+pub use shared::UpgradeHook;
 pub use socket::{Ack, DisconnectReason, Socket};
 pub use stats::{Refusal, Stats};
 pub use time::{iso, iso_millis};

@@ -10,11 +10,17 @@ use crate::config::EngineConfig;
 use crate::io::Io;
 use crate::namespace::Namespaces;
 use crate::protocol::engineio::Sid;
+use crate::socket::Socket;
 use crate::stats::Stats;
 
 /// Called by a session as it stops, to leave the engine's table of
 /// sessions.
 pub(crate) type Forget = Box<dyn Fn(&Sid) + Send + Sync>;
+
+/// Told of each socket whose connection just upgraded from long-polling to
+/// WebSocket (the admin UI shows a socket's transport). Called on the
+/// session's thread: it should hand work on, never block.
+pub type UpgradeHook = Arc<dyn Fn(&Socket) + Send + Sync>;
 
 pub(crate) struct Shared {
     pub config: EngineConfig,
@@ -22,6 +28,7 @@ pub(crate) struct Shared {
     pub io: Io,
     pub stats: Arc<Stats>,
     pub forget: Forget,
+    pub upgrades: Option<UpgradeHook>,
 }
 
 impl Shared {
@@ -47,5 +54,12 @@ impl Shared {
 
     pub fn forget(&self, sid: &Sid) {
         (self.forget)(sid)
+    }
+
+    /// Tells the upgrade hook, if any, that `sockets` run on WebSocket now.
+    pub fn upgraded<'a>(&self, sockets: impl Iterator<Item = &'a Socket>) {
+        if let Some(hook) = &self.upgrades {
+            sockets.for_each(|socket| hook(socket));
+        }
     }
 }

@@ -26,7 +26,7 @@ use crate::config::AdapterConfig;
 use crate::link::Subscription;
 use crate::link::{Inbound, Link, LinkError};
 use crate::node::{Node, selection};
-use crate::outbox::{Message, OUTBOX, Outbox};
+use crate::outbox::{Drops, Message, OUTBOX, Outbox};
 use crate::presence::Tracker;
 use crate::request::{Ask, Target as RequestTarget};
 use crate::sessions::{Keys as SessionKeys, Store};
@@ -46,12 +46,17 @@ impl RedisCluster {
     /// `config.url`, for the namespaces `nsps` (others are joined when
     /// first used). Call inside a tokio runtime (the engine's start). Nothing
     /// waits for Redis: an unreachable one is logged and retried. Fails
-    /// only on a malformed URL.
-    pub fn factory(config: &AdapterConfig, nsps: Vec<String>) -> Result<ClusterFactory, LinkError> {
+    /// only on a malformed URL. The outbox counts the messages it drops in
+    /// `drops` (the metrics read it).
+    pub fn factory(
+        config: &AdapterConfig,
+        nsps: Vec<String>,
+        drops: Drops,
+    ) -> Result<ClusterFactory, LinkError> {
         let config = config.clone();
         let (link, inbound) = Link::open(&config.url, config.request_timeout())?;
         Ok(Box::new(move |io: Io| {
-            let cluster = RedisCluster::running(&config, link, inbound, io);
+            let cluster = RedisCluster::running(&config, link, inbound, io, drops);
             for nsp in &nsps {
                 cluster.node.join(nsp);
             }
@@ -60,10 +65,11 @@ impl RedisCluster {
     }
 
     /// Joins the cluster now, applying other nodes' operations through
-    /// `io`. Call inside a tokio runtime.
-    pub fn start(config: &AdapterConfig, io: Io) -> Result<RedisCluster, LinkError> {
+    /// `io`, counting the outbox's drops in `drops`. Call inside a tokio
+    /// runtime.
+    pub fn start(config: &AdapterConfig, io: Io, drops: Drops) -> Result<RedisCluster, LinkError> {
         let (link, inbound) = Link::open(&config.url, config.request_timeout())?;
-        Ok(RedisCluster::running(config, link, inbound, io))
+        Ok(RedisCluster::running(config, link, inbound, io, drops))
     }
 
     fn running(
@@ -71,8 +77,9 @@ impl RedisCluster {
         link: Link,
         inbound: mpsc::Receiver<Inbound>,
         io: Io,
+        drops: Drops,
     ) -> RedisCluster {
-        let (outbox, queued) = Outbox::new(OUTBOX);
+        let (outbox, queued) = Outbox::new(OUTBOX, drops);
         let (presence, jobs) = mpsc::unbounded_channel();
         let uid = node_uid();
         tracing::info!(

@@ -6,6 +6,7 @@
 //! 4th, 8th, ... drop, so that a long outage writes a few lines, not one
 //! per message.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::mpsc;
@@ -18,21 +19,31 @@ pub const OUTBOX: usize = 65_536;
 /// One message for Redis: its channel and its bytes.
 pub type Message = (String, Vec<u8>);
 
+/// The count of messages an outbox dropped, shared: the outbox is made
+/// when the engine starts the cluster part, and the metrics, set up
+/// before, read the count through a clone made with the factory.
+#[derive(Clone, Debug, Default)]
+pub struct Drops(Arc<AtomicU64>);
+
+impl Drops {
+    /// Messages dropped since the node started.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 /// The sending side; the publisher task holds the receiver.
 pub struct Outbox {
     sender: mpsc::Sender<Message>,
-    dropped: AtomicU64,
+    dropped: Drops,
 }
 
 impl Outbox {
-    /// An outbox holding at most `capacity` messages, and its receiver.
-    pub fn new(capacity: usize) -> (Outbox, mpsc::Receiver<Message>) {
+    /// An outbox holding at most `capacity` messages, counting what it
+    /// drops in `dropped`, and its receiver.
+    pub fn new(capacity: usize, dropped: Drops) -> (Outbox, mpsc::Receiver<Message>) {
         let (sender, receiver) = mpsc::channel(capacity);
-        let outbox = Outbox {
-            sender,
-            dropped: AtomicU64::new(0),
-        };
-        (outbox, receiver)
+        (Outbox { sender, dropped }, receiver)
     }
 
     /// Queues `bytes` for `channel`; never waits. False when the message
@@ -41,7 +52,7 @@ impl Outbox {
         let Err(error) = self.sender.try_send((channel, bytes)) else {
             return true;
         };
-        let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+        let dropped = self.dropped.0.fetch_add(1, Ordering::Relaxed) + 1;
         if dropped.is_power_of_two() {
             let reason = match error {
                 mpsc::error::TrySendError::Full(_) => "full",
@@ -58,7 +69,7 @@ impl Outbox {
 
     /// Messages dropped since the node started.
     pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+        self.dropped.get()
     }
 }
 
@@ -78,7 +89,7 @@ mod tests {
 
     #[test]
     fn past_the_bound_messages_are_dropped_and_counted_without_waiting() {
-        let (outbox, mut receiver) = Outbox::new(OUTBOX);
+        let (outbox, mut receiver) = Outbox::new(OUTBOX, Drops::default());
         // Nobody reads: Redis is gone. Every push returns at once.
         for i in 0..OUTBOX {
             assert!(outbox.push("c".into(), vec![0; 16]), "message {i} fits");
@@ -97,8 +108,20 @@ mod tests {
     }
 
     #[test]
+    fn the_shared_count_sees_the_drops_past_the_bound() {
+        // The metrics hold a clone made before the outbox exists.
+        let seen = Drops::default();
+        let (outbox, _receiver) = Outbox::new(2, seen.clone());
+        for _ in 0..5 {
+            outbox.push("c".into(), vec![1]);
+        }
+        assert_eq!(seen.get(), 3);
+        assert_eq!(outbox.dropped(), 3);
+    }
+
+    #[test]
     fn a_full_outbox_does_not_grow_whatever_is_pushed_at_it() {
-        let (outbox, _receiver) = Outbox::new(OUTBOX);
+        let (outbox, _receiver) = Outbox::new(OUTBOX, Drops::default());
         for _ in 0..OUTBOX {
             outbox.push("c".into(), Vec::new());
         }
@@ -114,7 +137,7 @@ mod tests {
 
     #[test]
     fn a_gone_publisher_drops_and_counts() {
-        let (outbox, receiver) = Outbox::new(4);
+        let (outbox, receiver) = Outbox::new(4, Drops::default());
         drop(receiver);
         assert!(!outbox.push("c".into(), vec![1]));
         assert_eq!(outbox.dropped(), 1);

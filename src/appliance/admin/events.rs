@@ -1,7 +1,8 @@
 //! What the admin namespace says and hears: the live picture of every
-//! namespace's sockets (kept from their connect and disconnect handlers and
-//! the adapter's room hook), the events pushed to connected admins, the
-//! periodic server stats, and the UI's actions on sockets.
+//! namespace's sockets (kept from their connect and disconnect handlers,
+//! the adapter's room hook and the engine's upgrade hook), the events
+//! pushed to connected admins, the periodic server stats, and the UI's
+//! actions on sockets.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -13,7 +14,7 @@ use tracing::debug;
 
 use super::auth::NEW_SESSION;
 use super::serialize::{self, ServerStats};
-use crate::{Args, Engine, Namespace, Payload, RoomChange, RoomHook, Socket};
+use crate::{Args, Engine, Namespace, Payload, RoomChange, RoomHook, Socket, UpgradeHook};
 use confab_engine::iso;
 
 /// How often connected admins get `server_stats`, as the Node server.
@@ -127,6 +128,20 @@ impl Live {
                     live.tell_admins("room_left", &(nsp, room, socket, now));
                 }
             }
+        })
+    }
+
+    /// The engine's upgrade hook: `socket_updated` with the socket's new
+    /// transport, as the Node server says it when a connection upgrades.
+    pub(crate) fn upgrade_hook(self: &Arc<Self>) -> UpgradeHook {
+        let live = self.clone();
+        Arc::new(move |socket| {
+            let updated = json!({
+                "id": socket.id(),
+                "nsp": socket.nsp(),
+                "transport": socket.handshake().transport(),
+            });
+            live.tell_admins("socket_updated", &updated);
         })
     }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use actix_web::web;
 
 use super::{auth, events, ui};
-use crate::{Engine, Namespace, Namespaces, RoomHook};
+use crate::{Engine, Namespace, Namespaces, RoomHook, UpgradeHook};
 
 /// The admin side of an engine, carried by its builder until it starts.
 #[derive(Clone)]
@@ -20,8 +20,8 @@ pub struct Admin {
 
 impl Admin {
     /// Adds the admin namespace and observes every namespace; the room
-    /// hook to hand the engine.
-    pub(crate) fn install(&self, namespaces: &mut Namespaces) -> RoomHook {
+    /// and upgrade hooks to hand the engine.
+    pub(crate) fn install(&self, namespaces: &mut Namespaces) -> (RoomHook, UpgradeHook) {
         let mut ns = Namespace::new();
         if let Some(credentials) = &self.credentials {
             credentials.install(&mut ns);
@@ -31,7 +31,7 @@ impl Admin {
         for (name, ns) in namespaces.iter_mut() {
             self.live.observe(name, ns);
         }
-        self.live.room_hook()
+        (self.live.room_hook(), self.live.upgrade_hook())
     }
 
     /// The engine is running: stats start.

@@ -13,6 +13,7 @@ import { startServer } from "../harness.js";
 import { mintToken } from "../seeds/lib.js";
 import { connect, connectError, close, once, collect, sleep, QUIET_MS } from "../client/helpers.js";
 import { io } from "socket.io-client";
+import { eioUrl, Polling, Ws } from "../raw/lib.js";
 
 // bcrypt of "hunter2" at cost 4 (bcryptjs.hashSync("hunter2", 4)).
 const HASH = "$2a$04$gIiPpkxO/D4d2d4tbZbu7evbdrZlvSi7VhMJkwPUiY2c8Chsw..IG";
@@ -132,6 +133,38 @@ test("a socket whose connection upgraded to WebSocket is listed on websocket", a
   }
 });
 
+test("the UI hears of a socket whose connection upgrades from long-polling to WebSocket", async () => {
+  const ui = await admin();
+  const p = new Polling(server.url);
+  let ws;
+  try {
+    // By hand, so that the socket is connected before the upgrade starts.
+    const connected = until(ui.socket, "socket_connected", (s) => s.nsp === "/");
+    const id = await p.connect({ token: await mintToken([], env, "11") });
+    const [listed] = await connected;
+    assert.equal(listed.id, id);
+    assert.equal(listed.transport, "polling");
+    const updated = until(ui.socket, "socket_updated", (u) => u.id === id);
+    ws = new Ws(eioUrl(server.url, { transport: "websocket", sid: p.sid }));
+    await ws.opened;
+    ws.send("2probe");
+    assert.equal(await ws.next(), "3probe");
+    ws.send("5");
+    // As the Node server's instrument(): one object, no timestamp.
+    assert.deepEqual(await updated, [{ id, nsp: "/", transport: "websocket" }]);
+    // And the list says so from then on.
+    const again = await admin();
+    try {
+      assert.equal(again.sockets.find((s) => s.id === id)?.transport, "websocket");
+    } finally {
+      close(again.socket);
+    }
+  } finally {
+    ws?.close();
+    close(ui.socket);
+  }
+});
+
 test("the UI hears of sockets connecting and leaving and of rooms joined and left", async () => {
   const ui = await admin();
   try {
@@ -205,9 +238,10 @@ test("the UI's actions: join and leave a room, disconnect a socket, close its co
     const id11 = erin.id;
     const gone = until(ui2.socket, "socket_disconnected", (n, who) => who === id11);
     ui2.socket.emit("_disconnect", "/", true, erin.id);
-    assert.equal((await reason)[0], "transport close");
-    // As Node's disconnectSockets(true): each socket leaves for "server
+    // As Node's disconnectSockets(true): each socket is sent a DISCONNECT
+    // (the client says "io server disconnect") and leaves for "server
     // namespace disconnect" (not recoverable), then the connection closes.
+    assert.equal((await reason)[0], "io server disconnect");
     assert.equal((await gone)[2], "server namespace disconnect");
   } finally {
     close(erin);

@@ -5,7 +5,7 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
 import { startServer } from "../harness.js";
-import { connect, connected, close, ask, once, collect, quiet } from "./helpers.js";
+import { connect, connected, close, ask, once, collect, quiet, postJson } from "./helpers.js";
 
 let server;
 let observer;
@@ -54,6 +54,24 @@ for (const transports of [["websocket"], ["polling"]]) {
       );
       assert.equal(s.connected, false);
       close(s);
+    });
+
+    test('disconnectSockets(true): each socket is told before the connection closes, so the client says "io server disconnect"', async () => {
+      // As the Node server (Client._disconnect): a DISCONNECT per socket,
+      // flushed ahead of the Engine.IO close, on either transport.
+      const s = await connect(server.url, { transports, reconnection: false });
+      try {
+        const id = s.id;
+        const left = leftOf(id);
+        const gone = once(s, "disconnect");
+        const closed = once(s.io.engine, "close");
+        assert.equal((await postJson(`${server.url}/api/disconnect`, { rooms: [id], close: true })).status, 200);
+        assert.equal((await gone)[0], "io server disconnect");
+        assert.deepEqual(await left, { id, reason: "server namespace disconnect" });
+        await closed;
+      } finally {
+        close(s);
+      }
     });
 
     test('server-disconnect: the client gets "io server disconnect" and does not reconnect', async () => {

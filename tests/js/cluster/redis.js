@@ -20,9 +20,10 @@ export function freePort() {
 
 /**
  * Starts redis-server (on `port`, or a free one). Resolves to
- * { url, port, stop, restart }: `stop()` kills it (SIGKILL with
+ * { url, port, stop, restart, signal }: `stop()` kills it (SIGKILL with
  * `{ hard: true }`), `restart()` starts it again on the same port (for
- * tests that lose Redis mid-way).
+ * tests that lose Redis mid-way), `signal(name)` sends it a signal
+ * (SIGSTOP: a Redis that stalls).
  */
 export async function startRedis(port) {
   port ??= await freePort();
@@ -37,7 +38,8 @@ export async function startRedis(port) {
     await stop();
     child = await launch(port);
   };
-  return { url: `redis://127.0.0.1:${port}`, port, stop, restart };
+  const signal = (name) => child.kill(name);
+  return { url: `redis://127.0.0.1:${port}`, port, stop, restart, signal };
 }
 
 async function launch(port) {

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
 use confab_chat::store::{
-    ChatKind, ChatRecord, Friendship, FriendshipStatus, Message, Millis, User,
+    ChatKind, ChatRecord, Friendship, FriendshipStatus, Message, Millis, Store, User,
 };
 
 use super::messages::Senders;
@@ -46,10 +46,7 @@ fn summaries(service: &ChatService, user: &str) -> Result<Vec<Summary>, Refusal>
         let Some(header) = store.chat(id)? else {
             continue;
         };
-        let last = match header.last_message_id {
-            Some(m) => store.message(id, m)?.filter(|m| !m.is_deleted()),
-            None => None,
-        };
+        let last = last_message(store, &header)?;
         let unread = store.member_state(id, user)?.unread;
         out.push(Summary {
             header,
@@ -63,6 +60,14 @@ fn summaries(service: &ChatService, user: &str) -> Result<Vec<Summary>, Refusal>
             .then(b.header.id.cmp(&a.header.id))
     });
     Ok(out)
+}
+
+/// The chat's newest message, unless it was deleted.
+fn last_message(store: &Store, header: &ChatRecord) -> Result<Option<Message>, Refusal> {
+    Ok(match header.last_message_id {
+        Some(m) => store.message(header.id, m)?.filter(|m| !m.is_deleted()),
+        None => None,
+    })
 }
 
 /// What a chat header shows beside its record, as one member sees it,
@@ -82,10 +87,21 @@ impl HeaderFacts {
         user: &str,
     ) -> Result<HeaderFacts, Refusal> {
         let store = service.store();
-        let last = match header.last_message_id {
-            Some(m) => store.message(header.id, m)?.filter(|m| !m.is_deleted()),
-            None => None,
-        };
+        let last = last_message(store, header)?;
+        let unread = store.member_state(header.id, user)?.unread;
+        HeaderFacts::around(service, header, user, last, unread)
+    }
+
+    /// The facts around the chat's newest message and the member's unread
+    /// count, already read (a chat list reads them to sort the chats).
+    fn around(
+        service: &ChatService,
+        header: &ChatRecord,
+        user: &str,
+        last: Option<Message>,
+        unread: u64,
+    ) -> Result<HeaderFacts, Refusal> {
+        let store = service.store();
         let last = last
             .map(|m| store.user_or_bare(&m.sender).map(|sender| (m, sender)))
             .transpose()?;
@@ -95,7 +111,7 @@ impl HeaderFacts {
         };
         Ok(HeaderFacts {
             last,
-            unread: store.member_state(header.id, user)?.unread,
+            unread,
             friendship,
         })
     }
@@ -214,9 +230,14 @@ pub async fn chat_headers(ctx: Ctx) -> Reply {
     // Read everything first: the views borrow from it.
     let mut listed = Vec::new();
     for summary in all.into_iter().skip(skip).take(take) {
-        let header = summary.header;
+        // The newest message and the unread count were read to sort.
+        let Summary {
+            header,
+            last,
+            unread,
+        } = summary;
         let users = members_of(&ctx.service, &header)?;
-        let facts = HeaderFacts::read(&ctx.service, &header, &ctx.user)?;
+        let facts = HeaderFacts::around(&ctx.service, &header, &ctx.user, last, unread)?;
         let newer = match known.get(&header.id) {
             Some(after) => {
                 let newer = store.messages_after(header.id, *after, settings.max_page)?;

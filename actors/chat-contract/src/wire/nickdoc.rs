@@ -245,6 +245,7 @@ mod tests {
         ChatEvent::Created {
             message,
             sender: alice(),
+            encoded: Default::default(),
         }
     }
 

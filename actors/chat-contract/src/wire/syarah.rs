@@ -142,11 +142,32 @@ mod tests {
         check(events(3, &event, Some(&alice())), expected);
     }
 
+    /// The publisher hands the `message` event's arguments to
+    /// `createMessage` as its answer: they must be those bytes.
+    #[test]
+    fn the_message_event_is_the_create_message_answer() {
+        let message = msg(MessageType::Text, "hi", None);
+        let created = ChatEvent::Created {
+            message: message.clone(),
+            sender: alice(),
+            encoded: Default::default(),
+        };
+        let sender = alice();
+        let emits = events(3, &created, Some(&sender)).unwrap();
+        let answer = NewMessage {
+            chat_header_id: 3,
+            chat_message: MessageView::new(&message, &sender),
+        };
+        assert_eq!(emits.len(), 1);
+        assert_eq!(emits[0].args, confab_engine::Args::new(&answer).unwrap());
+    }
+
     #[test]
     fn messages() {
         let created = ChatEvent::Created {
             message: msg(MessageType::Text, "hi", None),
             sender: alice(),
+            encoded: Default::default(),
         };
         let new = format!(r#"[{{"chatHeaderId":3,"chatMessage":{MESSAGE}}}]"#);
         syarah(created, &[("message", &new, Members)]);

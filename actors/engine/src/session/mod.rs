@@ -42,7 +42,7 @@ use crate::held::HeldEvents;
 use crate::link::SessionLink;
 use crate::outbound::{OverBudget, WsSink};
 use crate::protocol::engineio::{Frame, Packet, Sid};
-use crate::protocol::socketio::Decoder;
+use crate::protocol::socketio::{self, Decoder};
 use crate::rate::RateLimit;
 use crate::shared::Shared;
 use crate::stats::Stats;
@@ -165,6 +165,15 @@ impl Session {
         Stats::shift(self.connections_gauge(), -1);
         info!(target: CONNECTIONS, sid = %self.sid.as_str(), %reason, "connection closed");
         let namespaces: Vec<String> = self.sockets.keys().cloned().collect();
+        // `disconnect(true)` (Node's `Client._disconnect`): each socket is
+        // told with a DISCONNECT packet, sent before the connection closes,
+        // so the client says "io server disconnect" as with Node.
+        let told = reason == DisconnectReason::ServerNamespaceDisconnect;
+        if told {
+            for nsp in &namespaces {
+                self.write(socketio::disconnect_frames(nsp), ctx);
+            }
+        }
         for nsp in namespaces {
             self.remove_socket(&nsp, reason, ctx);
         }
@@ -184,8 +193,11 @@ impl Session {
                     ) =>
             {
                 // No GET to carry the close packet: keep it for the next one,
-                // as the Node server does, for at most a ping timeout.
-                queue.take();
+                // as the Node server does, for at most a ping timeout (after
+                // the sockets' DISCONNECT packets, if they were told).
+                if !told {
+                    queue.take();
+                }
                 queue.frames.push_back(Frame::control(Packet::Close));
                 ctx.run_later(self.engine.config().ping_timeout, |_, ctx| ctx.stop());
                 return;

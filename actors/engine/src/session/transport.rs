@@ -201,6 +201,8 @@ impl Session {
                 Stats::bump(&stats.upgrades);
                 Stats::shift(&stats.connections_polling, -1);
                 Stats::shift(&stats.connections_websocket, 1);
+                self.engine
+                    .upgraded(self.sockets.values().map(|state| &state.socket));
                 debug!(sid = %self.sid.as_str(), "upgraded to websocket");
             }
             other => {
@@ -264,9 +266,20 @@ impl Handler<Poll> for Session {
             return Box::pin(async { Err(PollError::Overlap) });
         }
         if self.closed {
-            // The close packet kept for this GET: deliver it and go.
-            let payload = encode_payload(queue.take().iter());
-            ctx.stop();
+            // What was kept for this GET. The close packet goes alone, in
+            // the GET after, as the Node server sends it once what was
+            // queued before it drained: a client acts on a payload's close
+            // before the Socket.IO packets beside it (a DISCONNECT's
+            // "io server disconnect" would read "transport close").
+            let mut frames = queue.take();
+            let close = Frame::control(Packet::Close);
+            if frames.len() > 1 && frames.last() == Some(&close) {
+                frames.pop();
+                queue.frames.push_back(close);
+            } else {
+                ctx.stop();
+            }
+            let payload = encode_payload(frames.iter());
             return Box::pin(async move { Ok(payload) });
         }
         let (tx, rx) = oneshot::channel();
