@@ -186,6 +186,11 @@ fn main_namespace(ns: &mut Namespace) {
     ns.on("server-close", |socket, _, _| async move {
         socket.close_connection()
     });
+    // An event, then the connection closed: the event goes first.
+    ns.on("goodbye-close", |socket, payload, _| async move {
+        socket.emit_args("goodbye", payload.args());
+        socket.close_connection()
+    });
     // A handle an application keeps past a recovery: `keep-handle` keeps
     // this socket's, `ask-kept` emits with an ack through the kept handle
     // of socket `id`, `close-kept` closes its connection.

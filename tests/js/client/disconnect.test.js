@@ -210,4 +210,35 @@ describe("server-close over polling, at the Engine.IO level", () => {
     await again.text();
     assert.equal(again.status, 400);
   });
+
+  test("what the server sent before closing comes first, the close packet in the GET after", async () => {
+    const url = await openPolling();
+    assert.equal((await fetch(url, { method: "POST", body: '42["goodbye-close","see you"]' })).status, 200);
+    await new Promise((r) => setTimeout(r, 50));
+    // Node's socket.close() waits for the queue to drain, then the polling
+    // transport sends the close packet in the next GET.
+    const first = await (await fetch(url)).text();
+    assert.deepEqual(packets(first), ['42["goodbye","see you"]']);
+    const second = await fetch(url);
+    assert.equal(second.status, 200);
+    assert.deepEqual(packets(await second.text()), ["1"]);
+    const again = await fetch(url);
+    await again.text();
+    assert.equal(again.status, 400);
+  });
+
+  test("a real polling client gets the event, then \"transport close\"", async () => {
+    const s = io(server.url, { forceNew: true, transports: ["polling"], reconnection: false });
+    try {
+      await connected(s);
+      const goodbye = once(s, "goodbye");
+      const gone = once(s, "disconnect");
+      s.emit("goodbye-close", "bye");
+      assert.deepEqual(await goodbye, ["bye"]);
+      const [reason] = await gone;
+      assert.equal(reason, "transport close");
+    } finally {
+      close(s);
+    }
+  });
 });

@@ -193,9 +193,17 @@ impl Session {
                     ) =>
             {
                 // No GET to carry the close packet: keep it for the next one,
-                // as the Node server does, for at most a ping timeout (after
-                // the sockets' DISCONNECT packets, if they were told).
-                if !told {
+                // as the Node server does, for at most a ping timeout. A close
+                // the server chose (Node's `socket.close()`) comes after what
+                // was queued, the sockets' DISCONNECT packets included; one
+                // for a client's fault (Node's `onClose`) drops the queue.
+                let graceful = matches!(
+                    reason,
+                    DisconnectReason::ServerNamespaceDisconnect
+                        | DisconnectReason::ServerShutdown
+                        | DisconnectReason::ForcedClose
+                );
+                if !graceful {
                     queue.take();
                 }
                 queue.frames.push_back(Frame::control(Packet::Close));
