@@ -74,10 +74,7 @@ impl Publisher {
 
 impl ChatEvents for Publisher {
     fn publish(&self, chat: &ChatRecord, event: &ChatEvent) {
-        if let ChatEvent::Created {
-            message, sender, ..
-        } = event
-        {
+        if let ChatEvent::Created { message, sender } = event {
             self.push(chat, message, sender);
         }
         let Some(io) = self.io.get() else {
@@ -105,13 +102,6 @@ impl ChatEvents for Publisher {
                     return;
                 }
             };
-        // The Syarah `message` event is the `createMessage` answer, byte
-        // for byte (wire::syarah's test): the writer answers with it.
-        if let (ChatEvent::Created { encoded, .. }, ChatStyle::Syarah, [message]) =
-            (event, self.settings.style, emits.as_slice())
-        {
-            encoded.set(message.args.json());
-        }
         for emit in &emits {
             let mut to = match emit.audience {
                 Audience::Members => self.everyone(io, chat),

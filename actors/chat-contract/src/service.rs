@@ -265,7 +265,6 @@ impl ChatService {
             body: body.to_owned(),
             caption: caption.map(str::to_owned),
             names_upload,
-            encoded: Default::default(),
         };
         self.0.chats.call(chat, append).await
     }

@@ -14,7 +14,7 @@ use tracing::warn;
 
 use crate::ChatActorConfig;
 use crate::error::ChatError;
-use crate::events::{ChatEvent, ChatEvents, Encoded};
+use crate::events::{ChatEvent, ChatEvents};
 use crate::store::{
     ChatKind, ChatRecord, ChatWrite, FriendshipStatus, MemberState, Message, MessageType, Store,
     User, now_millis,
@@ -494,9 +494,6 @@ pub struct Append {
     /// The body is the path of an upload (the caller has read its record):
     /// the chat references it from then on, so its members may read it.
     pub names_upload: bool,
-    /// Handed to the published event: the publisher may leave its
-    /// encoding there for the answer.
-    pub encoded: Encoded,
 }
 
 /// Changes the text (and caption) of a message; its sender only.
@@ -572,13 +569,12 @@ pub struct Viewers;
 impl Handler<Append> for ChatHeader {
     type Result = ResponseActFuture<Self, Result<Message, ChatError>>;
     fn handle(&mut self, msg: Append, _: &mut Context<Self>) -> Self::Result {
-        let (sender, encoded) = (msg.sender.clone(), msg.encoded.clone());
+        let sender = msg.sender.clone();
         match self.append(msg) {
             Ok(message) => {
                 let event = ChatEvent::Created {
                     message: message.clone(),
                     sender,
-                    encoded,
                 };
                 self.after_flush(event, message)
             }

@@ -45,33 +45,7 @@ fn text(sender: &str, body: &str) -> Append {
         body: body.into(),
         caption: None,
         names_upload: false,
-        encoded: Default::default(),
     }
-}
-
-/// What the publisher leaves in the published event's `encoded` is the
-/// writer's to answer with, once the append is answered.
-#[actix_rt::test]
-async fn the_publisher_hands_the_writer_its_encoding() {
-    let store = Store::temporary().unwrap();
-    let (chats, events) = start(&store);
-    let (chat, _) = store.individual_chat("a", "b", 0).unwrap();
-    let append = text("a", "hi");
-    let encoded = append.encoded.clone();
-    chats.call(chat.id, append).await.unwrap();
-    let published_events = events.take();
-    let [
-        ChatEvent::Created {
-            encoded: published, ..
-        },
-    ] = published_events.as_slice()
-    else {
-        panic!("one Created event expected");
-    };
-    published.set("[\"as published\"]");
-    assert_eq!(encoded.into_inner().as_deref(), Some("[\"as published\"]"));
-    // Untouched by a publisher that encodes nothing for the writer.
-    assert_eq!(Encoded::default().into_inner(), None);
 }
 
 #[actix_rt::test]

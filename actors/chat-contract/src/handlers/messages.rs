@@ -8,8 +8,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, Unexpected, Visitor};
 
 use confab_chat::store::{Message, MessageType, Store, User};
-use confab_chat::{Append, Edit, Encoded, MarkRead, Remove};
-use confab_engine::Args;
+use confab_chat::{Append, Edit, MarkRead, Remove};
 
 use super::{Ctx, Reply, reply};
 use crate::error::Refusal;
@@ -202,21 +201,14 @@ pub async fn create(ctx: Ctx) -> Reply {
     let names_upload = check_upload(&ctx, kind, &body)?;
     // Read once: the answer and the published event both show it.
     let sender = ctx.service.store().user_or_bare(&ctx.user)?;
-    let encoded = Encoded::default();
     let append = Append {
         sender: sender.clone(),
         kind,
         body,
         caption,
         names_upload,
-        encoded: encoded.clone(),
     };
     let message = ctx.service.chats().call(chat, append).await?;
-    // In the Syarah style the `message` event just published is these
-    // very bytes: encoded once.
-    if let Some(json) = encoded.into_inner() {
-        return Ok(Args::from_raw(json, Vec::new()));
-    }
     reply(&NewMessage {
         chat_header_id: chat,
         chat_message: MessageView::new(&message, &sender),

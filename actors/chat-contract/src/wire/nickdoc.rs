@@ -245,7 +245,6 @@ mod tests {
         ChatEvent::Created {
             message,
             sender: alice(),
-            encoded: Default::default(),
         }
     }
 
