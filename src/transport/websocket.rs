@@ -104,10 +104,14 @@ struct WsBody<S> {
     socket: Option<SocketCell>,
 }
 
-/// Encodes a batch of frames as one chunk (server frames: whole, not
-/// masked).
-fn encode_batch(frames: Vec<Frame>) -> Bytes {
-    let mut chunk = BytesMut::new();
+/// The longest header of a server frame (no mask): opcode byte, length
+/// byte, 64-bit extended length.
+const MAX_FRAME_HEADER: usize = 10;
+
+/// Encodes a batch of frames, `bytes` of payload in all, as one chunk
+/// (server frames: whole, not masked), allocated once.
+fn encode_batch(frames: Vec<Frame>, bytes: usize) -> Bytes {
+    let mut chunk = BytesMut::with_capacity(bytes + frames.len() * MAX_FRAME_HEADER);
     for frame in frames {
         match frame {
             Frame::Text(text) => {
@@ -140,7 +144,7 @@ impl<S: Stream<Item = Result<Bytes, actix_web::Error>>> Stream for WsBody<S> {
                 this.handed = outbound::cost(frames.iter());
                 let bytes = frames.iter().map(Frame::wire_len).sum::<usize>();
                 Stats::add(&this.engine.stats().bytes_out, bytes as u64);
-                Poll::Ready(Some(Ok(encode_batch(frames))))
+                Poll::Ready(Some(Ok(encode_batch(frames, bytes))))
             }
             Drained::Closed => {
                 // A close frame without a code, as the Node server sends.
