@@ -26,6 +26,7 @@ async fn next_text(ws: &mut actix_codec::Framed<awc::BoxedSocket, awc::ws::Codec
 #[actix_rt::test]
 async fn the_room_validator_has_the_last_word() {
     let dir = std::env::temp_dir().join(format!("confab-room-validator-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
     let mut config = Config {
         data_dir: dir.clone(),
         ..Config::default()

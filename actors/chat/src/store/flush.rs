@@ -16,7 +16,7 @@
 //! flush) after it has taken the waiting requests, so every write of a
 //! round happened before that round's sync began.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
@@ -51,19 +51,21 @@ struct Inner {
     journal: Arc<Journal>,
     requests: Option<mpsc::Sender<Request>>,
     thread: Option<JoinHandle<u64>>,
-    /// A journal file to remove once stopped (a temporary database's).
-    remove: Option<PathBuf>,
 }
 
 impl Flusher {
     /// Opens the journal at `journal` (replaying what a crash left in it
     /// into `db`) and starts the flusher thread.
     pub fn open(db: sled::Db, journal: &Path) -> Result<Flusher, StoreError> {
-        Flusher::start(db, journal, None)
+        let (journal, file) = Journal::open(db, journal)?;
+        Flusher::start(journal, file)
     }
 
-    /// A flusher for a temporary database, its journal a temporary file
-    /// removed when the flusher stops: for tests.
+    /// A flusher for a temporary database: for tests. Its journal is a
+    /// file unlinked as soon as it is open, so that nothing is left behind
+    /// however the process ends; a file left at the same name by an
+    /// earlier process (whose id was the same) is removed first, or its
+    /// records would be replayed into the new database.
     pub fn temporary(db: sled::Db) -> Result<Flusher, StoreError> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let path = std::env::temp_dir().join(format!(
@@ -71,11 +73,17 @@ impl Flusher {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         ));
-        Flusher::start(db, &path, Some(path.clone()))
+        Flusher::unlinked(db, &path)
     }
 
-    fn start(db: sled::Db, path: &Path, remove: Option<PathBuf>) -> Result<Flusher, StoreError> {
+    fn unlinked(db: sled::Db, path: &Path) -> Result<Flusher, StoreError> {
+        let _ = std::fs::remove_file(path);
         let (journal, file) = Journal::open(db, path)?;
+        let _ = std::fs::remove_file(path);
+        Flusher::start(journal, file)
+    }
+
+    fn start(journal: Journal, file: JournalFile) -> Result<Flusher, StoreError> {
         let journal = Arc::new(journal);
         let (requests, inbox) = mpsc::channel::<Request>();
         let thread = {
@@ -88,7 +96,6 @@ impl Flusher {
             journal,
             requests: Some(requests),
             thread: Some(thread),
-            remove,
         })))
     }
 
@@ -184,14 +191,13 @@ impl Drop for Inner {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
-        if let Some(path) = &self.remove {
-            let _ = std::fs::remove_file(path);
-        }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
 
     fn journal(name: &str) -> (Journal, JournalFile, PathBuf) {
@@ -274,5 +280,29 @@ mod tests {
         drop(requests);
         assert_eq!(flusher.join().unwrap(), 3);
         let _ = std::fs::remove_file(path);
+    }
+
+    /// A temporary database starts empty even where an earlier process
+    /// left a journal at its file's name (process ids are reused; a
+    /// killed test server leaves its file), and leaves no file itself.
+    #[actix_rt::test]
+    async fn a_temporary_journal_ignores_a_stale_file_and_leaves_none() {
+        let (stale, mut file, path) = journal("stale");
+        let mut record = Record::default();
+        record.insert("t", b"stale", b"v");
+        stale.apply(record).unwrap();
+        file.write_synced(&stale.take()).unwrap();
+        drop((stale, file));
+        assert!(path.exists());
+
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let flusher = Flusher::unlinked(db.clone(), &path).unwrap();
+        assert!(!path.exists(), "unlinked once open");
+        assert_eq!(db.open_tree("t").unwrap().get(b"stale").unwrap(), None);
+        let mut record = Record::default();
+        record.insert("t", b"fresh", b"v");
+        flusher.apply(record).unwrap();
+        flusher.journaled().await.unwrap();
+        assert!(db.open_tree("t").unwrap().get(b"fresh").unwrap().is_some());
     }
 }
