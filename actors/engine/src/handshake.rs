@@ -2,14 +2,13 @@
 //! middleware makes of it.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
 use crate::pairs::Pairs;
 
 /// The HTTP request that opened an Engine.IO connection.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Handshake {
     /// Query string parameters (`EIO`, `transport`, and the client's own).
     pub query: Pairs,
@@ -29,8 +28,9 @@ pub struct Handshake {
     /// opens it: what the sockets of one connection have in common.
     pub connection: String,
     /// Set by the session when the connection upgrades from long-polling to
-    /// WebSocket (shared by every copy): see [`Handshake::transport`].
-    pub upgraded: Arc<AtomicBool>,
+    /// WebSocket (every socket of the connection shares the handshake): see
+    /// [`Handshake::transport`].
+    pub upgraded: AtomicBool,
 }
 
 impl Handshake {

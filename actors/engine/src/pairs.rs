@@ -1,47 +1,75 @@
 //! The name/value pairs of the request that opened a connection (its query
 //! parameters, its headers), kept for the connection's whole life.
 //!
-//! A boxed slice, not a map: a `HashMap` of five headers holds a table of
-//! eight 48-byte slots (over 400 bytes per idle connection) where the
-//! pairs take 32 bytes each. A request has a few pairs, read by name a few
-//! times at CONNECT, so a scan costs nothing.
-
-use std::collections::HashMap;
+//! Every name and value in one string, with where each ends: two
+//! allocations for the whole request, where a string per name and per
+//! value made a dozen (each a 32-byte heap chunk at least, for a value as
+//! short as `4`) and a `HashMap` a table of eight 48-byte slots. A request
+//! has a few pairs, read by name a few times at CONNECT, so a scan costs
+//! nothing.
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 #[derive(Debug, Clone, Default)]
-pub struct Pairs(Box<[(Box<str>, Box<str>)]>);
+pub struct Pairs {
+    text: Box<str>,
+    /// For each pair, in order: where its name ends and where its value
+    /// ends in `text` (each starts where the one before ends).
+    ends: Box<[(usize, usize)]>,
+}
 
 impl Pairs {
     /// The value of `name` (compared as given).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(n, _)| &**n == name)
-            .map(|(_, value)| &**value)
+        self.iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, value)| value)
+    }
+
+    /// Every pair, in the order they were first named.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        let mut start = 0;
+        self.ends.iter().map(move |&(name_end, value_end)| {
+            let pair = (&self.text[start..name_end], &self.text[name_end..value_end]);
+            start = value_end;
+            pair
+        })
     }
 }
 
 /// A name given twice keeps its last value, as a map's `collect` does.
 impl FromIterator<(String, String)> for Pairs {
     fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Pairs {
-        let unique: HashMap<String, String> = pairs.into_iter().collect();
-        Pairs(
-            unique
-                .into_iter()
-                .map(|(name, value)| (name.into_boxed_str(), value.into_boxed_str()))
-                .collect(),
-        )
+        let mut unique: Vec<(String, String)> = Vec::new();
+        for (name, value) in pairs {
+            match unique.iter_mut().find(|(n, _)| *n == name) {
+                Some(pair) => pair.1 = value,
+                None => unique.push((name, value)),
+            }
+        }
+        let mut text = String::with_capacity(unique.iter().map(|(n, v)| n.len() + v.len()).sum());
+        let ends = unique
+            .iter()
+            .map(|(name, value)| {
+                text.push_str(name);
+                let name_end = text.len();
+                text.push_str(value);
+                (name_end, text.len())
+            })
+            .collect();
+        Pairs {
+            text: text.into_boxed_str(),
+            ends,
+        }
     }
 }
 
 /// As a JSON object, as the map it replaces was.
 impl Serialize for Pairs {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (name, value) in self.0.iter() {
-            map.serialize_entry(&**name, &**value)?;
+        let mut map = serializer.serialize_map(Some(self.ends.len()))?;
+        for (name, value) in self.iter() {
+            map.serialize_entry(name, value)?;
         }
         map.end()
     }
@@ -69,7 +97,17 @@ mod tests {
     fn a_repeated_name_keeps_its_last_value() {
         let p = pairs(&[("a", "1"), ("b", "2"), ("a", "3")]);
         assert_eq!(p.get("a"), Some("3"));
-        assert_eq!(p.0.len(), 2);
+        assert_eq!(p.iter().count(), 2);
+    }
+
+    #[test]
+    fn keeps_empty_names_and_values_and_the_first_order() {
+        let p = pairs(&[("b", ""), ("", "x"), ("a", "1"), ("b", "2")]);
+        assert_eq!(p.get("b"), Some("2"));
+        assert_eq!(p.get(""), Some("x"));
+        let all: Vec<_> = p.iter().collect();
+        assert_eq!(all, vec![("b", "2"), ("", "x"), ("a", "1")]);
+        assert_eq!(Pairs::default().iter().count(), 0);
     }
 
     #[test]

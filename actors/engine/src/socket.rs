@@ -82,7 +82,8 @@ impl Socket {
         &self.0.nsp
     }
 
-    pub fn handshake(&self) -> &Handshake {
+    /// The request that opened the connection, shared by its sockets.
+    pub fn handshake(&self) -> &Arc<Handshake> {
         &self.0.handshake
     }
 

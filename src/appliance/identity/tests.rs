@@ -724,7 +724,7 @@ fn a_cookie_token_counts_only_from_a_trusted_origin() {
     assert_eq!(v.token_of(&req), None);
     let err = v.authenticate(&req).unwrap_err();
     assert_eq!(err.message, "Token requerido para conectarse");
-    Arc::make_mut(&mut req.handshake).trusted_origin = true;
+    Arc::get_mut(&mut req.handshake).unwrap().trusted_origin = true;
     assert_eq!(v.authenticate(&req).unwrap().user_id, "42");
 }
 

@@ -213,7 +213,7 @@ impl Auth {
         let req = ConnectRequest {
             nsp: socket.nsp().to_owned(),
             auth,
-            handshake: Arc::new(socket.handshake().clone()),
+            handshake: socket.handshake().clone(),
             user_id: None,
             data: serde_json::Map::new(),
         };

@@ -260,6 +260,12 @@ impl Inner {
         } else if self.eof {
             Poll::Ready(None)
         } else {
+            // confab: a drained queue is let go; a stream that idles (a
+            // parked WebSocket) then holds no table, a busy one makes one
+            // allocation per burst of reads.
+            if self.items.capacity() > 0 {
+                self.items = VecDeque::new();
+            }
             self.need_read = true;
             self.register(cx);
             self.wake_io();
