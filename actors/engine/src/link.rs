@@ -9,6 +9,7 @@
 //! write. Order is kept for everything sent through the link: the direct
 //! path is open only once the mailbox has caught up with it.
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use actix::prelude::*;
@@ -92,10 +93,16 @@ impl SessionLink {
         let mut state = self.lock();
         if state.in_mailbox == 0
             && let Some(direct) = &state.direct
-            && direct.sink.write(frames, direct.limit).is_ok()
         {
+            // Counted before the write: once queued, the frames may reach
+            // the client, and what it does next (a scrape of the metrics),
+            // before this thread goes on.
             Stats::bump(&direct.stats.events_sent);
-            return;
+            if direct.sink.write(frames, direct.limit).is_ok() {
+                return;
+            }
+            // The mailbox's way counts it.
+            direct.stats.events_sent.fetch_sub(1, Ordering::Relaxed);
         }
         state.in_mailbox += 1;
         let request = self.linked(SessionRequest::Deliver(frames.clone()));
@@ -201,10 +208,7 @@ mod tests {
         link.open(sink.clone(), usize::MAX, stats.clone());
         link.deliver(&frames("a"));
         assert_eq!(queued(&sink), [Frame::Text("a".into())]);
-        assert_eq!(
-            stats.events_sent.load(std::sync::atomic::Ordering::Relaxed),
-            1
-        );
+        assert_eq!(stats.events_sent.load(Ordering::Relaxed), 1);
         tokio::task::yield_now().await;
         assert!(seen.lock().unwrap().is_empty());
     }
@@ -245,8 +249,11 @@ mod tests {
     async fn over_the_budget_or_shut_frames_go_to_the_session() {
         let (link, seen) = link();
         let sink = WsSink::default();
-        link.open(sink.clone(), 1, Arc::default());
+        let stats = Arc::new(Stats::default());
+        link.open(sink.clone(), 1, stats.clone());
         link.deliver(&frames("too big"));
+        // The session counts what it writes: not counted here too.
+        assert_eq!(stats.events_sent.load(Ordering::Relaxed), 0);
         link.handled();
         link.shut();
         link.deliver(&frames("shut"));
