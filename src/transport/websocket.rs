@@ -175,8 +175,9 @@ struct WsTransport {
     engine: Engine,
     role: Option<Role>,
     session: Option<Addr<Session>>,
-    /// A fragmented message being reassembled (text?, bytes so far).
-    fragments: Option<(bool, BytesMut)>,
+    /// A fragmented message being reassembled (text?, bytes so far);
+    /// boxed, as few connections ever fragment.
+    fragments: Option<Box<(bool, BytesMut)>>,
     /// The connection's write queue, handed to the session.
     sink: WsSink,
 }
@@ -299,10 +300,14 @@ impl WsTransport {
         let max = self.engine.config().max_payload;
         let last = matches!(item, Item::Last(_));
         match item {
-            Item::FirstText(data) => self.fragments = Some((true, BytesMut::from(&data[..]))),
-            Item::FirstBinary(data) => self.fragments = Some((false, BytesMut::from(&data[..]))),
+            Item::FirstText(data) => {
+                self.fragments = Some(Box::new((true, BytesMut::from(&data[..]))))
+            }
+            Item::FirstBinary(data) => {
+                self.fragments = Some(Box::new((false, BytesMut::from(&data[..]))))
+            }
             Item::Continue(data) | Item::Last(data) => {
-                let Some((text, buf)) = self.fragments.as_mut() else {
+                let Some((text, buf)) = self.fragments.as_deref_mut() else {
                     return self.close(ctx, CloseCode::Protocol);
                 };
                 buf.extend_from_slice(&data);
@@ -311,7 +316,7 @@ impl WsTransport {
                     return self.close(ctx, CloseCode::Size);
                 }
                 if last {
-                    let (_, buf) = self.fragments.take().expect("checked above");
+                    let (_, buf) = *self.fragments.take().expect("checked above");
                     self.on_message(text, buf.freeze(), ctx);
                 }
             }

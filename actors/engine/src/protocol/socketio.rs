@@ -83,24 +83,36 @@ pub const RESERVED_EVENTS: [&str; 6] = [
 
 /// Per-connection decoding state: a binary packet waits here for its
 /// attachments, which arrive as the next Engine.IO binary messages.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Decoder {
     /// The parser's state while a binary packet waits for its attachments,
     /// none otherwise: the state is ~180 bytes, which every idle session
     /// kept inline, and a state without a partial packet is the default.
     pending: Option<Box<ParserState>>,
-    config: ParseConfig,
+    /// The parser's configuration is made from this on each call, not
+    /// kept: 32 bytes less in every session.
+    max_attachment_bytes: usize,
+}
+
+/// The parser's own limits.
+impl Default for Decoder {
+    fn default() -> Self {
+        Decoder::new(ParseConfig::default().max_incoming_binary_buf_size)
+    }
 }
 
 impl Decoder {
     pub fn new(max_attachment_bytes: usize) -> Self {
-        let config = ParseConfig {
-            max_incoming_binary_buf_size: max_attachment_bytes,
-            ..ParseConfig::default()
-        };
         Decoder {
             pending: None,
-            config,
+            max_attachment_bytes,
+        }
+    }
+
+    fn config(&self) -> ParseConfig {
+        ParseConfig {
+            max_incoming_binary_buf_size: self.max_attachment_bytes,
+            ..ParseConfig::default()
         }
     }
 
@@ -125,9 +137,10 @@ impl Decoder {
         &mut self,
         parse: impl FnOnce(&ParseConfig, &ParserState) -> Result<Packet, ParseError>,
     ) -> Result<Option<Incoming>, DecodeError> {
+        let config = self.config();
         let result = match self.pending.take() {
             Some(state) => {
-                let result = parse(&self.config, &state);
+                let result = parse(&config, &state);
                 if partial(&state) {
                     self.pending = Some(state);
                 }
@@ -135,7 +148,7 @@ impl Decoder {
             }
             None => {
                 let state = ParserState::default();
-                let result = parse(&self.config, &state);
+                let result = parse(&config, &state);
                 if partial(&state) {
                     self.pending = Some(Box::new(state));
                 }

@@ -47,7 +47,7 @@ use crate::rate::RateLimit;
 use crate::shared::Shared;
 use crate::stats::Stats;
 use sockets::SocketState;
-use transport::{PollQueue, Transport};
+use transport::Transport;
 
 /// One Engine.IO connection.
 pub struct Session {
@@ -68,8 +68,8 @@ pub struct Session {
     /// has one socket or two, so the slots hold pointers, not states.
     sockets: HashMap<String, Box<SocketState>>,
     /// Namespaces whose CONNECT is still in progress, with the events the
-    /// client sent meanwhile.
-    connecting: HashMap<String, HeldEvents>,
+    /// client sent meanwhile: rarely more than one, so a list.
+    connecting: Vec<(String, HeldEvents)>,
     pong_deadline: Option<SpawnHandle>,
     /// Closes the connection if no namespace CONNECT succeeds in time;
     /// cancelled by the first one (an actor polls its live timers on every
@@ -102,7 +102,7 @@ impl Session {
         link: SessionLink,
     ) -> Session {
         let transport = match transport {
-            NewTransport::Polling => Transport::Polling(PollQueue::default()),
+            NewTransport::Polling => Transport::Polling(Box::default()),
             NewTransport::WebSocket(sink) => Transport::WebSocket(sink),
         };
         let decoder = Decoder::new(engine.config().max_payload);
@@ -117,7 +117,7 @@ impl Session {
             upgrading: false,
             decoder,
             sockets: HashMap::new(),
-            connecting: HashMap::new(),
+            connecting: Vec::new(),
             pong_deadline: None,
             connect_deadline: None,
             rate,

@@ -87,13 +87,13 @@ impl Session {
             );
             return;
         };
-        if self.sockets.contains_key(&nsp) || self.connecting.contains_key(&nsp) {
+        if self.sockets.contains_key(&nsp) || self.connecting.iter().any(|(n, _)| *n == nsp) {
             debug!(sid = %self.sid.as_str(), nsp, "second CONNECT to a namespace, closing");
             self.refuse(DisconnectReason::ParseError, ctx);
             return;
         }
         let held = HeldEvents::new(self.engine.config().max_payload);
-        self.connecting.insert(nsp.clone(), held);
+        self.connecting.push((nsp.clone(), held));
         let resume = self.resume_of(&auth);
         let request = ConnectRequest {
             nsp: nsp.clone(),
@@ -252,16 +252,17 @@ impl Session {
     }
 
     /// Ends the CONNECT in progress to `nsp`, answered or refused, giving
-    /// back the events held meanwhile. The map of CONNECTs in progress is
-    /// released once it is empty: a map keeps its table when emptied, and
-    /// that table would otherwise stay with every idle connection for its
-    /// whole life.
+    /// back the events held meanwhile. The list of CONNECTs in progress is
+    /// released once it is empty: a vector keeps its buffer when emptied,
+    /// and that buffer would otherwise stay with every idle connection for
+    /// its whole life.
     fn connected(&mut self, nsp: &str) -> Option<HeldEvents> {
-        let held = self.connecting.remove(nsp);
+        let at = self.connecting.iter().position(|(n, _)| n == nsp)?;
+        let (_, held) = self.connecting.swap_remove(at);
         if self.connecting.is_empty() {
-            self.connecting = HashMap::new();
+            self.connecting = Vec::new();
         }
-        held
+        Some(held)
     }
 
     /// Handles the events held during a CONNECT, in order, for as long as
@@ -289,7 +290,7 @@ impl Session {
     ) {
         // The CONNECT is still in progress: the client jumped the gun. Held
         // events meet the rate limit when they are replayed, once.
-        if let Some(held) = self.connecting.get_mut(&nsp) {
+        if let Some((_, held)) = self.connecting.iter_mut().find(|(n, _)| *n == nsp) {
             if let Err(err) = held.hold(payload, ack) {
                 debug!(sid = %self.sid.as_str(), nsp, %err, "too much sent before the CONNECT answer, closing");
                 self.refuse(DisconnectReason::ParseError, ctx);

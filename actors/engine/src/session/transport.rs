@@ -21,7 +21,9 @@ use crate::stats::Stats;
 
 /// How the session reaches its client now.
 pub(super) enum Transport {
-    Polling(PollQueue),
+    /// Boxed: most connections upgrade, and a WebSocket's session would
+    /// carry the queue's size for its whole life.
+    Polling(Box<PollQueue>),
     WebSocket(WsSink),
 }
 

@@ -503,6 +503,13 @@ where
         body: B,
     ) -> Result<(), DispatchError> {
         let is_upgrade = res.upgrade();
+        // confab: an upgraded connection (a WebSocket) never returns to
+        // keep-alive, which is all the shutdown signal ends (its DRAINING
+        // is ignored for an upgrade below): let it go rather than hold its
+        // boxed future for the connection's whole life.
+        if is_upgrade {
+            *self.as_mut().project().graceful_shutdown = None;
+        }
         let (draining, close_for_unread_payload) = {
             let this = self.as_mut().project();
             (
