@@ -1,43 +1,59 @@
-//! The WebSocket transport, on actix-web-actors. This is the only module
-//! that touches that crate, so moving to its successor is one file.
+//! The WebSocket transport.
 //!
-//! One actor per WebSocket reads it: text and binary frames in become
-//! Engine.IO packets for the session. What is written to the client does
-//! not pass through the actor: the session and broadcasts queue frames in
-//! the connection's [`WsSink`], and the response body takes each batch as
-//! one chunk, charged to the connection's byte budget until the
-//! connection has taken it.
+//! A connection that opens on WebSocket is read by its session itself: a
+//! [`WsReader`] decodes the client's frames into Engine.IO packets, a
+//! stream the session adds to its own context, so no actor stands between
+//! the socket and the session (one task wake-up per message read, and no
+//! second actor per connection). A WebSocket that probes to replace
+//! long-polling is read by a small task that forwards its packets to the
+//! session's mailbox: that session may run on another thread, and a
+//! request's payload cannot leave its own.
+//!
+//! What is written to the client passes through neither: the session and
+//! broadcasts queue frames in the connection's [`WsSink`], and the response
+//! body ([`WsBody`]) takes each batch as one chunk, charged to the
+//! connection's byte budget until the connection has taken it. The reader
+//! queues its own replies there (pongs, the answer to a close, a close
+//! with a status code for a protocol error). actix-web-actors validates
+//! the handshake and writes its answer.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use actix::prelude::*;
-use actix_http::ws::{Codec, Item, OpCode, Parser};
+use actix::Addr;
+use actix_codec::Decoder;
+use actix_http::ws::{
+    CloseCode, CloseReason, Codec, Frame as WsFrame, Item, OpCode, Parser, ProtocolError,
+};
 use actix_web::{HttpRequest, HttpResponse, web};
-use actix_web_actors::ws::{self, CloseCode, CloseReason, Message, ProtocolError};
+use actix_web_actors::ws;
 use bytes::{Bytes, BytesMut};
+use bytestring::ByteString;
 use confab_engine::handshake::Handshake;
 use confab_engine::outbound::{self, Drained, WsSink};
 use confab_engine::protocol::engineio::{Frame, Packet, decode_text};
 use confab_engine::session::{
     AttachProbe, Inbound, NewTransport, Packets, Session, SessionRequest, TransportClosed,
-    TransportKind,
+    TransportKind, WsEvent,
 };
 use confab_engine::{DisconnectReason, Engine, Stats};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use tracing::debug;
 
 use super::EngineIoError;
 use super::connection::SocketCell;
 
-/// A new connection that starts on WebSocket.
+/// A new connection that starts on WebSocket: its session reads it.
 pub fn open(
     req: &HttpRequest,
     body: web::Payload,
     engine: &Engine,
     handshake: Handshake,
 ) -> Result<HttpResponse, EngineIoError> {
-    start(req, body, engine, Role::Open(Box::new(handshake)))
+    let (response, reader) = start(req, body, engine)?;
+    let sink = reader.sink.clone();
+    engine.open(handshake, NewTransport::WebSocket(sink, Box::pin(reader)));
+    Ok(response)
 }
 
 /// A WebSocket joining a polling session: the upgrade probe.
@@ -47,44 +63,221 @@ pub fn upgrade(
     engine: &Engine,
     session: Addr<Session>,
 ) -> Result<HttpResponse, EngineIoError> {
-    start(req, body, engine, Role::Probe(session))
+    let (response, reader) = start(req, body, engine)?;
+    actix::spawn(forward(session, reader));
+    Ok(response)
 }
 
+/// Answers the handshake; the response's body writes what the sink
+/// queues, the reader reads the request's.
 fn start(
     req: &HttpRequest,
     body: web::Payload,
     engine: &Engine,
-    role: Role,
-) -> Result<HttpResponse, EngineIoError> {
+) -> Result<(HttpResponse, WsReader), EngineIoError> {
     let mut response = ws::handshake(req).map_err(|_| EngineIoError::BadRequest)?;
     let sink = WsSink::default();
     let socket = SocketCell::of(req);
     if let Some(socket) = &socket {
         sink.outbound.on_abort(socket.aborter());
     }
-    let actor = WsTransport {
-        engine: engine.clone(),
-        role: Some(role),
-        session: None,
-        fragments: None,
+    let reader = WsReader {
+        payload: body,
+        buf: BytesMut::new(),
+        codec: Codec::new().max_size(engine.config().max_payload),
         sink: sink.clone(),
+        fragments: None,
+        engine: engine.clone(),
+        closed_by_reader: false,
+        ended: false,
     };
-    let codec = Codec::new().max_size(engine.config().max_payload);
-    let control = ws::WebsocketContext::with_codec(actor, body, codec);
-    Ok(response.streaming(WsBody {
-        control: Box::pin(control),
+    let body = WsBody {
         sink,
         handed: 0,
         closed: false,
         engine: engine.clone(),
         socket,
-    }))
+    };
+    Ok((response.streaming(body), reader))
+}
+
+/// Reads a probing WebSocket for the polling session it may replace:
+/// nothing is read until the session accepts the probe.
+async fn forward(session: Addr<Session>, mut reader: WsReader) {
+    let sink = reader.sink.clone();
+    if !matches!(session.send(AttachProbe(sink.clone())).await, Ok(Ok(()))) {
+        sink.close();
+        return;
+    }
+    while let Some(event) = reader.next().await {
+        match event {
+            WsEvent::Packet(packet) => session.do_send(Inbound {
+                packets: Packets::One(packet),
+                via: TransportKind::WebSocket,
+            }),
+            WsEvent::Malformed => {
+                session.do_send(SessionRequest::Close(DisconnectReason::ParseError))
+            }
+        }
+    }
+    // A socket its session closed is no news to the session (nor to the
+    // probe that may have followed it).
+    if reader.closed_by_reader || !sink.is_closed() {
+        session.do_send(TransportClosed(TransportKind::WebSocket));
+    }
+}
+
+/// Decodes a WebSocket's frames into Engine.IO packets. It answers the
+/// client's pings and close itself, through the sink, and closes the
+/// socket with a status code on a protocol error; the stream ends then,
+/// or with the connection.
+struct WsReader {
+    payload: web::Payload,
+    /// Bytes read and not yet decoded; let go when empty, so that an idle
+    /// connection holds no buffer.
+    buf: BytesMut,
+    codec: Codec,
+    sink: WsSink,
+    /// A fragmented message being reassembled (text?, bytes so far);
+    /// boxed, as few connections ever fragment.
+    fragments: Option<Box<(bool, BytesMut)>>,
+    engine: Engine,
+    /// The reader closed the socket (a close frame or an error of the
+    /// client's), not the session.
+    closed_by_reader: bool,
+    /// Nothing more is read.
+    ended: bool,
+}
+
+impl WsReader {
+    /// Closes the socket with `code` after what is queued, and stops
+    /// reading.
+    fn close(&mut self, code: Option<CloseCode>) {
+        self.sink.close_with(code.map(u16::from));
+        self.closed_by_reader = true;
+        self.ended = true;
+    }
+
+    /// What a frame means to the session, if anything.
+    fn on_frame(&mut self, frame: WsFrame) -> Option<WsEvent> {
+        match frame {
+            WsFrame::Text(data) => self.on_message(true, data),
+            WsFrame::Binary(data) => self.on_message(false, data),
+            WsFrame::Continuation(item) => self.on_fragment(item),
+            WsFrame::Ping(data) => {
+                self.sink.pong(data);
+                None
+            }
+            WsFrame::Pong(_) => None,
+            WsFrame::Close(reason) => {
+                // Answer the client's close frame, as the protocol asks.
+                self.close(reason.map(|r| r.code));
+                None
+            }
+        }
+    }
+
+    fn on_message(&mut self, text: bool, data: Bytes) -> Option<WsEvent> {
+        Stats::add(&self.engine.stats().bytes_in, data.len() as u64);
+        if !text {
+            return Some(WsEvent::Packet(Packet::Binary(data)));
+        }
+        let Ok(text) = ByteString::try_from(data) else {
+            self.close(Some(CloseCode::Invalid));
+            return None;
+        };
+        match decode_text(text) {
+            Ok(packet) => Some(WsEvent::Packet(packet)),
+            Err(err) => {
+                debug!(%err, "malformed Engine.IO packet on websocket");
+                Stats::bump(&self.engine.stats().malformed_packets);
+                // A close frame without a code, as the Node server sends.
+                self.sink.close();
+                self.ended = true;
+                Some(WsEvent::Malformed)
+            }
+        }
+    }
+
+    /// Reassembles a fragmented message, within maxPayload.
+    fn on_fragment(&mut self, item: Item) -> Option<WsEvent> {
+        let max = self.engine.config().max_payload;
+        let last = matches!(item, Item::Last(_));
+        match item {
+            Item::FirstText(data) => {
+                self.fragments = Some(Box::new((true, BytesMut::from(&data[..]))))
+            }
+            Item::FirstBinary(data) => {
+                self.fragments = Some(Box::new((false, BytesMut::from(&data[..]))))
+            }
+            Item::Continue(data) | Item::Last(data) => {
+                let Some((text, buf)) = self.fragments.as_deref_mut() else {
+                    self.close(Some(CloseCode::Protocol));
+                    return None;
+                };
+                buf.extend_from_slice(&data);
+                let (text, too_big) = (*text, buf.len() > max);
+                if too_big {
+                    self.close(Some(CloseCode::Size));
+                    return None;
+                }
+                if last {
+                    let (_, buf) = *self.fragments.take().expect("checked above");
+                    return self.on_message(text, buf.freeze());
+                }
+            }
+        }
+        None
+    }
+}
+
+impl Stream for WsReader {
+    type Item = WsEvent;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<WsEvent>> {
+        let this = self.get_mut();
+        loop {
+            if this.ended {
+                return Poll::Ready(None);
+            }
+            match this.codec.decode(&mut this.buf) {
+                Ok(Some(frame)) => match this.on_frame(frame) {
+                    Some(event) => return Poll::Ready(Some(event)),
+                    None => continue,
+                },
+                Ok(None) => {}
+                Err(ProtocolError::Overflow) => {
+                    debug!("websocket message over maxPayload");
+                    this.close(Some(CloseCode::Size));
+                    continue;
+                }
+                Err(err) => {
+                    debug!(%err, "websocket protocol error");
+                    this.close(Some(CloseCode::Protocol));
+                    continue;
+                }
+            }
+            match Pin::new(&mut this.payload).poll_next(cx) {
+                Poll::Ready(Some(Ok(chunk))) => this.buf.extend_from_slice(&chunk),
+                // The connection ended (or broke): so does the stream.
+                Poll::Ready(Some(Err(_)) | None) => {
+                    this.ended = true;
+                    return Poll::Ready(None);
+                }
+                Poll::Pending => {
+                    if this.buf.is_empty() {
+                        this.buf = BytesMut::new();
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
 }
 
 /// The WebSocket's response body: the frames queued in the [`WsSink`] by
-/// the session and by broadcasts, each batch encoded into one chunk, and
-/// the transport actor's own frames (pongs, the close that answers the
-/// client's). Polling it also runs the actor, which reads the client.
+/// the session, by broadcasts and by the reader, each batch encoded into
+/// one chunk.
 ///
 /// actix-http polls a response body only while its write buffer holds
 /// less than `h1_write_buffer_size` (32 KiB by default): a poll says the
@@ -92,12 +285,11 @@ fn start(
 /// what a poll took stays charged to the budget until the next one; a
 /// client that stops reading keeps it charged, and the next writes find
 /// the budget full.
-struct WsBody<S> {
-    control: Pin<Box<S>>,
+struct WsBody {
     sink: WsSink,
     /// What the last batch was charged.
     handed: usize,
-    /// The session's close frame is written: the body ends.
+    /// The close frame is written: the body ends.
     closed: bool,
     engine: Engine,
     /// Emptied when the body goes, before the connection closes its socket.
@@ -125,201 +317,41 @@ fn encode_batch(frames: Vec<Frame>, bytes: usize) -> Bytes {
     chunk.freeze()
 }
 
-impl<S: Stream<Item = Result<Bytes, actix_web::Error>>> Stream for WsBody<S> {
-    type Item = S::Item;
+impl Stream for WsBody {
+    type Item = Result<Bytes, std::convert::Infallible>;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         this.sink.outbound.release(std::mem::take(&mut this.handed));
         if this.sink.outbound.is_aborted() || this.closed {
             return Poll::Ready(None);
         }
-        match this.control.as_mut().poll_next(cx) {
-            Poll::Pending => {}
-            // The actor's frame, or its end (it closed the socket).
-            ready => return ready,
-        }
+        let mut chunk = BytesMut::new();
         match this.sink.drain(cx.waker()) {
+            Drained::Pong(data) => {
+                Parser::write_message(&mut chunk, data, OpCode::Pong, true, false);
+            }
             Drained::Frames(frames) => {
                 this.handed = outbound::cost(frames.iter());
                 let bytes = frames.iter().map(Frame::wire_len).sum::<usize>();
                 Stats::add(&this.engine.stats().bytes_out, bytes as u64);
-                Poll::Ready(Some(Ok(encode_batch(frames, bytes))))
+                return Poll::Ready(Some(Ok(encode_batch(frames, bytes))));
             }
-            Drained::Closed => {
-                // A close frame without a code, as the Node server sends.
+            Drained::Closed(code) => {
                 this.closed = true;
-                let mut chunk = BytesMut::new();
-                Parser::write_close(&mut chunk, None, false);
-                Poll::Ready(Some(Ok(chunk.freeze())))
+                let reason = code.map(|code| CloseReason::from(CloseCode::from(code)));
+                Parser::write_close(&mut chunk, reason, false);
             }
-            Drained::Empty => Poll::Pending,
+            Drained::Empty => return Poll::Pending,
         }
+        Poll::Ready(Some(Ok(chunk.freeze())))
     }
 }
 
-impl<S> Drop for WsBody<S> {
+impl Drop for WsBody {
     fn drop(&mut self) {
         if let Some(socket) = &self.socket {
             socket.forget();
-        }
-    }
-}
-
-enum Role {
-    Open(Box<Handshake>),
-    Probe(Addr<Session>),
-}
-
-struct WsTransport {
-    engine: Engine,
-    role: Option<Role>,
-    session: Option<Addr<Session>>,
-    /// A fragmented message being reassembled (text?, bytes so far);
-    /// boxed, as few connections ever fragment.
-    fragments: Option<Box<(bool, BytesMut)>>,
-    /// The connection's write queue, handed to the session.
-    sink: WsSink,
-}
-
-impl WsTransport {
-    fn deliver(&mut self, packet: Packet) {
-        if let Some(session) = &self.session {
-            session.do_send(Inbound {
-                packets: Packets::One(packet),
-                via: TransportKind::WebSocket,
-            });
-        }
-    }
-
-    fn on_text(&mut self, text: bytestring::ByteString, ctx: &mut ws::WebsocketContext<Self>) {
-        match decode_text(text) {
-            Ok(packet) => self.deliver(packet),
-            Err(err) => {
-                debug!(%err, "malformed Engine.IO packet on websocket");
-                Stats::bump(&self.engine.stats().malformed_packets);
-                if let Some(session) = &self.session {
-                    session.do_send(SessionRequest::Close(DisconnectReason::ParseError));
-                }
-                self.close_quietly(ctx);
-            }
-        }
-    }
-
-    fn on_message(&mut self, text: bool, data: Bytes, ctx: &mut ws::WebsocketContext<Self>) {
-        Stats::add(&self.engine.stats().bytes_in, data.len() as u64);
-        if !text {
-            return self.deliver(Packet::Binary(data));
-        }
-        match bytestring::ByteString::try_from(data) {
-            Ok(text) => self.on_text(text, ctx),
-            Err(_) => self.close(ctx, CloseCode::Invalid),
-        }
-    }
-
-    /// A close frame without a code, as the Node server sends.
-    fn close_quietly(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
-        ctx.close(None);
-        ctx.stop();
-    }
-
-    fn close(&mut self, ctx: &mut ws::WebsocketContext<Self>, code: CloseCode) {
-        ctx.close(Some(CloseReason::from(code)));
-        ctx.stop();
-    }
-}
-
-impl Actor for WsTransport {
-    type Context = ws::WebsocketContext<Self>;
-
-    fn started(&mut self, ctx: &mut Self::Context) {
-        let sink = self.sink.clone();
-        match self.role.take() {
-            Some(Role::Open(handshake)) => {
-                self.session = Some(self.engine.open(*handshake, NewTransport::WebSocket(sink)));
-            }
-            Some(Role::Probe(session)) => {
-                // Hold every frame until the session accepts the probe.
-                ctx.wait(session.send(AttachProbe(sink)).into_actor(self).map(
-                    move |accepted, act, ctx| match accepted {
-                        Ok(Ok(())) => act.session = Some(session),
-                        _ => act.close_quietly(ctx),
-                    },
-                ));
-            }
-            None => {}
-        }
-    }
-
-    fn stopped(&mut self, _: &mut Self::Context) {
-        // A socket its session closed is no news to the session (nor to
-        // the probe that may have followed it).
-        if self.sink.is_closed() {
-            return;
-        }
-        if let Some(session) = &self.session {
-            session.do_send(TransportClosed(TransportKind::WebSocket));
-        }
-    }
-}
-
-impl StreamHandler<Result<Message, ProtocolError>> for WsTransport {
-    fn handle(&mut self, msg: Result<Message, ProtocolError>, ctx: &mut Self::Context) {
-        match msg {
-            Ok(Message::Text(text)) => {
-                Stats::add(&self.engine.stats().bytes_in, text.len() as u64);
-                self.on_text(text, ctx)
-            }
-            Ok(Message::Binary(data)) => {
-                Stats::add(&self.engine.stats().bytes_in, data.len() as u64);
-                self.deliver(Packet::Binary(data))
-            }
-            Ok(Message::Continuation(item)) => self.on_fragment(item, ctx),
-            Ok(Message::Ping(data)) => ctx.pong(&data),
-            Ok(Message::Pong(_) | Message::Nop) => {}
-            Ok(Message::Close(reason)) => {
-                // Answer the client's close frame, as the protocol asks.
-                ctx.close(reason);
-                ctx.stop();
-            }
-            Err(ProtocolError::Overflow) => {
-                debug!("websocket message over maxPayload");
-                self.close(ctx, CloseCode::Size);
-            }
-            Err(err) => {
-                debug!(%err, "websocket protocol error");
-                self.close(ctx, CloseCode::Protocol);
-            }
-        }
-    }
-}
-
-impl WsTransport {
-    /// Reassembles a fragmented message, within maxPayload.
-    fn on_fragment(&mut self, item: Item, ctx: &mut ws::WebsocketContext<Self>) {
-        let max = self.engine.config().max_payload;
-        let last = matches!(item, Item::Last(_));
-        match item {
-            Item::FirstText(data) => {
-                self.fragments = Some(Box::new((true, BytesMut::from(&data[..]))))
-            }
-            Item::FirstBinary(data) => {
-                self.fragments = Some(Box::new((false, BytesMut::from(&data[..]))))
-            }
-            Item::Continue(data) | Item::Last(data) => {
-                let Some((text, buf)) = self.fragments.as_deref_mut() else {
-                    return self.close(ctx, CloseCode::Protocol);
-                };
-                buf.extend_from_slice(&data);
-                let (text, too_big) = (*text, buf.len() > max);
-                if too_big {
-                    return self.close(ctx, CloseCode::Size);
-                }
-                if last {
-                    let (_, buf) = *self.fragments.take().expect("checked above");
-                    self.on_message(text, buf.freeze(), ctx);
-                }
-            }
         }
     }
 }

@@ -17,6 +17,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Waker;
 
+use bytes::Bytes;
+
 use crate::protocol::engineio::Frame;
 
 /// What a queued frame costs besides its bytes (its queue slot, the
@@ -118,22 +120,29 @@ pub struct WsSink {
 #[derive(Default)]
 struct WsQueue {
     frames: Vec<Frame>,
+    /// The answer to the client's last WebSocket ping, not sent yet (only
+    /// the last one needs one, RFC 6455 5.5.3).
+    pong: Option<Bytes>,
     /// The transport, waiting for frames.
     waker: Option<Waker>,
-    /// Closed by the session: a close frame follows what is queued, and
-    /// nothing after it.
+    /// Closed: a close frame follows what is queued, and nothing after it.
     closing: bool,
+    /// The close frame's status code; none for a close by the session (a
+    /// close frame without a code, as the Node server sends).
+    close_code: Option<u16>,
 }
 
 /// What the transport found in the queue.
 #[derive(Debug, PartialEq)]
 pub enum Drained {
+    /// The answer to a ping of the client's: write it first.
+    Pong(Bytes),
     /// Every queued frame, in order. The queue keeps no capacity: an idle
     /// connection holds no vector.
     Frames(Vec<Frame>),
-    /// Nothing queued, and the session closed the socket: write the close
-    /// frame and end.
-    Closed,
+    /// Nothing queued, and the socket is closed: write the close frame
+    /// (with this status code, if any) and end.
+    Closed(Option<u16>),
     /// Nothing queued: the caller is woken when something is.
     Empty,
 }
@@ -147,23 +156,35 @@ impl WsSink {
             return Ok(());
         }
         queue.frames.extend(frames.iter().cloned());
-        let waker = queue.waker.take();
-        drop(queue);
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        wake(queue);
         Ok(())
     }
 
     /// Closes the socket cleanly, after what is queued.
     pub fn close(&self) {
+        self.close_with(None);
+    }
+
+    /// Closes the socket after what is queued, with a status code (the
+    /// transport's, for a protocol error or to answer the client's close).
+    /// The first close decides the code.
+    pub fn close_with(&self, code: Option<u16>) {
         let mut queue = self.lock();
-        queue.closing = true;
-        let waker = queue.waker.take();
-        drop(queue);
-        if let Some(waker) = waker {
-            waker.wake();
+        if !queue.closing {
+            queue.closing = true;
+            queue.close_code = code;
         }
+        wake(queue);
+    }
+
+    /// Answers a ping of the client's (the transport's reader).
+    pub fn pong(&self, data: Bytes) {
+        let mut queue = self.lock();
+        if queue.closing {
+            return;
+        }
+        queue.pong = Some(data);
+        wake(queue);
     }
 
     /// Whether [`WsSink::close`] was called.
@@ -176,11 +197,14 @@ impl WsSink {
     /// [`Outbound::release`]d.
     pub fn drain(&self, waker: &Waker) -> Drained {
         let mut queue = self.lock();
+        if let Some(pong) = queue.pong.take() {
+            return Drained::Pong(pong);
+        }
         if !queue.frames.is_empty() {
             return Drained::Frames(std::mem::take(&mut queue.frames));
         }
         if queue.closing {
-            return Drained::Closed;
+            return Drained::Closed(queue.close_code);
         }
         if !queue.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
             queue.waker = Some(waker.clone());
@@ -190,6 +214,15 @@ impl WsSink {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, WsQueue> {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Wakes the transport if it waits, once the queue is unlocked.
+fn wake(mut queue: std::sync::MutexGuard<'_, WsQueue>) {
+    let waker = queue.waker.take();
+    drop(queue);
+    if let Some(waker) = waker {
+        waker.wake();
     }
 }
 
@@ -272,7 +305,27 @@ mod tests {
             sink.drain(&waker(&woken)),
             Drained::Frames(vec![text("last")])
         );
-        assert_eq!(sink.drain(&waker(&woken)), Drained::Closed);
+        assert_eq!(sink.drain(&waker(&woken)), Drained::Closed(None));
+    }
+
+    #[test]
+    fn a_pong_goes_first_only_the_last_is_kept_and_the_first_close_sets_the_code() {
+        let sink = WsSink::default();
+        let woken = Arc::new(AtomicUsize::new(0));
+        assert_eq!(sink.drain(&waker(&woken)), Drained::Empty);
+        sink.write(&[text("a")], usize::MAX).unwrap();
+        sink.pong(Bytes::from_static(b"1"));
+        sink.pong(Bytes::from_static(b"2"));
+        assert_eq!(woken.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            sink.drain(&waker(&woken)),
+            Drained::Pong(Bytes::from_static(b"2"))
+        );
+        assert_eq!(sink.drain(&waker(&woken)), Drained::Frames(vec![text("a")]));
+        sink.close_with(Some(1009));
+        sink.close();
+        sink.pong(Bytes::from_static(b"late"));
+        assert_eq!(sink.drain(&waker(&woken)), Drained::Closed(Some(1009)));
     }
 
     #[test]

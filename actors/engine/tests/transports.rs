@@ -6,8 +6,9 @@ mod common;
 
 use common::*;
 use confab_engine::outbound::WsSink;
+use confab_engine::protocol::engineio::decode_text;
 use confab_engine::session::{
-    AttachProbe, NewTransport, PollError, TransportClosed, TransportKind,
+    AttachProbe, NewTransport, PollError, TransportClosed, TransportKind, WsEvent,
 };
 use confab_engine::{DisconnectReason, Engine, EngineConfig, Handshake, Stats};
 use serde_json::json;
@@ -457,7 +458,7 @@ async fn a_websocket_over_its_byte_budget_is_aborted_not_buffered_forever() {
     outbound.on_abort(Box::new(move || {
         let _ = aborted_tx.send(());
     }));
-    let session = engine.open(Handshake::default(), NewTransport::WebSocket(sink));
+    let session = engine.open(Handshake::default(), websocket(sink));
     send_ws(&session, "40");
     let socket = evs.connected().await;
     for _ in 0..10 {
@@ -472,4 +473,54 @@ async fn a_websocket_over_its_byte_budget_is_aborted_not_buffered_forever() {
         .unwrap();
     assert!(outbound.is_aborted());
     assert!(outbound.queued() <= 5000, "{}", outbound.queued());
+}
+
+/// A session opened on WebSocket with packets its reader hands it (the
+/// test's channel stands for the reader).
+fn read_session(engine: &Engine) -> (Ws, tokio::sync::mpsc::UnboundedSender<WsEvent>) {
+    let (ws, sink) = Ws::new();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<WsEvent>();
+    let packets = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    engine.open(
+        Handshake::default(),
+        NewTransport::WebSocket(sink, Box::pin(packets)),
+    );
+    (ws, tx)
+}
+
+fn packet(wire: &str) -> WsEvent {
+    WsEvent::Packet(decode_text(wire.to_owned().into()).unwrap())
+}
+
+#[actix_rt::test]
+async fn a_session_reads_its_websocket_and_closes_when_the_reader_ends() {
+    let (engine, mut evs) = engine();
+    let (mut ws, reader) = read_session(&engine);
+    open_json(&ws.text().await);
+    reader.send(packet("40")).unwrap();
+    assert!(ws.text().await.starts_with("40{\"sid\":"));
+    let socket = evs.connected().await;
+    reader.send(packet(r#"42["record",1]"#)).unwrap();
+    let (id, _) = evs.event().await;
+    assert_eq!(id, socket.id());
+    // The connection ended: the reader's stream ends.
+    drop(reader);
+    let (_, reason) = evs.disconnected().await;
+    assert_eq!(reason, DisconnectReason::TransportClose);
+    ws.closed().await;
+    assert_eq!(engine.session_count(), 0);
+}
+
+#[actix_rt::test]
+async fn a_malformed_message_from_the_reader_closes_the_session_as_a_parse_error() {
+    let (engine, mut evs) = engine();
+    let (mut ws, reader) = read_session(&engine);
+    open_json(&ws.text().await);
+    reader.send(packet("40")).unwrap();
+    ws.text().await;
+    evs.connected().await;
+    reader.send(WsEvent::Malformed).unwrap();
+    let (_, reason) = evs.disconnected().await;
+    assert_eq!(reason, DisconnectReason::ParseError);
+    ws.closed().await;
 }

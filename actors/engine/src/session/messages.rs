@@ -2,8 +2,11 @@
 //! closes). What its sockets, acks, the adapter and the engine ask of it is
 //! [`crate::requests::SessionRequest`].
 
+use std::pin::Pin;
+
 use actix::prelude::*;
 use bytes::Bytes;
+use futures_util::Stream;
 
 use crate::outbound::WsSink;
 use crate::protocol::engineio::Packet;
@@ -18,8 +21,25 @@ pub enum TransportKind {
 /// How a new session's first transport reaches the client.
 pub enum NewTransport {
     Polling,
-    WebSocket(WsSink),
+    /// The socket's write queue, and what its reader makes of the frames
+    /// the client sends: the session reads them itself, with no actor
+    /// between the socket and it.
+    WebSocket(WsSink, WsPackets),
 }
+
+/// What a WebSocket's reader hands the session that reads it.
+#[derive(Debug)]
+pub enum WsEvent {
+    Packet(Packet),
+    /// A message that is no Engine.IO packet: the session closes.
+    Malformed,
+}
+
+/// The packets of a WebSocket, as its reader decodes them; the stream ends
+/// with the connection (the reader closes the sink first if it has a
+/// close frame to send). Not `Send`: it is read on the socket's own thread,
+/// where the session of a connection opened on WebSocket runs.
+pub type WsPackets = Pin<Box<dyn Stream<Item = WsEvent>>>;
 
 /// Packets a transport received. From long-polling, refused once the
 /// session has moved to WebSocket.

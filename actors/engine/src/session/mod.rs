@@ -32,7 +32,7 @@ use tracing::{debug, info, warn};
 pub use crate::requests::SessionRequest;
 pub use messages::{
     AttachProbe, Inbound, NewTransport, Packets, Poll, PollError, TransportClosed, TransportKind,
-    UpgradeError,
+    UpgradeError, WsEvent, WsPackets,
 };
 
 use crate::CONNECTIONS;
@@ -88,7 +88,14 @@ impl Session {
         handshake: Handshake,
         transport: NewTransport,
     ) -> Addr<Session> {
+        let (transport, packets) = match transport {
+            NewTransport::Polling => (Transport::Polling(Box::default()), None),
+            NewTransport::WebSocket(sink, packets) => (Transport::WebSocket(sink), Some(packets)),
+        };
         <Session as Actor>::create(|ctx| {
+            if let Some(packets) = packets {
+                ctx.add_stream(packets);
+            }
             let link = SessionLink::new(ctx.address().recipient());
             Session::new(sid, engine, handshake, transport, link)
         })
@@ -98,13 +105,9 @@ impl Session {
         sid: Sid,
         engine: Arc<Shared>,
         handshake: Handshake,
-        transport: NewTransport,
+        transport: Transport,
         link: SessionLink,
     ) -> Session {
-        let transport = match transport {
-            NewTransport::Polling => Transport::Polling(Box::default()),
-            NewTransport::WebSocket(sink) => Transport::WebSocket(sink),
-        };
         let decoder = Decoder::new(engine.config().max_payload);
         let rate = RateLimit::new(engine.config().event_rate, Instant::now());
         Session {

@@ -12,7 +12,7 @@ use tracing::debug;
 
 use super::Session;
 use super::messages::{
-    AttachProbe, Inbound, Poll, PollError, TransportClosed, TransportKind, UpgradeError,
+    AttachProbe, Inbound, Poll, PollError, TransportClosed, TransportKind, UpgradeError, WsEvent,
 };
 use crate::disconnect::DisconnectReason;
 use crate::outbound::{self, OverBudget, WsSink};
@@ -311,11 +311,37 @@ impl Handler<AttachProbe> for Session {
     }
 }
 
+/// The packets of the WebSocket the session opened on, read by the
+/// session itself.
+impl StreamHandler<WsEvent> for Session {
+    fn handle(&mut self, event: WsEvent, ctx: &mut Context<Self>) {
+        if self.closed {
+            return;
+        }
+        match event {
+            WsEvent::Packet(packet) => self.on_packet(packet, TransportKind::WebSocket, ctx),
+            WsEvent::Malformed => self.close(DisconnectReason::ParseError, ctx),
+        }
+    }
+
+    /// The connection ended (not the session: the default would stop it
+    /// without its goodbyes).
+    fn finished(&mut self, ctx: &mut Context<Self>) {
+        self.transport_closed(TransportKind::WebSocket, ctx);
+    }
+}
+
 impl Handler<TransportClosed> for Session {
     type Result = ();
     fn handle(&mut self, msg: TransportClosed, ctx: &mut Context<Self>) {
-        debug!(sid = %self.sid.as_str(), kind = ?msg.0, "transport connection ended");
-        match (&self.transport, msg.0) {
+        self.transport_closed(msg.0, ctx);
+    }
+}
+
+impl Session {
+    fn transport_closed(&mut self, kind: TransportKind, ctx: &mut Context<Self>) {
+        debug!(sid = %self.sid.as_str(), ?kind, "transport connection ended");
+        match (&self.transport, kind) {
             (Transport::WebSocket(_), TransportKind::WebSocket) => {
                 self.close(DisconnectReason::TransportClose, ctx)
             }

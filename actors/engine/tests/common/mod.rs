@@ -45,9 +45,13 @@ async fn collect(sink: WsSink, tx: UnboundedSender<Out>) {
             other => std::task::Poll::Ready(other),
         })
         .await;
-        let Drained::Frames(taken) = drained else {
-            let _ = tx.send(Out::Close);
-            return;
+        let taken = match drained {
+            Drained::Frames(taken) => taken,
+            Drained::Pong(_) => continue,
+            Drained::Closed(_) | Drained::Empty => {
+                let _ = tx.send(Out::Close);
+                return;
+            }
         };
         sink.outbound.release(cost(taken.iter()));
         for frame in taken {
@@ -113,6 +117,12 @@ impl Ws {
     }
 }
 
+/// A WebSocket transport on `sink` whose packets the test sends as
+/// [`Inbound`] messages (with [`send_ws`]): its reader never yields.
+pub fn websocket(sink: WsSink) -> NewTransport {
+    NewTransport::WebSocket(sink, Box::pin(futures_util::stream::pending()))
+}
+
 /// Feeds one WebSocket text frame (as it is on the wire) to a session.
 pub fn send_ws(session: &Addr<Session>, wire: &str) {
     let packet = decode_text(ByteString::from(wire.to_owned()))
@@ -162,7 +172,7 @@ impl Client {
     /// Opens a WebSocket session and reads its open packet.
     pub async fn open(engine: &Engine) -> Client {
         let (mut ws, sink) = Ws::new();
-        let session = engine.open(Handshake::default(), NewTransport::WebSocket(sink));
+        let session = engine.open(Handshake::default(), websocket(sink));
         let open = open_json(&ws.text().await);
         Client { session, ws, open }
     }
