@@ -1,7 +1,7 @@
 //! The TCP socket under a WebSocket, so that a connection whose client
 //! stopped reading can be cut at once.
 //!
-//! A stalled WebSocket cannot be closed by a message: its actor is polled
+//! A stalled WebSocket cannot be closed by a message: its response body is polled
 //! only when the connection asks for more to write, which a full socket
 //! never does. What cuts it is the socket itself: `SO_LINGER` 0 and a
 //! shutdown wake the connection's task, whose next write fails; dropping
