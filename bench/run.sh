@@ -25,6 +25,8 @@
 #   WARMUP_SECS=2
 #   FANOUT_ROOMS=10 FANOUT_MEMBERS=100   FANOUT_RATE_START=20 (msg/s per room)
 #   FANOUT_RATE_FACTOR=2 FANOUT_RATE_MAX=5000 FANOUT_STEP_SECS=3 FANOUT_P99_MS=50
+#   FANOUT_REFINE=1 (geometric bisections between the last pass and the
+#   first failure: each halves the step's uncertainty)
 #   SERVER_CPU=0 LOAD_CPU=1 PORT=29000 BUILD=1 OUT=bench/results/<date>
 # The durable-chat scenario (SCENARIOS=chat; not in the default list) runs
 # the confab appliance binary alone (release build of the root workspace,
@@ -65,6 +67,7 @@ FANOUT_RATE_FACTOR=${FANOUT_RATE_FACTOR:-2}
 FANOUT_RATE_MAX=${FANOUT_RATE_MAX:-5000}
 FANOUT_STEP_SECS=${FANOUT_STEP_SECS:-3}
 FANOUT_P99_MS=${FANOUT_P99_MS:-50}
+FANOUT_REFINE=${FANOUT_REFINE:-1}
 CHAT_RUNS=${CHAT_RUNS:-"individual:1 individual:20 individual:200 group:20"}
 CHAT_SECS=${CHAT_SECS:-6}
 CHAT_STRACE=${CHAT_STRACE-"individual:20"}
@@ -235,6 +238,7 @@ run_cluster() { # server repeat
     line=$(taskset -c "$LOAD_CPU" "$LOADGEN" fanout --rooms "$FANOUT_ROOMS" --members "$FANOUT_MEMBERS" \
         --rate-start "$FANOUT_RATE_START" --rate-factor "$FANOUT_RATE_FACTOR" \
         --rate-max "$FANOUT_RATE_MAX" --step-secs "$FANOUT_STEP_SECS" --p99-ms "$FANOUT_P99_MS" \
+        --refine "$FANOUT_REFINE" \
         --port "${ports[0]}" --port2 "${ports[1]}" --server "$name" --server-pid "$server_pids" \
         --server-core "$SERVER_CPU" --load-core "$LOAD_CPU" --repeat "$repeat" \
         2> >(tee -a "$LOG" >&2) | sed -n 's/^RESULT //p') || rc=$?
@@ -359,7 +363,8 @@ for repeat in $(seq 1 "$REPEAT"); do
                 for server in $SERVERS; do
                     run_one "$server" "$repeat" fanout fanout --rooms "$FANOUT_ROOMS" --members "$FANOUT_MEMBERS" \
                         --rate-start "$FANOUT_RATE_START" --rate-factor "$FANOUT_RATE_FACTOR" \
-                        --rate-max "$FANOUT_RATE_MAX" --step-secs "$FANOUT_STEP_SECS" --p99-ms "$FANOUT_P99_MS"
+                        --rate-max "$FANOUT_RATE_MAX" --step-secs "$FANOUT_STEP_SECS" --p99-ms "$FANOUT_P99_MS" \
+                        --refine "$FANOUT_REFINE"
                 done ;;
             cluster-fanout)
                 for tool in redis-server redis-cli; do
