@@ -13,8 +13,8 @@ import assert from "node:assert/strict";
 import { startConfab, until } from "../api/lib.js";
 import { once } from "../client/helpers.js";
 import { baasixClient } from "./seed-clients.js";
-import { startRedis } from "./redis.js";
-import { waitFor, parked, backThrough } from "./recovery-lib.js";
+import { startRedis, redisClient } from "./redis.js";
+import { waitFor, parked, keptInRedis, backThrough } from "./recovery-lib.js";
 
 const skip = process.env.CONFAB_TEST_SERVER === "node" && "a confab cluster needs the confab binary";
 
@@ -110,6 +110,12 @@ test("a user lost on A and back through B never goes offline, and goes offline o
   u.io.engine.close();
   await down;
   await waitFor("A parked it", async () => (await parked(nodeA)) === 1);
+  const conn = await redisClient(redis.url);
+  try {
+    await keptInRedis(conn, u._pid);
+  } finally {
+    await conn.quit();
+  }
   await backThrough(nodeB, u);
   assert.equal(u.recovered, true);
   assert.equal(u.id, id);

@@ -22,6 +22,16 @@ export async function parked(node) {
   return series.get("confab_recovery_parked") ?? 0;
 }
 
+/**
+ * Waits until the session `pid` that a node parked is in Redis too (`redis`:
+ * a node-redis client): the node parks it, then its Redis writer copies it
+ * there, not at once; a client back through another node before the copy
+ * lands is, rightly, a new socket.
+ */
+export async function keptInRedis(redis, pid) {
+  await waitFor("the parked session in redis", async () => (await redis.exists(`socket.io-session#${pid}`)) === 1);
+}
+
 /** The entries held in Redis for session `pid` (`redis`: a node-redis client). */
 export const heldInRedis = (redis, pid) => redis.xLen(`socket.io-missed#${pid}`);
 

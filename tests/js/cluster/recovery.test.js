@@ -12,7 +12,7 @@ import { Emitter } from "@socket.io/redis-emitter";
 import { startServer } from "../harness.js";
 import { connected, once, quiet, postJson } from "../client/helpers.js";
 import { startRedis, redisClient, untilSubscribed } from "./redis.js";
-import { waitFor, parked, heldInRedis, backThrough } from "./recovery-lib.js";
+import { waitFor, parked, heldInRedis, keptInRedis, backThrough } from "./recovery-lib.js";
 
 const skip = process.env.CONFAB_TEST_SERVER === "node" && "a confab cluster needs the confab testbed";
 
@@ -62,13 +62,14 @@ async function primed(node, room, transport = "websocket") {
   return { s, news };
 }
 
-/** Cuts the client's connection as a lost network would; waits until `node` parked it. */
+/** Cuts the client's connection as a lost network would; waits until `node` parked it, and Redis has it. */
 async function lose(node, s) {
   const before = await parked(node);
   const down = once(s, "disconnect");
   s.io.engine.close();
   await down;
   await waitFor("the lost socket parked", async () => (await parked(node)) > before);
+  await keptInRedis(redisConn, s._pid);
 }
 
 const held = (pid) => heldInRedis(redisConn, pid);
