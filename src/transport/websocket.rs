@@ -22,6 +22,7 @@ use std::task::{Context, Poll};
 
 use actix::Addr;
 use actix_codec::Decoder;
+use actix_http::error::PayloadError;
 use actix_http::ws::{
     CloseCode, CloseReason, Codec, Frame as WsFrame, Item, OpCode, Parser, ProtocolError,
 };
@@ -81,16 +82,7 @@ fn start(
     if let Some(socket) = &socket {
         sink.outbound.on_abort(socket.aborter());
     }
-    let reader = WsReader {
-        payload: body,
-        buf: BytesMut::new(),
-        codec: Codec::new().max_size(engine.config().max_payload),
-        sink: sink.clone(),
-        fragments: None,
-        engine: engine.clone(),
-        closed_by_reader: false,
-        ended: false,
-    };
+    let reader = WsReader::new(body, sink.clone(), engine);
     let body = WsBody {
         sink,
         handed: 0,
@@ -127,12 +119,12 @@ async fn forward(session: Addr<Session>, mut reader: WsReader) {
     }
 }
 
-/// Decodes a WebSocket's frames into Engine.IO packets. It answers the
-/// client's pings and close itself, through the sink, and closes the
-/// socket with a status code on a protocol error; the stream ends then,
-/// or with the connection.
-struct WsReader {
-    payload: web::Payload,
+/// Decodes a WebSocket's frames (read from `P`, the request's body) into
+/// Engine.IO packets. It answers the client's pings and close itself,
+/// through the sink, and closes the socket with a status code on a
+/// protocol error; the stream ends then, or with the connection.
+struct WsReader<P = web::Payload> {
+    payload: P,
     /// Bytes read and not yet decoded; let go when empty, so that an idle
     /// connection holds no buffer.
     buf: BytesMut,
@@ -149,7 +141,20 @@ struct WsReader {
     ended: bool,
 }
 
-impl WsReader {
+impl<P> WsReader<P> {
+    fn new(payload: P, sink: WsSink, engine: &Engine) -> WsReader<P> {
+        WsReader {
+            payload,
+            buf: BytesMut::new(),
+            codec: Codec::new().max_size(engine.config().max_payload),
+            sink,
+            fragments: None,
+            engine: engine.clone(),
+            closed_by_reader: false,
+            ended: false,
+        }
+    }
+
     /// Closes the socket with `code` after what is queued, and stops
     /// reading.
     fn close(&mut self, code: Option<CloseCode>) {
@@ -231,7 +236,7 @@ impl WsReader {
     }
 }
 
-impl Stream for WsReader {
+impl<P: Stream<Item = Result<Bytes, PayloadError>> + Unpin> Stream for WsReader<P> {
     type Item = WsEvent;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<WsEvent>> {
@@ -353,5 +358,154 @@ impl Drop for WsBody {
         if let Some(socket) = &self.socket {
             socket.forget();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use confab_engine::{EngineConfig, Namespaces};
+    use futures_util::stream;
+
+    use super::*;
+
+    /// A client's frame, masked as a client sends it.
+    fn client_frame(data: &[u8], op: OpCode, fin: bool) -> Vec<u8> {
+        let mut frame = BytesMut::new();
+        Parser::write_message(&mut frame, data, op, fin, true);
+        frame.to_vec()
+    }
+
+    fn close_frame(code: u16) -> Vec<u8> {
+        let mut frame = BytesMut::new();
+        let reason = CloseReason::from(CloseCode::from(code));
+        Parser::write_close(&mut frame, Some(reason), true);
+        frame.to_vec()
+    }
+
+    fn engine(max_payload: usize) -> Engine {
+        let config = EngineConfig {
+            max_payload,
+            ..EngineConfig::default()
+        };
+        Engine::start(config, Namespaces::default())
+    }
+
+    /// Reads `chunks` (as the connection delivers them) to the end: the
+    /// events and what the reader queued in the sink.
+    async fn read(chunks: Vec<Vec<u8>>, max_payload: usize) -> (Vec<WsEvent>, Vec<Drained>) {
+        let engine = engine(max_payload);
+        let sink = WsSink::default();
+        let payload = stream::iter(
+            chunks
+                .into_iter()
+                .map(|chunk| Ok::<_, PayloadError>(Bytes::from(chunk))),
+        );
+        let reader = WsReader::new(payload, sink.clone(), &engine);
+        let events = reader.collect::<Vec<_>>().await;
+        let mut queued = Vec::new();
+        loop {
+            match sink.drain(std::task::Waker::noop()) {
+                Drained::Empty => break,
+                Drained::Closed(code) => {
+                    queued.push(Drained::Closed(code));
+                    break;
+                }
+                other => queued.push(other),
+            }
+        }
+        (events, queued)
+    }
+
+    fn message(event: &WsEvent) -> Option<&str> {
+        match event {
+            WsEvent::Packet(Packet::Message(text)) => Some(text.as_str()),
+            _ => None,
+        }
+    }
+
+    #[actix_rt::test]
+    async fn text_frames_become_packets_even_split_across_reads() {
+        let mut wire = client_frame(br#"4["a"]"#, OpCode::Text, true);
+        wire.extend(client_frame(br#"4["b"]"#, OpCode::Text, true));
+        let (first, second) = wire.split_at(5);
+        let (events, queued) = read(vec![first.to_vec(), second.to_vec()], 1000).await;
+        let texts: Vec<_> = events.iter().filter_map(message).collect();
+        assert_eq!(texts, [r#"["a"]"#, r#"["b"]"#]);
+        assert!(queued.is_empty(), "{queued:?}");
+    }
+
+    #[actix_rt::test]
+    async fn a_fragmented_message_is_one_packet_and_binary_stays_binary() {
+        let mut wire = client_frame(b"4he", OpCode::Text, false);
+        wire.extend(client_frame(b"ll", OpCode::Continue, false));
+        wire.extend(client_frame(b"o", OpCode::Continue, true));
+        wire.extend(client_frame(&[1, 2, 3], OpCode::Binary, true));
+        let (events, _) = read(vec![wire], 1000).await;
+        assert_eq!(events.len(), 2, "{events:?}");
+        assert_eq!(message(&events[0]), Some("hello"));
+        assert!(
+            matches!(&events[1], WsEvent::Packet(Packet::Binary(data)) if data[..] == [1, 2, 3])
+        );
+    }
+
+    #[actix_rt::test]
+    async fn a_ping_is_answered_and_a_close_is_answered_with_its_code() {
+        let mut wire = client_frame(b"hi", OpCode::Ping, true);
+        wire.extend(close_frame(1000));
+        wire.extend(client_frame(b"4after", OpCode::Text, true));
+        let (events, queued) = read(vec![wire], 1000).await;
+        assert!(
+            events.is_empty(),
+            "nothing read after the close: {events:?}"
+        );
+        assert_eq!(
+            queued,
+            [
+                Drained::Pong(Bytes::from_static(b"hi")),
+                Drained::Closed(Some(1000))
+            ]
+        );
+    }
+
+    #[actix_rt::test]
+    async fn protocol_errors_close_with_their_codes() {
+        // Over maxPayload: 1009.
+        let big = client_frame(&[b'4'; 64], OpCode::Text, true);
+        let (events, queued) = read(vec![big], 32).await;
+        assert!(events.is_empty());
+        assert_eq!(queued, [Drained::Closed(Some(1009))]);
+        // Fragments past maxPayload together: 1009 too.
+        let mut wire = client_frame(&[b'4'; 20], OpCode::Text, false);
+        wire.extend(client_frame(&[b'x'; 20], OpCode::Continue, true));
+        let (_, queued) = read(vec![wire], 32).await;
+        assert_eq!(queued, [Drained::Closed(Some(1009))]);
+        // Text that is not UTF-8: 1007.
+        let (_, queued) = read(vec![client_frame(&[b'4', 0xff], OpCode::Text, true)], 1000).await;
+        assert_eq!(queued, [Drained::Closed(Some(1007))]);
+        // A continuation with nothing to continue: 1002.
+        let (_, queued) = read(vec![client_frame(b"x", OpCode::Continue, true)], 1000).await;
+        assert_eq!(queued, [Drained::Closed(Some(1002))]);
+        // An unmasked client frame: 1002.
+        let mut unmasked = BytesMut::new();
+        Parser::write_message(&mut unmasked, b"4x", OpCode::Text, true, false);
+        let (_, queued) = read(vec![unmasked.to_vec()], 1000).await;
+        assert_eq!(queued, [Drained::Closed(Some(1002))]);
+    }
+
+    #[actix_rt::test]
+    async fn a_message_that_is_no_engine_io_packet_is_malformed_and_ends_the_reading() {
+        let mut wire = client_frame(b"zzz", OpCode::Text, true);
+        wire.extend(client_frame(b"4later", OpCode::Text, true));
+        let (events, queued) = read(vec![wire], 1000).await;
+        assert!(matches!(events[..], [WsEvent::Malformed]), "{events:?}");
+        // A close frame without a code, as the Node server sends.
+        assert_eq!(queued, [Drained::Closed(None)]);
+    }
+
+    #[actix_rt::test]
+    async fn the_end_of_the_connection_ends_the_stream_without_a_close_frame() {
+        let (events, queued) = read(vec![client_frame(b"2", OpCode::Text, false)], 1000).await;
+        assert!(events.is_empty());
+        assert!(queued.is_empty(), "{queued:?}");
     }
 }
