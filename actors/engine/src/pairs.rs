@@ -8,6 +8,9 @@
 //! has a few pairs, read by name a few times at CONNECT, so a scan costs
 //! nothing.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 #[derive(Debug, Clone, Default)]
@@ -40,11 +43,17 @@ impl Pairs {
 /// A name given twice keeps its last value, as a map's `collect` does.
 impl FromIterator<(String, String)> for Pairs {
     fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Pairs {
+        // Indexed, not scanned: a query may carry thousands of names, and
+        // a scan per name would make a handshake quadratic in them.
+        let mut at: HashMap<String, usize> = HashMap::new();
         let mut unique: Vec<(String, String)> = Vec::new();
         for (name, value) in pairs {
-            match unique.iter_mut().find(|(n, _)| *n == name) {
-                Some(pair) => pair.1 = value,
-                None => unique.push((name, value)),
+            match at.entry(name) {
+                Entry::Occupied(seen) => unique[*seen.get()].1 = value,
+                Entry::Vacant(new) => {
+                    unique.push((new.key().clone(), value));
+                    new.insert(unique.len() - 1);
+                }
             }
         }
         let mut text = String::with_capacity(unique.iter().map(|(n, v)| n.len() + v.len()).sum());
@@ -108,6 +117,23 @@ mod tests {
         let all: Vec<_> = p.iter().collect();
         assert_eq!(all, vec![("b", "2"), ("", "x"), ("a", "1")]);
         assert_eq!(Pairs::default().iter().count(), 0);
+    }
+
+    #[test]
+    fn many_names_keep_their_order_and_last_values() {
+        let names = 20_000;
+        let p: Pairs = (0..names)
+            .map(|i| (format!("n{i}"), "first".to_string()))
+            .chain(
+                (0..names)
+                    .step_by(2)
+                    .map(|i| (format!("n{i}"), "last".to_string())),
+            )
+            .collect();
+        assert_eq!(p.iter().count(), names);
+        assert_eq!(p.get("n0"), Some("last"));
+        assert_eq!(p.get("n1"), Some("first"));
+        assert_eq!(p.iter().nth(19_999), Some(("n19999", "first")));
     }
 
     #[test]
