@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { io } from "socket.io-client";
 import { startConfab } from "../api/lib.js";
 import { close, connected, once } from "../client/helpers.js";
-import { startRedis } from "./redis.js";
+import { startRedis, untilSubscribed } from "./redis.js";
 
 const skip = process.env.CONFAB_TEST_SERVER === "node" && "a confab cluster needs the confab binary";
 
@@ -22,6 +22,7 @@ before(async () => {
       env: { ...env, CONFAB_CHAT__ENABLED: "false", CONFAB_CHAT__SERVED_BY: "chat-node.example:3000" },
     }),
   ]);
+  await untilSubscribed(redis.url, 2);
 });
 
 after(async () => {

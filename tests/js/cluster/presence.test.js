@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { startConfab, until } from "../api/lib.js";
 import { once } from "../client/helpers.js";
 import { baasixClient } from "./seed-clients.js";
-import { startRedis, redisClient } from "./redis.js";
+import { startRedis, redisClient, untilSubscribed } from "./redis.js";
 import { waitFor, parked, keptInRedis, backThrough } from "./recovery-lib.js";
 
 const skip = process.env.CONFAB_TEST_SERVER === "node" && "a confab cluster needs the confab binary";
@@ -45,6 +45,7 @@ before(async () => {
     CONFAB_RECOVERY__ENABLED: "true",
   };
   [nodeA, nodeB] = await Promise.all([startConfab("baasix", { env }), startConfab("baasix", { env })]);
+  await untilSubscribed(redis.url, 2);
   watcher = await client(nodeA, "watcher");
   for (const kind of ["user.connected", "user.disconnected"]) {
     watcher.on(kind, (body) => events.push([kind, body]));

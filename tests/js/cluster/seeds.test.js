@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { startConfab, until } from "../api/lib.js";
 import { close, collect, once } from "../client/helpers.js";
 import { baasixClient, ignisClient } from "./seed-clients.js";
-import { startRedis } from "./redis.js";
+import { startRedis, untilSubscribed } from "./redis.js";
 
 const skip = process.env.CONFAB_TEST_SERVER === "node" && "a confab cluster needs the confab binary";
 
@@ -15,6 +15,8 @@ async function cluster(profile) {
   const redis = await startRedis();
   const env = { CONFAB_ADAPTER__URL: redis.url };
   const [a, b] = await Promise.all([startConfab(profile, { env }), startConfab(profile, { env })]);
+  // Until both nodes subscribe, a cluster-wide query counts one node only.
+  await untilSubscribed(redis.url, 2);
   return {
     a,
     b,
