@@ -194,36 +194,24 @@ impl ChatHeader {
             true => vec![message.body.as_str()],
             false => vec![],
         };
-        // The new header and counts are written before they are kept, so
-        // that a failed write leaves the actor as it was; built without
-        // copying the header or the members' map (a group's are long).
+        // The new header and counts are kept, written, and taken back if
+        // the write fails, so that a failed write leaves the actor as it
+        // was; nothing is copied (a group's members are many).
         let previous = (self.header.last_message_id, self.header.message_count);
         self.header.last_message_id = Some(message.id);
         self.header.message_count += 1;
-        let states: Vec<(&str, MemberState)> = self
-            .states
-            .iter()
-            .filter(|(user, _)| **user != message.sender)
-            .map(|(user, state)| {
-                let unread = state.unread + 1;
-                (user.as_str(), MemberState { unread, ..*state })
-            })
-            .collect();
+        count_unread(&mut self.states, &message.sender, true);
         let written = self.store.write(ChatWrite {
             chat: self.header.id,
             header: Some(&self.header),
             messages: vec![&message],
-            states,
+            states: Some(&self.states),
             files,
         });
         if let Err(err) = written {
             (self.header.last_message_id, self.header.message_count) = previous;
+            count_unread(&mut self.states, &message.sender, false);
             return Err(err.into());
-        }
-        for (user, state) in self.states.iter_mut() {
-            if *user != message.sender {
-                state.unread += 1;
-            }
         }
         Ok(message)
     }
@@ -242,7 +230,7 @@ impl ChatHeader {
             chat: self.header.id,
             header: None,
             messages: vec![&message],
-            states: vec![],
+            states: None,
             files: files.into_iter().collect(),
         })?;
         Ok(message)
@@ -312,7 +300,7 @@ impl ChatHeader {
             chat: header.id,
             header: Some(&header),
             messages: doomed.iter().collect(),
-            states: changed(&self.states, &states),
+            states: Some(&states),
             files: vec![],
         })?;
         self.header = header;
@@ -402,14 +390,16 @@ impl ChatHeader {
             unread: 0,
         };
         if state != old {
+            let mut states = self.states.clone();
+            states.insert(user.to_owned(), state);
             self.store.write(ChatWrite {
                 chat: self.header.id,
                 header: None,
                 messages: vec![],
-                states: vec![(user, state)],
+                states: Some(&states),
                 files: vec![],
             })?;
-            self.states.insert(user.to_owned(), state);
+            self.states = states;
         }
         Ok((state.cursor, old.unread))
     }
@@ -454,15 +444,15 @@ impl ChatHeader {
     }
 }
 
-/// The states that differ between `old` and `new`.
-fn changed<'a>(
-    old: &HashMap<String, MemberState>,
-    new: &'a HashMap<String, MemberState>,
-) -> Vec<(&'a str, MemberState)> {
-    new.iter()
-        .filter(|(user, state)| old.get(*user) != Some(state))
-        .map(|(user, state)| (user.as_str(), *state))
-        .collect()
+/// Counts a new message of `sender` as unread for every other member
+/// (`added`), or takes that back.
+fn count_unread(states: &mut HashMap<String, MemberState>, sender: &str, added: bool) {
+    for (_, state) in states.iter_mut().filter(|(user, _)| *user != sender) {
+        state.unread = match added {
+            true => state.unread + 1,
+            false => state.unread.saturating_sub(1),
+        };
+    }
 }
 
 impl Actor for ChatHeader {

@@ -17,7 +17,10 @@ pub struct ChatWrite<'a> {
     pub chat: u64,
     pub header: Option<&'a ChatRecord>,
     pub messages: Vec<&'a Message>,
-    pub states: Vec<(&'a str, MemberState)>,
+    /// Every member's state after the change, when it changes any: the
+    /// chat's actor holds them all, so the stored record is replaced, not
+    /// read back and merged.
+    pub states: Option<&'a HashMap<String, MemberState>>,
     /// Uploads the messages name: the chat now references them (see
     /// [`Store::chats_referencing`]).
     pub files: Vec<&'a str>,
@@ -48,14 +51,10 @@ impl Store {
             let key = keys::message(message.chat_id, message.id);
             record.insert(CHATS, &key, &encode(message)?);
         }
-        if !change.states.is_empty() {
+        if let Some(states) = change.states {
             // One record for every member of the chat: a group's message
             // rewrites one key, not one per member.
-            let mut states = self.member_states(change.chat)?;
-            for (user, state) in change.states {
-                states.insert(user.to_owned(), state);
-            }
-            record.insert(CHATS, &keys::states(change.chat), &encode(&states)?);
+            record.insert(CHATS, &keys::states(change.chat), &encode(states)?);
         }
         for path in change.files {
             record.insert(CHATS, &keys::file_ref(path, change.chat), &[]);

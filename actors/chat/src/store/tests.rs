@@ -44,22 +44,16 @@ fn text(store: &Store, chat: u64, sender: &str, body: &str) -> Message {
 fn append(store: &Store, header: &mut ChatRecord, message: &Message) {
     header.last_message_id = Some(message.id);
     header.message_count += 1;
-    let states: Vec<(&str, MemberState)> = header
-        .members
-        .iter()
-        .filter(|m| **m != message.sender)
-        .map(|m| {
-            let mut s = store.member_state(header.id, m).unwrap();
-            s.unread += 1;
-            (m.as_str(), s)
-        })
-        .collect();
+    let mut states = store.member_states(header.id).unwrap();
+    for member in header.members.iter().filter(|m| **m != message.sender) {
+        states.entry(member.clone()).or_default().unread += 1;
+    }
     store
         .write(ChatWrite {
             chat: header.id,
             header: Some(header),
             messages: vec![message],
-            states,
+            states: Some(&states),
             files: vec![],
         })
         .unwrap();
@@ -161,7 +155,7 @@ fn deleted_messages_leave_history_and_counts() {
             chat: chat.id,
             header: None,
             messages: vec![&second],
-            states: vec![],
+            states: None,
             files: vec![],
         })
         .unwrap();
@@ -263,18 +257,20 @@ async fn everything_is_found_after_reopening() {
             append(&store, &mut chat, &m);
             ids.push(m.id);
         }
+        let mut states = store.member_states(chat.id).unwrap();
+        states.insert(
+            "b".into(),
+            MemberState {
+                cursor: ids[1],
+                unread: 1,
+            },
+        );
         store
             .write(ChatWrite {
                 chat: chat.id,
                 header: None,
                 messages: vec![],
-                states: vec![(
-                    "b",
-                    MemberState {
-                        cursor: ids[1],
-                        unread: 1,
-                    },
-                )],
+                states: Some(&states),
                 files: vec![],
             })
             .unwrap();
@@ -353,7 +349,7 @@ fn uploads_are_read_by_their_uploader_and_the_members_of_chats_naming_them() {
             chat: chat.id,
             header: None,
             messages: vec![&message],
-            states: vec![],
+            states: None,
             files: vec![upload.path.as_str()],
         })
         .unwrap();
