@@ -5,7 +5,10 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
 use super::model::{ChatKind, ChatRecord, MemberState, Millis};
-use super::{CHATS, Record, Result, Store, StoreError, USER_CHATS, decode, encode, get, keys};
+use super::overlay::prefix_range;
+use super::{
+    CHATS, Journaled, Record, Result, Store, StoreError, USER_CHATS, decode, encode, keys,
+};
 
 type TxResult<T> = std::result::Result<T, ConflictableTransactionError<StoreError>>;
 
@@ -28,7 +31,7 @@ fn insert_header(
 
 impl Store {
     pub fn chat(&self, id: u64) -> Result<Option<ChatRecord>> {
-        get(&self.0.chats, &keys::header(id))
+        self.read(Journaled::Chats, &keys::header(id))
     }
 
     /// The individual chat of `a` and `b`, created if they have none
@@ -53,7 +56,7 @@ impl Store {
             admins: Vec::new(),
         };
         let inner = &self.0;
-        let found = (&inner.pairs, &inner.chats, &inner.user_chats).transaction(
+        let (header, created) = (&inner.pairs, &inner.chats, &inner.user_chats).transaction(
             |(pairs, chats, user_chats)| {
                 if let Some(existing) = pairs.get(&pair)? {
                     let id = keys::read_u64(&existing).unwrap_or(0);
@@ -69,7 +72,12 @@ impl Store {
                 Ok((fresh.clone(), true))
             },
         )?;
-        Ok(found)
+        if created {
+            return Ok((header, true));
+        }
+        // Another caller made it: its header as readers see it, with the
+        // journaled writes sled does not have yet.
+        Ok((self.chat(header.id)?.unwrap_or(header), false))
     }
 
     /// The individual chat of `a` and `b`, if they have one.
@@ -138,14 +146,15 @@ impl Store {
 
     /// The ids of every chat `user` is in, oldest first.
     pub fn chats_of(&self, user: &str) -> Result<Vec<u64>> {
-        self.0
-            .user_chats
-            .scan_prefix(keys::user_prefix(user))
-            .keys()
-            .map(|key| {
-                let key = key?;
-                keys::trailing_u64(&key).ok_or_else(|| super::corrupt(&key, "user chat key"))
-            })
-            .collect()
+        self.scan(
+            Journaled::UserChats,
+            prefix_range(&keys::user_prefix(user)),
+            false,
+        )
+        .map(|entry| {
+            let (key, _) = entry?;
+            keys::trailing_u64(&key).ok_or_else(|| super::corrupt(&key, "user chat key"))
+        })
+        .collect()
     }
 }

@@ -25,7 +25,7 @@ use std::time::Instant;
 use tokio::sync::oneshot;
 
 use super::StoreError;
-use super::journal::{CHECKPOINT_BYTES, Journal, JournalFile, Record};
+use super::journal::{APPLY_KEYS, CHECKPOINT_BYTES, Journal, JournalFile, Record};
 
 /// How long each group flush took (a histogram, in seconds).
 pub const FLUSH_SECONDS: &str = "confab_store_flush_seconds";
@@ -105,6 +105,11 @@ impl Flusher {
         self.0.journal.apply(record)
     }
 
+    /// The journal, which readers of the journaled trees go through.
+    pub(crate) fn journal(&self) -> &Journal {
+        &self.0.journal
+    }
+
     /// Resolves once every journaled write applied before the call is on
     /// disk.
     pub fn journaled(&self) -> impl Future<Output = Result<(), StoreError>> + use<> {
@@ -175,8 +180,13 @@ fn run(
         metrics::histogram!(FLUSH_SECONDS).record(started.elapsed().as_secs_f64());
         metrics::histogram!(FLUSH_BATCH).record(batch.len() as f64);
         tracing::trace!(writers = batch.len(), full, "store flushed");
+        let synced = result.is_ok();
         for request in batch {
             let _ = request.reply.send(result.clone());
+        }
+        // Off the writers' path: they have their answer.
+        if synced && let Err(err) = journal.apply_taken(APPLY_KEYS) {
+            tracing::warn!(%err, "journaled writes not moved into sled; kept in memory for the next try");
         }
     }
     if let Err(err) = journal.checkpoint(&mut file) {
@@ -303,6 +313,13 @@ mod tests {
         record.insert("t", b"fresh", b"v");
         flusher.apply(record).unwrap();
         flusher.journaled().await.unwrap();
-        assert!(db.open_tree("t").unwrap().get(b"fresh").unwrap().is_some());
+        let tree = db.open_tree("t").unwrap();
+        assert!(
+            flusher
+                .journal()
+                .get(&tree, "t", b"fresh")
+                .unwrap()
+                .is_some()
+        );
     }
 }

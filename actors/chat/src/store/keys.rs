@@ -15,8 +15,8 @@
 //! | `friends` | user other | [`Friendship`](super::Friendship) |
 //! | `counters` | name | u64 |
 //! | `uploads` | path | [`Upload`](super::Upload) |
-//! | `chats`, `user_chats`, `counters` | `0xff 0xff journal-seq` | the last journal record applied (see `journal`) |
-//! | `chats`, `user_chats`, `counters` | `0xff 0xff journal-undo` | the last journal record begun, and what its keys held before (see `journal`) |
+//! | `chats`, `user_chats`, `counters` | `0xff 0xff journal-seq` | the last journal record a replay applied (see `journal`) |
+//! | `chats`, `user_chats`, `counters` | `0xff 0xff journal-undo` | before the overlay: the last journal record begun, and what its keys held before (see `journal`) |
 //!
 //! Everything about one chat is in the one `chats` tree, so an append (the
 //! message, the header's last message, the members' unread counts) is

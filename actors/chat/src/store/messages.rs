@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 
 use super::model::{ChatRecord, MemberState, Message};
-use super::{CHATS, COUNTERS, Record, Result, Store, decode, encode, get, keys};
+use std::ops::Bound;
+
+use super::{CHATS, COUNTERS, Journaled, Record, Result, Store, decode, encode, keys};
 
 /// The sequence message ids are taken from.
 const MESSAGE_COUNTER: &str = "message";
@@ -69,7 +71,7 @@ impl Store {
 
     /// One message, deleted or not.
     pub fn message(&self, chat: u64, id: u64) -> Result<Option<Message>> {
-        get(&self.0.chats, &keys::message(chat, id))
+        self.read(Journaled::Chats, &keys::message(chat, id))
     }
 
     /// A page of history, newest first: messages older than `before` (all
@@ -87,14 +89,25 @@ impl Store {
             Some(id) => keys::message(chat, id),
             None => keys::message(chat, u64::MAX),
         };
-        self.live(self.0.chats.range(start..end).rev(), skip, take)
+        self.live(self.messages_in(start, end, true), skip, take)
     }
 
     /// Messages newer than `after`, oldest first, at most `take`.
     pub fn messages_after(&self, chat: u64, after: u64, take: usize) -> Result<Vec<Message>> {
         let start = keys::message(chat, after.saturating_add(1));
         let end = keys::message(chat, u64::MAX);
-        self.live(self.0.chats.range(start..end), 0, take)
+        self.live(self.messages_in(start, end, false), 0, take)
+    }
+
+    /// The message entries from `start` up to `end` (excluded).
+    fn messages_in(
+        &self,
+        start: Vec<u8>,
+        end: Vec<u8>,
+        rev: bool,
+    ) -> impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>> + use<> {
+        let range = (Bound::Included(start), Bound::Excluded(end));
+        self.scan(Journaled::Chats, range, rev)
     }
 
     fn live(
@@ -134,7 +147,9 @@ impl Store {
 
     /// The states of every member that has one.
     pub fn member_states(&self, chat: u64) -> Result<HashMap<String, MemberState>> {
-        Ok(get(&self.0.chats, &keys::states(chat))?.unwrap_or_default())
+        Ok(self
+            .read(Journaled::Chats, &keys::states(chat))?
+            .unwrap_or_default())
     }
 
     /// Counts what `user` has not read by scanning: the messages of others
@@ -145,7 +160,7 @@ impl Store {
         let start = keys::message(chat, cursor.saturating_add(1));
         let end = keys::message(chat, u64::MAX);
         let mut count = 0;
-        for entry in self.0.chats.range(start..end) {
+        for entry in self.messages_in(start, end, false) {
             let (key, value) = entry?;
             let message: Message = decode(&key, &value)?;
             if !message.is_deleted() && message.sender != user {

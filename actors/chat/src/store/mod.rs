@@ -5,9 +5,10 @@
 //! - [`model`]: the records.
 //! - `chats`, `messages`, `users`, `friends`, `uploads`: the operations, one
 //!   file each.
-//! - `journal`: the write-ahead journal of the chat's writes, and `flush`:
-//!   group commit, so that a message is on disk before it is acknowledged
-//!   without every writer paying for its own sync.
+//! - `journal`: the write-ahead journal of the chat's writes, `overlay`:
+//!   those writes in memory until the flusher moves them into sled, and
+//!   `flush`: group commit, so that a message is on disk before it is
+//!   acknowledged without every writer paying for its own sync.
 //!
 //! Reads and writes are synchronous (sled answers from memory in
 //! microseconds); only [`Store::durable`] and [`Store::journaled`] wait,
@@ -21,6 +22,7 @@ pub mod keys;
 mod messages;
 mod migrate;
 pub mod model;
+mod overlay;
 mod uploads;
 mod users;
 
@@ -32,6 +34,9 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use sled::IVec;
+
+use overlay::KeyRange;
 
 pub use flush::{FLUSH_BATCH, FLUSH_SECONDS, Flusher};
 pub(crate) use journal::Record;
@@ -80,6 +85,14 @@ pub const JOURNAL_FILE: &str = "chat-journal";
 const CHATS: &str = "chats";
 const USER_CHATS: &str = "user_chats";
 const COUNTERS: &str = "counters";
+
+/// The trees of journaled writes: read through the journal, which has
+/// the writes sled has not yet.
+#[derive(Debug, Clone, Copy)]
+enum Journaled {
+    Chats,
+    UserChats,
+}
 
 /// Handle to the chat database. Cheap to clone; every clone is the same
 /// database.
@@ -163,6 +176,32 @@ impl Store {
     /// Applies a journaled write (see [`Store::journaled`]).
     pub(crate) fn apply(&self, record: Record) -> Result<()> {
         self.0.flusher.apply(record)
+    }
+
+    /// Reads and decodes one record of a journaled tree.
+    fn read<T: DeserializeOwned>(&self, tree: Journaled, key: &[u8]) -> Result<Option<T>> {
+        let (name, sled) = self.journaled_tree(tree);
+        let value = self.0.flusher.journal().get(sled, name, key)?;
+        value.map(|v| decode(key, &v)).transpose()
+    }
+
+    /// The entries of a journaled tree in `range`, in key order or
+    /// reversed (`rev`).
+    fn scan(
+        &self,
+        tree: Journaled,
+        range: KeyRange,
+        rev: bool,
+    ) -> impl Iterator<Item = sled::Result<(IVec, IVec)>> + use<> {
+        let (name, sled) = self.journaled_tree(tree);
+        self.0.flusher.journal().range(sled, name, range, rev)
+    }
+
+    fn journaled_tree(&self, tree: Journaled) -> (&'static str, &sled::Tree) {
+        match tree {
+            Journaled::Chats => (CHATS, &self.0.chats),
+            Journaled::UserChats => (USER_CHATS, &self.0.user_chats),
+        }
     }
 
     /// The next value of the sequence `name`, starting at 1.

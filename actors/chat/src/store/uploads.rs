@@ -3,7 +3,8 @@
 //! batch as the message, see [`ChatWrite::files`](super::ChatWrite)).
 
 use super::model::Upload;
-use super::{Result, Store, corrupt, encode, get, keys};
+use super::overlay::prefix_range;
+use super::{Journaled, Result, Store, corrupt, encode, get, keys};
 
 impl Store {
     /// Records an upload (not yet durable: see [`Store::durable`]).
@@ -20,15 +21,16 @@ impl Store {
 
     /// The chats with a message naming the upload `path`.
     pub fn chats_referencing(&self, path: &str) -> Result<Vec<u64>> {
-        self.0
-            .chats
-            .scan_prefix(keys::file_refs(path))
-            .keys()
-            .map(|key| {
-                let key = key?;
-                keys::trailing_u64(&key).ok_or_else(|| corrupt(&key, "file reference key"))
-            })
-            .collect()
+        self.scan(
+            Journaled::Chats,
+            prefix_range(&keys::file_refs(path)),
+            false,
+        )
+        .map(|entry| {
+            let (key, _) = entry?;
+            keys::trailing_u64(&key).ok_or_else(|| corrupt(&key, "file reference key"))
+        })
+        .collect()
     }
 
     /// Whether `user` may read the upload: they uploaded it, or they are a
