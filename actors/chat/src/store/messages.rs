@@ -11,6 +11,18 @@ use super::{CHATS, COUNTERS, Journaled, Record, Result, Store, decode, encode, k
 /// The sequence message ids are taken from.
 const MESSAGE_COUNTER: &str = "message";
 
+/// How many message ids the store reserves in sled at a time and then
+/// hands out from memory: a message costs no sled compare-and-swap, and a
+/// restart skips at most this many ids (they need only grow).
+pub(crate) const MESSAGE_ID_BLOCK: u64 = 1024;
+
+/// The message ids reserved and not yet given: `next` up to `last`.
+#[derive(Debug, Default)]
+pub(crate) struct IdBlock {
+    next: u64,
+    last: u64,
+}
+
 /// Everything one change to a chat writes, applied as one sled batch and
 /// one journal record: a reader never sees a message without the header
 /// and counts that go with it, and a crash keeps all of it or none.
@@ -36,7 +48,17 @@ impl Store {
     /// The next message id (ids are global and only grow, so a chat's
     /// messages sort by id in the order they were written).
     pub fn next_message_id(&self) -> Result<u64> {
-        self.next_id(MESSAGE_COUNTER)
+        let mut block = self.0.message_ids.lock().unwrap_or_else(|e| e.into_inner());
+        if block.next == 0 || block.next > block.last {
+            let last = self.reserve_ids(MESSAGE_COUNTER, MESSAGE_ID_BLOCK)?;
+            *block = IdBlock {
+                next: last - MESSAGE_ID_BLOCK + 1,
+                last,
+            };
+        }
+        let id = block.next;
+        block.next += 1;
+        Ok(id)
     }
 
     /// Applies a change to one chat atomically, journaled (durable once

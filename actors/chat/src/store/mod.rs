@@ -30,7 +30,7 @@ mod users;
 pub(crate) mod tests;
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -40,6 +40,7 @@ use overlay::KeyRange;
 
 pub use flush::{FLUSH_BATCH, FLUSH_SECONDS, Flusher};
 pub(crate) use journal::Record;
+use messages::IdBlock;
 pub use messages::{ChatWrite, MESSAGES_STORED};
 pub use model::{
     ChatKind, ChatRecord, Friendship, FriendshipStatus, MemberState, Message, MessageType, Millis,
@@ -112,6 +113,8 @@ struct Inner {
     counters: sled::Tree,
     /// Uploaded files by path: who uploaded what.
     uploads: sled::Tree,
+    /// Message ids reserved in `counters` and not yet given.
+    message_ids: Mutex<IdBlock>,
     /// Last, so that it is dropped (and its thread joined) after the trees.
     flusher: Flusher,
 }
@@ -155,6 +158,7 @@ impl Store {
             friends: tree("friends")?,
             counters: tree(COUNTERS)?,
             uploads: tree("uploads")?,
+            message_ids: Mutex::default(),
             // The flusher's handle keeps the database open.
             flusher,
         })))
@@ -206,9 +210,15 @@ impl Store {
 
     /// The next value of the sequence `name`, starting at 1.
     pub(crate) fn next_id(&self, name: &str) -> Result<u64> {
+        self.reserve_ids(name, 1)
+    }
+
+    /// Raises the sequence `name` by `count` and returns its new value,
+    /// the last of the ids reserved.
+    fn reserve_ids(&self, name: &str, count: u64) -> Result<u64> {
         let next = self.0.counters.update_and_fetch(name, |old| {
             let n = old.and_then(keys::read_u64).unwrap_or(0);
-            Some(keys::u64_value(n + 1).to_vec())
+            Some(keys::u64_value(n.saturating_add(count)).to_vec())
         })?;
         next.as_deref()
             .and_then(keys::read_u64)

@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use super::messages::MESSAGE_ID_BLOCK;
 use super::*;
 
 /// A fresh directory under the system's temp dir, removed on drop.
@@ -321,6 +322,21 @@ async fn everything_is_found_after_reopening() {
     let (again, created) = store.individual_chat("a", "b", 9).unwrap();
     assert!(!created);
     assert_eq!(again.id, chat_id);
+}
+
+/// Ids come from blocks reserved in sled: each is new, and they grow
+/// across a block's end.
+#[test]
+fn message_ids_grow_across_reserved_blocks() {
+    let store = Store::temporary().unwrap();
+    let ids: Vec<u64> = (0..MESSAGE_ID_BLOCK + 10)
+        .map(|_| store.next_message_id().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(ids[0], 1);
+    let counters = store.0.counters.get("message").unwrap();
+    let reserved = counters.as_deref().and_then(keys::read_u64);
+    assert_eq!(reserved, Some(2 * MESSAGE_ID_BLOCK));
 }
 
 #[test]
