@@ -179,7 +179,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             App::new()
                 .wrap(deadline)
                 .configure(appliance.service())
-                .configure(confab::appliance::health::configure(appliance.db().clone()))
+                .configure(confab::appliance::health::configure(
+                    appliance.db().clone(),
+                    appliance.confab().membership().cloned(),
+                ))
         }
     })
     // `client_request_timeout` (5 s) and `client_disconnect_timeout` cover

@@ -3,8 +3,14 @@
 //!
 //! - `GET /api/health` (liveness): the process answers HTTP. Restart it
 //!   when this fails.
-//! - `GET /api/ready` (readiness): the data store answers a read too. Send
-//!   it no traffic while this fails.
+//! - `GET /api/ready` (readiness): the data store answers a read too and,
+//!   on a Redis cluster, the node has joined it (its subscriber connected
+//!   with every channel subscribed) at least once. Send it no traffic while
+//!   this fails: until it joins, other nodes do not count it and their
+//!   broadcasts miss its clients. A node that has joined stays ready
+//!   through an outage of Redis (`"cluster": "reconnecting"`): it still
+//!   serves its own clients, and taking every node out at once would serve
+//!   no one.
 //!
 //! Both are cheap: no lock, no write, one sled read of an absent key. They
 //! stay at these paths whatever `api.prefix` is, and need no credentials.
@@ -14,6 +20,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
+use confab_redis::Membership;
 use serde_json::json;
 
 use crate::appliance::config::Config;
@@ -24,10 +31,21 @@ pub const READINESS: &str = "/api/ready";
 /// A key no service writes: reading it goes through sled's tree and pages.
 const PROBE_KEY: &[u8] = b"confab:readiness";
 
-/// Mounts both routes; `db` is the appliance's database.
-pub fn configure(db: sled::Db) -> impl FnOnce(&mut web::ServiceConfig) {
+/// What readiness checks: the appliance's database, and the node's
+/// membership of its Redis cluster, if it has one.
+struct Readiness {
+    db: sled::Db,
+    cluster: Option<Membership>,
+}
+
+/// Mounts both routes; `db` is the appliance's database, `cluster` its
+/// membership of a Redis cluster ([`crate::Confab::membership`]).
+pub fn configure(
+    db: sled::Db,
+    cluster: Option<Membership>,
+) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
-        cfg.app_data(web::Data::new(db))
+        cfg.app_data(web::Data::new(Readiness { db, cluster }))
             .route(LIVENESS, web::get().to(live))
             .route(READINESS, web::get().to(ready));
     }
@@ -37,14 +55,26 @@ async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "ok": true }))
 }
 
-async fn ready(db: web::Data<sled::Db>) -> HttpResponse {
-    match db.get(PROBE_KEY) {
-        Ok(_) => HttpResponse::Ok().json(json!({ "ready": true })),
-        Err(err) => {
-            tracing::error!(%err, "readiness: the data store does not answer");
-            HttpResponse::ServiceUnavailable()
-                .json(json!({ "ready": false, "error": "data store unavailable" }))
+async fn ready(readiness: web::Data<Readiness>) -> HttpResponse {
+    if let Err(err) = readiness.db.get(PROBE_KEY) {
+        tracing::error!(%err, "readiness: the data store does not answer");
+        return HttpResponse::ServiceUnavailable()
+            .json(json!({ "ready": false, "error": "data store unavailable" }));
+    }
+    match &readiness.cluster {
+        None => HttpResponse::Ok().json(json!({ "ready": true })),
+        Some(cluster) if cluster.has_joined() => {
+            let state = match cluster.is_member() {
+                true => "joined",
+                false => "reconnecting",
+            };
+            HttpResponse::Ok().json(json!({ "ready": true, "cluster": state }))
         }
+        Some(_) => HttpResponse::ServiceUnavailable().json(json!({
+            "ready": false,
+            "cluster": "joining",
+            "error": "not yet subscribed to the cluster's Redis",
+        })),
     }
 }
 

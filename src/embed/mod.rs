@@ -10,7 +10,7 @@ use confab_engine::{
     ClusterFactory, Engine, EngineConfig, EngineHooks, Io, Namespace, Namespaces, PresenceHook,
 };
 use confab_redis::outbox::Drops;
-use confab_redis::{AdapterConfig, AdapterKind, RedisCluster};
+use confab_redis::{AdapterConfig, AdapterKind, Membership, RedisCluster};
 
 use crate::appliance::admin::Admin;
 use crate::transport::{self, AllowRequest, CorsPolicy};
@@ -96,9 +96,13 @@ impl ConfabBuilder {
             .as_ref()
             .map(|admin| admin.install(&mut self.namespaces))
             .unzip();
-        let (cluster, outbox_drops) = match cluster(&self.adapter, &self.namespaces) {
-            Some((factory, drops)) => (Some(factory), Some(drops)),
-            None => (None, None),
+        let (cluster, outbox_drops, membership) = match cluster(&self.adapter, &self.namespaces) {
+            Some(Joining {
+                factory,
+                drops,
+                membership,
+            }) => (Some(factory), Some(drops), Some(membership)),
+            None => (None, None, None),
         };
         let hooks = EngineHooks {
             presence: self.presence,
@@ -117,22 +121,34 @@ impl ConfabBuilder {
             admission: transport::Admission::new(self.cors, self.allow_request),
             admin: self.admin,
             outbox_drops,
+            membership,
         }
     }
 }
 
-/// The cluster part the adapter configuration asks for, if any, and the
-/// count of the messages its outbox drops. A Redis URL that does not parse
-/// (which `confab check` refuses) leaves the node alone, with an error in
-/// the log.
-fn cluster(adapter: &AdapterConfig, namespaces: &Namespaces) -> Option<(ClusterFactory, Drops)> {
+/// A node joining a Redis cluster: the engine's hook, the count of the
+/// messages its outbox drops, and whether it receives the cluster's.
+struct Joining {
+    factory: ClusterFactory,
+    drops: Drops,
+    membership: Membership,
+}
+
+/// The cluster part the adapter configuration asks for, if any. A Redis
+/// URL that does not parse (which `confab check` refuses) leaves the node
+/// alone, with an error in the log.
+fn cluster(adapter: &AdapterConfig, namespaces: &Namespaces) -> Option<Joining> {
     if adapter.effective_kind() == AdapterKind::Local {
         return None;
     }
     let nsps = namespaces.names().map(str::to_owned).collect();
     let drops = Drops::default();
     match RedisCluster::factory(adapter, nsps, drops.clone()) {
-        Ok(factory) => Some((factory, drops)),
+        Ok((factory, membership)) => Some(Joining {
+            factory,
+            drops,
+            membership,
+        }),
         Err(error) => {
             tracing::error!(%error, "the redis adapter cannot start: this node runs alone");
             None
@@ -149,6 +165,9 @@ pub struct Confab {
     admin: Option<Admin>,
     /// Messages the Redis adapter's outbox dropped, on a Redis cluster.
     outbox_drops: Option<Drops>,
+    /// Whether this node receives the cluster's messages, on a Redis
+    /// cluster.
+    membership: Option<Membership>,
 }
 
 impl Confab {
@@ -178,6 +197,13 @@ impl Confab {
     /// (Redis gone or far behind); none without a Redis adapter.
     pub fn outbox_drops(&self) -> Option<&Drops> {
         self.outbox_drops.as_ref()
+    }
+
+    /// Whether this node receives a Redis cluster's messages (its
+    /// subscriber connected, every channel subscribed); none without a
+    /// Redis adapter. The appliance's readiness waits for it.
+    pub fn membership(&self) -> Option<&Membership> {
+        self.membership.as_ref()
     }
 
     /// Mounts the Engine.IO endpoint and shares [`Io`] and [`Engine`] as app

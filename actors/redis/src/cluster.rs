@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 use crate::broadcast::{BroadcastMessage, BroadcastOpts, EventPacket, Flags};
 use crate::config::AdapterConfig;
 use crate::link::Subscription;
-use crate::link::{Inbound, Link, LinkError};
+use crate::link::{Inbound, Link, LinkError, Membership};
 use crate::node::{Node, selection};
 use crate::outbox::{Drops, Message, OUTBOX, Outbox};
 use crate::presence::Tracker;
@@ -47,21 +47,24 @@ impl RedisCluster {
     /// first used). Call inside a tokio runtime (the engine's start). Nothing
     /// waits for Redis: an unreachable one is logged and retried. Fails
     /// only on a malformed URL. The outbox counts the messages it drops in
-    /// `drops` (the metrics read it).
+    /// `drops` (the metrics read it); the [`Membership`] returned says
+    /// whether the node receives the cluster's messages (readiness).
     pub fn factory(
         config: &AdapterConfig,
         nsps: Vec<String>,
         drops: Drops,
-    ) -> Result<ClusterFactory, LinkError> {
+    ) -> Result<(ClusterFactory, Membership), LinkError> {
         let config = config.clone();
         let (link, inbound) = Link::open(&config.url, config.request_timeout())?;
-        Ok(Box::new(move |io: Io| {
+        let membership = link.membership().clone();
+        let factory: ClusterFactory = Box::new(move |io: Io| {
             let cluster = RedisCluster::running(&config, link, inbound, io, drops);
             for nsp in &nsps {
                 cluster.node.join(nsp);
             }
             Arc::new(cluster) as Arc<dyn Cluster>
-        }))
+        });
+        Ok((factory, membership))
     }
 
     /// Joins the cluster now, applying other nodes' operations through

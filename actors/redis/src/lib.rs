@@ -42,7 +42,7 @@ pub use broadcast::{BroadcastMessage, BroadcastOpts, EventPacket, Flags};
 pub use channels::{BroadcastScope, Channels};
 pub use cluster::RedisCluster;
 pub use config::{AdapterConfig, AdapterConfigError, AdapterKind};
-pub use link::{Inbound, Link, LinkError, Subscription};
+pub use link::{Inbound, Link, LinkError, Membership, Subscription};
 pub use request::{Ask, Request, Target};
 pub use response::{Answer, RemoteSocket, Response};
 pub use wire::{Selection, WireError};

@@ -11,6 +11,8 @@
 //! messages on, and starts over when the connection drops.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -67,6 +69,60 @@ pub struct Link {
     publisher: ConnectionManager,
     subscriptions: mpsc::UnboundedSender<Subscription>,
     timeout: Duration,
+    membership: Membership,
+}
+
+/// Whether the node receives the cluster's messages: its subscriber is
+/// connected and has every subscription asked of it so far. Until then,
+/// other nodes do not count it (`PUBSUB NUMSUB`) and what they broadcast
+/// does not reach its sockets. Cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub struct Membership(Arc<MembershipState>);
+
+#[derive(Debug, Default)]
+struct MembershipState {
+    /// Subscriptions asked of the subscriber (each ask counted).
+    asked: AtomicU64,
+    /// Asks the subscriber has on its live connection.
+    applied: AtomicU64,
+    connected: AtomicBool,
+    /// A member once at least, with one subscription or more.
+    joined: AtomicBool,
+}
+
+impl Membership {
+    /// A member now.
+    pub fn is_member(&self) -> bool {
+        let state = &self.0;
+        state.connected.load(Ordering::Acquire)
+            && state.applied.load(Ordering::Acquire) >= state.asked.load(Ordering::Acquire)
+    }
+
+    /// A member now or at some time since the start, with one
+    /// subscription or more: a node that has joined once goes on serving
+    /// its own clients through an outage of Redis, and comes back by
+    /// itself.
+    pub fn has_joined(&self) -> bool {
+        self.0.joined.load(Ordering::Acquire)
+    }
+
+    fn asked(&self) {
+        self.0.asked.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The subscriber is connected with the first `asks` asks applied.
+    fn applied(&self, asks: u64) {
+        let state = &self.0;
+        state.applied.store(asks, Ordering::Release);
+        state.connected.store(true, Ordering::Release);
+        if asks > 0 && asks >= state.asked.load(Ordering::Acquire) {
+            state.joined.store(true, Ordering::Release);
+        }
+    }
+
+    fn lost(&self) {
+        self.0.connected.store(false, Ordering::Release);
+    }
 }
 
 impl Link {
@@ -87,12 +143,14 @@ impl Link {
         let publisher = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
         let (subscriptions, asks) = mpsc::unbounded_channel();
         let (inbox, inbound) = mpsc::channel(INBOX);
-        tokio::spawn(subscriber(client, asks, inbox));
+        let membership = Membership::default();
+        tokio::spawn(subscriber(client, asks, inbox, membership.clone()));
         Ok((
             Link {
                 publisher,
                 subscriptions,
                 timeout,
+                membership,
             },
             inbound,
         ))
@@ -101,8 +159,14 @@ impl Link {
     /// Receives `subscription` from now on (and after every reconnect).
     /// Asking twice subscribes once.
     pub fn subscribe(&self, subscription: Subscription) {
+        self.membership.asked();
         // The subscriber task ends only with the runtime.
         let _ = self.subscriptions.send(subscription);
+    }
+
+    /// Whether the node receives the cluster's messages.
+    pub fn membership(&self) -> &Membership {
+        &self.membership
     }
 
     /// Publishes `payload` on `channel`; answers how many subscribers got it.
@@ -178,8 +242,11 @@ async fn subscriber(
     client: redis::Client,
     mut asks: mpsc::UnboundedReceiver<Subscription>,
     inbox: mpsc::Sender<Inbound>,
+    membership: Membership,
 ) {
     let mut wanted = BTreeSet::new();
+    // Asks received, duplicates included (as [`Membership`] counts them).
+    let mut received = 0u64;
     let mut backoff = MIN_BACKOFF;
     let mut connected_once = false;
     let mut asks_open = true;
@@ -189,6 +256,10 @@ async fn subscriber(
             Ok(pubsub) => {
                 backoff = MIN_BACKOFF;
                 let (mut sink, mut stream) = pubsub.split();
+                while let Ok(subscription) = asks.try_recv() {
+                    received += 1;
+                    wanted.insert(subscription);
+                }
                 let mut ok = true;
                 for subscription in &wanted {
                     ok &= apply(&mut sink, subscription).await;
@@ -196,6 +267,7 @@ async fn subscriber(
                 if ok {
                     tracing::info!(reconnect = connected_once, "redis subscriber connected");
                     connected_once = true;
+                    membership.applied(received);
                     if inbox.send(Inbound::Connected).await.is_err() {
                         return;
                     }
@@ -203,9 +275,11 @@ async fn subscriber(
                         tokio::select! {
                             ask = asks.recv(), if asks_open => match ask {
                                 Some(subscription) => {
+                                    received += 1;
                                     if wanted.insert(subscription.clone()) && !apply(&mut sink, &subscription).await {
                                         break;
                                     }
+                                    membership.applied(received);
                                 }
                                 // No Link left: no more asks, messages still flow.
                                 None => asks_open = false,
@@ -225,6 +299,7 @@ async fn subscriber(
                         }
                     }
                 }
+                membership.lost();
                 tracing::warn!("redis subscriber lost its connection; reconnecting");
                 if inbox.send(Inbound::Lost).await.is_err() {
                     return;
@@ -236,6 +311,7 @@ async fn subscriber(
         }
         // Asks made while away are taken now, so they are replayed on connect.
         while let Ok(subscription) = asks.try_recv() {
+            received += 1;
             wanted.insert(subscription);
         }
         tokio::time::sleep(backoff).await;

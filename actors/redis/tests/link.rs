@@ -100,10 +100,12 @@ async fn a_channel_asked_three_times_is_subscribed_once() {
         link.subscribe(Subscription::Channel("req#/#".into()));
     }
     link.subscribe(Subscription::Pattern("b#/#*".into()));
-    // The publisher's count proves the subscriber took the asks.
-    while link.numsub("req#/#").await.unwrap() == 0 {
+    // A member once every ask is taken (the three as one); the
+    // publisher's count proves it.
+    while !link.membership().is_member() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    assert_eq!(link.numsub("req#/#").await.unwrap(), 1);
     assert_eq!(link.publish("req#/#", b"one".to_vec()).await.unwrap(), 1);
     expect_message(&mut inbound, "req#/#", b"one").await;
     assert_eq!(link.publish("b#/#room#", b"two".to_vec()).await.unwrap(), 1);
@@ -124,6 +126,8 @@ async fn an_unreachable_redis_fails_calls_and_is_joined_when_it_comes() {
     let port = free_port();
     let (link, mut inbound) = Link::open(&url(port), CALL_TIMEOUT).unwrap();
     link.subscribe(Subscription::Channel("c".into()));
+    let membership = link.membership().clone();
+    assert!(!membership.is_member() && !membership.has_joined());
     let refused = link.publish("c", b"lost".to_vec()).await;
     assert!(
         matches!(refused, Err(LinkError::Redis(_) | LinkError::Timeout(_))),
@@ -131,6 +135,7 @@ async fn an_unreachable_redis_fails_calls_and_is_joined_when_it_comes() {
     );
     let _redis = Redis::start(port).await;
     until_connected(&mut inbound).await;
+    assert!(membership.is_member() && membership.has_joined());
     // The publisher reconnects on its own after its failure.
     let delivered = timeout(PATIENCE, async {
         loop {
@@ -153,12 +158,16 @@ async fn after_redis_restarts_the_subscriptions_come_back() {
     let (link, mut inbound) = Link::open(&url(port), CALL_TIMEOUT).unwrap();
     link.subscribe(Subscription::Pattern("p#*".into()));
     until_connected(&mut inbound).await;
+    let membership = link.membership().clone();
+    assert!(membership.is_member());
     redis.kill().await;
     assert_eq!(next(&mut inbound).await, Inbound::Lost);
+    assert!(!membership.is_member() && membership.has_joined());
     // Asked while Redis is away: subscribed on reconnect.
     link.subscribe(Subscription::Channel("late".into()));
     let _redis = Redis::start(port).await;
     until_connected(&mut inbound).await;
+    assert!(membership.is_member());
     let delivered = timeout(PATIENCE, async {
         loop {
             match link.publish("p#x", b"back".to_vec()).await {
