@@ -281,12 +281,10 @@ run_chat() { # repeat mode senders variant
     data=$(mktemp -d "$OUT/confab-data.XXXXXX")
     head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$data/jwt-secret"
     echo "--- $(date -u +%T) port $PORT $label $variant" >>"$slog"
-    # Default configuration but for the log: JSON, with the flusher's
-    # one trace line per flush (writers served), which the load generator
-    # counts within its window (--flush-log); and for the per-connection
-    # event rate limit (500/s by default), which one sender alone passes.
+    # Default configuration but for the per-connection event rate limit
+    # (500/s by default), which one sender alone passes. The load generator
+    # reads the flushes from /metrics at its window's two ends.
     local env=(CONFAB_HOST=127.0.0.1 CONFAB_PORT=$PORT CONFAB_DATA_DIR=$data
-        CONFAB_LOG_FORMAT=json RUST_LOG=info,confab_chat::store::flush=trace
         CONFAB_EVENT_RATE_PER_SEC=0)
     if [ "$variant" = strace ]; then
         label="$label under strace"
@@ -312,7 +310,7 @@ run_chat() { # repeat mode senders variant
     local rc=0 line
     line=$(taskset -c "$LOAD_CPU" "$LOADGEN" chat --mode "$mode" --senders "$senders" \
         --secs "$CHAT_SECS" --warmup "$WARMUP_SECS" --secret-file "$data/jwt-secret" \
-        --variant "$variant" --flush-log "$slog" --port "$PORT" --server confab --server-pid "$pid" \
+        --variant "$variant" --port "$PORT" --server confab --server-pid "$pid" \
         --server-core "$SERVER_CPU" --load-core "$LOAD_CPU" --repeat "$repeat" \
         2> >(tee -a "$LOG" >&2) | sed -n 's/^RESULT //p') || rc=$?
     echo "$line" >>"$RESULTS"

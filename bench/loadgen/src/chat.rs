@@ -12,8 +12,9 @@
 //! the next goes when the ack is back). Measured after `--warmup` for
 //! `--secs`: acked messages/s, ack latency percentiles, the `message`
 //! events the members receive per second, and the server's CPU per message.
-//! With `--flush-log FILE` (the server's JSON log, its flusher traced),
-//! also the flushes per second and the writers each served.
+//! Also the flushes per second and the writers each served, from the
+//! server's `/metrics` (`confab_store_flush_batch_size`, a histogram)
+//! read at the window's two ends: the server logs nothing for them.
 //! `--variant strace` only labels a run made with strace attached (run.sh
 //! counts the server's fsync calls in a run of its own: strace slows it).
 
@@ -193,31 +194,29 @@ fn unix_secs() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-/// Where the server's log ends now (`--flush-log`), so that what the
-/// measured window adds can be read afterwards.
-fn log_len(path: &str) -> Option<u64> {
-    std::fs::metadata(path).ok().map(|m| m.len())
+/// The flushes and the writers they served so far, as the server's
+/// `/metrics` count them (the count and sum of the histogram
+/// `confab_store_flush_batch_size`); `None` if it does not answer.
+fn flush_counts(port: u16) -> Option<(u64, u64)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    flush_counts_in(&text)
 }
 
-/// The flushes the server logged after byte `from` of its log: confab's
-/// flusher logs `store flushed` with the number of `writers` it served at
-/// trace level (`RUST_LOG=confab_chat::store::flush=trace`, JSON lines).
-/// Returns (flushes, writers).
-fn flushes_since(path: &str, from: u64) -> Option<(u64, u64)> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut file = std::fs::File::open(path).ok()?;
-    file.seek(SeekFrom::Start(from)).ok()?;
-    let mut text = String::new();
-    file.read_to_string(&mut text).ok()?;
-    let (mut flushes, mut writers) = (0, 0);
-    for line in text.lines().filter(|l| l.contains("\"store flushed\"")) {
-        flushes += 1;
-        writers += serde_json::from_str::<Value>(line)
-            .ok()
-            .and_then(|v| v["fields"]["writers"].as_u64())
-            .unwrap_or(0);
-    }
-    Some((flushes, writers))
+/// The histogram's count and sum in a Prometheus text exposition.
+fn flush_counts_in(text: &str) -> Option<(u64, u64)> {
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+    };
+    let count = value("confab_store_flush_batch_size_count")?;
+    let sum = value("confab_store_flush_batch_size_sum")?;
+    Some((count as u64, sum as u64))
 }
 
 /// The chat id in an ack: `chatHeaderId`, or a header's `id`.
@@ -312,13 +311,14 @@ pub async fn run(opts: &Opts) -> Result<(), Error> {
         .collect();
     tokio::time::sleep_until(window.measure_from.into()).await;
     let meter = CpuMeter::start(&c.server_pid);
-    let flush_log = opts.str("flush-log", "");
-    let log_from = log_len(&flush_log);
+    let flushes_from = flush_counts(c.target.port);
     let window_start = unix_secs();
     tokio::time::sleep_until(window.until.into()).await;
     let (wall, server_cpu, me_cpu) = meter.read();
     let window_end = unix_secs();
-    let flushed = log_from.and_then(|from| flushes_since(&flush_log, from));
+    let flushed = flushes_from
+        .zip(flush_counts(c.target.port))
+        .map(|((f0, w0), (f1, w1))| (f1.saturating_sub(f0), w1.saturating_sub(w0)));
     let others = meter.others_pct();
     let load_others = meter.load_others_pct();
 
@@ -414,22 +414,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counts_the_flushes_logged_after_an_offset() {
-        let path = std::env::temp_dir().join(format!("loadgen-flushlog-{}", std::process::id()));
-        let before = r#"{"level":"TRACE","fields":{"message":"store flushed","writers":7},"target":"confab_chat::store::flush"}"#;
-        std::fs::write(&path, format!("{before}\n")).unwrap();
-        let path_str = path.to_str().unwrap();
-        let from = log_len(path_str).unwrap();
-        let after = [
-            r#"{"level":"TRACE","fields":{"message":"store flushed","writers":3},"target":"confab_chat::store::flush"}"#,
-            r#"{"level":"INFO","fields":{"message":"connected"},"target":"confab::connections"}"#,
-            r#"{"level":"TRACE","fields":{"message":"store flushed","writers":1},"target":"confab_chat::store::flush"}"#,
-        ];
-        std::fs::write(&path, format!("{before}\n{}\n", after.join("\n"))).unwrap();
-        assert_eq!(flushes_since(path_str, from), Some((2, 4)));
-        assert_eq!(flushes_since(path_str, 0), Some((3, 11)));
-        std::fs::remove_file(&path).unwrap();
-        assert_eq!(flushes_since(path_str, 0), None);
+    fn reads_the_flush_histograms_count_and_sum() {
+        let text = "# TYPE confab_store_flush_batch_size histogram\n\
+            confab_store_flush_batch_size_bucket{le=\"1\"} 3\n\
+            confab_store_flush_batch_size_sum 41\n\
+            confab_store_flush_batch_size_count 12\n\
+            confab_store_flush_seconds_count 12\n";
+        assert_eq!(flush_counts_in(text), Some((12, 41)));
+        assert_eq!(
+            flush_counts_in("confab_store_flush_batch_size_count 1\n"),
+            None
+        );
     }
 
     #[test]

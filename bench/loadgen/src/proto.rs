@@ -348,7 +348,10 @@ fn frame_at(b: &[u8]) -> Option<(u8, usize, usize)> {
     let opcode = b[0] & 0x0F;
     let (len, header) = match b[1] & 0x7F {
         126 => (u16::from_be_bytes([*b.get(2)?, *b.get(3)?]) as usize, 4),
-        127 => (u64::from_be_bytes(b.get(2..10)?.try_into().ok()?) as usize, 10),
+        127 => (
+            u64::from_be_bytes(b.get(2..10)?.try_into().ok()?) as usize,
+            10,
+        ),
         n => (n as usize, 2usize),
     };
     let end = header.checked_add(len)?;
