@@ -423,7 +423,7 @@ const CHAT_ROWS: [Row; 9] = [
     ),
     ("server CPU (% of its core)", None, "server_cpu_pct"),
     (
-        "store flushes/s (confab's flusher, trace log)",
+        "store flushes/s (confab's flusher, /metrics)",
         None,
         "flushes_per_sec",
     ),

@@ -51,6 +51,10 @@ struct Inner {
     journal: Arc<Journal>,
     requests: Option<mpsc::Sender<Request>>,
     thread: Option<JoinHandle<u64>>,
+    /// Moves the synced writes into sled ([`Journal::apply_synced`]) on a
+    /// thread of its own, so that the next rounds' syncs do not wait for
+    /// it: a batch of thousands of keys takes sled tens of milliseconds.
+    applier: Option<JoinHandle<()>>,
 }
 
 impl Flusher {
@@ -86,16 +90,30 @@ impl Flusher {
     fn start(journal: Journal, file: JournalFile) -> Result<Flusher, StoreError> {
         let journal = Arc::new(journal);
         let (requests, inbox) = mpsc::channel::<Request>();
+        // One signal waits at most: the applier takes everything synced.
+        let (synced, rounds) = mpsc::sync_channel::<()>(1);
+        let applier = {
+            let journal = journal.clone();
+            std::thread::Builder::new()
+                .name("confab-store-apply".into())
+                .spawn(move || apply(&journal, rounds))?
+        };
         let thread = {
             let journal = journal.clone();
             std::thread::Builder::new()
                 .name("confab-store-flush".into())
-                .spawn(move || run(&journal, file, inbox, CHECKPOINT_BYTES))?
+                .spawn(move || {
+                    let signal = || {
+                        let _ = synced.try_send(());
+                    };
+                    run(&journal, file, inbox, CHECKPOINT_BYTES, &signal)
+                })?
         };
         Ok(Flusher(Arc::new(Inner {
             journal,
             requests: Some(requests),
             thread: Some(thread),
+            applier: Some(applier),
         })))
     }
 
@@ -145,12 +163,14 @@ impl Flusher {
 /// Serves requests until every sender is gone; returns how many rounds it
 /// made (each one sync for one or more writers). A round that finds
 /// `checkpoint_bytes` or more written since the last checkpoint
-/// checkpoints ([`CHECKPOINT_BYTES`] but in tests).
+/// checkpoints ([`CHECKPOINT_BYTES`] but in tests). After each round that
+/// synced, calls `synced` (the applier's signal).
 fn run(
     journal: &Journal,
     mut file: JournalFile,
     inbox: mpsc::Receiver<Request>,
     checkpoint_bytes: u64,
+    synced: &dyn Fn(),
 ) -> u64 {
     let mut rounds = 0;
     while let Ok(first) = inbox.recv() {
@@ -167,7 +187,7 @@ fn run(
                 // A write cut short would leave a torn record before the
                 // next ones: a checkpoint makes them all durable and
                 // starts the file again.
-                false => file.write_synced(&records).or_else(|err| {
+                false => file.write_synced(&records).map(|()| journal.mark_synced()).or_else(|err| {
                     tracing::warn!(%err, path = %journal.path().display(), "journal write failed; checkpointing instead");
                     journal.checkpoint(&mut file)
                 }),
@@ -180,13 +200,12 @@ fn run(
         metrics::histogram!(FLUSH_SECONDS).record(started.elapsed().as_secs_f64());
         metrics::histogram!(FLUSH_BATCH).record(batch.len() as f64);
         tracing::trace!(writers = batch.len(), full, "store flushed");
-        let synced = result.is_ok();
+        let ok = result.is_ok();
         for request in batch {
             let _ = request.reply.send(result.clone());
         }
-        // Off the writers' path: they have their answer.
-        if synced && let Err(err) = journal.apply_taken(APPLY_KEYS) {
-            tracing::warn!(%err, "journaled writes not moved into sled; kept in memory for the next try");
+        if ok {
+            synced();
         }
     }
     if let Err(err) = journal.checkpoint(&mut file) {
@@ -195,11 +214,25 @@ fn run(
     rounds
 }
 
+/// The applier: after each synced round, moves the synced writes into
+/// sled once there are enough of them; ends with the flusher.
+fn apply(journal: &Journal, rounds: mpsc::Receiver<()>) {
+    while rounds.recv().is_ok() {
+        if let Err(err) = journal.apply_synced(APPLY_KEYS) {
+            tracing::warn!(%err, "journaled writes not moved into sled; kept in memory for the next try");
+        }
+    }
+}
+
 impl Drop for Inner {
     fn drop(&mut self) {
         self.requests.take();
+        // The flusher ends (its last checkpoint done), then the applier.
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
+        }
+        if let Some(applier) = self.applier.take() {
+            let _ = applier.join();
         }
     }
 }
@@ -241,7 +274,7 @@ mod tests {
             })
             .collect();
         drop(requests);
-        assert_eq!(run(&journal, file, inbox, CHECKPOINT_BYTES), 1);
+        assert_eq!(run(&journal, file, inbox, CHECKPOINT_BYTES, &|| {}), 1);
         for mut answer in answers {
             assert_eq!(answer.try_recv().unwrap(), Ok(()));
         }
@@ -265,7 +298,7 @@ mod tests {
         let (requests, inbox) = mpsc::channel::<Request>();
         let flusher = {
             let journal = journal.clone();
-            std::thread::spawn(move || run(&journal, file, inbox, 100))
+            std::thread::spawn(move || run(&journal, file, inbox, 100, &|| {}))
         };
         // One round per write: each waits for its answer.
         let write = |key: &[u8], value_len: usize| {

@@ -10,10 +10,11 @@
 //! sled in memory ([`Overlay`]) under one lock, so the journal's order is
 //! the order the writes were made in, and every reader sees them at once.
 //! The flusher writes the buffer to the file and syncs it
-//! ([`Journal::take`]); then, once enough keys have piled up, it moves
-//! their writes into sled ([`Journal::apply_taken`]): only writes the file
-//! has, so that sled never holds a write a crash could take from the
-//! journal, and one sled write for a key written by many records. A
+//! ([`Journal::take`], [`Journal::mark_synced`]); once enough keys have
+//! piled up, the applier moves their writes into sled
+//! ([`Journal::apply_synced`]): only writes the file has, so that sled never
+//! holds a write a crash could take from the journal, and one sled write
+//! for a key written by many records. A
 //! checkpoint ([`Journal::checkpoint`]: every write into sled, then a sled
 //! flush, under the lock) ends the journal's need for what it holds: the
 //! next records are written from the file's start again, over the older
@@ -71,7 +72,7 @@ pub(crate) const UNDO_KEY: &[u8] = b"\xff\xffjournal-undo";
 pub(crate) const CHECKPOINT_BYTES: u64 = 32 * 1024 * 1024;
 
 /// Once the synced writes not yet in sled reach this many keys, the
-/// flusher moves them into sled ([`Journal::apply_taken`]).
+/// applier moves them into sled ([`Journal::apply_synced`]).
 pub(crate) const APPLY_KEYS: usize = 4096;
 
 const INSERT: u8 = 1;
@@ -160,6 +161,10 @@ pub struct Journal {
     db: sled::Db,
     path: PathBuf,
     state: Mutex<State>,
+    /// Held while writes go into sled (taken before `state`): a checkpoint
+    /// waits for an apply of the taken writes to end, so that no older
+    /// value lands in sled after its newer ones.
+    applying: Mutex<()>,
 }
 
 struct State {
@@ -167,9 +172,10 @@ struct State {
     pending: Vec<u8>,
     /// The writes of the records in `pending`.
     fresh: Overlay,
-    /// The writes of the records the flusher took (in the file once its
-    /// round's sync returns), not yet in sled.
-    taken: Overlay,
+    /// The writes of the records the flusher took and is syncing.
+    syncing: Overlay,
+    /// The writes of the records the file has, not yet in sled.
+    synced: Overlay,
     /// Writes the flusher is moving into sled now.
     applying: Option<Arc<Overlay>>,
     /// The sequence number of the next record.
@@ -203,12 +209,14 @@ impl Journal {
             state: Mutex::new(State {
                 pending: Vec::new(),
                 fresh: Overlay::default(),
-                taken: Overlay::default(),
+                syncing: Overlay::default(),
+                synced: Overlay::default(),
                 applying: None,
                 next_seq: 1,
                 trees: HashMap::new(),
             }),
             db,
+            applying: Mutex::new(()),
         };
         let replayed = journal.replay(&bytes)?;
         if replayed > 0 {
@@ -253,26 +261,33 @@ impl Journal {
     }
 
     /// The framed records appended since the last call, to be written and
-    /// synced by the flusher; their writes wait, in memory, for
-    /// [`Journal::apply_taken`].
+    /// synced by the flusher, which then says so ([`Journal::mark_synced`]).
     pub fn take(&self) -> Vec<u8> {
         let mut state = self.lock();
         let fresh = std::mem::take(&mut state.fresh);
-        state.taken.extend(fresh);
+        state.syncing.extend(fresh);
         std::mem::take(&mut state.pending)
     }
 
-    /// Moves the writes of the records taken so far into sled, once they
-    /// are `at_least` keys. Call only when the file has those records (the
-    /// flusher, after its round's sync). Readers see the writes throughout;
-    /// writers go on meanwhile.
-    pub fn apply_taken(&self, at_least: usize) -> Result<(), StoreError> {
+    /// The records last taken are in the file: their writes may go into
+    /// sled ([`Journal::apply_synced`]).
+    pub fn mark_synced(&self) {
+        let mut state = self.lock();
+        let syncing = std::mem::take(&mut state.syncing);
+        state.synced.extend(syncing);
+    }
+
+    /// Moves the writes of the records synced so far into sled, once they
+    /// are `at_least` keys (the applier's work). Readers see the writes
+    /// throughout; writers and the flusher's syncs go on meanwhile.
+    pub fn apply_synced(&self, at_least: usize) -> Result<(), StoreError> {
+        let _sled = self.applying.lock().unwrap_or_else(|e| e.into_inner());
         let applying = {
             let mut state = self.lock();
-            if state.taken.is_empty() || state.taken.len() < at_least {
+            if state.synced.is_empty() || state.synced.len() < at_least {
                 return Ok(());
             }
-            let applying = Arc::new(std::mem::take(&mut state.taken));
+            let applying = Arc::new(std::mem::take(&mut state.synced));
             state.applying = Some(applying.clone());
             applying
         };
@@ -280,11 +295,11 @@ impl Journal {
         let mut state = self.lock();
         state.applying = None;
         if written.is_err() {
-            // Kept for the next try, under what was taken since.
-            let newer = std::mem::take(&mut state.taken);
+            // Kept for the next try, under what was synced since.
+            let newer = std::mem::take(&mut state.synced);
             let mut kept = Arc::unwrap_or_clone(applying);
             kept.extend(newer);
-            state.taken = kept;
+            state.synced = kept;
         }
         written
     }
@@ -293,11 +308,16 @@ impl Journal {
     /// nothing in the journal is needed, and the next records are written
     /// from the start of the file again. Journaled writes wait meanwhile.
     pub fn checkpoint(&self, file: &mut JournalFile) -> Result<(), StoreError> {
+        let _sled = self.applying.lock().unwrap_or_else(|e| e.into_inner());
         let mut state = self.lock();
-        let fresh = std::mem::take(&mut state.fresh);
-        state.taken.extend(fresh);
-        self.write_to_sled(&state.taken)?;
-        state.taken = Overlay::default();
+        for newer in [
+            std::mem::take(&mut state.syncing),
+            std::mem::take(&mut state.fresh),
+        ] {
+            state.synced.extend(newer);
+        }
+        self.write_to_sled(&state.synced)?;
+        state.synced = Overlay::default();
         self.db.flush()?;
         state.pending.clear();
         file.offset = 0;
@@ -328,11 +348,11 @@ impl Journal {
         let mut writes = Writes::new();
         {
             let state = self.lock();
-            let older_first = state
-                .applying
-                .as_deref()
-                .into_iter()
-                .chain([&state.taken, &state.fresh]);
+            let older_first = state.applying.as_deref().into_iter().chain([
+                &state.synced,
+                &state.syncing,
+                &state.fresh,
+            ]);
             for overlay in older_first {
                 overlay.range_into(name, &range, &mut writes);
             }
@@ -452,7 +472,8 @@ impl State {
     fn newest(&self, name: &str, key: &[u8]) -> Option<Option<IVec>> {
         let newest_first = [
             Some(&self.fresh),
-            Some(&self.taken),
+            Some(&self.syncing),
+            Some(&self.synced),
             self.applying.as_deref(),
         ];
         newest_first
@@ -791,10 +812,10 @@ mod tests {
     }
 
     /// A record is read at once, through the journal; sled has it only
-    /// once the flusher took it (its round's sync) and moved the writes
-    /// taken into sled, each tree's in one batch.
+    /// once the flusher took and synced it and the applier moved the
+    /// synced writes into sled, each tree's in one batch.
     #[test]
-    fn a_record_is_read_at_once_and_reaches_sled_once_taken_and_applied() {
+    fn a_record_is_read_at_once_and_reaches_sled_once_synced_and_applied() {
         let db = db();
         let file = TempFile::new("several");
         let (journal, _) = Journal::open(db.clone(), &file.0).unwrap();
@@ -814,10 +835,18 @@ mod tests {
         let written = (Some(b"v".to_vec()), None);
         assert_eq!(seen(&journal), written);
         assert_eq!(get(&db, "a", b"k"), None, "not in sled before it is synced");
-        journal.apply_taken(0).unwrap();
+        journal.apply_synced(0).unwrap();
         assert_eq!(get(&db, "a", b"k"), None, "not taken: not in sled");
         journal.take();
-        journal.apply_taken(2).unwrap();
+        journal.apply_synced(0).unwrap();
+        assert_eq!(
+            get(&db, "a", b"k"),
+            None,
+            "taken, not yet synced: not in sled"
+        );
+        assert_eq!(seen(&journal), written);
+        journal.mark_synced();
+        journal.apply_synced(2).unwrap();
         assert_eq!((get(&db, "a", b"k"), get(&db, "b", b"gone")), written);
         assert_eq!(seen(&journal), written);
     }
@@ -840,7 +869,8 @@ mod tests {
                 }))
                 .unwrap();
             journal.take();
-            journal.apply_taken(5).unwrap();
+            journal.mark_synced();
+            journal.apply_synced(5).unwrap();
         }
         assert_eq!(get(&db, "a", b"h"), None, "four keys: under the threshold");
         let range = |rev| {
@@ -859,7 +889,8 @@ mod tests {
             .apply(record(|r| r.insert("a", b"m5", b"new")))
             .unwrap();
         journal.take();
-        journal.apply_taken(5).unwrap();
+        journal.mark_synced();
+        journal.apply_synced(5).unwrap();
         assert_eq!(
             get(&db, "a", b"h").as_deref(),
             Some(&b"4"[..]),
