@@ -5,7 +5,6 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
 use super::model::{ChatKind, ChatRecord, MemberState, Millis};
-use super::overlay::prefix_range;
 use super::{
     CHATS, Journaled, Record, Result, Store, StoreError, USER_CHATS, decode, encode, keys,
 };
@@ -146,15 +145,10 @@ impl Store {
 
     /// The ids of every chat `user` is in, oldest first.
     pub fn chats_of(&self, user: &str) -> Result<Vec<u64>> {
-        self.scan(
+        self.trailing_ids(
             Journaled::UserChats,
-            prefix_range(&keys::user_prefix(user)),
-            false,
+            &keys::user_prefix(user),
+            "user chat key",
         )
-        .map(|entry| {
-            let (key, _) = entry?;
-            keys::trailing_u64(&key).ok_or_else(|| super::corrupt(&key, "user chat key"))
-        })
-        .collect()
     }
 }

@@ -201,6 +201,17 @@ impl Store {
         self.0.flusher.journal().range(sled, name, range, rev)
     }
 
+    /// The ids that end the keys under `prefix` in a journaled tree (`what`
+    /// names the keys, for the error of one that does not parse).
+    fn trailing_ids(&self, tree: Journaled, prefix: &[u8], what: &str) -> Result<Vec<u64>> {
+        self.scan(tree, overlay::prefix_range(prefix), false)
+            .map(|entry| {
+                let (key, _) = entry?;
+                keys::trailing_u64(&key).ok_or_else(|| corrupt(&key, what))
+            })
+            .collect()
+    }
+
     fn journaled_tree(&self, tree: Journaled) -> (&'static str, &sled::Tree) {
         match tree {
             Journaled::Chats => (CHATS, &self.0.chats),

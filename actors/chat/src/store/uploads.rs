@@ -3,8 +3,7 @@
 //! batch as the message, see [`ChatWrite::files`](super::ChatWrite)).
 
 use super::model::Upload;
-use super::overlay::prefix_range;
-use super::{Journaled, Result, Store, corrupt, encode, get, keys};
+use super::{Journaled, Result, Store, encode, get, keys};
 
 impl Store {
     /// Records an upload (not yet durable: see [`Store::durable`]).
@@ -21,16 +20,11 @@ impl Store {
 
     /// The chats with a message naming the upload `path`.
     pub fn chats_referencing(&self, path: &str) -> Result<Vec<u64>> {
-        self.scan(
+        self.trailing_ids(
             Journaled::Chats,
-            prefix_range(&keys::file_refs(path)),
-            false,
+            &keys::file_refs(path),
+            "file reference key",
         )
-        .map(|entry| {
-            let (key, _) = entry?;
-            keys::trailing_u64(&key).ok_or_else(|| corrupt(&key, "file reference key"))
-        })
-        .collect()
     }
 
     /// Whether `user` may read the upload: they uploaded it, or they are a
