@@ -265,6 +265,7 @@ impl ChatService {
             body: body.to_owned(),
             caption: caption.map(str::to_owned),
             names_upload,
+            after_publish: None,
         };
         self.0.chats.call(chat, append).await
     }

@@ -14,7 +14,7 @@ use tracing::warn;
 
 use crate::ChatActorConfig;
 use crate::error::ChatError;
-use crate::events::{ChatEvent, ChatEvents};
+use crate::events::{AfterPublish, ChatEvent, ChatEvents};
 use crate::store::{
     ChatKind, ChatRecord, ChatWrite, FriendshipStatus, MemberState, Message, MessageType, Store,
     User, now_millis,
@@ -32,6 +32,8 @@ struct Outgoing {
     seq: u64,
     event: ChatEvent,
     durable: bool,
+    /// The caller's, right after the event is published.
+    then: Option<AfterPublish>,
 }
 
 /// The live state of one chat.
@@ -116,12 +118,24 @@ impl ChatHeader {
         event: ChatEvent,
         value: T,
     ) -> ResponseActFuture<Self, Result<T, ChatError>> {
+        self.after_flush_then(event, None, value)
+    }
+
+    /// [`ChatHeader::after_flush`], with `then` called right after the
+    /// event is published.
+    fn after_flush_then<T: 'static>(
+        &mut self,
+        event: ChatEvent,
+        then: Option<AfterPublish>,
+        value: T,
+    ) -> ResponseActFuture<Self, Result<T, ChatError>> {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.outbox.push_back(Outgoing {
             seq,
             event,
             durable: false,
+            then,
         });
         Box::pin(
             self.store
@@ -153,6 +167,9 @@ impl ChatHeader {
         while self.outbox.front().is_some_and(|o| o.durable) {
             if let Some(out) = self.outbox.pop_front() {
                 self.events.publish(&self.header, &out.event);
+                if let Some(then) = out.then {
+                    then.call(&out.event);
+                }
             }
         }
     }
@@ -484,6 +501,9 @@ pub struct Append {
     /// The body is the path of an upload (the caller has read its record):
     /// the chat references it from then on, so its members may read it.
     pub names_upload: bool,
+    /// Called with the `Created` event right after it is published (the
+    /// socket handler's ack, so that it leaves with the event).
+    pub after_publish: Option<AfterPublish>,
 }
 
 /// Changes the text (and caption) of a message; its sender only.
@@ -558,15 +578,16 @@ pub struct Viewers;
 
 impl Handler<Append> for ChatHeader {
     type Result = ResponseActFuture<Self, Result<Message, ChatError>>;
-    fn handle(&mut self, msg: Append, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, mut msg: Append, _: &mut Context<Self>) -> Self::Result {
         let sender = msg.sender.clone();
+        let then = msg.after_publish.take();
         match self.append(msg) {
             Ok(message) => {
                 let event = ChatEvent::Created {
                     message: message.clone(),
                     sender,
                 };
-                self.after_flush(event, message)
+                self.after_flush_then(event, then, message)
             }
             Err(err) => Self::refuse(err),
         }

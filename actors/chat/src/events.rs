@@ -1,5 +1,7 @@
 //! What a chat publishes once a change is durable.
 
+use std::sync::Arc;
+
 use crate::store::{ChatRecord, Message, User};
 
 /// A change to one chat, or a typing flag.
@@ -41,4 +43,27 @@ pub enum ChatEvent {
 /// the order of the changes: it should hand work on, never block.
 pub trait ChatEvents: Send + Sync + 'static {
     fn publish(&self, chat: &ChatRecord, event: &ChatEvent);
+}
+
+/// What a caller asks done with its change's event right after the event
+/// is published, on the chat actor's thread, in the same turn: an ack
+/// sent here is queued behind the event and leaves with it, in one write
+/// to the sender's socket. Not called if the change is not durable.
+#[derive(Clone)]
+pub struct AfterPublish(Arc<dyn Fn(&ChatEvent) + Send + Sync>);
+
+impl AfterPublish {
+    pub fn new(f: impl Fn(&ChatEvent) + Send + Sync + 'static) -> AfterPublish {
+        AfterPublish(Arc::new(f))
+    }
+
+    pub(crate) fn call(&self, event: &ChatEvent) {
+        (self.0)(event)
+    }
+}
+
+impl std::fmt::Debug for AfterPublish {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AfterPublish")
+    }
 }

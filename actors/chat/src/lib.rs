@@ -36,7 +36,7 @@ pub use actor::{
 };
 pub use directory::{ChatDirectory, Chats};
 pub use error::ChatError;
-pub use events::{ChatEvent, ChatEvents};
+pub use events::{AfterPublish, ChatEvent, ChatEvents};
 
 /// Timings of the chat actors.
 #[derive(Debug, Clone)]

@@ -45,6 +45,7 @@ fn text(sender: &str, body: &str) -> Append {
         body: body.into(),
         caption: None,
         names_upload: false,
+        after_publish: None,
     }
 }
 
@@ -77,6 +78,45 @@ async fn append_is_durable_counted_and_published_in_order() {
         store.chat(chat.id).unwrap().unwrap().last_message_id,
         sent.last().copied()
     );
+}
+
+/// A caller's `after_publish` runs once its message's event is published
+/// (and before the answer), once each, in the messages' order; a refused
+/// message runs none.
+#[actix_rt::test]
+async fn after_publish_follows_each_published_event() {
+    let store = Store::temporary().unwrap();
+    let (chats, events) = start(&store);
+    let (chat, _) = store.individual_chat("a", "b", 0).unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let append = |sender: &str, body: &str| {
+        let (seen, events) = (seen.clone(), events.clone());
+        let mut append = text(sender, body);
+        append.after_publish = Some(AfterPublish::new(move |event| {
+            let published = events.0.lock().unwrap().len();
+            if let ChatEvent::Created { message, .. } = event {
+                seen.lock().unwrap().push((message.id, published));
+            }
+        }));
+        chats.call(chat.id, append)
+    };
+    let sends: Vec<_> = (0..10).map(|i| append("a", &format!("m{i}"))).collect();
+    let sent: Vec<u64> = futures_util::future::join_all(sends)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().id)
+        .collect();
+    let expected: Vec<(u64, usize)> = sent
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (*id, i + 1))
+        .collect();
+    assert_eq!(*seen.lock().unwrap(), expected);
+    assert!(matches!(
+        append("mallory", "hi").await,
+        Err(ChatError::NotMember)
+    ));
+    assert_eq!(seen.lock().unwrap().len(), 10);
 }
 
 #[actix_rt::test]

@@ -183,6 +183,27 @@ test("leaveRoom stops typing reaching the socket; messages still reach its user 
   }
 });
 
+test("the sender's own message event comes before its ack, which answers the same message", async () => {
+  const { alice, bob, chatId } = await pair();
+  try {
+    const events = [];
+    alice.socket.on("message", (m) => events.push(m.chatMessage.id));
+    const acks = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        ask(alice.socket, "createMessage", { chatHeaderId: chatId, message: `burst ${i}`, messageType: 0 }).then((ack) => {
+          // Seen when the ack arrives: its message's event came first.
+          assert.ok(events.includes(ack.chatMessage.id), `ack of ${ack.chatMessage.id} before its event`);
+          return ack;
+        }),
+      ),
+    );
+    assert.deepEqual(acks.map((a) => a.chatMessage.message).sort(), Array.from({ length: 20 }, (_, i) => `burst ${i}`).sort());
+    assert.ok(acks.every((a) => a.chatHeaderId === chatId && a.chatMessage.userId === alice.userId));
+  } finally {
+    closeAll(alice, bob);
+  }
+});
+
 test("messages sent in a row without acks arrive, and are stored, in the order sent", async () => {
   const { alice, bob, chatId } = await pair();
   try {

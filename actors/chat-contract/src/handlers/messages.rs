@@ -8,9 +8,10 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, Unexpected, Visitor};
 
 use confab_chat::store::{Message, MessageType, Store, User};
-use confab_chat::{Append, Edit, MarkRead, Remove};
+use confab_chat::{AfterPublish, Append, ChatEvent, Edit, MarkRead, Remove};
+use confab_engine::Args;
 
-use super::{Ctx, Reply, reply};
+use super::{AckSlot, Ctx, Reply, reply};
 use crate::error::Refusal;
 use crate::files;
 use crate::lenient;
@@ -207,11 +208,41 @@ pub async fn create(ctx: Ctx) -> Reply {
         body,
         caption,
         names_upload,
+        after_publish: ctx
+            .ack
+            .is_pending()
+            .then(|| ack_after_publish(ctx.ack.clone(), chat)),
     };
     let message = ctx.service.chats().call(chat, append).await?;
+    if !ctx.ack.is_pending() {
+        // Sent with the event, or not asked for.
+        return Ok(Args::empty());
+    }
     reply(&NewMessage {
         chat_header_id: chat,
         chat_message: MessageView::new(&message, &sender),
+    })
+}
+
+/// Acks `createMessage` from the chat's actor, right after the new
+/// message's event is published: the sender's `message` event and its
+/// ack then leave in one write. (Should the answer come first, the
+/// handler acks it as any event.)
+fn ack_after_publish(slot: AckSlot, chat: u64) -> AfterPublish {
+    AfterPublish::new(move |event| {
+        let ChatEvent::Created { message, sender } = event else {
+            return;
+        };
+        let Some(ack) = slot.take() else {
+            return;
+        };
+        let sent = ack.send(&NewMessage {
+            chat_header_id: chat,
+            chat_message: MessageView::new(message, sender),
+        });
+        if let Err(err) = sent {
+            tracing::debug!(%err, "createMessage ack not encoded");
+        }
     })
 }
 

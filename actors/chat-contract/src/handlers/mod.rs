@@ -13,7 +13,7 @@ mod rooms;
 pub(super) use connection::contacts;
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use tracing::debug;
@@ -28,12 +28,36 @@ use confab_engine::{Ack, Args, Namespace, Payload, Socket};
 pub(crate) use lists::with_header;
 pub(crate) use messages::Senders;
 
-/// What a handler gets: the service, the socket, its user, the payload.
+/// What a handler gets: the service, the socket, its user, the payload,
+/// and the event's ack.
 pub(super) struct Ctx {
     pub service: ChatService,
     pub socket: Socket,
     pub user: String,
     pub input: Input,
+    pub ack: AckSlot,
+}
+
+/// The event's ack, if the client asked for one, until it is sent: by
+/// the handler's answer, or earlier by whoever the handler gave it to (a
+/// chat actor, right after publishing the event the ack reports, so that
+/// both leave in one write). Whoever takes it first sends it.
+#[derive(Clone, Default)]
+pub(super) struct AckSlot(Arc<Mutex<Option<Ack>>>);
+
+impl AckSlot {
+    fn new(ack: Option<Ack>) -> AckSlot {
+        AckSlot(Arc::new(Mutex::new(ack)))
+    }
+
+    pub fn take(&self) -> Option<Ack> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// The client asked for an ack and it has not been sent.
+    pub fn is_pending(&self) -> bool {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+    }
 }
 
 /// An event's answer, encoded once for its ack.
@@ -99,16 +123,23 @@ where
     ns.on(event, move |socket, payload, ack| {
         let (service, handler) = (service.clone(), handler.clone());
         async move {
-            let reply = match prepare(service, socket.clone(), &payload) {
+            let ack = AckSlot::new(ack);
+            let reply = match prepare(service, socket.clone(), &payload, ack.clone()) {
                 Ok(ctx) => handler(ctx).await,
                 Err(refusal) => Err(refusal),
             };
-            answer(&socket, event, ack, reply);
+            // None: not asked for, or sent already.
+            answer(&socket, event, ack.take(), reply);
         }
     });
 }
 
-fn prepare(service: ChatService, socket: Socket, payload: &Payload) -> Result<Ctx, Refusal> {
+fn prepare(
+    service: ChatService,
+    socket: Socket,
+    payload: &Payload,
+    ack: AckSlot,
+) -> Result<Ctx, Refusal> {
     let user = socket.user_id().ok_or(Refusal::Unauthenticated)?.to_owned();
     let input = Input::from_payload(payload)?;
     check_claimed_user(&input, &user)?;
@@ -117,6 +148,7 @@ fn prepare(service: ChatService, socket: Socket, payload: &Payload) -> Result<Ct
         socket,
         user,
         input,
+        ack,
     })
 }
 
