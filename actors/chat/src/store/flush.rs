@@ -325,6 +325,35 @@ mod tests {
         let _ = std::fs::remove_file(path);
     }
 
+    /// Past [`APPLY_KEYS`] synced keys, the applier moves the writes into
+    /// sled, so the memory they hold stays bounded under a steady load;
+    /// readers see every write throughout.
+    #[actix_rt::test]
+    async fn past_the_apply_threshold_the_writes_reach_sled() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let flusher = Flusher::temporary(db.clone()).unwrap();
+        let tree = db.open_tree("t").unwrap();
+        let keys = APPLY_KEYS + 10;
+        for i in 0..keys {
+            let mut record = Record::default();
+            record.insert("t", format!("k{i}").as_bytes(), b"v");
+            flusher.apply(record).unwrap();
+        }
+        flusher.journaled().await.unwrap();
+        let last = format!("k{}", keys - 1);
+        let seen = flusher.journal().get(&tree, "t", last.as_bytes()).unwrap();
+        assert!(seen.is_some());
+        let deadline = Instant::now() + std::time::Duration::from_secs(20);
+        while tree.len() < keys {
+            assert!(
+                Instant::now() < deadline,
+                "{} of {keys} keys in sled",
+                tree.len()
+            );
+            actix_rt::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
     /// A temporary database starts empty even where an earlier process
     /// left a journal at its file's name (process ids are reused; a
     /// killed test server leaves its file), and leaves no file itself.
