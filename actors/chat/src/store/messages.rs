@@ -17,10 +17,17 @@ const MESSAGE_COUNTER: &str = "message";
 pub(crate) const MESSAGE_ID_BLOCK: u64 = 1024;
 
 /// The message ids reserved and not yet given: `next` up to `last`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct IdBlock {
     next: u64,
     last: u64,
+}
+
+impl Default for IdBlock {
+    /// Empty (`next` past `last`): the first id reserves a block.
+    fn default() -> IdBlock {
+        IdBlock { next: 1, last: 0 }
+    }
 }
 
 /// Everything one change to a chat writes, applied as one sled batch and
@@ -49,7 +56,7 @@ impl Store {
     /// messages sort by id in the order they were written).
     pub fn next_message_id(&self) -> Result<u64> {
         let mut block = self.0.message_ids.lock().unwrap_or_else(|e| e.into_inner());
-        if block.next == 0 || block.next > block.last {
+        if block.next > block.last {
             let last = self.reserve_ids(MESSAGE_COUNTER, MESSAGE_ID_BLOCK)?;
             *block = IdBlock {
                 next: last - MESSAGE_ID_BLOCK + 1,
