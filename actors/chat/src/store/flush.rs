@@ -240,6 +240,7 @@ impl Drop for Inner {
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
+    use std::time::Duration;
 
     use super::*;
 
@@ -326,8 +327,9 @@ mod tests {
     }
 
     /// Past [`APPLY_KEYS`] synced keys, the applier moves the writes into
-    /// sled, so the memory they hold stays bounded under a steady load;
-    /// readers see every write throughout.
+    /// sled, so the memory they hold stays bounded under a steady load
+    /// (the journal's overlays end below the threshold); readers see
+    /// every write throughout.
     #[actix_rt::test]
     async fn past_the_apply_threshold_the_writes_reach_sled() {
         let db = sled::Config::new().temporary(true).open().unwrap();
@@ -343,15 +345,17 @@ mod tests {
         let last = format!("k{}", keys - 1);
         let seen = flusher.journal().get(&tree, "t", last.as_bytes()).unwrap();
         assert!(seen.is_some());
-        let deadline = Instant::now() + std::time::Duration::from_secs(20);
+        let deadline = Instant::now() + Duration::from_secs(20);
         while tree.len() < keys {
             assert!(
                 Instant::now() < deadline,
                 "{} of {keys} keys in sled",
                 tree.len()
             );
-            actix_rt::time::sleep(std::time::Duration::from_millis(10)).await;
+            actix_rt::time::sleep(Duration::from_millis(10)).await;
         }
+        let held = flusher.journal().held();
+        assert!(held < APPLY_KEYS, "{held} writes still held in memory");
     }
 
     /// A temporary database starts empty even where an earlier process

@@ -433,6 +433,15 @@ impl Journal {
         Ok(records.len())
     }
 
+    /// How many writes the journal holds in memory (its overlays), not
+    /// yet in sled: what [`APPLY_KEYS`] bounds under load.
+    #[cfg(test)]
+    pub(crate) fn held(&self) -> usize {
+        let state = self.lock();
+        let applying = state.applying.as_ref().map_or(0, |a| a.len());
+        state.fresh.len() + state.syncing.len() + state.synced.len() + applying
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // Every change under the lock is whole or not made (sled batches
         // and transactions), so a poisoned lock still guards a sound state.
